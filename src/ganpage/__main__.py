@@ -1,0 +1,5 @@
+"""``python -m ganpage`` is the ``ganpage`` command."""
+
+from ganpage.cli import main
+
+main()

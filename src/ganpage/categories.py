@@ -1,0 +1,121 @@
+"""Categories: display names <-> class ids <-> URL slugs, with forgiving lookup.
+
+A model's classes are a ``CategorySet``; lookups accept a display name, slug, synonym or id and
+fail with the closest matches suggested, never by silently dropping a name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ganpage.errors import GanpageError
+
+
+class UnknownCategoryError(GanpageError, LookupError):
+    """A category name that matches nothing; the message lists the closest names."""
+
+
+def slugify(name: str) -> str:
+    """'Norwegian Elkhound' -> 'norwegian-elkhound' (ASCII, lower case, hyphens)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "category"
+
+
+def _lookup_key(text: str) -> str:
+    return slugify(text).replace("-", " ")
+
+
+@dataclass(frozen=True)
+class Category:
+    """One class of a model: its integer id, display name and slug (plus optional synonyms)."""
+
+    id: int
+    name: str
+    slug: str
+    synonyms: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "slug": self.slug,
+                "synonyms": list(self.synonyms)}
+
+
+class CategorySet(Sequence[Category]):
+    """An ordered list of categories (index == class id) with lookup by name, slug or id."""
+
+    def __init__(self, categories: Iterable[Category]):
+        self._items = list(categories)
+        for index, category in enumerate(self._items):
+            if category.id != index:
+                raise ValueError(f"category ids must be 0..N-1 in order; {category} is at {index}")
+        self._by_key: dict[str, Category] = {}
+        for category in self._items:
+            for key in (category.name, category.slug, *category.synonyms):
+                self._by_key.setdefault(_lookup_key(key), category)
+        slugs = [c.slug for c in self._items]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("category slugs must be unique")
+
+    @classmethod
+    def from_names(cls, names: Sequence[str]) -> CategorySet:
+        """Categories numbered in the order given, slugs made from the names."""
+        return cls(Category(i, name, slugify(name)) for i, name in enumerate(names))
+
+    @classmethod
+    def from_dicts(cls, rows: Sequence[dict]) -> CategorySet:
+        """Inverse of ``to_dicts`` (the ``classes.json`` format)."""
+        return cls(
+            Category(int(r["id"]), r["name"], r.get("slug") or slugify(r["name"]),
+                     tuple(r.get("synonyms", ())))
+            for r in rows
+        )
+
+    def to_dicts(self) -> list[dict]:
+        return [c.to_dict() for c in self._items]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Category]:
+        return iter(self._items)
+
+    def by_slug(self, slug: str) -> Category | None:
+        """The category with exactly this slug, or None."""
+        found = self._by_key.get(_lookup_key(slug))
+        return found if found is not None and found.slug == slug else None
+
+    def lookup(self, query: str | int) -> Category:
+        """Find a category by id, name, slug or synonym; raise with suggestions if none."""
+        if isinstance(query, int) or (isinstance(query, str) and query.strip().isdigit()):
+            index = int(query)
+            if 0 <= index < len(self._items):
+                return self._items[index]
+            raise UnknownCategoryError(f"no category with id {index} (ids are 0..{len(self) - 1})")
+        found = self._by_key.get(_lookup_key(query))
+        if found is None:
+            raise UnknownCategoryError(self._unknown_message(query))
+        return found
+
+    def lookup_all(self, queries: Iterable[str | int]) -> list[Category]:
+        """Look up every query; report all unknown names at once."""
+        found, problems = [], []
+        for query in queries:
+            try:
+                found.append(self.lookup(query))
+            except UnknownCategoryError as error:
+                problems.append(str(error))
+        if problems:
+            raise UnknownCategoryError("; ".join(problems))
+        return found
+
+    def _unknown_message(self, query: str) -> str:
+        close = difflib.get_close_matches(_lookup_key(query), list(self._by_key), n=3, cutoff=0.5)
+        names = sorted({self._by_key[key].name for key in close})
+        hint = f" Did you mean: {', '.join(names)}?" if names else ""
+        return f"unknown category {query!r}.{hint} (`ganpage categories MODEL` lists them)"

@@ -1,0 +1,101 @@
+"""The one generator interface every model is used through: categories in, uint8 pictures out.
+
+``Generator.sample(labels, seeds, truncation)`` is deterministic for a given (model, category,
+seed, truncation) on a given device: the noise comes from ``ganpage.noise``, the network runs in
+eval mode under ``torch.inference_mode``, and each distinct truncation is run as its own batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganpage.categories import CategorySet
+from ganpage.noise import truncated_noise
+
+
+class GeneratorNet(Protocol):
+    """What a network must offer to be wrapped: eval-mode sampling from (z, labels, truncation)."""
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor, truncation: float) -> torch.Tensor:
+        """(B, z_dim) truncated noise + (B,) class ids -> (B, 3, H, W) in [-1, 1]."""
+        ...
+
+
+@dataclass
+class Generator:
+    """A loaded model: its network, categories and identity, with a deterministic ``sample``."""
+
+    net: nn.Module
+    categories: CategorySet
+    model_id: str
+    z_dim: int
+    image_size: int
+    card: str = ""
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    dtype: torch.dtype = torch.float32
+
+    def __post_init__(self) -> None:
+        self.net.eval().requires_grad_(False)
+
+    def to(self, device: str | torch.device, dtype: torch.dtype | None = None) -> Generator:
+        """Move to a device; on CUDA the default dtype is bfloat16, on CPU float32."""
+        self.device = torch.device(device)
+        if dtype is None:
+            dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.dtype = dtype
+        self.net.to(self.device)
+        return self
+
+    def sample(
+        self,
+        labels: Sequence[int],
+        seeds: Sequence[int],
+        truncation: float | Sequence[float] = 1.0,
+    ) -> np.ndarray:
+        """Pictures for each (label, seed, truncation): uint8 RGB, shape (B, H, W, 3)."""
+        labels, seeds = list(labels), list(seeds)
+        truncations = _broadcast_truncation(truncation, len(labels))
+        if len(seeds) != len(labels):
+            raise ValueError(f"got {len(labels)} labels but {len(seeds)} seeds")
+        for label in labels:
+            if not 0 <= label < len(self.categories):
+                raise ValueError(f"label {label} out of range 0..{len(self.categories) - 1}")
+        out = np.empty((len(labels), self.image_size, self.image_size, 3), dtype=np.uint8)
+        for value in sorted(set(truncations)):
+            rows = [i for i, t in enumerate(truncations) if t == value]
+            out[rows] = self._sample_one_truncation(
+                [labels[i] for i in rows], [seeds[i] for i in rows], value
+            )
+        return out
+
+    def _sample_one_truncation(self, labels: list[int], seeds: list[int], truncation: float):
+        z = torch.from_numpy(truncated_noise(seeds, self.z_dim, truncation)).to(self.device)
+        y = torch.tensor(labels, dtype=torch.long, device=self.device)
+        autocast = torch.autocast(self.device.type, dtype=self.dtype,
+                                  enabled=self.dtype != torch.float32)
+        with torch.inference_mode(), autocast:
+            images = self.net.generate(z, y, truncation)  # (B, 3, H, W) in [-1, 1]
+        return to_uint8(images)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) floats in [-1, 1] -> (B, H, W, 3) uint8, rounding to nearest."""
+    scaled = (images.float().clamp(-1, 1) + 1) * 127.5
+    return scaled.round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _broadcast_truncation(truncation: float | Sequence[float], count: int) -> list[float]:
+    values = [float(truncation)] * count if isinstance(truncation, int | float) else [
+        float(t) for t in truncation]
+    if len(values) != count:
+        raise ValueError(f"got {count} labels but {len(values)} truncation values")
+    for value in values:
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"truncation must be in (0, 1], got {value}")
+    return values

@@ -1,0 +1,156 @@
+"""Find, load and save generators: built-in names, local folders and Hugging Face repo ids.
+
+A model folder holds ``config.json`` (``architecture``, ``model_id``, ``config``), ``classes.json``
+(the categories), ``model.safetensors`` (the generator's state dict) and ``README.md`` (the card).
+Weights are data, never code: safetensors only, loaded with strict key and shape checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ganpage.atomic import atomic_write_text, atomic_write_with
+from ganpage.categories import CategorySet
+from ganpage.errors import GanpageError
+from ganpage.models.cgan import CGANConfig, CGANGenerator
+from ganpage.models.generator import Generator
+
+WEIGHTS_FILE = "model.safetensors"
+MODEL_FILES = ("config.json", "classes.json", WEIGHTS_FILE, "README.md")
+HUB_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class ModelLoadError(GanpageError):
+    """A model that cannot be found or whose files do not match its config."""
+
+
+def build_cgan(config: dict) -> tuple[nn.Module, int, int]:
+    """Architecture builder: returns (network, z_dim, image_size)."""
+    cfg = CGANConfig.from_dict(config)
+    return CGANGenerator(cfg), cfg.z_dim, cfg.image_size
+
+
+# architecture name (config.json "architecture") -> builder of an untrained network
+ARCHITECTURES: dict[str, Callable[[dict], tuple[nn.Module, int, int]]] = {
+    "ganpage-cgan": build_cgan,
+}
+
+
+def builtin_models() -> dict[str, Path]:
+    """Names of the models shipped inside the package, with their folders."""
+    root = Path(str(resources.files("ganpage") / "resources" / "models"))
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "config.json").is_file()}
+
+
+def resolve_model_dir(name_or_path: str | os.PathLike) -> Path:
+    """Turn a built-in name, local folder or Hugging Face repo id into a local folder."""
+    text = str(name_or_path)
+    builtin = builtin_models()
+    if text in builtin:
+        return builtin[text]
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path
+    if HUB_REPO_ID.match(text) and not path.exists():
+        return _download_from_hub(text)
+    known = ", ".join(builtin) or "none installed"
+    raise ModelLoadError(
+        f"no model {text!r}: not a built-in name ({known}), a local folder, or an owner/name "
+        "Hugging Face repo id"
+    )
+
+
+def _download_from_hub(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=list(MODEL_FILES)))
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelLoadError(
+            f"could not fetch {repo_id!r} from the Hugging Face Hub ({first_line}); "
+            "download it elsewhere and pass the local folder"
+        ) from error
+
+
+def load_generator(name_or_path: str | os.PathLike, device: str = "cpu") -> Generator:
+    """Load a generator by built-in name, local folder or Hugging Face repo id."""
+    folder = resolve_model_dir(name_or_path)
+    meta = _read_json(folder / "config.json")
+    architecture = meta.get("architecture")
+    if architecture not in ARCHITECTURES:
+        raise ModelLoadError(
+            f"{folder / 'config.json'}: unknown architecture {architecture!r} "
+            f"(known: {', '.join(ARCHITECTURES)})"
+        )
+    net, z_dim, image_size = ARCHITECTURES[architecture](meta.get("config", {}))
+    load_state_dict_strict(net, read_safetensors(folder / WEIGHTS_FILE))
+    categories = CategorySet.from_dicts(_read_json(folder / "classes.json"))
+    card = (folder / "README.md").read_text() if (folder / "README.md").is_file() else ""
+    model_id = meta.get("model_id") or folder.name
+    generator = Generator(net, categories, model_id, z_dim, image_size, card=card)
+    return generator.to(device)
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """Read a safetensors file, turning a missing or corrupt file into a one-line error."""
+    if not path.is_file():
+        raise ModelLoadError(f"missing weights file {path}")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise ModelLoadError(f"{path} is not a readable safetensors file ({error})") from error
+
+
+def load_state_dict_strict(net: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load weights, refusing missing, unexpected or mis-shaped keys with a message naming them."""
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    misshaped = sorted(
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items() if k in state and state[k].shape != v.shape
+    )
+    problems = [
+        f"{label}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+        for label, keys in (("missing", missing), ("unexpected", unexpected),
+                            ("wrong shape", misshaped)) if keys
+    ]
+    if problems:
+        raise ModelLoadError("weights do not match the model config: " + "; ".join(problems))
+    net.load_state_dict(state, strict=True)
+
+
+def save_model(folder: Path, *, architecture: str, model_id: str, config: dict,
+               net: nn.Module, categories: CategorySet, card: str) -> Path:
+    """Write a model folder that ``load_generator`` reads; each file is replaced atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"architecture": architecture, "model_id": model_id, "config": config}
+    atomic_write_text(folder / "config.json", json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(folder / "classes.json", json.dumps(categories.to_dicts(), indent=1) + "\n")
+    atomic_write_text(folder / "README.md", card)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    atomic_write_with(folder / WEIGHTS_FILE, lambda temporary: save_file(state, str(temporary)))
+    return folder
+
+
+def _read_json(path: Path) -> dict | list:
+    if not path.is_file():
+        raise ModelLoadError(f"missing {path.name} in {path.parent}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ModelLoadError(f"{path} is not valid JSON ({error})") from error

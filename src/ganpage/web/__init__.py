@@ -1,0 +1,1 @@
+"""The website: app factory, catalog of showable pictures, templates and static files."""

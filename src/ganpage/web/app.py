@@ -1,0 +1,218 @@
+"""The "This X Does Not Exist" site: ``create_app(gallery)`` returns an ASGI app (FastAPI).
+
+HTML pages are plain Starlette routes rendered by Jinja2 and cached per picture; the JSON API
+is FastAPI so it gets an OpenAPI document. Pictures are looked up by id in the catalog, so no
+request path is ever joined to a file name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import JSONResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markdown_it import MarkdownIt
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from ganpage.blurb import blurb_for
+from ganpage.gallery import FORMATS, Gallery, ImageRecord
+from ganpage.web.catalog import Catalog
+
+PAGE_HEADERS = {"Cache-Control": "no-store"}
+IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable"}
+IMAGE_ID = re.compile(r"^[0-9a-f]{12}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+PER_PAGE = 60
+MAX_QUERY_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Settings of one site: what to show and how to name it."""
+
+    site_name: str = "This X Does Not Exist"
+    public_url: str = ""  # absolute base for OpenGraph URLs, e.g. https://example.org
+    statuses: tuple[str, ...] = ("approved",)
+    refresh_seconds: float = 2.0
+
+
+def create_app(gallery_root: str | Path, config: SiteConfig | None = None) -> FastAPI:
+    """Build the site for the gallery at ``gallery_root``."""
+    config = config or SiteConfig()
+    gallery = Gallery.open(gallery_root, shared=True)
+    catalog = Catalog(gallery, config.statuses, config.refresh_seconds)
+    pages = PageRenderer(config)
+    app = FastAPI(title="ganpage", version="1", docs_url=None, redoc_url=None,
+                  description="Pictures of things that do not exist, made by a GAN.")
+    static_dir = Path(str(resources.files("ganpage.web") / "static"))
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    _add_page_routes(app, catalog, pages)
+    _add_api_routes(app, catalog, config)
+    _add_error_handlers(app, pages)
+    app.state.gallery = gallery
+    return app
+
+
+class PageRenderer:
+    """Jinja2 templates plus a per-picture cache of the rendered permalink page."""
+
+    def __init__(self, config: SiteConfig):
+        templates = Path(str(resources.files("ganpage.web") / "templates"))
+        self.env = Environment(loader=FileSystemLoader(templates),
+                               autoescape=select_autoescape(["html"]))
+        self.config = config
+        self._picture_cache: dict[str, bytes] = {}
+        self._cache_version = -1
+        self._markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+    def render(self, template: str, **context: object) -> str:
+        return self.env.get_template(template).render(site=self.config, **context)
+
+    def picture_page(self, record: ImageRecord, version: int) -> bytes:
+        """The picture's page, rendered once per gallery version."""
+        if version != self._cache_version:
+            self._picture_cache.clear()
+            self._cache_version = version
+        page = self._picture_cache.get(record.id)
+        if page is None:
+            blurb = blurb_for(record.id, record.category_name, record.seed, record.truncation)
+            page = self.render("picture.html", record=record, blurb=blurb,
+                               image_url=image_url(record)).encode()
+            self._picture_cache[record.id] = page
+        return page
+
+    def markdown(self, text: str) -> str:
+        return self._markdown.render(text)
+
+
+def image_url(record: ImageRecord) -> str:
+    return f"/images/{record.relative_path}"
+
+
+def _html(body: str | bytes, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status_code, headers=PAGE_HEADERS)
+
+
+def _check_query(request: Request) -> None:
+    if len(request.url.query) > MAX_QUERY_LENGTH:
+        raise HTTPException(400, "query string too long")
+
+
+def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> None:
+    async def home(request: Request) -> Response:
+        _check_query(request)
+        record = catalog.random_record()
+        if record is None:
+            snapshot = catalog.current()
+            return _html(pages.render("empty.html", pending=snapshot.pending_count,
+                                      statuses=catalog.statuses))
+        return _html(pages.picture_page(record, catalog.snapshot.version))
+
+    async def permalink(request: Request) -> Response:
+        _check_query(request)
+        record = catalog.current().by_id.get(request.path_params["image_id"])
+        if record is None:
+            raise HTTPException(404, "no picture with that id")
+        return _html(pages.picture_page(record, catalog.snapshot.version))
+
+    async def category(request: Request) -> Response:
+        view = catalog.current().categories.get(request.path_params["slug"])
+        if view is None:
+            raise HTTPException(404, "no such category")
+        page = _page_number(request)
+        shown = view.records[(page - 1) * PER_PAGE: page * PER_PAGE]
+        if page > 1 and not shown:
+            raise HTTPException(404, "no such page")
+        more = len(view.records) > page * PER_PAGE
+        return _html(pages.render("category.html", view=view, records=shown, page=page,
+                                  more=more, image_url=image_url))
+
+    async def categories(request: Request) -> Response:
+        _check_query(request)
+        return _html(pages.render("categories.html", categories=catalog.current().category_list))
+
+    async def about(request: Request) -> Response:
+        _check_query(request)
+        cards = {model: pages.markdown(card)
+                 for model, card in catalog.current().model_cards.items()}
+        return _html(pages.render("about.html", cards=cards))
+
+    async def image(request: Request) -> Response:
+        stem, _, extension = request.path_params["filename"].partition(".")
+        record = catalog.current().by_id.get(stem)
+        if (record is None or record.category != request.path_params["slug"]
+                or record.format != extension):
+            raise HTTPException(404, "no such image")
+        return FileResponse(catalog.gallery.path_of(record), media_type=FORMATS[record.format],
+                            headers=IMAGE_HEADERS)
+
+    async def favicon(request: Request) -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
+    app.add_route("/", home, methods=["GET", "HEAD"])
+    app.add_route("/p/{image_id}", permalink, methods=["GET", "HEAD"])
+    app.add_route("/c/{slug}", category, methods=["GET", "HEAD"])
+    app.add_route("/categories", categories, methods=["GET", "HEAD"])
+    app.add_route("/about", about, methods=["GET", "HEAD"])
+    app.add_route("/images/{slug}/{filename}", image, methods=["GET", "HEAD"])
+    app.add_route("/favicon.ico", favicon, methods=["GET", "HEAD"])
+
+
+def _page_number(request: Request) -> int:
+    _check_query(request)
+    raw = request.query_params.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise HTTPException(400, "page must be a whole number from 1")
+    return int(raw)
+
+
+def _record_json(record: ImageRecord) -> dict:
+    return {
+        "id": record.id, "category": record.category, "category_name": record.category_name,
+        "model_id": record.model_id, "seed": record.seed, "truncation": record.truncation,
+        "width": record.width, "height": record.height, "sha256": record.sha256,
+        "created_at": record.created_at, "status": record.status, "scores": record.scores,
+        "image_url": image_url(record), "permalink": f"/p/{record.id}",
+        "author": blurb_for(record.id, record.category_name, record.seed,
+                            record.truncation).author,
+    }
+
+
+def _add_api_routes(app: FastAPI, catalog: Catalog, config: SiteConfig) -> None:
+    @app.get("/api/random", summary="A random picture: random category, then random picture")
+    async def api_random() -> JSONResponse:
+        record = catalog.random_record()
+        if record is None:
+            raise HTTPException(404, "the gallery has no picture to show yet")
+        return JSONResponse(_record_json(record), headers=PAGE_HEADERS)
+
+    @app.get("/api/images/{image_id}", summary="One picture's recipe and metadata")
+    async def api_image(image_id: str) -> JSONResponse:
+        record = catalog.current().by_id.get(image_id) if IMAGE_ID.match(image_id) else None
+        if record is None:
+            raise HTTPException(404, "no picture with that id")
+        return JSONResponse(_record_json(record))
+
+    @app.get("/api/categories", summary="Categories with their picture counts")
+    async def api_categories() -> JSONResponse:
+        return JSONResponse([
+            {"slug": v.slug, "name": v.name, "count": len(v.records), "url": f"/c/{v.slug}"}
+            for v in catalog.current().category_list
+        ])
+
+
+def _add_error_handlers(app: FastAPI, pages: PageRenderer) -> None:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+        body = pages.render("error.html", status=error.status_code, detail=error.detail)
+        return _html(body, status_code=error.status_code)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

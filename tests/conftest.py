@@ -1,0 +1,94 @@
+"""Shared fixtures: a tiny randomly initialised model folder and a small gallery made from it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import torch
+
+from ganpage.categories import CategorySet
+from ganpage.gallery import Gallery
+from ganpage.generate import TruncationRange, choose_categories, generate, plan
+from ganpage.models import load_generator
+from ganpage.models.cgan import CGANConfig, CGANGenerator
+from ganpage.models.loading import save_model
+
+TINY_CLASSES = ["Hamster", "Bagel", "Mailbox"]
+
+
+def make_tiny_model(folder: Path, classes: list[str] = TINY_CLASSES, image_size: int = 32,
+                    seed: int = 0) -> Path:
+    """A random ganpage-cgan small enough to run in milliseconds, saved as a model folder."""
+    torch.manual_seed(seed)
+    config = CGANConfig(num_classes=len(classes), image_size=image_size, z_dim=8, embed_dim=8,
+                        g_channels=4, d_channels=4)
+    net = CGANGenerator(config)
+    # BatchNorm running stats at their defaults make flat pictures; give them some spread.
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_var.uniform_(0.5, 2.0)
+    return save_model(folder, architecture="ganpage-cgan", model_id=f"tiny-{seed}",
+                      config=config.to_dict(), net=net,
+                      categories=CategorySet.from_names(classes),
+                      card="# tiny\n\nA randomly initialised test model.\n")
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> Path:
+    return make_tiny_model(tmp_path / "tiny-model")
+
+
+@pytest.fixture
+def tiny_gallery(tmp_path: Path, tiny_model: Path) -> Path:
+    """A gallery of 3 categories x 4 pictures, all approved."""
+    generator = load_generator(tiny_model)
+    jobs = plan(generator, choose_categories(generator), 4, TruncationRange.parse("0.5:0.9"))
+    root = tmp_path / "gallery"
+    with Gallery.open(root, create=True) as gallery:
+        generate(generator, gallery, jobs, batch_size=5, show_progress=False)
+        gallery.set_status("approved")
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {timeout} s")
+
+
+@pytest.fixture
+def live_server(tiny_gallery: Path):
+    """`ganpage serve` on the tiny gallery, as a real uvicorn process on 127.0.0.1."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", str(tiny_gallery), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/api/categories", process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
