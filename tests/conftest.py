@@ -44,12 +44,13 @@ def tiny_model(tmp_path: Path) -> Path:
     return make_tiny_model(tmp_path / "tiny-model")
 
 
-@pytest.fixture
-def tiny_gallery(tmp_path: Path, tiny_model: Path) -> Path:
-    """A gallery of 3 categories x 4 pictures, all approved."""
-    generator = load_generator(tiny_model)
+@pytest.fixture(scope="session")
+def tiny_gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gallery of 3 categories x 4 pictures, all approved (shared: do not modify)."""
+    folder = tmp_path_factory.mktemp("tiny-gallery")
+    generator = load_generator(make_tiny_model(folder / "model"))
     jobs = plan(generator, choose_categories(generator), 4, TruncationRange.parse("0.5:0.9"))
-    root = tmp_path / "gallery"
+    root = folder / "gallery"
     with Gallery.open(root, create=True) as gallery:
         generate(generator, gallery, jobs, batch_size=5, show_progress=False)
         gallery.set_status("approved")
@@ -75,7 +76,7 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30.0) ->
     raise TimeoutError(f"{url} did not answer in {timeout} s")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def live_server(tiny_gallery: Path):
     """`ganpage serve` on the tiny gallery, as a real uvicorn process on 127.0.0.1."""
     port = free_port()

@@ -27,8 +27,12 @@ app = typer.Typer(
 gallery_app = typer.Typer(help="Inspect, curate and merge galleries.", no_args_is_help=True,
                           rich_markup_mode="rich")
 app.add_typer(gallery_app, name="gallery")
+data_app = typer.Typer(help="Make training data sets: image folders, the emoji set, URL lists.",
+                       no_args_is_help=True, rich_markup_mode="rich")
+app.add_typer(data_app, name="data")
 
 DEFAULT_MODEL = "emoji64"
+NPM_CACHE = Path("~/.cache/ganpage/npm").expanduser()
 
 
 def main() -> None:
@@ -256,6 +260,102 @@ def gallery_verify(gallery: Path) -> None:
     typer.echo(f"{sum(counts.values())} pictures ({summary}), {len(problems)} problems")
     if problems:
         raise typer.Exit(1)
+
+
+@app.command()
+def train(
+    data: Annotated[Path | None, typer.Argument(help="Data set folder (ganpage data ...).")]
+    = None,
+    out: Annotated[Path, typer.Option(help="Folder of numbered run folders.")] = Path("runs"),
+    resume: Annotated[Path | None, typer.Option(help="Run folder to continue.")] = None,
+    kimg: Annotated[float, typer.Option(help="Train until this many thousand images.")] = 500,
+    batch_size: int = 32,
+    g_channels: Annotated[int, typer.Option(help="Width of G (4x4 stage has 8x).")] = 32,
+    d_channels: int = 32,
+    lr: Annotated[float, typer.Option(help="Adam learning rate of G and D.")] = 2e-4,
+    ema_kimg: float = 2.0,
+    augment: Annotated[str, typer.Option(help="DiffAugment policy.")] = "color,translation,cutout",
+    grid_every: Annotated[float, typer.Option(help="kimg between sample grids.")] = 10,
+    checkpoint_every: Annotated[float, typer.Option(help="kimg between checkpoints.")] = 10,
+    seed: int = 0,
+    device: str = "cpu",
+    threads: Annotated[int, typer.Option(help="CPU threads (0: torch's default).")] = 0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config.")]
+    = False,
+    quiet: bool = False,
+) -> None:
+    """Train a class-conditional GAN on a data set; Ctrl-C and --resume continue exactly.
+
+    [bold]Examples[/bold]
+
+    ganpage train data/emoji64 --kimg 2000
+
+    ganpage train --resume runs/00003-emoji64-64
+
+    torchrun --nproc-per-node 4 -m ganpage train data/emoji64 --device cuda --batch-size 64
+
+    ganpage train data/emoji64 --dry-run
+    """
+    from ganpage.train import TrainConfig
+    from ganpage.train import train as run_training
+
+    if data is None and resume is None:
+        raise GanpageError("give a data set folder, or --resume RUN_FOLDER")
+    config = TrainConfig(data=str(data or ""), out=str(out), total_kimg=kimg,
+                         batch_size=batch_size, g_lr=lr, d_lr=lr, ema_kimg=ema_kimg,
+                         augment=augment, g_channels=g_channels, d_channels=d_channels,
+                         grid_every_kimg=grid_every, checkpoint_every_kimg=checkpoint_every,
+                         seed=seed, device=device, threads=threads)
+    run_dir = run_training(config, resume=resume, dry_run=dry_run, show_progress=not quiet)
+    if not dry_run:
+        typer.echo(f"run folder: {run_dir}")
+
+
+@app.command("export-model")
+def export_model(
+    run: Annotated[Path, typer.Argument(help="Run folder made by `ganpage train`.")],
+    out: Annotated[Path, typer.Option(help="Model folder to write.")],
+    name: Annotated[str | None, typer.Option(help="model_id (default: the run's name).")]
+    = None,
+) -> None:
+    """Write a release folder (config.json, classes.json, safetensors, card) from a run.
+
+    [bold]Example[/bold]
+
+    ganpage export-model runs/00003-emoji64-64 --out models/emoji64 --name emoji64
+    """
+    from ganpage.export import export_run
+
+    folder = export_run(run, out, name)
+    typer.echo(f"model folder: {folder}")
+
+
+@data_app.command("emoji")
+def data_emoji(
+    out: Annotated[Path, typer.Option(help="Data set folder to write.")] = Path("data/emoji64"),
+    size: Annotated[int, typer.Option(help="Square picture size in pixels.")] = 64,
+    tarballs: Annotated[Path | None, typer.Option(
+        help="Folder with the pinned npm tarballs, instead of fetching them with npm pack.")]
+    = None,
+    cache: Annotated[Path, typer.Option(help="Where fetched tarballs are kept.")]
+    = NPM_CACHE,
+    min_per_class: int = 3,
+) -> None:
+    """Build the emoji data set of the built-in model from Noto, Twemoji, OpenMoji and Fluent.
+
+    [bold]Examples[/bold]
+
+    ganpage data emoji --size 64 --out data/emoji64
+
+    ganpage data emoji --tarballs ./npm-tarballs --out data/emoji64
+    """
+    from ganpage.data.emoji import build_emoji_dataset
+
+    report = build_emoji_dataset(out, size, cache, tarballs, min_per_class)
+    per_class = report["images_per_class"].values()
+    typer.echo(f"{out}: {report['classes']} classes, {report['images']} pictures "
+               f"({min(per_class)}-{max(per_class)} per class); rejected: "
+               f"{report['rejected_by_reason'] or 'none'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

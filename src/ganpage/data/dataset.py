@@ -1,0 +1,123 @@
+"""The on-disk training set every importer writes and the trainer reads.
+
+Layout: ``DATA/<class-slug>/<name>.png`` (square RGB), ``DATA/classes.json`` (the categories),
+``DATA/manifest.jsonl`` (one row per picture: path, class, source, licence, hashes) and
+``DATA/report.json`` (counts, and every rejected input with its reason).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ganpage.atomic import atomic_write_bytes, atomic_write_text
+from ganpage.categories import CategorySet, slugify
+from ganpage.data.decode import difference_hash, hamming
+from ganpage.errors import GanpageError
+
+MANIFEST = "manifest.jsonl"
+CLASSES = "classes.json"
+REPORT = "report.json"
+
+
+class DatasetError(GanpageError):
+    """A data set folder that is missing, empty or unusable for training."""
+
+
+@dataclass
+class DatasetWriter:
+    """Collects square pictures per class, drops exact and near duplicates, writes the layout."""
+
+    out: Path
+    size: int
+    near_duplicate_bits: int = 4  # dHash Hamming distance at or below which two are the same
+    rows: list[dict] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    _hashes: dict[str, list[int]] = field(default_factory=dict)
+    _digests: set[str] = field(default_factory=set)
+
+    def add(self, image: Image.Image, class_name: str, name: str, **extra: str) -> bool:
+        """Write one picture (already ``size`` x ``size`` RGB); False if it was a duplicate."""
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        data = buffer.getvalue()
+        digest = hashlib.sha256(np.asarray(image).tobytes()).hexdigest()
+        source = extra.get("source_path", name)
+        if digest in self._digests:
+            self.reject(source, "duplicate")
+            return False
+        slug = slugify(class_name)
+        dhash = difference_hash(image)
+        if any(hamming(dhash, other) <= self.near_duplicate_bits
+               for other in self._hashes.get(slug, ())):
+            self.reject(source, "near_duplicate")
+            return False
+        self._digests.add(digest)
+        self._hashes.setdefault(slug, []).append(dhash)
+        relative = f"{slug}/{slugify(name)}.png"
+        atomic_write_bytes(self.out / relative, data, durable=False)
+        self.rows.append({"path": relative, "class": slug, "class_name": class_name,
+                          "sha256": digest, "dhash": f"{dhash:016x}", **extra})
+        return True
+
+    def reject(self, source: str, reason: str) -> None:
+        self.rejected.append({"source": source, "reason": reason})
+
+    def finish(self, min_per_class: int = 1, **report_extra: object) -> dict:
+        """Write classes.json, manifest.jsonl and report.json; return the report."""
+        counts = Counter(row["class"] for row in self.rows)
+        kept = {slug for slug, n in counts.items() if n >= min_per_class}
+        rows = sorted((r for r in self.rows if r["class"] in kept), key=lambda r: r["path"])
+        names = {r["class"]: r["class_name"] for r in rows}
+        ordered = sorted(names, key=lambda s: names[s].lower())
+        categories = CategorySet.from_names([names[s] for s in ordered])
+        atomic_write_text(self.out / CLASSES, json.dumps(categories.to_dicts(), indent=1) + "\n")
+        atomic_write_text(self.out / MANIFEST, "".join(json.dumps(r) + "\n" for r in rows))
+        report = {
+            "image_size": self.size, "classes": len(categories), "images": len(rows),
+            "images_per_class": {names[s]: counts[s] for s in ordered},
+            "rejected_by_reason": dict(Counter(r["reason"] for r in self.rejected)),
+            "rejected": self.rejected, **report_extra,
+        }
+        atomic_write_text(self.out / REPORT, json.dumps(report, indent=1) + "\n")
+        return report
+
+
+@dataclass
+class TrainingSet:
+    """A data set in memory: images (N, 3, S, S) uint8, labels (N,), and its categories."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    categories: CategorySet
+    root: Path
+
+    @property
+    def image_size(self) -> int:
+        return int(self.images.shape[-1])
+
+
+def load_training_set(root: str | Path) -> TrainingSet:
+    """Read a data set written by ``ganpage data ...``; clear errors for empty or odd ones."""
+    root = Path(root)
+    if not (root / MANIFEST).is_file() or not (root / CLASSES).is_file():
+        raise DatasetError(f"{root} is not a ganpage data set (no {MANIFEST}/{CLASSES}); make "
+                           "one with `ganpage data folder` or `ganpage data emoji`")
+    categories = CategorySet.from_dicts(json.loads((root / CLASSES).read_text()))
+    rows = [json.loads(line) for line in (root / MANIFEST).read_text().splitlines() if line]
+    if not rows:
+        raise DatasetError(f"{root} holds no pictures")
+    if len(categories) < 2:
+        raise DatasetError(f"{root} has {len(categories)} class; a class-conditional GAN needs "
+                           "at least 2 (put pictures in one sub-folder per class)")
+    slug_to_id = {c.slug: c.id for c in categories}
+    images = np.stack([np.asarray(Image.open(root / r["path"]).convert("RGB")) for r in rows])
+    labels = np.array([slug_to_id[r["class"]] for r in rows], dtype=np.int64)
+    return TrainingSet(images.transpose(0, 3, 1, 2).copy(), labels, categories, root)

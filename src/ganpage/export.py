@@ -1,0 +1,33 @@
+"""Turn a training run into a release folder that ``load_generator`` reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ganpage.categories import CategorySet
+from ganpage.models.cgan import CGANConfig, CGANGenerator
+from ganpage.models.loading import save_model
+from ganpage.train import CheckpointError, latest_checkpoint, load_checkpoint
+
+
+def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str = "") -> Path:
+    """Save the EMA generator of the run's latest checkpoint as a model folder."""
+    checkpoint = latest_checkpoint(run_dir)
+    if checkpoint is None:
+        raise CheckpointError(f"{run_dir} has no checkpoint to export")
+    payload = load_checkpoint(checkpoint)
+    model_config = CGANConfig.from_dict(json.loads((run_dir / "model_config.json").read_text()))
+    categories = CategorySet.from_dicts(json.loads((run_dir / "classes.json").read_text()))
+    net = CGANGenerator(model_config)
+    net.load_state_dict(payload["G_ema"])
+    model_id = model_id or run_dir.name
+    card = card or _default_card(model_id, run_dir, payload, categories)
+    return save_model(out, architecture="ganpage-cgan", model_id=model_id,
+                      config=model_config.to_dict(), net=net, categories=categories, card=card)
+
+
+def _default_card(model_id: str, run_dir: Path, payload: dict, categories: CategorySet) -> str:
+    return (f"# {model_id}\n\nA class-conditional GAN trained with ganpage on "
+            f"`{payload['config']['data']}` ({len(categories)} categories) for "
+            f"{payload['images_seen'] / 1000:.1f} kimg (run `{run_dir.name}`).\n")

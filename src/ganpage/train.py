@@ -1,0 +1,446 @@
+"""The training loop: hinge-loss GAN with DiffAugment and an EMA generator, resumable exactly.
+
+The loop knows the networks only through ``CGANGenerator``/``CGANDiscriminator`` calls; its steps
+are small named functions (``d_step``, ``g_step``, ``update_ema``, ``save_checkpoint``). A run
+lives in a numbered folder ``runs/00007-emoji64-64/`` with its resolved config, JSONL log,
+sample grids ``fakes000140.png`` (named by kimg), a loss plot and checkpoints
+``ckpt-0012000.pt`` (named by images seen). Under ``torchrun`` it trains with DDP.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import re
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from ganpage.atomic import atomic_write_text, atomic_write_with
+from ganpage.augment import diff_augment, parse_policy
+from ganpage.categories import CategorySet
+from ganpage.data.dataset import TrainingSet, load_training_set
+from ganpage.errors import GanpageError
+from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
+from ganpage.models.generator import Generator
+from ganpage.progress import progress_bar
+
+CHECKPOINT = re.compile(r"^ckpt-(\d{7,})\.pt$")
+KEEP_CHECKPOINTS = 3
+
+
+class CheckpointError(GanpageError):
+    """A checkpoint that is missing, truncated, corrupt or from another config."""
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a run; saved as ``config.json`` in the run folder."""
+
+    data: str
+    out: str = "runs"
+    total_kimg: float = 500.0
+    batch_size: int = 32
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    betas: tuple[float, float] = (0.0, 0.99)
+    ema_kimg: float = 2.0  # half-life of the EMA generator, in thousands of images
+    augment: str = "color,translation,cutout"
+    xflip: bool = True
+    z_dim: int = 128
+    embed_dim: int = 128
+    g_channels: int = 32
+    d_channels: int = 32
+    grid_every_kimg: float = 10.0
+    checkpoint_every_kimg: float = 10.0
+    log_every_steps: int = 20
+    grid_classes: int = 16
+    grid_seeds: int = 8
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return cls(**values)
+
+    def model_config(self, num_classes: int, image_size: int) -> CGANConfig:
+        return CGANConfig(num_classes=num_classes, image_size=image_size, z_dim=self.z_dim,
+                          embed_dim=self.embed_dim, g_channels=self.g_channels,
+                          d_channels=self.d_channels)
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint holds besides the config: networks, optimisers, counters."""
+
+    G: CGANGenerator
+    D: CGANDiscriminator
+    G_ema: CGANGenerator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    step: int = 0
+    images_seen: int = 0
+
+    @property
+    def kimg(self) -> float:
+        return self.images_seen / 1000
+
+
+# -- run folders ------------------------------------------------------------------------------
+
+
+def new_run_dir(out: Path, data: Path, image_size: int) -> Path:
+    """The next numbered run folder: ``out/00007-<data name>-<size>``."""
+    out.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.name[:5]) for p in out.iterdir() if p.is_dir() and p.name[:5].isdigit()]
+    number = max(numbers, default=-1) + 1
+    return out / f"{number:05d}-{data.name}-{image_size}"
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    found = sorted(p for p in run_dir.glob("ckpt-*.pt") if CHECKPOINT.match(p.name))
+    return found[-1] if found else None
+
+
+# -- building ---------------------------------------------------------------------------------
+
+
+def build_state(config: TrainConfig, model_config: CGANConfig, device: torch.device) -> TrainState:
+    G = CGANGenerator(model_config).to(device)
+    D = CGANDiscriminator(model_config).to(device)
+    G_ema = CGANGenerator(model_config).to(device)
+    G_ema.load_state_dict(G.state_dict())
+    G_ema.eval().requires_grad_(False)
+    if device.type == "cuda":
+        G, D, G_ema = (m.to(memory_format=torch.channels_last) for m in (G, D, G_ema))
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.g_lr, betas=config.betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.d_lr, betas=config.betas)
+    return TrainState(G, D, G_ema, opt_g, opt_d)
+
+
+# -- one step ---------------------------------------------------------------------------------
+
+
+def real_batch(data: torch.Tensor, labels: torch.Tensor, batch_size: int, xflip: bool,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random batch of real pictures in [-1, 1] (B, 3, S, S), with their labels (B,)."""
+    index = torch.randint(len(data), (batch_size,))
+    images = data[index].to(device).float() / 127.5 - 1
+    if xflip:
+        flip = torch.rand(batch_size) < 0.5
+        images[flip.to(device)] = images[flip.to(device)].flip(3)
+    return images, labels[index].to(device)
+
+
+def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy: list[str],
+           z_dim: int, autocast) -> float:
+    """Hinge loss on augmented reals and fakes; one Adam step of D."""
+    z = torch.randn(len(labels), z_dim, device=reals.device)
+    with torch.no_grad(), autocast():
+        fakes = state.G(z, labels)
+    with autocast():
+        real_logits = state.D(diff_augment(reals, policy), labels)
+        fake_logits = state.D(diff_augment(fakes.float(), policy), labels)
+        loss = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    state.opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    state.opt_d.step()
+    return loss.item()
+
+
+def g_step(state: TrainState, labels: torch.Tensor, policy: list[str], z_dim: int,
+           autocast) -> float:
+    """Non-saturating hinge generator loss through the augmented discriminator."""
+    z = torch.randn(len(labels), z_dim, device=labels.device)
+    with autocast():
+        fakes = state.G(z, labels)
+        loss = -state.D(diff_augment(fakes.float(), policy), labels).mean()
+    state.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    state.opt_g.step()
+    return loss.item()
+
+
+@torch.no_grad()
+def update_ema(state: TrainState, batch_size: int, ema_kimg: float) -> None:
+    """G_ema <- beta G_ema + (1 - beta) G, with beta set by the half-life; buffers copied."""
+    beta = 0.5 ** (batch_size / max(ema_kimg * 1000, 1e-8))
+    G = _unwrap(state.G)
+    for p_ema, p in zip(state.G_ema.parameters(), G.parameters(), strict=True):
+        p_ema.lerp_(p.detach(), 1 - beta)
+    for b_ema, b in zip(state.G_ema.buffers(), G.buffers(), strict=True):
+        b_ema.copy_(b)
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+
+
+def save_checkpoint(run_dir: Path, state: TrainState, config: TrainConfig) -> Path:
+    """Plain state dicts, RNG states and counters, written atomically; old ones pruned."""
+    payload = {
+        "step": state.step, "images_seen": state.images_seen, "config": asdict(config),
+        "G": _unwrap(state.G).state_dict(), "D": _unwrap(state.D).state_dict(),
+        "G_ema": state.G_ema.state_dict(),
+        "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
+        "rng_torch": torch.get_rng_state(),  # every random draw of the loop uses torch's RNG
+    }
+    if torch.cuda.is_available():
+        payload["rng_cuda"] = torch.cuda.get_rng_state_all()
+    path = run_dir / f"ckpt-{state.images_seen:07d}.pt"
+    atomic_write_with(path, lambda temporary: torch.save(payload, temporary))
+    for old in sorted(run_dir.glob("ckpt-*.pt"))[:-KEEP_CHECKPOINTS]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint as data only (``weights_only=True``), with one-line errors."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as error:
+        raise CheckpointError(f"no checkpoint at {path}") from error
+    except (RuntimeError, EOFError, pickle.UnpicklingError, OSError, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{path} is truncated or corrupt ({first[:160]}); delete it to "
+                              "resume from the one before") from error
+
+
+def restore(state: TrainState, payload: dict) -> None:
+    """Put a checkpoint's weights, optimisers, counters and RNG back in place."""
+    for name in ("G", "D"):
+        _unwrap(getattr(state, name)).load_state_dict(payload[name])
+    state.G_ema.load_state_dict(payload["G_ema"])
+    state.opt_g.load_state_dict(payload["opt_g"])
+    state.opt_d.load_state_dict(payload["opt_d"])
+    state.step, state.images_seen = int(payload["step"]), int(payload["images_seen"])
+    torch.set_rng_state(payload["rng_torch"])
+    if "rng_cuda" in payload and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(payload["rng_cuda"])
+
+
+# -- pictures of progress ---------------------------------------------------------------------
+
+
+def grid_labels(categories: CategorySet, count: int) -> list[int]:
+    """``count`` class ids spread evenly over all classes (all of them if fewer)."""
+    if len(categories) <= count:
+        return list(range(len(categories)))
+    return [round(i * (len(categories) - 1) / (count - 1)) for i in range(count)]
+
+
+def save_grid(path: Path, G_ema: CGANGenerator, categories: CategorySet, config: TrainConfig,
+              image_size: int) -> None:
+    """One row per class, one column per seed, sampled from the EMA generator at truncation 1."""
+    generator = Generator(G_ema, categories, "training", config.z_dim, image_size,
+                          device=next(G_ema.parameters()).device)
+    labels = grid_labels(categories, config.grid_classes)
+    rows = [generator.sample([label] * config.grid_seeds, range(config.grid_seeds), 1.0)
+            for label in labels]
+    grid = np.concatenate([np.concatenate(list(row), axis=1) for row in rows], axis=0)
+    atomic_write_with(path, lambda temporary: Image.fromarray(grid).save(temporary, "PNG"))
+
+
+def save_plot(run_dir: Path) -> None:
+    """losses.png: D and G losses (and images/s) against kimg, from log.jsonl."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    if not rows:
+        return
+    kimg = [r["kimg"] for r in rows]
+    figure, (losses, speed) = plt.subplots(1, 2, figsize=(10, 3.5))
+    losses.plot(kimg, [r["d_loss"] for r in rows], label="D (hinge)")
+    losses.plot(kimg, [r["g_loss"] for r in rows], label="G")
+    losses.set_xlabel("kimg")
+    losses.legend()
+    losses.set_title("losses")
+    speed.plot(kimg, [r["images_per_s"] for r in rows])
+    speed.set_xlabel("kimg")
+    speed.set_title("training images/s")
+    figure.tight_layout()
+    atomic_write_with(run_dir / "losses.png",
+                      lambda temporary: figure.savefig(temporary, format="png", dpi=80))
+    plt.close(figure)
+
+
+# -- the loop ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str) -> Distributed:
+    """Join the torchrun process group when launched by torchrun; no-op otherwise."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return Distributed()
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    dist.init_process_group(backend)
+    return Distributed(dist.get_rank(), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def prepare_run(config: TrainConfig, resume: Path | None) -> tuple[Path, TrainConfig]:
+    """The run folder and the config to use: a new numbered folder, or the one resumed."""
+    if resume is None:
+        data = Path(config.data)
+        image_size = load_image_size(data)
+        return new_run_dir(Path(config.out), data, image_size), config
+    saved = resume / "config.json"
+    if not saved.is_file():
+        raise CheckpointError(f"{resume} is not a run folder (no config.json)")
+    resumed = TrainConfig.from_dict(json.loads(saved.read_text()))
+    resumed.total_kimg = max(resumed.total_kimg, config.total_kimg)
+    resumed.device, resumed.threads = config.device, config.threads
+    return resume, resumed
+
+
+def load_image_size(data: Path) -> int:
+    """The picture size of a data set, read from one file (cheap; for naming the run)."""
+    manifest = data / "manifest.jsonl"
+    if not manifest.is_file():
+        raise GanpageError(f"{data} is not a ganpage data set (no manifest.jsonl)")
+    first = manifest.read_text().split("\n", 1)[0]
+    if not first:
+        raise GanpageError(f"{data} holds no pictures")
+    return Image.open(data / json.loads(first)["path"]).size[0]
+
+
+def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False,
+          show_progress: bool = True, stop_after_steps: int | None = None) -> Path:
+    """Train (or resume) a run; return its folder. ``stop_after_steps`` is for tests."""
+    run_dir, config = prepare_run(config, resume)
+    world = init_distributed(config.device)
+    device = torch.device(config.device)
+    if config.device.startswith("cuda") and world.world_size > 1:
+        device = torch.device("cuda", world.local_rank)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    dataset = load_training_set(config.data)
+    model_config = config.model_config(len(dataset.categories), dataset.image_size)
+    torch.manual_seed(config.seed + world.rank)
+    state = build_state(config, model_config, device)
+    if dry_run:
+        _describe(run_dir, config, model_config, state, dataset)
+        return run_dir
+    checkpoint = latest_checkpoint(run_dir) if resume else None
+    if checkpoint is not None:
+        restore(state, load_checkpoint(checkpoint))
+    if world.world_size > 1:
+        state.G = nn.parallel.DistributedDataParallel(state.G)
+        state.D = nn.parallel.DistributedDataParallel(state.D)
+    if world.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2) + "\n")
+        atomic_write_text(run_dir / "model_config.json",
+                          json.dumps(model_config.to_dict(), indent=2) + "\n")
+        atomic_write_text(run_dir / "classes.json",
+                          json.dumps(dataset.categories.to_dicts(), indent=1) + "\n")
+    _loop(run_dir, config, state, dataset, device, world, show_progress, stop_after_steps)
+    return run_dir
+
+
+def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: TrainingSet,
+          device: torch.device, world: Distributed, show_progress: bool,
+          stop_after_steps: int | None) -> None:
+    policy = parse_policy(config.augment)
+    data = torch.from_numpy(dataset.images)
+    labels = torch.from_numpy(dataset.labels)
+    use_bf16 = device.type == "cuda"
+
+    def autocast():
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+
+    per_step = config.batch_size * world.world_size
+    total = int(config.total_kimg * 1000)
+    next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
+    next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
+    losses: list[tuple[float, float]] = []
+    started, steps_done = time.monotonic(), 0
+    with progress_bar() as bar:
+        task = bar.add_task("training", total=config.total_kimg, completed=state.kimg,
+                            unit="kimg", stats="", visible=show_progress and world.is_main)
+        while state.images_seen < total:
+            reals, real_labels = real_batch(data, labels, config.batch_size, config.xflip, device)
+            d_loss = d_step(state, reals, real_labels, policy, config.z_dim, autocast)
+            fake_labels = labels[torch.randint(len(labels), (config.batch_size,))].to(device)
+            g_loss = g_step(state, fake_labels, policy, config.z_dim, autocast)
+            update_ema(state, per_step, config.ema_kimg)
+            state.step += 1
+            state.images_seen += per_step
+            steps_done += 1
+            losses.append((d_loss, g_loss))
+            bar.update(task, completed=state.kimg,
+                       stats=f"D {d_loss:.3f}  G {g_loss:.3f}")
+            if world.is_main and state.step % config.log_every_steps == 0:
+                rate = steps_done * per_step / (time.monotonic() - started)
+                _log(run_dir, state, losses, rate)
+                losses.clear()
+            if world.is_main and state.images_seen >= next_grid:
+                save_grid(run_dir / f"fakes{int(state.kimg):06d}.png", state.G_ema,
+                          dataset.categories, config, dataset.image_size)
+                if (run_dir / "log.jsonl").is_file():
+                    save_plot(run_dir)
+                next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
+            finished = state.images_seen >= total or stop_after_steps == steps_done
+            if world.is_main and (state.images_seen >= next_checkpoint or finished):
+                save_checkpoint(run_dir, state, config)
+                next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
+            if finished:
+                break
+
+
+def _next_multiple(images_seen: int, every_kimg: float) -> int:
+    every = max(int(every_kimg * 1000), 1)
+    return (images_seen // every + 1) * every
+
+
+def _log(run_dir: Path, state: TrainState, losses: list[tuple[float, float]],
+         rate: float) -> None:
+    d_loss = sum(d for d, _ in losses) / len(losses)
+    g_loss = sum(g for _, g in losses) / len(losses)
+    if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
+        raise GanpageError(f"training diverged at step {state.step} (non-finite loss); resume "
+                           "from an earlier checkpoint with a lower learning rate")
+    row = {"step": state.step, "kimg": round(state.kimg, 3), "d_loss": round(d_loss, 5),
+           "g_loss": round(g_loss, 5), "images_per_s": round(rate, 2), "time": time.time()}
+    with open(run_dir / "log.jsonl", "a") as log:
+        log.write(json.dumps(row) + "\n")
+
+
+def _describe(run_dir: Path, config: TrainConfig, model_config: CGANConfig, state: TrainState,
+              dataset: TrainingSet) -> None:
+    count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+    print(f"run folder (not created): {run_dir}")
+    print(json.dumps({"train": asdict(config), "model": model_config.to_dict()}, indent=2))
+    print(f"data: {len(dataset.images)} pictures, {len(dataset.categories)} classes, "
+          f"{dataset.image_size}px; G {count(state.G) / 1e6:.2f}M params, "
+          f"D {count(state.D) / 1e6:.2f}M params")

@@ -1,0 +1,57 @@
+import pytest
+
+from ganpage.categories import Category, CategorySet, UnknownCategoryError, slugify
+
+
+@pytest.fixture
+def categories():
+    return CategorySet([
+        Category(0, "Norwegian Elkhound", "norwegian-elkhound", ("elkhound",)),
+        Category(1, "Hamster", "hamster"),
+        Category(2, "Mailbox", "mailbox", ("letter box",)),
+    ])
+
+
+def test_slugify():
+    assert slugify("Norwegian Elkhound") == "norwegian-elkhound"
+    assert slugify("Piñata / Party!") == "pinata-party"
+    assert slugify("???") == "category"
+
+
+@pytest.mark.parametrize("query", ["Hamster", "hamster", "HAMSTER", 1, "1", " hamster "])
+def test_lookup_by_name_slug_id(categories, query):
+    assert categories.lookup(query).name == "Hamster"
+
+
+def test_lookup_by_synonym_and_slug(categories):
+    assert categories.lookup("letter box").slug == "mailbox"
+    assert categories.lookup("norwegian-elkhound").id == 0
+    assert categories.lookup("elkhound").id == 0
+
+
+def test_unknown_name_suggests_closest(categories):
+    with pytest.raises(UnknownCategoryError, match="Did you mean: Hamster"):
+        categories.lookup("hamstr")
+
+
+def test_lookup_all_reports_every_unknown(categories):
+    with pytest.raises(UnknownCategoryError) as error:
+        categories.lookup_all(["hamster", "mailbx", "zzzzzz"])
+    assert "mailbx" in str(error.value) and "zzzzzz" in str(error.value)
+
+
+def test_out_of_range_id(categories):
+    with pytest.raises(UnknownCategoryError, match="ids are 0..2"):
+        categories.lookup(7)
+
+
+def test_ids_must_be_dense_and_slugs_unique():
+    with pytest.raises(ValueError):
+        CategorySet([Category(1, "A", "a")])
+    with pytest.raises(ValueError):
+        CategorySet([Category(0, "A", "a"), Category(1, "A!", "a")])
+
+
+def test_round_trip_through_dicts(categories):
+    again = CategorySet.from_dicts(categories.to_dicts())
+    assert list(again) == list(categories)

@@ -1,0 +1,114 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ganpage.errors import GanpageError
+from ganpage.gallery import Gallery
+from ganpage.generate import Shard, TruncationRange, choose_categories, generate, plan
+from ganpage.models import load_generator
+
+
+def test_truncation_parsing():
+    assert TruncationRange.parse("0.5") == TruncationRange(0.5, 0.5)
+    assert TruncationRange.parse("0.4:0.7") == TruncationRange(0.4, 0.7)
+    for bad in ("0", "1.5", "0.7:0.4", "a:b", "0.1:0.2:0.3", ""):
+        with pytest.raises(GanpageError, match="bad truncation"):
+            TruncationRange.parse(bad)
+
+
+def test_truncation_range_is_per_picture_and_deterministic():
+    spread = TruncationRange(0.4, 0.7)
+    values = [spread.for_picture(0, seed) for seed in range(100)]
+    assert all(0.4 <= v <= 0.7 for v in values) and len(set(values)) > 10
+    assert values == [spread.for_picture(0, seed) for seed in range(100)]
+
+
+def test_shard_parsing():
+    assert Shard.parse("2/4") == Shard(2, 4)
+    for bad in ("4/4", "-1/2", "x", "1/0"):
+        with pytest.raises(GanpageError, match="bad shard"):
+            Shard.parse(bad)
+
+
+def test_shards_partition_the_plan(tiny_model):
+    generator = load_generator(tiny_model)
+    everything = plan(generator, choose_categories(generator), 7, TruncationRange(0.5, 0.9))
+    parts = [plan(generator, choose_categories(generator), 7, TruncationRange(0.5, 0.9),
+                  shard=Shard(i, 3)) for i in range(3)]
+    ids = [job.id for part in parts for job in part]
+    assert sorted(ids) == sorted(job.id for job in everything) and len(set(ids)) == 21
+
+
+def test_choose_categories(tiny_model):
+    generator = load_generator(tiny_model)
+    assert [c.name for c in choose_categories(generator, ["bagel", "0"])] == ["Bagel", "Hamster"]
+    assert choose_categories(generator, random_count=2, seed=5) == \
+        choose_categories(generator, random_count=2, seed=5)
+    with pytest.raises(GanpageError, match="between 1 and 3"):
+        choose_categories(generator, random_count=4)
+    with pytest.raises(GanpageError, match="Did you mean: Mailbox"):
+        choose_categories(generator, ["mailbx"])
+
+
+def test_generate_resumes_without_duplicates(tiny_model, tmp_path):
+    generator = load_generator(tiny_model)
+    jobs = plan(generator, choose_categories(generator), 5, TruncationRange(0.5, 0.5))
+    with Gallery.open(tmp_path / "g", create=True) as gallery:
+        assert generate(generator, gallery, jobs[:7], batch_size=3, show_progress=False) == 7
+        assert generate(generator, gallery, jobs, batch_size=3, show_progress=False) == 8
+        assert generate(generator, gallery, jobs, batch_size=3, show_progress=False) == 0
+        assert len(gallery.records()) == 15 and gallery.verify() == []
+
+
+def test_shards_merge_into_the_unsharded_gallery(tiny_model, tmp_path):
+    generator = load_generator(tiny_model)
+    categories = choose_categories(generator)
+    for index in range(2):
+        jobs = plan(generator, categories, 4, TruncationRange(0.6, 0.6), shard=Shard(index, 2))
+        with Gallery.open(tmp_path / f"shard{index}", create=True) as gallery:
+            generate(generator, gallery, jobs, show_progress=False)
+    whole = plan(generator, categories, 4, TruncationRange(0.6, 0.6))
+    with Gallery.open(tmp_path / "whole", create=True) as gallery:
+        generate(generator, gallery, whole, show_progress=False)
+        expected = {r.id: r.sha256 for r in gallery.records()}
+    with Gallery.open(tmp_path / "merged", create=True) as merged:
+        for index in range(2):
+            with Gallery.open(tmp_path / f"shard{index}") as shard:
+                merged.merge_from(shard)
+        assert {r.id: r.sha256 for r in merged.records()} == expected
+
+
+def _generate_command(model: Path, gallery: Path) -> list[str]:
+    return [sys.executable, "-m", "ganpage", "generate", str(gallery), "--model", str(model),
+            "--per-category", "150", "--batch-size", "4", "--truncation", "0.4:0.9", "--quiet"]
+
+
+def test_kill_9_at_several_points_then_resume_completes(tiny_model, tmp_path):
+    """The fault test: SIGKILL mid-run, several times, then one clean run finishes the set."""
+    gallery = tmp_path / "g"
+    command = _generate_command(tiny_model, gallery)
+    for delay in (1.5, 2.5, 3.5):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    partial = len(Gallery.open(gallery).records()) if (gallery / "gallery.sqlite").exists() else 0
+    assert partial < 450, "the kills came too late to interrupt anything"
+    subprocess.run(command, check=True, capture_output=True)
+    with Gallery.open(gallery) as result:
+        records = result.records()
+        assert len(records) == 450 and len({r.id for r in records}) == 450
+        assert result.verify() == []
+        for record in records[::37]:
+            with Image.open(result.path_of(record)) as image:
+                image.load()
+                assert image.size == (32, 32)
+    files = [p for p in gallery.rglob("*") if p.is_file() and p.suffix == ".webp"]
+    assert len(files) == 450
+    assert not list(gallery.rglob("*.partial"))

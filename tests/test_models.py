@@ -1,0 +1,127 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_model
+from safetensors.torch import load_file, save_file
+
+from ganpage.models import ModelLoadError, load_generator
+from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
+from ganpage.models.loading import resolve_model_dir
+
+
+def test_sample_shape_dtype_and_determinism(tiny_model):
+    generator = load_generator(tiny_model)
+    first = generator.sample([0, 1, 2], [10, 11, 12], 0.7)
+    again = load_generator(tiny_model).sample([0, 1, 2], [10, 11, 12], 0.7)
+    assert first.shape == (3, 32, 32, 3) and first.dtype == np.uint8
+    assert np.array_equal(first, again)
+    assert first.std() > 1  # not a flat picture
+
+
+def test_picture_does_not_depend_on_batch_companions(tiny_model):
+    generator = load_generator(tiny_model)
+    alone = generator.sample([1], [42], 0.6)[0]
+    batched = generator.sample([0, 1, 2, 1], [5, 42, 6, 9], [0.9, 0.6, 0.6, 0.5])[1]
+    assert np.abs(alone.astype(int) - batched.astype(int)).max() <= 1
+
+
+def test_recipe_changes_change_the_picture(tiny_model):
+    generator = load_generator(tiny_model)
+    base = generator.sample([1], [42], 0.6)[0]
+    for labels, seeds, truncation in (([2], [42], 0.6), ([1], [43], 0.6), ([1], [42], 1.0)):
+        assert not np.array_equal(base, generator.sample(labels, seeds, truncation)[0])
+
+
+def test_bad_sample_arguments(tiny_model):
+    generator = load_generator(tiny_model)
+    with pytest.raises(ValueError, match="out of range"):
+        generator.sample([3], [0])
+    with pytest.raises(ValueError, match="seeds"):
+        generator.sample([0, 1], [0])
+    with pytest.raises(ValueError, match="truncation"):
+        generator.sample([0], [0], 1.5)
+
+
+@pytest.mark.parametrize("size", [32, 64, 128, 256])
+def test_networks_at_every_resolution(size):
+    config = CGANConfig(num_classes=3, image_size=size, z_dim=8, embed_dim=8, g_channels=2,
+                        d_channels=2)
+    images = CGANGenerator(config)(torch.randn(2, 8), torch.tensor([0, 2]))
+    assert images.shape == (2, 3, size, size)
+    assert CGANDiscriminator(config)(images, torch.tensor([0, 2])).shape == (2,)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="image_size"):
+        CGANConfig(num_classes=3, image_size=48)
+    with pytest.raises(ValueError, match="2 classes"):
+        CGANConfig(num_classes=1)
+
+
+def _rewrite_weights(folder, change):
+    state = load_file(str(folder / "model.safetensors"))
+    change(state)
+    save_file(state, str(folder / "model.safetensors"))
+
+
+def test_missing_key_is_named(tiny_model):
+    _rewrite_weights(tiny_model, lambda s: s.pop("to_rgb.weight"))
+    with pytest.raises(ModelLoadError, match="missing: to_rgb.weight"):
+        load_generator(tiny_model)
+
+
+def test_unexpected_key_is_named(tiny_model):
+    _rewrite_weights(tiny_model, lambda s: s.update(extra=torch.zeros(1)))
+    with pytest.raises(ModelLoadError, match="unexpected: extra"):
+        load_generator(tiny_model)
+
+
+def test_misshaped_key_is_named(tiny_model):
+    _rewrite_weights(tiny_model, lambda s: s.update({"to_rgb.bias": torch.zeros(4)}))
+    with pytest.raises(ModelLoadError, match="wrong shape: to_rgb.bias"):
+        load_generator(tiny_model)
+
+
+def test_corrupt_weights_file(tiny_model):
+    (tiny_model / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelLoadError, match="not a readable safetensors"):
+        load_generator(tiny_model)
+
+
+def test_unknown_architecture(tiny_model):
+    meta = json.loads((tiny_model / "config.json").read_text())
+    meta["architecture"] = "stylegan9"
+    (tiny_model / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="unknown architecture 'stylegan9'"):
+        load_generator(tiny_model)
+
+
+def test_unknown_name_lists_options(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelLoadError, match="not a built-in name"):
+        resolve_model_dir("no-such-model")
+
+
+def test_hub_repo_id_offline_gives_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(ModelLoadError, match="could not fetch 'someone/tiny-gan'"):
+        resolve_model_dir("someone/tiny-gan")
+
+
+def test_hub_repo_id_resolves_through_snapshot_download(tmp_path, monkeypatch):
+    folder = make_tiny_model(tmp_path / "snapshot")
+    calls = []
+
+    def fake_snapshot_download(repo_id, allow_patterns):
+        calls.append((repo_id, allow_patterns))
+        return str(folder)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("huggingface_hub.snapshot_download", fake_snapshot_download)
+    generator = load_generator("someone/tiny-gan")
+    assert calls[0][0] == "someone/tiny-gan" and "model.safetensors" in calls[0][1]
+    assert generator.categories.lookup("bagel").id == 1

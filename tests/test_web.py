@@ -1,0 +1,122 @@
+"""HTTP tests against a real uvicorn server on 127.0.0.1 (the live_server fixture)."""
+
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+from conftest import free_port, wait_for_http
+
+from ganpage.gallery import Gallery
+
+
+def test_home_shows_a_random_picture_with_its_title(live_server):
+    titles = set()
+    for _ in range(30):
+        response = httpx.get(live_server + "/")
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+        title = re.search(r"<title>(.*?)</title>", response.text).group(1)
+        assert re.fullmatch(r"This (Hamster|Bagel|Mailbox) Does Not Exist", title)
+        titles.add(title)
+    assert len(titles) >= 2  # refreshes show other categories
+
+
+def test_page_has_og_tags_alt_text_ai_label_and_no_external_urls(live_server):
+    html = httpx.get(live_server + "/").text
+    for needle in ('property="og:title"', 'property="og:image"', 'property="og:url"',
+                   "AI-generated", 'alt="AI-generated picture of a'):
+        assert needle in html
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assert "<script" not in html  # works without JavaScript
+
+
+def test_permalink_is_stable_and_image_is_cached_forever(live_server):
+    picture = httpx.get(live_server + "/api/random").json()
+    first = httpx.get(live_server + picture["permalink"]).text
+    assert first == httpx.get(live_server + picture["permalink"]).text
+    assert picture["author"] in first
+    image = httpx.get(live_server + picture["image_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/webp"
+    assert "immutable" in image.headers["cache-control"]
+    import hashlib
+    assert hashlib.sha256(image.content).hexdigest() == picture["sha256"]
+
+
+def test_category_and_categories_pages(live_server):
+    listing = httpx.get(live_server + "/categories").text
+    assert "Hamster" in listing and "/c/bagel" in listing
+    page = httpx.get(live_server + "/c/bagel")
+    assert page.status_code == 200 and page.text.count('<li><a href="/p/') == 4
+    counts = {c["slug"]: c["count"] for c in httpx.get(live_server + "/api/categories").json()}
+    assert counts == {"bagel": 4, "hamster": 4, "mailbox": 4}
+
+
+def test_about_explains_and_shows_the_model_card(live_server):
+    about = httpx.get(live_server + "/about").text
+    assert "generator" in about and "discriminator" in about and "truncation" in about
+    assert "A randomly initialised test model." in about
+
+
+def test_api_and_openapi(live_server):
+    picture = httpx.get(live_server + "/api/random").json()
+    detail = httpx.get(f"{live_server}/api/images/{picture['id']}").json()
+    assert detail["seed"] == picture["seed"] and detail["model_id"] == "tiny-0"
+    spec = httpx.get(live_server + "/openapi.json").json()
+    assert {"/api/random", "/api/images/{image_id}", "/api/categories"} <= set(spec["paths"])
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/p/../../etc/passwd", 404),
+    ("/p/..%2F..%2Fetc%2Fpasswd", 404),
+    ("/p/000000000000", 404),
+    ("/p/" + "a" * 5000, 404),
+    ("/images/hamster/..%2F..%2Fgallery.sqlite", 404),
+    ("/images/hamster/%2e%2e/gallery.sqlite", 404),
+    ("/images/../gallery.sqlite", 404),
+    ("/c/no-such-thing", 404),
+    ("/c/bagel?page=abc", 400),
+    ("/c/bagel?page=0", 400),
+    ("/c/bagel?page=99", 404),
+    ("/?" + "x=1&" * 2000, 400),
+    ("/api/images/nope", 404),
+    ("/static/../gallery.sqlite", 404),
+])
+def test_bad_paths_answer_4xx_never_500(live_server, path, status):
+    response = httpx.get(live_server + path)
+    assert response.status_code == status
+    assert "gallery.sqlite" not in response.text and "root:" not in response.text
+
+
+def test_empty_gallery_gives_a_helpful_page(tmp_path):
+    Gallery.open(tmp_path / "empty", create=True).close()
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", str(tmp_path / "empty"),
+                                "--port", str(port)], stdout=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/about", process)
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and "ganpage generate" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/api/random").status_code == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_pending_pictures_are_hidden_until_approved(tiny_model, tmp_path):
+    from fastapi.testclient import TestClient  # in-process, to flip statuses between requests
+
+    from ganpage.generate import TruncationRange, choose_categories, generate, plan
+    from ganpage.models import load_generator
+    from ganpage.web.app import SiteConfig, create_app
+
+    generator = load_generator(tiny_model)
+    with Gallery.open(tmp_path / "g", create=True) as gallery:
+        generate(generator, gallery, plan(generator, choose_categories(generator), 2,
+                                          TruncationRange(0.5, 0.5)), show_progress=False)
+    client = TestClient(create_app(tmp_path / "g", SiteConfig(refresh_seconds=0)))
+    assert "waiting for review" in client.get("/").text
+    with Gallery.open(tmp_path / "g") as gallery:
+        gallery.set_status("approved", category="hamster")
+    assert "This Hamster Does Not Exist" in client.get("/").text
