@@ -331,7 +331,8 @@ def load_image_size(data: Path) -> int:
     first = manifest.read_text().split("\n", 1)[0]
     if not first:
         raise GanpageError(f"{data} holds no pictures")
-    return Image.open(data / json.loads(first)["path"]).size[0]
+    with Image.open(data / json.loads(first)["path"]) as image:
+        return image.size[0]
 
 
 def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False,

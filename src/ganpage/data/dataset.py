@@ -104,6 +104,11 @@ class TrainingSet:
         return int(self.images.shape[-1])
 
 
+def _read_rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
 def load_training_set(root: str | Path) -> TrainingSet:
     """Read a data set written by ``ganpage data ...``; clear errors for empty or odd ones."""
     root = Path(root)
@@ -118,6 +123,6 @@ def load_training_set(root: str | Path) -> TrainingSet:
         raise DatasetError(f"{root} has {len(categories)} class; a class-conditional GAN needs "
                            "at least 2 (put pictures in one sub-folder per class)")
     slug_to_id = {c.slug: c.id for c in categories}
-    images = np.stack([np.asarray(Image.open(root / r["path"]).convert("RGB")) for r in rows])
+    images = np.stack([_read_rgb(root / r["path"]) for r in rows])
     labels = np.array([slug_to_id[r["class"]] for r in rows], dtype=np.int64)
     return TrainingSet(images.transpose(0, 3, 1, 2).copy(), labels, categories, root)

@@ -93,11 +93,12 @@ SOURCES = (
 CONCEPT_LIST_SOURCE = "openmoji"  # its data/openmoji.json carries CLDR names and subgroups
 
 
-def fetch_tarballs(cache: Path, local: Path | None = None) -> dict[str, Path]:
+def fetch_tarballs(cache: Path, local: Path | None = None,
+                   sources: tuple[EmojiSource, ...] = SOURCES) -> dict[str, Path]:
     """package tarball name -> verified local path; uses ``local`` files or ``npm pack``."""
     cache.mkdir(parents=True, exist_ok=True)
     found = {}
-    for source in SOURCES:
+    for source in sources:
         name = source.tarball_name
         if name in found:
             continue
@@ -203,17 +204,18 @@ def iter_source_images(source: EmojiSource, tarball: Path,
 
 
 def build_emoji_dataset(out: Path, size: int, cache: Path, local: Path | None = None,
-                        min_per_class: int = 3, show_progress: bool = True) -> dict:
+                        min_per_class: int = 3, show_progress: bool = True,
+                        sources: tuple[EmojiSource, ...] = SOURCES) -> dict:
     """Fetch, verify, rasterise and write the emoji data set; return the report."""
-    tarballs = fetch_tarballs(cache, local)
-    by_name = {s.name: s for s in SOURCES}
+    tarballs = fetch_tarballs(cache, local, sources)
+    by_name = {s.name: s for s in sources}
     emoji = concept_list(tarballs[by_name[CONCEPT_LIST_SOURCE].tarball_name])
     rules = concept_rules()
     writer = DatasetWriter(out, size)
     with progress_bar() as bar:
-        task = bar.add_task("emoji", total=len(emoji) * len(SOURCES), unit="img", stats="",
+        task = bar.add_task("emoji", total=len(emoji) * len(sources), unit="img", stats="",
                             visible=show_progress)
-        for source in SOURCES:
+        for source in sources:
             for item, path, data in iter_source_images(source, tarballs[source.tarball_name],
                                                        emoji):
                 origin = f"{source.package}@{source.version}:{path}"
@@ -229,12 +231,12 @@ def build_emoji_dataset(out: Path, size: int, cache: Path, local: Path | None = 
             bar.update(task, stats=f"{source.name} done")
     report = writer.finish(min_per_class=min_per_class,
                            sources={s.name: f"{s.package}@{s.version} ({s.licence})"
-                                    for s in SOURCES})
-    write_attribution(out)
+                                    for s in sources})
+    write_attribution(out, sources)
     return report
 
 
-def write_attribution(out: Path) -> None:
+def write_attribution(out: Path, sources: tuple[EmojiSource, ...] = SOURCES) -> None:
     """ATTRIBUTION.md: every source set, its licence, and how many pictures came from it."""
     counts: dict[str, int] = {}
     for line in (out / "manifest.jsonl").read_text().splitlines():
@@ -245,7 +247,7 @@ def write_attribution(out: Path) -> None:
              "composited on white by `ganpage data emoji`. `manifest.jsonl` names the source "
              "file and licence of every picture.", "",
              "| set | package | licence | pictures | credit |", "|---|---|---|---|---|"]
-    for source in SOURCES:
+    for source in sources:
         lines.append(f"| {source.name} | {source.package}@{source.version} | {source.licence} | "
                      f"{counts.get(source.name, 0)} | {source.credit} |")
     atomic_write_text(out / "ATTRIBUTION.md", "\n".join(lines) + "\n")

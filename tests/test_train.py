@@ -1,0 +1,113 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganpage.data.dataset import DatasetError, DatasetWriter, load_training_set
+from ganpage.export import export_run
+from ganpage.models import load_generator
+from ganpage.train import CheckpointError, TrainConfig, latest_checkpoint, load_checkpoint, train
+
+
+def make_dataset(root: Path, classes: int = 2, per_class: int = 6, size: int = 32) -> Path:
+    """Random-noise pictures, distinct enough to survive near-duplicate removal."""
+    rng = np.random.default_rng(0)
+    writer = DatasetWriter(root, size)
+    for c in range(classes):
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            writer.add(Image.fromarray(pixels), f"Class {c}", f"img{i}", source="test")
+    writer.finish()
+    return root
+
+
+def tiny_config(data: Path, out: Path, **changes) -> TrainConfig:
+    values = dict(data=str(data), out=str(out), total_kimg=1.0, batch_size=4, z_dim=8,
+                  embed_dim=8, g_channels=4, d_channels=4, grid_every_kimg=0.008,
+                  checkpoint_every_kimg=1.0, log_every_steps=1, grid_classes=2, grid_seeds=3,
+                  threads=1)
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("data") / "shapes")
+
+
+def test_a_few_steps_give_finite_losses_grids_plot_and_checkpoint(dataset, tmp_path):
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
+                stop_after_steps=4)
+    assert run.name == "00000-shapes-32"
+    log = [line for line in (run / "log.jsonl").read_text().splitlines() if line]
+    assert len(log) == 4
+    import json
+    assert all(np.isfinite(json.loads(r)["d_loss"]) for r in log)
+    assert (run / "fakes000000.png").is_file() and (run / "losses.png").is_file()
+    with Image.open(run / "fakes000000.png") as grid:
+        assert grid.size == (3 * 32, 2 * 32)
+    assert latest_checkpoint(run).name == "ckpt-0000016.pt"
+    assert train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
+                 stop_after_steps=1).name == "00001-shapes-32"
+
+
+def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path):
+    straight = train(tiny_config(dataset, tmp_path / "a"), show_progress=False,
+                     stop_after_steps=3)
+    interrupted = train(tiny_config(dataset, tmp_path / "b"), show_progress=False,
+                        stop_after_steps=2)
+    train(tiny_config(dataset, tmp_path / "b"), resume=interrupted, show_progress=False,
+          stop_after_steps=1)
+    a = load_checkpoint(latest_checkpoint(straight))
+    b = load_checkpoint(latest_checkpoint(interrupted))
+    assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (3, 12)
+    for key in ("G", "D", "G_ema"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
+
+
+def test_corrupt_and_truncated_checkpoints_give_clear_errors(dataset, tmp_path):
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
+                stop_after_steps=1)
+    checkpoint = latest_checkpoint(run)
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False)
+    checkpoint.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_checkpoint(checkpoint)
+
+
+def test_checkpoint_with_code_is_refused(tmp_path):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("this ran",))
+
+    path = tmp_path / "ckpt-0000001.pt"
+    torch.save({"G": Evil()}, path, pickle_module=pickle)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(path)
+
+
+def test_empty_and_one_class_datasets_are_refused(tmp_path):
+    with pytest.raises(DatasetError, match="at least 2"):
+        load_training_set(make_dataset(tmp_path / "one", classes=1))
+    with pytest.raises(DatasetError, match="not a ganpage data set"):
+        load_training_set(tmp_path / "nothing")
+    DatasetWriter(tmp_path / "empty", 32).finish()
+    with pytest.raises(DatasetError, match="no pictures"):
+        load_training_set(tmp_path / "empty")
+
+
+def test_export_gives_a_loadable_model(dataset, tmp_path):
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
+                stop_after_steps=2)
+    folder = export_run(run, tmp_path / "model", "shapes-test")
+    generator = load_generator(folder)
+    assert generator.model_id == "shapes-test"
+    assert [c.name for c in generator.categories] == ["Class 0", "Class 1"]
+    assert generator.sample([0, 1], [1, 2], 0.8).shape == (2, 32, 32, 3)
