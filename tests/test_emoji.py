@@ -88,7 +88,7 @@ def test_builds_classes_of_concrete_things_with_merges(fake_npm, tmp_path):
     assert report["images"] + len(report["rejected"]) == 25
     assert set(report["rejected_by_reason"]) <= {"duplicate", "near_duplicate"}
     assert report["images_per_class"]["Mailbox"] > report["images_per_class"]["Bagel"]
-    rows = [json.loads(line) for line in (tmp_path / "out/manifest.jsonl").read_text().split()]
+    rows = [json.loads(line) for line in (tmp_path / "out/manifest.jsonl").read_text().splitlines()]
     assert {r["source"] for r in rows} == {s.name for s in SOURCES}
     assert all(r["licence"] for r in rows)
     with Image.open(tmp_path / "out" / rows[0]["path"]) as image:
