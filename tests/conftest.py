@@ -76,12 +76,13 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30.0) ->
     raise TimeoutError(f"{url} did not answer in {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def live_server(tiny_gallery: Path):
-    """`ganpage serve` on the tiny gallery, as a real uvicorn process on 127.0.0.1."""
+@pytest.fixture(scope="session", params=["granian", "uvicorn"])
+def live_server(request: pytest.FixtureRequest, tiny_gallery: Path):
+    """`ganpage serve` on the tiny gallery, as a real server process on 127.0.0.1."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ganpage", "serve", str(tiny_gallery), "--port", str(port)],
+        [sys.executable, "-m", "ganpage", "serve", str(tiny_gallery), "--port", str(port),
+         "--server", request.param],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"

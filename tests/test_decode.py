@@ -33,9 +33,9 @@ def png_bomb(width: int, height: int) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def reason(data: bytes, limits: DecodeLimits = DecodeLimits()) -> str:
+def reason(data: bytes, limits: DecodeLimits | None = None) -> str:
     with pytest.raises(RejectedImage) as error:
-        decode_image(data, limits)
+        decode_image(data, limits or DecodeLimits())
     return error.value.reason
 
 

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_model
 from safetensors.torch import load_file, save_file
 
+from conftest import make_tiny_model
 from ganpage.models import ModelLoadError, load_generator
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
 from ganpage.models.loading import resolve_model_dir

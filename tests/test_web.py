@@ -6,8 +6,8 @@ import sys
 
 import httpx
 import pytest
-from conftest import free_port, wait_for_http
 
+from conftest import free_port, wait_for_http
 from ganpage.gallery import Gallery
 
 

@@ -120,6 +120,7 @@ def serve(
     public_url: Annotated[str, typer.Option(help="Base URL for OpenGraph links.")] = "",
     site_name: str = "This X Does Not Exist",
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    server: Annotated[str, typer.Option(help="ASGI server: granian or uvicorn.")] = "granian",
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery.
 
@@ -133,7 +134,7 @@ def serve(
     """
     from ganpage.web.server import run_server
 
-    run_server(gallery, host, port, tuple(show), public_url, site_name, workers)
+    run_server(gallery, host, port, tuple(show), public_url, site_name, workers, server)
 
 
 @app.command()

@@ -1,36 +1,58 @@
-"""Run the site under uvicorn: one process, or several workers sharing the port."""
+"""Run the site under an ASGI server: Granian (default, measured faster) or uvicorn."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
-from ganpage.web.app import SiteConfig, create_app
+from ganpage.errors import GanpageError
+from ganpage.web.app import RandomPageFastPath, SiteConfig, create_app
 
 SETTINGS_VARIABLE = "GANPAGE_SERVE_SETTINGS"
+APP_FACTORY = "ganpage.web.server:app_from_environment"
 
 
-def app_from_environment():
-    """App factory for uvicorn's worker processes (settings travel as JSON in the environment)."""
+def app_from_environment() -> RandomPageFastPath:
+    """App factory for the server's worker processes (settings travel as JSON in the env)."""
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
     config = SiteConfig(site_name=settings["site_name"], public_url=settings["public_url"],
                         statuses=tuple(settings["statuses"]))
     return create_app(settings["gallery"], config)
 
 
-def run_server(gallery: Path, host: str, port: int, statuses: tuple[str, ...],
-               public_url: str, site_name: str, workers: int = 1) -> None:
-    """Serve ``gallery`` until interrupted, printing the URL first."""
+def _run_granian(host: str, port: int, workers: int) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    Granian(APP_FACTORY, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
+            factory=True, log_level=LogLevels.warning, log_access=False).serve()
+
+
+def _run_uvicorn(host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    settings = {"gallery": str(gallery), "statuses": list(statuses),
+    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+SERVERS: dict[str, Callable[[str, int, int], None]] = {
+    "granian": _run_granian,
+    "uvicorn": _run_uvicorn,
+}
+
+
+def run_server(gallery: Path, host: str, port: int, statuses: tuple[str, ...],
+               public_url: str, site_name: str, workers: int = 1,
+               server: str = "granian") -> None:
+    """Serve ``gallery`` until interrupted, printing the URL first."""
+    if server not in SERVERS:
+        raise GanpageError(f"unknown server {server!r}; use one of {', '.join(SERVERS)}")
+    settings = {"gallery": str(Path(gallery).resolve()), "statuses": list(statuses),
                 "public_url": public_url.rstrip("/"), "site_name": site_name}
     os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
-    app = app_from_environment()  # fails fast, in this process, on a bad gallery
+    app_from_environment().catalog.gallery.close()  # fail fast, here, on a bad gallery
     print(f"serving {gallery} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
-    if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    else:
-        uvicorn.run("ganpage.web.server:app_from_environment", factory=True, host=host,
-                    port=port, workers=workers, log_level="warning", access_log=False)
+    SERVERS[server](host, port, workers)
