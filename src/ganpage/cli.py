@@ -331,6 +331,39 @@ def export_model(
     typer.echo(f"model folder: {folder}")
 
 
+@data_app.command("folder")
+def data_folder(
+    source: Annotated[Path, typer.Argument(help="Folder of pictures, one sub-folder per class.")],
+    out: Annotated[Path, typer.Option(help="Data set folder to write.")],
+    size: Annotated[int, typer.Option(help="Square picture size: 32, 64, 128 or 256.")] = 128,
+    resize: Annotated[str, typer.Option(help="crop, pad or stretch.")] = "crop",
+) -> None:
+    """Import a folder of pictures: validate, square, drop duplicates, report rejects.
+
+    [bold]Examples[/bold]
+
+    ganpage data folder photos/ --size 128 --out data/photos128
+
+    ganpage data folder scans/ --size 64 --resize pad --out data/scans64
+    """
+    from ganpage.data.decode import ResizeMode
+    from ganpage.data.folder import import_folder
+
+    if resize not in {m.value for m in ResizeMode}:
+        raise GanpageError(f"--resize must be crop, pad or stretch, got {resize!r}")
+    if size not in (32, 64, 128, 256):
+        raise GanpageError(f"--size must be 32, 64, 128 or 256, got {size}")
+    report = import_folder(source, out, size, ResizeMode(resize))
+    _print_report(out, report)
+
+
+def _print_report(out: Path, report: dict) -> None:
+    per_class = list(report["images_per_class"].values()) or [0]
+    typer.echo(f"{out}: {report['classes']} classes, {report['images']} pictures "
+               f"({min(per_class)}-{max(per_class)} per class); rejected: "
+               f"{report['rejected_by_reason'] or 'none'} (details in {out}/report.json)")
+
+
 @data_app.command("emoji")
 def data_emoji(
     out: Annotated[Path, typer.Option(help="Data set folder to write.")] = Path("data/emoji64"),
@@ -353,10 +386,7 @@ def data_emoji(
     from ganpage.data.emoji import build_emoji_dataset
 
     report = build_emoji_dataset(out, size, cache, tarballs, min_per_class)
-    per_class = report["images_per_class"].values()
-    typer.echo(f"{out}: {report['classes']} classes, {report['images']} pictures "
-               f"({min(per_class)}-{max(per_class)} per class); rejected: "
-               f"{report['rejected_by_reason'] or 'none'}")
+    _print_report(out, report)
 
 
 if __name__ == "__main__":  # pragma: no cover
