@@ -24,7 +24,8 @@ def photos(tmp_path):
             noise_picture(seed).save(root / name / f"{seed}.jpg", quality=95)
     noise_picture(1).save(root / "hamster" / "copy.png")  # same picture, other format
     (root / "bagel" / "notes.txt").write_text("not a picture")
-    (root / "bagel" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 50)
+    whole = (root / "bagel" / "4.jpg").read_bytes()
+    (root / "bagel" / "broken.jpg").write_bytes(whole[: len(whole) // 2])  # truncated download
     return root
 
 
