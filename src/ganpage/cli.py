@@ -364,6 +364,54 @@ def _print_report(out: Path, report: dict) -> None:
                f"{report['rejected_by_reason'] or 'none'} (details in {out}/report.json)")
 
 
+@data_app.command("urls")
+def data_urls(
+    url_list: Annotated[Path, typer.Argument(help="URL list: '<wnid>_<n> <url>' or one URL a "
+                                             "line; plain or gzip.")],
+    out: Annotated[Path, typer.Option(help="Data set folder (also holds urls.sqlite).")],
+    sample: Annotated[int, typer.Option(help="How many lines to sample uniformly.")] = 35000,
+    seed: int = 0,
+    size: int = 128,
+    resize: Annotated[str, typer.Option(help="crop, pad or stretch.")] = "crop",
+    concurrency: Annotated[int, typer.Option(help="Downloads at once.")] = 64,
+    per_host: Annotated[int, typer.Option(help="Downloads at once per host.")] = 8,
+    max_mb: Annotated[float, typer.Option(help="Largest download kept, in MB.")] = 10.0,
+    retries: int = 2,
+    allow_private: Annotated[bool, typer.Option(
+        "--allow-private", help="Allow private/loopback addresses (local test servers).")]
+    = False,
+    names: Annotated[Path | None, typer.Option(help="TSV of '<wnid> <display name>' lines.")]
+    = None,
+    placeholders: Annotated[Path | None, typer.Option(
+        help="Extra sha256 list of placeholder images to reject.")] = None,
+) -> None:
+    """Sample a URL list, download, validate and resize; re-run to resume.
+
+    [bold]Examples[/bold]
+
+    ganpage data urls fall11_urls.txt --sample 35000 --seed 0 --size 128 --out data/imagenet35k
+
+    ganpage data urls my-urls.txt.gz --sample 1000 --out data/mine --concurrency 16
+    """
+    from ganpage.data.decode import ResizeMode
+    from ganpage.data.urls import DownloadSettings, download_url_list, load_placeholder_hashes
+
+    settings = DownloadSettings(
+        size=size, resize=ResizeMode(resize), concurrency=concurrency, per_host=per_host,
+        max_bytes=int(max_mb * 1024 * 1024), retries=retries, allow_private=allow_private,
+        placeholder_sha256=load_placeholder_hashes(placeholders))
+    wnid_names = {}
+    if names is not None:
+        for line in names.read_text().splitlines():
+            wnid, _, name = line.partition("\t")
+            if name:
+                wnid_names[wnid.strip()] = name.strip()
+    report = download_url_list(url_list, out, sample, seed, settings, wnid_names)
+    typer.echo(f"{out}: {report['images']} pictures in {report['classes']} classes from "
+               f"{sum(report['outcomes'].values())} sampled URLs ({report['bad_lines']} bad "
+               f"lines); outcomes: {report['outcomes']}")
+
+
 @data_app.command("emoji")
 def data_emoji(
     out: Annotated[Path, typer.Option(help="Data set folder to write.")] = Path("data/emoji64"),

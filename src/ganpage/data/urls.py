@@ -1,0 +1,328 @@
+"""``ganpage data urls``: sample a URL list, download, validate and resize, resumably.
+
+reader (``sampling.py``) -> downloader (``fetch_one``: httpx, guarded, retried) -> resizer (the
+shared safe decoder, in a thread pool) -> writer (files + one SQLite state row per URL). Every
+URL ends in exactly one outcome in ``DATA/urls.sqlite``; a re-run skips decided URLs, so a killed
+run resumes where it stopped and nothing is downloaded twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import ipaddress
+import json
+import socket
+import sqlite3
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ganpage.atomic import atomic_write_bytes, atomic_write_text
+from ganpage.categories import CategorySet
+from ganpage.data.dataset import CLASSES, MANIFEST, REPORT
+from ganpage.data.decode import DecodeLimits, RejectedImage, ResizeMode, decode_image, to_square
+from ganpage.data.sampling import parse_line, reservoir_sample
+from ganpage.errors import GanpageError
+from ganpage.progress import progress_bar
+
+STATE_FILE = "urls.sqlite"
+MAX_REDIRECTS = 5
+RETRY_STATUSES = range(500, 600)
+NOT_IMAGE_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """Limits and politeness of a download run."""
+
+    size: int = 128
+    resize: ResizeMode = ResizeMode.CROP
+    concurrency: int = 64
+    per_host: int = 8
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    retries: int = 2
+    backoff: float = 0.5  # seconds, doubled per retry
+    allow_private: bool = False
+    placeholder_sha256: frozenset[str] = field(default_factory=frozenset)
+
+
+class Refused(Exception):
+    """A URL that ends with a non-retryable outcome."""
+
+    def __init__(self, outcome: str):
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+class Retryable(Exception):
+    """A failure worth another try (5xx, timeouts, dropped connections)."""
+
+    def __init__(self, outcome: str):
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+def load_placeholder_hashes(extra: Path | None = None) -> frozenset[str]:
+    """sha256 digests of known "photo unavailable" placeholders (shipped list + ``extra``)."""
+    shipped = (resources.files("ganpage") / "resources" / "placeholder_sha256.txt").read_text()
+    text = shipped + ("\n" + extra.read_text() if extra else "")
+    return frozenset(line.split()[0].lower() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+# -- address guard ----------------------------------------------------------------------------
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_url(url: str, allow_private: bool) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts that resolve to non-public addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused("bad_scheme")
+    if allow_private:
+        return
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+            type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise Refused("dns_error") from error
+    if not infos or not all(is_public_address(info[4][0]) for info in infos):
+        raise Refused("private_address")
+
+
+# -- one URL ----------------------------------------------------------------------------------
+
+
+async def fetch_one(client: httpx.AsyncClient, url: str, settings: DownloadSettings) -> bytes:
+    """The body of ``url`` after guarded redirects, within the byte cap; raises on failure."""
+    for _ in range(MAX_REDIRECTS + 1):
+        await check_url(url, settings.allow_private)
+        try:
+            async with client.stream("GET", url) as response:
+                if response.is_redirect:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise Refused("bad_redirect")
+                    url = urljoin(url, location)
+                    continue
+                return await _read_body(response, settings)
+        except httpx.TimeoutException as error:
+            raise Retryable("timeout") from error
+        except (httpx.TransportError, httpx.DecodingError) as error:
+            raise Retryable("connection_error") from error
+    raise Refused("too_many_redirects")
+
+
+async def _read_body(response: httpx.Response, settings: DownloadSettings) -> bytes:
+    if response.status_code in RETRY_STATUSES:
+        raise Retryable(f"http_{response.status_code}")
+    if response.status_code != 200:
+        raise Refused(f"http_{response.status_code}")
+    content_type = response.headers.get("content-type", "").lower()
+    if content_type.startswith(NOT_IMAGE_TYPES):
+        raise Refused("wrong_content_type")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_bytes:
+        raise Refused("too_large")
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body.extend(chunk)
+        if len(body) > settings.max_bytes:
+            raise Refused("too_large")
+    return bytes(body)
+
+
+def process_body(data: bytes, settings: DownloadSettings) -> tuple[bytes, str]:
+    """Validate and resize downloaded bytes to a PNG; returns (png, sha256 of the download)."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in settings.placeholder_sha256:
+        raise Refused("placeholder")
+    try:
+        image = decode_image(data, DecodeLimits(max_bytes=settings.max_bytes))
+    except RejectedImage as error:
+        raise Refused(error.reason) from error
+    buffer = io.BytesIO()
+    to_square(image, settings.size, settings.resize).save(buffer, "PNG")
+    return buffer.getvalue(), digest
+
+
+# -- state ------------------------------------------------------------------------------------
+
+
+class DownloadState:
+    """``urls.sqlite``: one row per sampled URL, its outcome once decided."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("""CREATE TABLE IF NOT EXISTS urls (
+            line INTEGER PRIMARY KEY, url TEXT NOT NULL, wnid TEXT NOT NULL,
+            outcome TEXT, attempts INTEGER NOT NULL DEFAULT 0, path TEXT, sha256 TEXT)""")
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def add_sample(self, entries: list, bad_lines: int, total_lines: int) -> None:
+        self.db.execute("BEGIN")
+        self.db.executemany("INSERT OR IGNORE INTO urls (line, url, wnid) VALUES (?, ?, ?)",
+                            [(e.line, e.url, e.wnid) for e in entries])
+        self.set_meta("bad_lines", str(bad_lines))
+        self.set_meta("total_lines", str(total_lines))
+        self.db.execute("COMMIT")
+
+    def pending(self) -> list[tuple[int, str, str]]:
+        return self.db.execute(
+            "SELECT line, url, wnid FROM urls WHERE outcome IS NULL ORDER BY line").fetchall()
+
+    def decide(self, line: int, outcome: str, attempts: int, path: str | None = None,
+               sha256: str | None = None) -> None:
+        self.db.execute("UPDATE urls SET outcome = ?, attempts = ?, path = ?, sha256 = ? "
+                        "WHERE line = ?", (outcome, attempts, path, sha256, line))
+
+    def outcomes(self) -> Counter:
+        rows = self.db.execute("SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM urls "
+                               "GROUP BY 1")
+        return Counter(dict(rows.fetchall()))
+
+    def seen_sha256(self, digest: str) -> bool:
+        return self.db.execute("SELECT 1 FROM urls WHERE sha256 = ? AND outcome = 'ok'",
+                               (digest,)).fetchone() is not None
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def sample_into_state(state: DownloadState, url_list: Path, sample: int, seed: int) -> None:
+    """Sample once per data set folder; a re-run with other arguments is refused."""
+    recipe = json.dumps({"list": str(url_list.resolve()), "sample": sample, "seed": seed})
+    previous = state.meta("recipe")
+    if previous is not None:
+        if previous != recipe:
+            raise GanpageError("this folder was sampled with other arguments "
+                               f"({previous}); use a new --out folder")
+        return
+    if not url_list.is_file():
+        raise GanpageError(f"no URL list at {url_list}")
+    lines, total = reservoir_sample(url_list, sample, seed)
+    entries = [parse_line(number, raw) for number, raw in lines]
+    good = [e for e in entries if e is not None]
+    state.add_sample(good, len(entries) - len(good), total)
+    state.set_meta("recipe", recipe)
+
+
+async def download_all(out: Path, state: DownloadState, settings: DownloadSettings,
+                       show_progress: bool = True) -> None:
+    """Download every undecided URL of the state, recording one outcome each."""
+    todo = state.pending()
+    limit = asyncio.Semaphore(settings.concurrency)
+    hosts: dict[str, asyncio.Semaphore] = {}
+    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    limits = httpx.Limits(max_connections=settings.concurrency,
+                          max_keepalive_connections=settings.concurrency)
+    started = time.monotonic()
+    with ThreadPoolExecutor() as pool, progress_bar() as bar:
+        task = bar.add_task("downloading", total=len(todo), unit="img", stats="",
+                            visible=show_progress)
+        ok = 0
+        async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
+                                     headers={"User-Agent": "ganpage (+https://pypi.org/)"},
+                                     trust_env=False) as client:
+
+            async def one(line: int, url: str, wnid: str) -> None:
+                nonlocal ok
+                host = urlsplit(url).hostname or ""
+                per_host = hosts.setdefault(host, asyncio.Semaphore(settings.per_host))
+                async with limit, per_host:
+                    outcome, attempts, path, digest = await _attempts(
+                        client, pool, out, line, url, wnid, settings, state)
+                state.decide(line, outcome, attempts, path, digest)
+                ok += outcome == "ok"
+                done = bar.tasks[task].completed + 1
+                bar.update(task, advance=1, stats=f"{ok / done:.0%} ok, "
+                           f"{done / max(time.monotonic() - started, 1e-9):.1f} img/s")
+
+            await asyncio.gather(*(one(*row) for row in todo))
+
+
+async def _attempts(client, pool, out: Path, line: int, url: str, wnid: str,
+                    settings: DownloadSettings, state: DownloadState):
+    outcome = "unknown"
+    for attempt in range(1, settings.retries + 2):
+        try:
+            body = await asyncio.wait_for(fetch_one(client, url, settings),
+                                          settings.total_timeout)
+            png, digest = await asyncio.get_running_loop().run_in_executor(
+                pool, process_body, body, settings)
+            if state.seen_sha256(digest):
+                return "duplicate", attempt, None, digest
+            relative = f"{wnid or 'unlabelled'}/{line:09d}.png"
+            atomic_write_bytes(out / relative, png, durable=False)
+            return "ok", attempt, relative, digest
+        except Refused as error:
+            return error.outcome, attempt, None, None
+        except (Retryable, TimeoutError) as error:
+            outcome = getattr(error, "outcome", "timeout")
+            if attempt <= settings.retries:
+                await asyncio.sleep(settings.backoff * 2 ** (attempt - 1))
+    return outcome, settings.retries + 1, None, None
+
+
+def write_dataset_files(out: Path, state: DownloadState, names: dict[str, str]) -> dict:
+    """classes.json, manifest.jsonl and report.json from the ok rows of the state."""
+    rows = state.db.execute("SELECT line, url, wnid, path, sha256 FROM urls "
+                            "WHERE outcome = 'ok' ORDER BY line").fetchall()
+    classes = sorted({r[2] or "unlabelled" for r in rows})
+    categories = CategorySet.from_names([names.get(w, w) for w in classes])
+    slug_of = {w: categories[i].slug for i, w in enumerate(classes)}
+    manifest = [{"path": r[3], "class": slug_of[r[2] or "unlabelled"],
+                 "class_name": names.get(r[2], r[2] or "unlabelled"), "source_path": r[1],
+                 "line": r[0], "sha256": r[4], "wnid": r[2]} for r in rows]
+    outcomes = state.outcomes()
+    report = {
+        "image_size": None, "classes": len(categories), "images": len(rows),
+        "outcomes": dict(sorted(outcomes.items())),
+        "bad_lines": int(state.meta("bad_lines") or 0),
+        "total_lines": int(state.meta("total_lines") or 0),
+        "images_per_class": dict(Counter(m["class_name"] for m in manifest)),
+        "rejected_by_reason": {k: v for k, v in outcomes.items() if k != "ok"},
+    }
+    atomic_write_text(out / CLASSES, json.dumps(categories.to_dicts(), indent=1) + "\n")
+    atomic_write_text(out / MANIFEST, "".join(json.dumps(m) + "\n" for m in manifest))
+    atomic_write_text(out / REPORT, json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def download_url_list(url_list: Path, out: Path, sample: int, seed: int,
+                      settings: DownloadSettings, names: dict[str, str] | None = None,
+                      show_progress: bool = True) -> dict:
+    """The whole command: sample (once), download what is undecided, write the data set."""
+    out.mkdir(parents=True, exist_ok=True)
+    state = DownloadState(out / STATE_FILE)
+    try:
+        sample_into_state(state, url_list, sample, seed)
+        asyncio.run(download_all(out, state, settings, show_progress))
+        return write_dataset_files(out, state, names or {})
+    finally:
+        state.db.close()

@@ -1,0 +1,266 @@
+"""URL sampling and downloading against a local HTTP server that serves every bad case."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganpage.data import urls as urls_module
+from ganpage.data.dataset import load_training_set
+from ganpage.data.sampling import parse_line, reservoir_sample
+from ganpage.data.urls import DownloadSettings, download_url_list
+from test_decode import png_bomb
+
+
+def picture_bytes(seed: int, fmt: str = "JPEG") -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+PLACEHOLDER = picture_bytes(999, "PNG")
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Each path is one case; see CASES below."""
+
+    hits: Counter = Counter()
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def _send(self, status: int, body: bytes = b"", content_type: str = "image/jpeg",
+              headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = self.path.split("?")[0]
+        Handler.hits[path] += 1
+        name = path.strip("/").split("/")[0]
+        if name.startswith("good"):
+            self._send(200, picture_bytes(int(path.rsplit("/", 1)[-1])))
+        elif name == "missing":
+            self._send(404, b"no", "text/plain")
+        elif name == "flaky":  # 500 first, then the picture
+            if Handler.hits[path] == 1:
+                self._send(500, b"oops", "text/plain")
+            else:
+                self._send(200, picture_bytes(77))
+        elif name == "always500":
+            self._send(503, b"down", "text/plain")
+        elif name == "slow":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+            self.wfile.write(picture_bytes(5)[:100])
+            time.sleep(3)
+        elif name == "endless":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"\xff" * 65536)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif name == "html":
+            self._send(200, b"<html>photo unavailable</html>", "text/html")
+        elif name == "html-as-jpg":
+            self._send(200, b"<html>photo unavailable</html>", "image/jpeg")
+        elif name == "truncated":
+            data = picture_bytes(6)
+            self._send(200, data[: len(data) // 2])
+        elif name == "bomb":
+            self._send(200, png_bomb(20000, 20000), "image/png")
+        elif name == "loop":
+            self._send(302, headers={"Location": "/loop"})
+        elif name == "to-loopback":
+            port = self.server.server_address[1]
+            self._send(302, headers={"Location": f"http://127.0.0.1:{port}/good/1"})
+        elif name == "redirect-good":
+            self._send(301, headers={"Location": "/good/3"})
+        elif name == "placeholder":
+            self._send(200, PLACEHOLDER, "image/png")
+        elif name == "duplicate":
+            self._send(200, picture_bytes(1))
+        else:
+            self._send(404)
+
+
+EXPECTED = {
+    "good/1": "ok", "good/2": "ok", "redirect-good": "ok", "flaky": "ok",
+    "missing": "http_404", "always500": "http_503", "slow": "timeout",
+    "endless": "too_large", "html": "wrong_content_type", "html-as-jpg": "not_an_image",
+    "truncated": "corrupt", "bomb": "too_many_pixels", "loop": "too_many_redirects",
+    "to-loopback": "private_address", "placeholder": "placeholder", "duplicate": "duplicate",
+    "ftp": "bad_scheme",
+}
+
+
+@pytest.fixture
+def server():
+    """A threaded HTTP server on 127.0.0.2 (loopback range; the tests treat it as public)."""
+    Handler.hits = Counter()
+    httpd = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.2:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def only_127_0_0_2_is_public(monkeypatch):
+    """Pretend 127.0.0.2 is a public address so the guard is tested for real elsewhere."""
+    real = urls_module.is_public_address
+    monkeypatch.setattr(urls_module, "is_public_address",
+                        lambda address: address == "127.0.0.2" or real(address))
+
+
+def write_list(path: Path, base: str, gzip_it: bool = False) -> Path:
+    lines = []
+    for i, case in enumerate(EXPECTED):
+        url = "ftp://example.org/x.jpg" if case == "ftp" else f"{base}/{case}"
+        lines.append(f"n0{2084071 + i % 2}_{i} {url}")
+    lines.insert(3, "this line is not a url")
+    lines.insert(7, "")
+    text = "\n".join(lines) + "\n"
+    if gzip_it:
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+def fast_settings(**changes) -> DownloadSettings:
+    values = dict(size=32, read_timeout=1.0, connect_timeout=1.0, total_timeout=5.0,
+                  max_bytes=2_000_000, retries=1, backoff=0.05,
+                  placeholder_sha256=frozenset({__import__("hashlib").sha256(
+                      PLACEHOLDER).hexdigest()}))
+    values.update(changes)
+    return DownloadSettings(**values)
+
+
+def outcomes_by_case(out: Path) -> dict[str, str]:
+    import sqlite3
+
+    with sqlite3.connect(out / "urls.sqlite") as db:
+        rows = db.execute("SELECT url, outcome FROM urls").fetchall()
+    return {("ftp" if url.startswith("ftp") else url.split("/", 3)[3]): outcome
+            for url, outcome in rows}
+
+
+def test_every_bad_case_gets_its_outcome(server, only_127_0_0_2_is_public, tmp_path):
+    url_list = write_list(tmp_path / "list.txt.gz", server, gzip_it=True)
+    report = download_url_list(url_list, tmp_path / "out", 100, 0, fast_settings(),
+                               names={"n02084071": "Dog"}, show_progress=False)
+    assert outcomes_by_case(tmp_path / "out") == EXPECTED
+    assert report["bad_lines"] == 2
+    assert report["outcomes"]["ok"] == 4
+    assert Handler.hits["/flaky"] == 2 and Handler.hits["/always500"] == 2  # retried once
+    assert Handler.hits["/missing"] == 1  # 4xx is not retried
+    dataset = load_training_set(tmp_path / "out")
+    assert dataset.images.shape[1:] == (3, 32, 32)
+    assert {c.name for c in dataset.categories} <= {"Dog", "n02084072"}
+
+
+def test_rerun_downloads_nothing_twice(server, only_127_0_0_2_is_public, tmp_path):
+    url_list = write_list(tmp_path / "list.txt", server)
+    download_url_list(url_list, tmp_path / "out", 100, 0, fast_settings(), show_progress=False)
+    before = sum(Handler.hits.values())
+    download_url_list(url_list, tmp_path / "out", 100, 0, fast_settings(), show_progress=False)
+    assert sum(Handler.hits.values()) == before
+
+
+def test_private_addresses_refused_unless_allowed(server, tmp_path):
+    url_list = tmp_path / "list.txt"
+    url_list.write_text(f"{server}/good/1\n{server}/good/2\n")
+    report = download_url_list(url_list, tmp_path / "strict", 10, 0, fast_settings(),
+                               show_progress=False)
+    assert report["outcomes"] == {"private_address": 2}
+    report = download_url_list(url_list, tmp_path / "open", 10, 0,
+                               fast_settings(allow_private=True), show_progress=False)
+    assert report["outcomes"] == {"ok": 2}
+
+
+def test_reservoir_sample_is_exact_and_uniform(tmp_path):
+    path = tmp_path / "lines.txt"
+    path.write_text("".join(f"line{i}\n" for i in range(100)))
+    everything, total = reservoir_sample(path, 1000, 0)
+    assert total == 100 and [n for n, _ in everything] == list(range(100))
+    counts = Counter()
+    for seed in range(2000):
+        sample, _ = reservoir_sample(path, 10, seed)
+        assert len({n for n, _ in sample}) == 10
+        counts.update(n for n, _ in sample)
+    frequencies = np.array([counts[i] for i in range(100)]) / 2000
+    assert abs(frequencies.mean() - 0.1) < 1e-9 and frequencies.std() < 0.012
+    assert reservoir_sample(path, 10, 5) == reservoir_sample(path, 10, 5)
+
+
+def test_sample_reads_gzip_and_counts_lines_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr("ganpage.data.sampling.CHUNK_BYTES", 64)  # force many chunks
+    text = "".join(f"n01440764_{i} http://x.org/{i}.jpg\n" for i in range(500))
+    plain, packed = tmp_path / "a.txt", tmp_path / "a.txt.gz"
+    plain.write_text(text)
+    packed.write_bytes(gzip.compress(text.encode()))
+    assert reservoir_sample(plain, 50, 3) == reservoir_sample(packed, 50, 3)
+    sample, total = reservoir_sample(plain, 50, 3)
+    assert total == 500
+    for number, raw in sample:
+        assert parse_line(number, raw).url == f"http://x.org/{number}.jpg"
+
+
+def test_parse_line_formats():
+    assert parse_line(0, b"n01440764_10 http://a.org/b.jpg").wnid == "n01440764"
+    assert parse_line(1, b"https://a.org/b.jpg").wnid == ""
+    assert parse_line(2, b"garbage") is None
+    assert parse_line(3, b"\xff\xfe") is None
+
+
+def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path):
+    """Counts of outcomes after kill -9 + resume equal those of one uninterrupted run."""
+    lines = [f"{server}/good/{i}" for i in range(40)] + [f"{server}/slow/{i}" for i in range(6)]
+    url_list = tmp_path / "list.txt"
+    url_list.write_text("\n".join(lines) + "\n")
+    command = [sys.executable, "-m", "ganpage", "data", "urls", str(url_list), "--sample",
+               "100", "--size", "32", "--allow-private", "--concurrency", "4", "--per-host",
+               "4", "--retries", "0"]
+    subprocess.run([*command, "--out", str(tmp_path / "straight")], check=True,
+                   capture_output=True, timeout=120)
+    process = subprocess.Popen([*command, "--out", str(tmp_path / "killed")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "killed" / "urls.sqlite").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(3.5)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    subprocess.run([*command, "--out", str(tmp_path / "killed")], check=True,
+                   capture_output=True, timeout=120)
+    straight = json.loads((tmp_path / "straight" / "report.json").read_text())["outcomes"]
+    resumed = json.loads((tmp_path / "killed" / "report.json").read_text())["outcomes"]
+    assert straight == resumed
+    assert sum(straight.values()) == 46
