@@ -43,8 +43,13 @@ class DecodeLimits:
 
 
 def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
-                 background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
-    """Decode untrusted bytes into an upright RGB image, or raise ``RejectedImage``."""
+                 background: tuple[int, int, int] = (255, 255, 255),
+                 at_least: int | None = None) -> Image.Image:
+    """Decode untrusted bytes into an upright RGB image, or raise ``RejectedImage``.
+
+    ``at_least``: the caller will shrink the picture to this size anyway, so a JPEG may be
+    decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) as long as both sides stay >= it.
+    """
     if len(data) > limits.max_bytes:
         raise RejectedImage("too_large", f"{len(data)} bytes > {limits.max_bytes}")
     if not data:
@@ -58,6 +63,8 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits(),
                 raise RejectedImage("too_many_pixels", f"{width}x{height}")
             if min(width, height) < limits.min_side:
                 raise RejectedImage("too_small", f"{width}x{height}")
+            if at_least and image.format == "JPEG":
+                image.draft("RGB", (at_least, at_least))
             image.load()  # the real decode: truncated or corrupt data fails here
     except RejectedImage:
         raise

@@ -17,13 +17,13 @@ import socket
 import sqlite3
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+import aiohttp
 
 from ganpage.atomic import atomic_write_bytes, atomic_write_text
 from ganpage.categories import CategorySet
@@ -36,6 +36,8 @@ from ganpage.progress import progress_bar
 STATE_FILE = "urls.sqlite"
 MAX_REDIRECTS = 5
 RETRY_STATUSES = range(500, 600)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+USER_AGENT = "ganpage-downloader (+https://pypi.org/project/ganpage/)"
 NOT_IMAGE_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
@@ -52,6 +54,7 @@ class DownloadSettings:
     total_timeout: float = 30.0
     max_bytes: int = 10 * 1024 * 1024
     retries: int = 2
+    workers: int | None = None  # decode/resize processes; None: one per CPU
     backoff: float = 0.5  # seconds, doubled per retry
     allow_private: bool = False
     placeholder_sha256: frozenset[str] = field(default_factory=frozenset)
@@ -109,39 +112,42 @@ async def check_url(url: str, allow_private: bool) -> None:
 # -- one URL ----------------------------------------------------------------------------------
 
 
-async def fetch_one(client: httpx.AsyncClient, url: str, settings: DownloadSettings) -> bytes:
+async def fetch_one(session: aiohttp.ClientSession, url: str,
+                    settings: DownloadSettings) -> bytes:
     """The body of ``url`` after guarded redirects, within the byte cap; raises on failure."""
     for _ in range(MAX_REDIRECTS + 1):
         await check_url(url, settings.allow_private)
         try:
-            async with client.stream("GET", url) as response:
-                if response.is_redirect:
-                    location = response.headers.get("location")
+            async with session.get(url, allow_redirects=False) as response:
+                if response.status in REDIRECT_STATUSES:
+                    location = response.headers.get("Location")
                     if not location:
                         raise Refused("bad_redirect")
                     url = urljoin(url, location)
                     continue
                 return await _read_body(response, settings)
-        except httpx.TimeoutException as error:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as error:
             raise Retryable("timeout") from error
-        except (httpx.TransportError, httpx.DecodingError) as error:
+        except aiohttp.InvalidURL as error:
+            raise Refused("bad_url") from error
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
             raise Retryable("connection_error") from error
     raise Refused("too_many_redirects")
 
 
-async def _read_body(response: httpx.Response, settings: DownloadSettings) -> bytes:
-    if response.status_code in RETRY_STATUSES:
-        raise Retryable(f"http_{response.status_code}")
-    if response.status_code != 200:
-        raise Refused(f"http_{response.status_code}")
-    content_type = response.headers.get("content-type", "").lower()
+async def _read_body(response: aiohttp.ClientResponse, settings: DownloadSettings) -> bytes:
+    if response.status in RETRY_STATUSES:
+        raise Retryable(f"http_{response.status}")
+    if response.status != 200:
+        raise Refused(f"http_{response.status}")
+    content_type = response.headers.get("Content-Type", "").lower()
     if content_type.startswith(NOT_IMAGE_TYPES):
         raise Refused("wrong_content_type")
-    declared = response.headers.get("content-length", "")
+    declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > settings.max_bytes:
         raise Refused("too_large")
     body = bytearray()
-    async for chunk in response.aiter_raw():
+    async for chunk in response.content.iter_chunked(1 << 16):  # decompressed bytes
         body.extend(chunk)
         if len(body) > settings.max_bytes:
             raise Refused("too_large")
@@ -154,11 +160,13 @@ def process_body(data: bytes, settings: DownloadSettings) -> tuple[bytes, str]:
     if digest in settings.placeholder_sha256:
         raise Refused("placeholder")
     try:
-        image = decode_image(data, DecodeLimits(max_bytes=settings.max_bytes))
+        image = decode_image(data, DecodeLimits(max_bytes=settings.max_bytes),
+                             at_least=settings.size)
     except RejectedImage as error:
         raise Refused(error.reason) from error
     buffer = io.BytesIO()
-    to_square(image, settings.size, settings.resize).save(buffer, "PNG")
+    # PNG level 1: 1.5 ms instead of 2.4 ms at 128 px, the largest cost of the whole pipeline
+    to_square(image, settings.size, settings.resize).save(buffer, "PNG", compress_level=1)
     return buffer.getvalue(), digest
 
 
@@ -238,17 +246,17 @@ async def download_all(out: Path, state: DownloadState, settings: DownloadSettin
     todo = state.pending()
     limit = asyncio.Semaphore(settings.concurrency)
     hosts: dict[str, asyncio.Semaphore] = {}
-    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-    limits = httpx.Limits(max_connections=settings.concurrency,
-                          max_keepalive_connections=settings.concurrency)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout,
+                                    sock_read=settings.read_timeout)
+    connector = aiohttp.TCPConnector(limit=settings.concurrency, ttl_dns_cache=300)
     started = time.monotonic()
-    with ThreadPoolExecutor() as pool, progress_bar() as bar:
+    with ProcessPoolExecutor(settings.workers) as pool, progress_bar() as bar:
         task = bar.add_task("downloading", total=len(todo), unit="img", stats="",
                             visible=show_progress)
         ok = 0
-        async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
-                                     headers={"User-Agent": "ganpage (+https://pypi.org/)"},
-                                     trust_env=False) as client:
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout,
+                                         headers={"User-Agent": USER_AGENT},
+                                         trust_env=False) as client:
 
             async def one(line: int, url: str, wnid: str) -> None:
                 nonlocal ok
