@@ -7,10 +7,13 @@ fail with the closest matches suggested, never by silently dropping a name.
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 
 from ganpage.errors import GanpageError
 
@@ -116,6 +119,40 @@ class CategorySet(Sequence[Category]):
 
     def _unknown_message(self, query: str) -> str:
         close = difflib.get_close_matches(_lookup_key(query), list(self._by_key), n=3, cutoff=0.5)
-        names = sorted({self._by_key[key].name for key in close})
+        names = list(dict.fromkeys(self._by_key[key].name for key in close))  # closest first
         hint = f" Did you mean: {', '.join(names)}?" if names else ""
         return f"unknown category {query!r}.{hint} (`ganpage categories MODEL` lists them)"
+
+
+@functools.cache
+def imagenet_categories() -> CategorySet:
+    """The 1000 ImageNet-1k classes (ids 0..999 in training order, WordNet ids as synonyms)."""
+    text = (resources.files("ganpage") / "resources" / "imagenet1k.tsv").read_text()
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    names = [row[2] for row in rows]
+    slugs = [slugify(name) for name in names]
+    return CategorySet(
+        Category(int(index), name, slug, (wnid, *[s for s in synonyms.split("|") if s]))
+        for (index, wnid, name, synonyms), slug in zip(rows, slugs, strict=True)
+    )
+
+
+def imagenet_presets() -> dict[str, list[str]]:
+    """Preset name -> the exclusion groups it applies (see resources/imagenet_presets.json)."""
+    return _presets_file()["presets"]
+
+
+def preset_categories(categories: CategorySet, preset: str) -> list[Category]:
+    """The categories a preset keeps; unknown presets fail with the list of known ones."""
+    data = _presets_file()
+    if preset not in data["presets"]:
+        raise UnknownCategoryError(
+            f"unknown preset {preset!r}; known: {', '.join(data['presets'])}")
+    excluded = {wnid for group in data["presets"][preset] for wnid in data["exclude"][group]}
+    return [c for c in categories if not excluded.intersection(c.synonyms[:1])]
+
+
+@functools.cache
+def _presets_file() -> dict:
+    return json.loads((resources.files("ganpage") / "resources" / "imagenet_presets.json")
+                      .read_text())

@@ -7,8 +7,10 @@ Weights are data, never code: safetensors only, loaded with strict key and shape
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
 import re
 from collections.abc import Callable
 from importlib import resources
@@ -20,8 +22,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganpage.atomic import atomic_write_text, atomic_write_with
-from ganpage.categories import CategorySet
+from ganpage.categories import CategorySet, imagenet_categories
 from ganpage.errors import GanpageError
+from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.cgan import CGANConfig, CGANGenerator
 from ganpage.models.generator import Generator
 
@@ -40,10 +43,25 @@ def build_cgan(config: dict) -> tuple[nn.Module, int, int]:
     return CGANGenerator(cfg), cfg.z_dim, cfg.image_size
 
 
+def build_biggan_deep(config: dict) -> tuple[nn.Module, int, int]:
+    cfg = BigGANConfig.from_dict(config)
+    return BigGANDeep(cfg), cfg.z_dim, cfg.output_dim
+
+
 # architecture name (config.json "architecture") -> builder of an untrained network
 ARCHITECTURES: dict[str, Callable[[dict], tuple[nn.Module, int, int]]] = {
     "ganpage-cgan": build_cgan,
+    "biggan-deep": build_biggan_deep,
 }
+
+# built-in names of models fetched from the Hugging Face Hub (published BigGAN-deep weights in
+# the pytorch-pretrained-biggan layout: config.json + pytorch_model.bin)
+HUB_MODELS = {
+    "biggan-deep-128": "osanseviero/BigGAN-deep-128",
+    "biggan-deep-256": "osanseviero/BigGAN-deep-256",
+    "biggan-deep-512": "osanseviero/BigGAN-deep-512",
+}
+REFERENCE_WEIGHTS = "pytorch_model.bin"
 
 
 def builtin_models() -> dict[str, Path]:
@@ -62,10 +80,12 @@ def resolve_model_dir(name_or_path: str | os.PathLike) -> Path:
         return builtin[text]
     path = Path(text).expanduser()
     if path.is_dir():
-        return path
+        return converted_if_reference(path)
+    if text in HUB_MODELS:
+        return converted_if_reference(_download_from_hub(HUB_MODELS[text]), model_id=text)
     if HUB_REPO_ID.match(text) and not path.exists():
-        return _download_from_hub(text)
-    known = ", ".join(builtin) or "none installed"
+        return converted_if_reference(_download_from_hub(text))
+    known = ", ".join([*builtin, *HUB_MODELS])
     raise ModelLoadError(
         f"no model {text!r}: not a built-in name ({known}), a local folder, or an owner/name "
         "Hugging Face repo id"
@@ -77,7 +97,8 @@ def _download_from_hub(repo_id: str) -> Path:
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=list(MODEL_FILES)))
+        return Path(snapshot_download(repo_id,
+                                      allow_patterns=[*MODEL_FILES, REFERENCE_WEIGHTS]))
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelLoadError(
@@ -98,11 +119,67 @@ def load_generator(name_or_path: str | os.PathLike, device: str = "cpu") -> Gene
         )
     net, z_dim, image_size = ARCHITECTURES[architecture](meta.get("config", {}))
     load_state_dict_strict(net, read_safetensors(folder / WEIGHTS_FILE))
+    if hasattr(net, "fold_spectral_norm"):
+        net.fold_spectral_norm()
     categories = CategorySet.from_dicts(_read_json(folder / "classes.json"))
     card = (folder / "README.md").read_text() if (folder / "README.md").is_file() else ""
     model_id = meta.get("model_id") or folder.name
     generator = Generator(net, categories, model_id, z_dim, image_size, card=card)
     return generator.to(device)
+
+
+def converted_if_reference(folder: Path, model_id: str | None = None) -> Path:
+    """A folder in the pytorch-pretrained-biggan layout is converted once into the cache (strict
+    key/shape check, safetensors, ImageNet classes); any other folder is returned as it is."""
+    if not (folder / REFERENCE_WEIGHTS).is_file() or (folder / WEIGHTS_FILE).is_file():
+        return folder
+    raw = _read_json(folder / "config.json")
+    if not isinstance(raw, dict) or "layers" not in raw or "channel_width" not in raw:
+        raise ModelLoadError(f"{folder / 'config.json'} is not a BigGAN-deep config (no "
+                             "'layers'/'channel_width')")
+    config = BigGANConfig.from_dict(raw)
+    digest = _file_digest(folder / REFERENCE_WEIGHTS)
+    target = conversion_cache() / f"biggan-deep-{config.output_dim}-{digest[:16]}"
+    if (target / WEIGHTS_FILE).is_file():
+        return target
+    net = BigGANDeep(config)
+    load_state_dict_strict(net, read_reference_weights(folder / REFERENCE_WEIGHTS))
+    categories = imagenet_categories() if config.num_classes == 1000 else \
+        CategorySet.from_names([f"Class {i}" for i in range(config.num_classes)])
+    card = (f"# {model_id or target.name}\n\nBigGAN-deep {config.output_dim}x"
+            f"{config.output_dim} (Brock et al. 2019, arXiv:1809.11096), trained by DeepMind on "
+            "ImageNet-1k; weights converted from the published PyTorch checkpoint.\n")
+    return save_model(target, architecture="biggan-deep",
+                      model_id=model_id or f"biggan-deep-{config.output_dim}",
+                      config=config.to_dict(), net=net, categories=categories, card=card)
+
+
+def read_reference_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A pickled state dict, read as data only: anything but tensors and containers is refused."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
+        first = (str(error).splitlines() or [type(error).__name__])[0][:200]
+        raise ModelLoadError(f"{path} was refused: it is not a plain state dict of tensors "
+                             f"({first})") from error
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise ModelLoadError(f"{path} is not a state dict of tensors")
+    return state
+
+
+def conversion_cache() -> Path:
+    """Where converted checkpoints live: $GANPAGE_CACHE or ~/.cache/ganpage/converted."""
+    root = os.environ.get("GANPAGE_CACHE") or Path("~/.cache/ganpage").expanduser()
+    return Path(root) / "converted"
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:

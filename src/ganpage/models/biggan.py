@@ -1,0 +1,253 @@
+"""BigGAN-deep generator (Brock et al. 2019), inference only, loading the published checkpoints.
+
+Written for ganpage from the paper and the published checkpoint layout: parameter names match
+the state dicts of the ``pytorch-pretrained-biggan`` release (``generator.layers.3.bn_1.scale.
+weight_orig`` ...) so its ``pytorch_model.bin`` files load strictly. Spectral norm is folded
+into plain weights once after loading (W / sigma, sigma from the stored u and v, as torch's
+spectral_norm computes it in eval mode), so sampling pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# (upsample?, in multiplier, out multiplier) per block, times channel_width; attention at 64 px
+LAYERS_128 = [(False, 16, 16), (True, 16, 16), (False, 16, 16), (True, 16, 8), (False, 8, 8),
+              (True, 8, 4), (False, 4, 4), (True, 4, 2), (False, 2, 2), (True, 2, 1)]
+LAYERS_256 = [(False, 16, 16), (True, 16, 16), (False, 16, 16), (True, 16, 8), (False, 8, 8),
+              (True, 8, 8), (False, 8, 8), (True, 8, 4), (False, 4, 4), (True, 4, 2),
+              (False, 2, 2), (True, 2, 1)]
+LAYERS_512 = [(False, 16, 16), (True, 16, 16), (False, 16, 16), (True, 16, 8), (False, 8, 8),
+              (True, 8, 8), (False, 8, 8), (True, 8, 4), (False, 4, 4), (True, 4, 2),
+              (False, 2, 2), (True, 2, 1), (False, 1, 1), (True, 1, 1)]
+
+
+@dataclass
+class BigGANConfig:
+    """The published ``config.json`` of BigGAN-deep checkpoints, field for field."""
+
+    output_dim: int = 128
+    z_dim: int = 128
+    class_embed_dim: int = 128
+    channel_width: int = 128
+    num_classes: int = 1000
+    layers: list = field(default_factory=lambda: list(LAYERS_128))
+    attention_layer_position: int = 8
+    eps: float = 1e-4
+    n_stats: int = 51
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> BigGANConfig:
+        known = {f.name for f in fields(cls)}
+        config = cls(**{k: v for k, v in raw.items() if k in known})
+        config.layers = [(bool(u), int(i), int(o)) for u, i, o in config.layers]
+        return config
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SpectralNormed(nn.Module):
+    """Holds ``weight_orig``, ``weight_u``, ``weight_v`` (the checkpoint's names) and serves the
+    normalised weight; ``fold()`` computes it once for inference."""
+
+    def __init__(self, weight_shape: tuple[int, ...]):
+        super().__init__()
+        self.weight_orig = nn.Parameter(torch.empty(weight_shape))
+        rows = weight_shape[0]
+        self.register_buffer("weight_u", torch.empty(rows))
+        self.register_buffer("weight_v", torch.empty(math.prod(weight_shape[1:])))
+        self.folded: torch.Tensor | None = None
+
+    def normalised_weight(self) -> torch.Tensor:
+        if self.folded is not None:
+            return self.folded
+        matrix = self.weight_orig.flatten(1)  # (out, in * k * k)
+        sigma = torch.dot(self.weight_u, torch.mv(matrix, self.weight_v))
+        return self.weight_orig / sigma
+
+    def fold(self) -> None:
+        with torch.no_grad():
+            self.folded = None
+            self.folded = self.normalised_weight().detach().clone()
+
+    def _apply(self, fn, recurse=True):  # keep the folded weight on the module's device/dtype
+        super()._apply(fn, recurse)
+        if self.folded is not None:
+            self.folded = fn(self.folded)
+        return self
+
+
+class SNLinear(SpectralNormed):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__((out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.normalised_weight(), self.bias)
+
+
+class SNConv2d(SpectralNormed):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True):
+        super().__init__((out_channels, in_channels, kernel_size, kernel_size))
+        self.padding = kernel_size // 2
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.normalised_weight(), self.bias, padding=self.padding)
+
+
+class TruncationBatchNorm(nn.Module):
+    """Batch norm with stored statistics for ``n_stats`` truncation values on a grid over [0, 1],
+    linearly interpolated between grid points, optionally with class-conditional gain/bias."""
+
+    def __init__(self, channels: int, cond_dim: int | None, n_stats: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.step = 1.0 / (n_stats - 1)
+        self.register_buffer("running_means", torch.zeros(n_stats, channels))
+        self.register_buffer("running_vars", torch.ones(n_stats, channels))
+        self.conditional = cond_dim is not None
+        if cond_dim is not None:
+            self.scale = SNLinear(cond_dim, channels, bias=False)
+            self.offset = SNLinear(cond_dim, channels, bias=False)
+        else:
+            self.weight = nn.Parameter(torch.ones(channels))
+            self.bias = nn.Parameter(torch.zeros(channels))
+
+    def statistics(self, truncation: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and variance (C,) for ``truncation``; the weighting between the two neighbouring
+        grid points reproduces the published reference implementation exactly."""
+        coef, start = math.modf(truncation / self.step)
+        start = int(start)
+        if coef == 0.0:
+            return self.running_means[start], self.running_vars[start]
+        mean = self.running_means[start] * coef + self.running_means[start + 1] * (1 - coef)
+        var = self.running_vars[start] * coef + self.running_vars[start + 1] * (1 - coef)
+        return mean, var
+
+    def forward(self, x: torch.Tensor, truncation: float,
+                cond: torch.Tensor | None = None) -> torch.Tensor:
+        mean, var = self.statistics(truncation)
+        inv_std = torch.rsqrt(var + self.eps)  # (C,)
+        if self.conditional:
+            gain = (1 + self.scale(cond)) * inv_std  # (B, C)
+            shift = self.offset(cond) - mean * gain
+        else:
+            gain = (self.weight * inv_std).unsqueeze(0)
+            shift = (self.bias - mean * gain[0]).unsqueeze(0)
+        return torch.addcmul(shift[:, :, None, None], x, gain[:, :, None, None])
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention (Zhang et al. 2019) with 2x2 max-pooled keys and values."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.snconv1x1_theta = SNConv2d(channels, channels // 8, 1, bias=False)
+        self.snconv1x1_phi = SNConv2d(channels, channels // 8, 1, bias=False)
+        self.snconv1x1_g = SNConv2d(channels, channels // 2, 1, bias=False)
+        self.snconv1x1_o_conv = SNConv2d(channels // 2, channels, 1, bias=False)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        query = self.snconv1x1_theta(x).flatten(2)  # (B, C/8, HW)
+        key = F.max_pool2d(self.snconv1x1_phi(x), 2).flatten(2)  # (B, C/8, HW/4)
+        value = F.max_pool2d(self.snconv1x1_g(x), 2).flatten(2)  # (B, C/2, HW/4)
+        attention = torch.softmax(query.transpose(1, 2) @ key, dim=-1)  # (B, HW, HW/4)
+        out = (value @ attention.transpose(1, 2)).view(b, c // 2, h, w)
+        return x + self.gamma * self.snconv1x1_o_conv(out)
+
+
+class DeepBlock(nn.Module):
+    """BigGAN-deep residual bottleneck block: 1x1 down to C/4, two 3x3, 1x1 up; optional 2x
+    nearest upsampling; the skip drops channels when the block halves them."""
+
+    def __init__(self, in_channels: int, out_channels: int, cond_dim: int, upsample: bool,
+                 n_stats: int, eps: float):
+        super().__init__()
+        middle = in_channels // 4
+        self.upsample = upsample
+        self.bn_0 = TruncationBatchNorm(in_channels, cond_dim, n_stats, eps)
+        self.conv_0 = SNConv2d(in_channels, middle, 1)
+        self.bn_1 = TruncationBatchNorm(middle, cond_dim, n_stats, eps)
+        self.conv_1 = SNConv2d(middle, middle, 3)
+        self.bn_2 = TruncationBatchNorm(middle, cond_dim, n_stats, eps)
+        self.conv_2 = SNConv2d(middle, middle, 3)
+        self.bn_3 = TruncationBatchNorm(middle, cond_dim, n_stats, eps)
+        self.conv_3 = SNConv2d(middle, out_channels, 1)
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, truncation: float) -> torch.Tensor:
+        h = self.conv_0(F.relu(self.bn_0(x, truncation, cond)))
+        h = F.relu(self.bn_1(h, truncation, cond))
+        if self.upsample:
+            h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+        h = self.conv_1(h)
+        h = self.conv_2(F.relu(self.bn_2(h, truncation, cond)))
+        h = self.conv_3(F.relu(self.bn_3(h, truncation, cond)))
+        skip = x[:, : self.out_channels]  # BigGAN-deep drops channels rather than projecting
+        if self.upsample:
+            skip = F.interpolate(skip, scale_factor=2.0, mode="nearest")
+        return h + skip
+
+
+class BigGANDeepGenerator(nn.Module):
+    """The network under ``generator.`` in the checkpoints: cond (B, 2 z_dim) -> (B, 3, S, S)."""
+
+    def __init__(self, config: BigGANConfig):
+        super().__init__()
+        ch = config.channel_width
+        cond_dim = config.z_dim * 2
+        self.stem_channels = 16 * ch
+        self.gen_z = SNLinear(cond_dim, 4 * 4 * 16 * ch)
+        layers: list[nn.Module] = []
+        for index, (upsample, in_mult, out_mult) in enumerate(config.layers):
+            if index == config.attention_layer_position:
+                layers.append(SelfAttention(ch * in_mult))
+            layers.append(DeepBlock(ch * in_mult, ch * out_mult, cond_dim, upsample,
+                                    config.n_stats, config.eps))
+        self.layers = nn.ModuleList(layers)
+        self.bn = TruncationBatchNorm(ch, None, config.n_stats, config.eps)
+        self.conv_to_rgb = SNConv2d(ch, ch, 3)
+
+    def forward(self, cond: torch.Tensor, truncation: float) -> torch.Tensor:
+        h = self.gen_z(cond).view(-1, 4, 4, self.stem_channels).permute(0, 3, 1, 2)
+        h = h.contiguous()  # (B, 16ch, 4, 4)
+        for layer in self.layers:
+            h = layer(h, cond, truncation) if isinstance(layer, DeepBlock) else layer(h)
+        h = self.conv_to_rgb(F.relu(self.bn(h, truncation)))
+        return torch.tanh(h[:, :3])  # the checkpoint's RGB conv has ch outputs; 3 are used
+
+
+class BigGANDeep(nn.Module):
+    """Class embedding + generator, with the checkpoint's top-level names."""
+
+    def __init__(self, config: BigGANConfig):
+        super().__init__()
+        self.config = config
+        self.embeddings = nn.Linear(config.num_classes, config.z_dim, bias=False)
+        self.generator = BigGANDeepGenerator(config)
+
+    def fold_spectral_norm(self) -> BigGANDeep:
+        """Compute every normalised weight once (call after loading weights)."""
+        for module in self.modules():
+            if isinstance(module, SpectralNormed):
+                module.fold()
+        return self
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor, truncation: float) -> torch.Tensor:
+        """(B, z_dim) truncated noise + (B,) class ids -> (B, 3, S, S) in [-1, 1]."""
+        embed = self.embeddings.weight.t()[labels]  # == Linear(one_hot(labels)), exactly
+        return self.generator(torch.cat([z, embed], dim=1), truncation)
+
+    def forward(self, z: torch.Tensor, class_vector: torch.Tensor,
+                truncation: float) -> torch.Tensor:
+        """The reference signature: ``class_vector`` is (B, num_classes), e.g. one-hot."""
+        return self.generator(torch.cat([z, self.embeddings(class_vector)], dim=1), truncation)

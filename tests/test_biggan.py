@@ -1,0 +1,148 @@
+"""BigGAN-deep: parity with the reference package on random weights, and checkpoint loading."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ganpage.models import ModelLoadError, load_generator
+from ganpage.models.biggan import LAYERS_128, LAYERS_256, BigGANConfig, BigGANDeep
+from ganpage.noise import truncated_noise
+
+reference = pytest.importorskip("pytorch_pretrained_biggan")
+
+
+def config_dict(layers, output_dim: int, channel_width: int) -> dict:
+    return dict(output_dim=output_dim, z_dim=128, class_embed_dim=128,
+                channel_width=channel_width, num_classes=1000, layers=layers,
+                attention_layer_position=8, eps=1e-4, n_stats=51)
+
+
+def random_state(keys_and_shapes: dict[str, torch.Size], seed: int = 0) -> dict:
+    """Random weights in the published layout, with u and v set to each weight's top singular
+    vectors (so spectral norm divides by the true norm, as in a trained checkpoint)."""
+    g = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape in keys_and_shapes.items():
+        if key.endswith("running_vars"):
+            state[key] = torch.rand(shape, generator=g) * 1.5 + 0.5
+        elif key.endswith("gamma"):
+            state[key] = torch.full(shape, 0.7)
+        elif key == "generator.bn.weight":
+            state[key] = torch.randn(shape, generator=g) * 0.3  # spread the output over tanh
+        else:
+            state[key] = torch.randn(shape, generator=g) * (0.1 if "running" in key else 1.0)
+    for key in [k for k in state if k.endswith("weight_orig")]:
+        matrix = state[key].flatten(1)
+        v = torch.randn(matrix.shape[1], generator=g)
+        for _ in range(30):
+            u = matrix @ v
+            u /= u.norm()
+            v = matrix.t() @ u
+            v /= v.norm()
+        state[key[:-4] + "u"], state[key[:-4] + "v"] = u, v
+    return state
+
+
+def reference_model(config: dict):
+    model = reference.BigGAN(reference.BigGANConfig(**config)).eval()
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    state = random_state(shapes)
+    model.load_state_dict(state, strict=True)
+    return model, state
+
+
+@pytest.mark.parametrize("layers, size, width", [
+    (LAYERS_128, 128, 128),  # the published 128 config, full width
+    (LAYERS_256, 256, 16),  # the published 256 layer structure, narrower to stay fast on CPU
+])
+def test_parity_with_reference(layers, size, width):
+    config = config_dict(layers, size, width)
+    ref, state = reference_model(config)
+    ours = BigGANDeep(BigGANConfig.from_dict(config))
+    ours.load_state_dict(state, strict=True)
+    ours.fold_spectral_norm().eval()
+    labels = torch.tensor([1, 207, 980])
+    one_hot = torch.nn.functional.one_hot(labels, 1000).float()
+    with torch.no_grad():
+        for truncation in (0.4, 1.0, 0.02, 0.37, 0.555, 0.999):  # on and off the stats grid
+            z = torch.from_numpy(truncated_noise([11, 12, 13], 128, truncation))
+            expected = ref(z, one_hot, truncation)
+            got = ours.generate(z, labels, truncation)
+            assert expected.shape == (3, 3, size, size)
+            assert 0.2 < expected.std() and (expected.abs() < 0.999).float().mean() > 0.5
+            assert (expected - got).abs().max().item() <= 1e-4, truncation
+
+
+def write_published_checkpoint(folder: Path, state: dict, config: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config))
+    torch.save(state, folder / "pytorch_model.bin")
+    return folder
+
+
+@pytest.fixture
+def small_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANPAGE_CACHE", str(tmp_path / "cache"))
+    config = config_dict(LAYERS_128, 128, 4)
+    shapes = {k: v.shape for k, v in BigGANDeep(BigGANConfig.from_dict(config))
+              .state_dict().items()}
+    return tmp_path / "published", random_state(shapes), config
+
+
+def test_published_checkpoint_loads_and_converts_once(small_checkpoint):
+    folder, state, config = small_checkpoint
+    write_published_checkpoint(folder, state, config)
+    generator = load_generator(folder)
+    assert generator.image_size == 128 and len(generator.categories) == 1000
+    elkhound = generator.categories.lookup("Norwegian elkhound").id
+    first = generator.sample([elkhound, 1], [3, 4], 0.5)
+    assert first.shape == (2, 128, 128, 3) and first.std() > 5
+    converted = list((Path(folder).parent / "cache" / "converted").iterdir())
+    assert len(converted) == 1 and (converted[0] / "model.safetensors").is_file()
+    stamp = (converted[0] / "model.safetensors").stat().st_mtime_ns
+    again = load_generator(folder).sample([elkhound, 1], [3, 4], 0.5)
+    assert np.array_equal(first, again)
+    assert (converted[0] / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s, c: s.pop("generator.gen_z.weight_orig"), "missing: generator.gen_z.weight_orig"),
+    (lambda s, c: s.update(extra=torch.zeros(2)), "unexpected: extra"),
+    (lambda s, c: s.update({"embeddings.weight": torch.zeros(3, 3)}),
+     "wrong shape: embeddings.weight"),
+])
+def test_bad_checkpoints_are_refused_by_name(small_checkpoint, change, message):
+    folder, state, config = small_checkpoint
+    change(state, config)
+    write_published_checkpoint(folder, state, config)
+    with pytest.raises(ModelLoadError, match=message):
+        load_generator(folder)
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (Path("/tmp/ganpage-pwned").touch, ())
+
+
+def test_pickle_carrying_code_is_refused(small_checkpoint):
+    folder, state, config = small_checkpoint
+    write_published_checkpoint(folder, state, config)
+    torch.save({"generator.gen_z.weight_orig": RunsCode()}, folder / "pytorch_model.bin",
+               pickle_module=pickle)
+    Path("/tmp/ganpage-pwned").unlink(missing_ok=True)
+    with pytest.raises(ModelLoadError, match="refused"):
+        load_generator(folder)
+    assert not Path("/tmp/ganpage-pwned").exists()
+
+
+def test_not_a_biggan_config_is_refused(small_checkpoint):
+    folder, state, _ = small_checkpoint
+    write_published_checkpoint(folder, state, {"hidden_size": 3})
+    with pytest.raises(ModelLoadError, match="not a BigGAN-deep config"):
+        load_generator(folder)
