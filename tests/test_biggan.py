@@ -146,3 +146,12 @@ def test_not_a_biggan_config_is_refused(small_checkpoint):
     write_published_checkpoint(folder, state, {"hidden_size": 3})
     with pytest.raises(ModelLoadError, match="not a BigGAN-deep config"):
         load_generator(folder)
+
+
+def test_bfloat16_pictures_stay_close_to_float32(small_checkpoint):
+    folder, state, config = small_checkpoint
+    write_published_checkpoint(folder, state, config)
+    exact = load_generator(folder).sample([3, 500], [1, 2], 0.6).astype(int)
+    fast = load_generator(folder, dtype="bfloat16").sample([3, 500], [1, 2], 0.6).astype(int)
+    assert np.abs(exact - fast).mean() < 2.0
+    assert not np.array_equal(exact, fast)  # it really ran in bfloat16

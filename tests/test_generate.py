@@ -86,7 +86,7 @@ def test_shards_merge_into_the_unsharded_gallery(tiny_model, tmp_path):
 
 def _generate_command(model: Path, gallery: Path) -> list[str]:
     return [sys.executable, "-m", "ganpage", "generate", str(gallery), "--model", str(model),
-            "--per-category", "150", "--batch-size", "4", "--truncation", "0.4:0.9", "--quiet"]
+            "--per-category", "600", "--batch-size", "4", "--truncation", "0.4:0.9", "--quiet"]
 
 
 def test_kill_9_at_several_points_then_resume_completes(tiny_model, tmp_path):
@@ -99,16 +99,16 @@ def test_kill_9_at_several_points_then_resume_completes(tiny_model, tmp_path):
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
     partial = len(Gallery.open(gallery).records()) if (gallery / "gallery.sqlite").exists() else 0
-    assert partial < 450, "the kills came too late to interrupt anything"
+    assert partial < 1800, "the kills came too late to interrupt anything"
     subprocess.run(command, check=True, capture_output=True)
     with Gallery.open(gallery) as result:
         records = result.records()
-        assert len(records) == 450 and len({r.id for r in records}) == 450
+        assert len(records) == 1800 and len({r.id for r in records}) == 1800
         assert result.verify() == []
-        for record in records[::37]:
+        for record in records[::97]:
             with Image.open(result.path_of(record)) as image:
                 image.load()
                 assert image.size == (32, 32)
     files = [p for p in gallery.rglob("*") if p.is_file() and p.suffix == ".webp"]
-    assert len(files) == 450
+    assert len(files) == 1800
     assert not list(gallery.rglob("*.partial"))

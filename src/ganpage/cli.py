@@ -74,6 +74,10 @@ def generate(
     = "0.7",
     batch_size: Annotated[int, typer.Option(min=1, max=4096)] = 32,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")] = "cpu",
+    dtype: Annotated[str | None, typer.Option(
+        help="float32 or bfloat16 (default: bfloat16 on CUDA, float32 on CPU).")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="ImageNet models: 'seed' (no people, no dogs), 'no-people' or 'all'.")] = None,
     shard: Annotated[str, typer.Option(help="I/N: do only this machine's share of the job.")]
     = "0/1",
     image_format: Annotated[str, typer.Option("--format", help="webp or png.")] = "webp",
@@ -90,6 +94,8 @@ def generate(
     ganpage generate gallery/ --random-categories 60 --seed 1 --per-category 50
 
     ganpage generate shard2/ --random-categories 60 --seed 1 --shard 2/4 --device cuda
+
+    ganpage generate biggan/ --model biggan-deep-128 --preset seed --random-categories 60
     """
     from ganpage.gallery import FORMATS, Gallery
     from ganpage.generate import Shard, TruncationRange, choose_categories, plan
@@ -100,8 +106,8 @@ def generate(
         raise GanpageError(f"--format must be one of {', '.join(FORMATS)}, got {image_format!r}")
     truncation_range = TruncationRange.parse(truncation)
     job_shard = Shard.parse(shard)
-    generator = load_generator(model, device=device)
-    categories = choose_categories(generator, category, random_categories, seed)
+    generator = load_generator(model, device=device, dtype=dtype)
+    categories = choose_categories(generator, category, random_categories, seed, preset)
     jobs = plan(generator, categories, per_category, truncation_range, first_seed, job_shard)
     with Gallery.open(gallery, create=True) as target:
         made = run_generate(generator, target, jobs, batch_size, image_format, not quiet)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ganpage.categories import Category
+from ganpage.categories import Category, preset_categories
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord, image_id
 from ganpage.models.generator import Generator
@@ -84,11 +84,15 @@ class PictureJob:
 
 
 def choose_categories(generator: Generator, names: Sequence[str] = (),
-                      random_count: int | None = None, seed: int = 0) -> list[Category]:
-    """Categories by name, a seeded random choice of ``random_count``, or all of them."""
+                      random_count: int | None = None, seed: int = 0,
+                      preset: str | None = None) -> list[Category]:
+    """Categories by name, a seeded random choice of ``random_count``, or all of them; a
+    preset (ImageNet models) narrows the candidates first."""
     if names:
         return generator.categories.lookup_all(names)
     everything = list(generator.categories)
+    if preset is not None:
+        everything = preset_categories(generator.categories, preset)
     if random_count is None:
         return everything
     if not 0 < random_count <= len(everything):

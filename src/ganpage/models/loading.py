@@ -107,8 +107,17 @@ def _download_from_hub(repo_id: str) -> Path:
         ) from error
 
 
-def load_generator(name_or_path: str | os.PathLike, device: str = "cpu") -> Generator:
-    """Load a generator by built-in name, local folder or Hugging Face repo id."""
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def load_generator(name_or_path: str | os.PathLike, device: str = "cpu",
+                   dtype: str | None = None) -> Generator:
+    """Load a generator by built-in name, local folder or Hugging Face repo id.
+
+    ``dtype``: "float32" or "bfloat16"; None picks bfloat16 on CUDA and float32 on CPU.
+    """
+    if dtype is not None and dtype not in DTYPES:
+        raise ModelLoadError(f"unknown dtype {dtype!r}; use float32 or bfloat16")
     folder = resolve_model_dir(name_or_path)
     meta = _read_json(folder / "config.json")
     architecture = meta.get("architecture")
@@ -125,7 +134,7 @@ def load_generator(name_or_path: str | os.PathLike, device: str = "cpu") -> Gene
     card = (folder / "README.md").read_text() if (folder / "README.md").is_file() else ""
     model_id = meta.get("model_id") or folder.name
     generator = Generator(net, categories, model_id, z_dim, image_size, card=card)
-    return generator.to(device)
+    return generator.to(device, DTYPES[dtype] if dtype else None)
 
 
 def converted_if_reference(folder: Path, model_id: str | None = None) -> Path:
