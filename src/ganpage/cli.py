@@ -171,6 +171,44 @@ def demo(
 
 
 @app.command()
+def interpolate(
+    out: Annotated[Path, typer.Argument(help="Animation file: .gif or .webp.")],
+    model: str = DEFAULT_MODEL,
+    from_category: Annotated[str, typer.Option("--from", help="Start category.")] = "0",
+    to_category: Annotated[str | None, typer.Option("--to", help="End category "
+                                                     "(default: the start one).")] = None,
+    from_seed: int = 0,
+    to_seed: Annotated[int | None, typer.Option(help="End seed (default: the start one).")]
+    = None,
+    steps: Annotated[int, typer.Option(min=2, max=512)] = 16,
+    truncation: float = 0.5,
+    grid: Annotated[Path | None, typer.Option(help="Also write the frames as a PNG grid.")]
+    = None,
+    device: str = "cpu",
+    dtype: str | None = None,
+) -> None:
+    """Morph between two categories and/or two seeds, as an animation and a grid.
+
+    [bold]Examples[/bold]
+
+    ganpage interpolate morph.gif --model emoji64 --from hamster --to bagel --grid morph.png
+
+    ganpage interpolate seeds.webp --model biggan-deep-128 --from "golden retriever"
+    --from-seed 1 --to-seed 2 --steps 32
+    """
+    from ganpage.interpolate import interpolate as run_interpolate
+    from ganpage.models import load_generator
+
+    if not 0 < truncation <= 1:
+        raise GanpageError(f"--truncation must be in (0, 1], got {truncation}")
+    generator = load_generator(model, device=device, dtype=dtype)
+    run_interpolate(generator, (from_category, to_category or from_category),
+                    (from_seed, from_seed if to_seed is None else to_seed), steps, truncation,
+                    out, grid)
+    typer.echo(f"wrote {out}" + (f" and {grid}" if grid else ""))
+
+
+@app.command()
 def categories(
     model: Annotated[str, typer.Argument(help="Built-in name, model folder or HF repo id.")]
     = DEFAULT_MODEL,

@@ -299,10 +299,18 @@ class BigGANDeep(nn.Module):
                 module.fold()
         return self
 
+    def class_embedding(self, labels: torch.Tensor) -> torch.Tensor:
+        """(B,) class ids -> (B, z_dim), equal to the Linear layer applied to one-hot vectors."""
+        return self.embeddings.weight.t()[labels]
+
+    def generate_embedded(self, z: torch.Tensor, embedding: torch.Tensor,
+                          truncation: float) -> torch.Tensor:
+        """Like ``generate`` with a class embedding (mixtures of classes, for morphs)."""
+        return self.generator(torch.cat([z, embedding], dim=1), truncation)
+
     def generate(self, z: torch.Tensor, labels: torch.Tensor, truncation: float) -> torch.Tensor:
         """(B, z_dim) truncated noise + (B,) class ids -> (B, 3, S, S) in [-1, 1]."""
-        embed = self.embeddings.weight.t()[labels]  # == Linear(one_hot(labels)), exactly
-        return self.generator(torch.cat([z, embed], dim=1), truncation)
+        return self.generate_embedded(z, self.class_embedding(labels), truncation)
 
     def forward(self, z: torch.Tensor, class_vector: torch.Tensor,
                 truncation: float) -> torch.Tensor:

@@ -106,7 +106,16 @@ class CGANGenerator(nn.Module):
         self.to_rgb = nn.Conv2d(channels[-1], 3, 3, padding=1)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        cond = torch.cat([z, self.embed(labels)], dim=1)  # (B, z_dim + embed_dim)
+        return self.generate_embedded(z, self.embed(labels), 1.0)
+
+    def class_embedding(self, labels: torch.Tensor) -> torch.Tensor:
+        return self.embed(labels)
+
+    def generate_embedded(self, z: torch.Tensor, embedding: torch.Tensor,
+                          truncation: float) -> torch.Tensor:
+        """z (B, z_dim) + class embedding (B, embed_dim) -> images; mixtures make morphs."""
+        del truncation  # our G takes truncation through z alone
+        cond = torch.cat([z, embedding], dim=1)  # (B, z_dim + embed_dim)
         h = self.stem(cond).view(z.shape[0], -1, 4, 4)  # (B, 8w, 4, 4)
         for block in self.blocks:
             h = block(h, cond)

@@ -78,6 +78,22 @@ class Generator:
             )
         return out
 
+    def morph(self, labels: tuple[int, int], seeds: tuple[int, int], steps: int,
+              truncation: float = 1.0) -> np.ndarray:
+        """``steps`` pictures morphing from (labels[0], seeds[0]) to (labels[1], seeds[1]):
+        noise and class embedding are interpolated linearly. Returns (steps, H, W, 3) uint8."""
+        if steps < 2:
+            raise ValueError("a morph needs at least 2 steps")
+        z = torch.from_numpy(truncated_noise(list(seeds), self.z_dim, truncation))
+        alpha = torch.linspace(0, 1, steps)[:, None]  # (steps, 1)
+        with torch.inference_mode():
+            ends = self.net.class_embedding(torch.tensor(labels, device=self.device)).float()
+            embedding = torch.lerp(ends[0].cpu(), ends[1].cpu(), alpha)
+            noise = torch.lerp(z[0], z[1], alpha)
+            images = self.net.generate_embedded(noise.to(self.device, self.dtype),
+                                                embedding.to(self.device, self.dtype), truncation)
+        return to_uint8(images)
+
     def _sample_one_truncation(self, labels: list[int], seeds: list[int], truncation: float):
         z = torch.from_numpy(truncated_noise(seeds, self.z_dim, truncation))
         z = z.to(device=self.device, dtype=self.dtype)
