@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from ganpage.atomic import atomic_write_bytes, atomic_write_text
-from ganpage.categories import CategorySet
+from ganpage.categories import CategorySet, imagenet_categories
 from ganpage.data.dataset import CLASSES, MANIFEST, REPORT
 from ganpage.data.decode import DecodeLimits, RejectedImage, ResizeMode, decode_image, to_square
 from ganpage.data.sampling import parse_line, reservoir_sample
@@ -322,6 +322,11 @@ def write_dataset_files(out: Path, state: DownloadState, names: dict[str, str]) 
     return report
 
 
+def imagenet_names() -> dict[str, str]:
+    """WordNet id -> display name for the 1000 ImageNet-1k classes (other wnids keep their id)."""
+    return {c.synonyms[0]: c.name for c in imagenet_categories()}
+
+
 def download_url_list(url_list: Path, out: Path, sample: int, seed: int,
                       settings: DownloadSettings, names: dict[str, str] | None = None,
                       show_progress: bool = True) -> dict:
@@ -331,6 +336,6 @@ def download_url_list(url_list: Path, out: Path, sample: int, seed: int,
     try:
         sample_into_state(state, url_list, sample, seed)
         asyncio.run(download_all(out, state, settings, show_progress))
-        return write_dataset_files(out, state, names or {})
+        return write_dataset_files(out, state, imagenet_names() | (names or {}))
     finally:
         state.db.close()
