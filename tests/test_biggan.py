@@ -155,3 +155,24 @@ def test_bfloat16_pictures_stay_close_to_float32(small_checkpoint):
     fast = load_generator(folder, dtype="bfloat16").sample([3, 500], [1, 2], 0.6).astype(int)
     assert np.abs(exact - fast).mean() < 2.0
     assert not np.array_equal(exact, fast)  # it really ran in bfloat16
+
+
+def test_generate_command_with_a_biggan_folder_and_preset(small_checkpoint, tmp_path):
+    import subprocess
+    import sys
+
+    from ganpage.gallery import Gallery
+
+    folder, state, config = small_checkpoint
+    write_published_checkpoint(folder, state, config)
+    result = subprocess.run(
+        [sys.executable, "-m", "ganpage", "generate", str(tmp_path / "g"), "--model",
+         str(folder), "--preset", "seed", "--random-categories", "3", "--per-category", "2",
+         "--truncation", "0.4:0.6", "--batch-size", "3", "--quiet"],
+        capture_output=True, text=True, env={**__import__("os").environ})
+    assert result.returncode == 0, result.stderr
+    with Gallery.open(tmp_path / "g") as gallery:
+        records = gallery.records()
+    assert len(records) == 6 and records[0].width == 128
+    dogs_and_people = set(range(151, 269)) | {981, 982, 983}
+    assert not {r.label for r in records} & dogs_and_people

@@ -26,6 +26,7 @@ def atomic_write_with(path: Path, write: Callable[[Path], object], durable: bool
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     os.close(handle)
     temporary = Path(name)
+    os.chmod(temporary, 0o644)  # mkstemp makes 0600; these files are meant to be read and served
     try:
         write(temporary)
         if durable:

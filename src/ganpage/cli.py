@@ -148,7 +148,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to build the demo gallery.")]
     = Path("demo-gallery"),
     model: str = DEFAULT_MODEL,
-    per_category: int = 4,
+    per_category: int = 2,
     port: int = 8000,
     host: str = "127.0.0.1",
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the gallery only.")] = False,
@@ -362,6 +362,7 @@ def export_model(
     out: Annotated[Path, typer.Option(help="Model folder to write.")],
     name: Annotated[str | None, typer.Option(help="model_id (default: the run's name).")]
     = None,
+    card: Annotated[Path | None, typer.Option(help="Model card (Markdown) to ship.")] = None,
 ) -> None:
     """Write a release folder (config.json, classes.json, safetensors, card) from a run.
 
@@ -371,7 +372,7 @@ def export_model(
     """
     from ganpage.export import export_run
 
-    folder = export_run(run, out, name)
+    folder = export_run(run, out, name, card.read_text() if card else "")
     typer.echo(f"model folder: {folder}")
 
 

@@ -1,0 +1,44 @@
+"""Release the built-in emoji64 model from a training run: fill the model card with the run's
+figures, export the EMA generator into the package, and write its sample grid.
+
+Usage: python scripts/release_emoji64.py runs/00000-emoji64-64
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from ganpage.export import export_run
+from ganpage.models import load_generator
+from ganpage.train import TrainConfig, grid_labels
+
+ROOT = Path(__file__).parents[1]
+TARGET = ROOT / "src" / "ganpage" / "resources" / "models" / "emoji64"
+
+
+def main(run: Path) -> None:
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    hours = (rows[-1]["time"] - rows[0]["time"]) / 3600
+    rate = sum(r["images_per_s"] for r in rows[-20:]) / len(rows[-20:])
+    template = (ROOT / "docs" / "emoji64-card.md").read_text()
+    export_run(run, TARGET, "emoji64", card="placeholder")
+    generator = load_generator(TARGET)
+    params = sum(p.numel() for p in generator.net.parameters()) / 1e6
+    card = template.format(kimg=f"{rows[-1]['kimg']:.0f}", g_params=params,
+                           images_per_s=rate, hours=hours)
+    export_run(run, TARGET, "emoji64", card=card)
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    labels = grid_labels(generator.categories, config.grid_classes)
+    from ganpage.train import save_grid
+
+    save_grid(TARGET / "samples.png", generator.net, generator.categories, config,
+              generator.image_size)
+    shutil.copyfile(TARGET / "samples.png", ROOT / "docs" / "emoji64-samples.png")
+    print(f"released {TARGET} ({rows[-1]['kimg']:.0f} kimg, {len(labels)} grid rows)")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
