@@ -356,6 +356,62 @@ def train(
         typer.echo(f"run folder: {run_dir}")
 
 
+@app.command("train-classifier")
+def train_classifier(
+    data: Annotated[Path, typer.Argument(help="Data set folder (ganpage data ...).")],
+    out: Annotated[Path, typer.Option(help="Classifier folder to write.")],
+    epochs: int = 30,
+    channels: Annotated[int, typer.Option(help="Width of the first stage.")] = 32,
+    seed: int = 0,
+) -> None:
+    """Train the data set's classifier (for CAS, offline FID and curation).
+
+    [bold]Example[/bold]
+
+    ganpage train-classifier data/emoji64 --out classifiers/emoji64
+    """
+    from ganpage.classify import train_classifier as run
+
+    metrics = run(data, out, epochs=epochs, channels=channels, seed=seed)
+    typer.echo(f"{out}: held-out accuracy {metrics['held_out_accuracy']:.3f} on "
+               f"{metrics['held_out_count']} pictures (train {metrics['train_accuracy']:.3f}, "
+               f"chance {metrics['chance']:.4f})")
+
+
+@app.command("eval")
+def evaluate(
+    model: Annotated[str, typer.Argument(help="Built-in name, model folder or HF repo id.")],
+    data: Annotated[Path, typer.Option(help="The data set the model was trained on.")],
+    classifier: Annotated[Path, typer.Option(help="Folder from `ganpage train-classifier`.")],
+    per_class: int = 10,
+    truncation: float = 1.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
+    = None,
+) -> None:
+    """Score a generator: CAS beside held-out real accuracy, classifier-space FID/KID, and the
+    memorisation rate.
+
+    [bold]Example[/bold]
+
+    ganpage eval emoji64 --data data/emoji64 --classifier classifiers/emoji64
+    """
+    import json
+
+    from ganpage.atomic import atomic_write_text
+    from ganpage.classify import load_classifier
+    from ganpage.data.dataset import load_training_set
+    from ganpage.metrics import evaluate as run
+    from ganpage.models import load_generator
+
+    generator = load_generator(model)
+    training = load_training_set(data).images.transpose(0, 2, 3, 1)
+    result = run(generator, load_classifier(classifier), training, per_class, truncation)
+    for key, value in result.to_dict().items():
+        typer.echo(f"{key:24s} {value:.4f}" if isinstance(value, float) else f"{key:24s} {value}")
+    if json_out:
+        atomic_write_text(json_out, json.dumps(result.to_dict(), indent=1) + "\n")
+
+
 @app.command("export-model")
 def export_model(
     run: Annotated[Path, typer.Argument(help="Run folder made by `ganpage train`.")],

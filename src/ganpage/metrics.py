@@ -1,0 +1,113 @@
+"""Offline quality metrics of a generator, in the feature space of the data set's classifier.
+
+- CAS (Ravuri & Vinyals 2019): the classifier's accuracy on generated pictures of each class,
+  reported beside its accuracy on held-out real pictures.
+- FID (Heusel et al. 2017) and KID (Binkowski et al. 2018), computed on classifier features
+  rather than Inception's, so no download is needed; comparable between runs on one data set,
+  not with published Inception numbers.
+- Memorisation rate: the share of generated pictures closer to their nearest training picture
+  than training pictures are to each other (below the 5th percentile of training
+  nearest-neighbour distances).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from ganpage.classify import LoadedClassifier
+from ganpage.models.generator import Generator
+
+MEMORISATION_PERCENTILE = 5.0
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """FID between two feature sets (N, D): |mu_a - mu_b|^2 + Tr(Sa + Sb - 2 (Sa Sb)^1/2)."""
+    a64, b64 = torch.from_numpy(a).double(), torch.from_numpy(b).double()
+    mean_a, mean_b = a64.mean(0), b64.mean(0)
+    cov_a, cov_b = torch.cov(a64.T), torch.cov(b64.T)
+    root_a = _psd_sqrt(cov_a)
+    middle = _psd_sqrt(root_a @ cov_b @ root_a)  # same trace as (Sa Sb)^1/2
+    value = (mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * middle.trace()
+    return float(value.clamp_min(0))
+
+
+def _psd_sqrt(matrix: torch.Tensor) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * values.clamp_min(0).sqrt()) @ vectors.T
+
+
+def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 10, subset_size: int = 500,
+                    seed: int = 0) -> float:
+    """KID: unbiased MMD^2 with the cubic polynomial kernel, averaged over random subsets."""
+    rng = np.random.default_rng(seed)
+    size = min(subset_size, len(a), len(b))
+    dim = a.shape[1]
+    results = []
+    for _ in range(subsets):
+        x = torch.from_numpy(a[rng.choice(len(a), size, replace=False)]).double()
+        y = torch.from_numpy(b[rng.choice(len(b), size, replace=False)]).double()
+        kxx, kyy, kxy = ((p @ q.T / dim + 1) ** 3 for p, q in ((x, x), (y, y), (x, y)))
+        off = size * (size - 1)
+        mmd = ((kxx.sum() - kxx.trace()) / off + (kyy.sum() - kyy.trace()) / off
+               - 2 * kxy.mean())
+        results.append(float(mmd))
+    return float(np.mean(results))
+
+
+def nearest_distances(queries: np.ndarray, references: np.ndarray,
+                      exclude_self: bool = False) -> np.ndarray:
+    """Euclidean distance of each query to its nearest reference, (N,)."""
+    q, r = torch.from_numpy(queries).float(), torch.from_numpy(references).float()
+    distances = torch.cdist(q, r)
+    if exclude_self:
+        distances.fill_diagonal_(float("inf"))
+    return distances.min(dim=1).values.numpy()
+
+
+def memorisation_rate(generated: np.ndarray, training: np.ndarray) -> tuple[float, float]:
+    """(rate, threshold): share of generated points nearer to training than the threshold."""
+    threshold = float(np.percentile(nearest_distances(training, training, exclude_self=True),
+                                    MEMORISATION_PERCENTILE))
+    return float((nearest_distances(generated, training) < threshold).mean()), threshold
+
+
+@dataclass
+class Evaluation:
+    cas: float  # classifier accuracy on generated pictures
+    held_out_accuracy: float  # the same classifier on held-out real pictures
+    cas_ratio: float  # cas / held_out_accuracy (goal for emoji64: >= 0.7)
+    fid: float  # classifier-feature FID, generated vs training
+    kid: float
+    memorisation_rate: float  # goal for emoji64: <= 0.05
+    memorisation_threshold: float
+    pictures: int
+    truncation: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.ndarray,
+             per_class: int = 10, truncation: float = 1.0, batch_size: int = 256) -> Evaluation:
+    """Generate ``per_class`` pictures of every class and score them against ``training``
+    (uint8 (N, H, W, 3) real pictures of the same data set)."""
+    labels = np.repeat(np.arange(len(generator.categories)), per_class)
+    seeds = np.tile(np.arange(per_class), len(generator.categories)) + 1_000_000  # unseen seeds
+    pictures = np.concatenate([
+        generator.sample(labels[i:i + batch_size].tolist(), seeds[i:i + batch_size].tolist(),
+                         truncation)
+        for i in range(0, len(labels), batch_size)])
+    predicted, generated_features = classifier.predict(pictures)
+    _, training_features = classifier.predict(training)
+    cas = float((predicted == labels).mean())
+    rate, threshold = memorisation_rate(generated_features, training_features)
+    return Evaluation(
+        cas=cas, held_out_accuracy=classifier.held_out_accuracy,
+        cas_ratio=cas / classifier.held_out_accuracy if classifier.held_out_accuracy else 0.0,
+        fid=frechet_distance(generated_features, training_features),
+        kid=kernel_distance(generated_features, training_features),
+        memorisation_rate=rate, memorisation_threshold=threshold,
+        pictures=len(labels), truncation=truncation)

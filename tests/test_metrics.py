@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+from conftest import make_tiny_model
+from test_train import make_dataset
+
+from ganpage.classify import load_classifier, split_held_out, train_classifier
+from ganpage.data.dataset import DatasetWriter, load_training_set
+from ganpage.metrics import (
+    evaluate,
+    frechet_distance,
+    kernel_distance,
+    memorisation_rate,
+)
+from ganpage.models import load_generator
+
+
+def test_frechet_distance_known_values():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 8))
+    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-8)
+    shifted = a + 2.0  # same covariance, mean moved by 2 in each of 8 dims: FID = 8 * 4
+    assert frechet_distance(a, shifted) == pytest.approx(32.0, rel=1e-6)
+    scaled = a * 3.0  # N(0, I) vs N(0, 9I): Tr(I + 9I - 2 * 3I) = 8 * 4
+    assert frechet_distance(a, scaled) == pytest.approx(32.0, rel=0.05)
+
+
+def test_kernel_distance_separates_distributions():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(600, 16)), rng.normal(size=(600, 16))
+    assert abs(kernel_distance(a, b)) < 0.05
+    assert kernel_distance(a, b + 1.0) > 0.5
+
+
+def test_memorisation_rate_catches_copies():
+    rng = np.random.default_rng(2)
+    training = rng.normal(size=(300, 8))
+    copies = training[:100] + rng.normal(scale=1e-4, size=(100, 8))
+    fresh = rng.normal(size=(100, 8))
+    assert memorisation_rate(copies, training)[0] == 1.0
+    assert memorisation_rate(fresh, training)[0] < 0.2
+
+
+def test_held_out_split_takes_one_per_class_with_three_or_more():
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    held = split_held_out(labels, seed=0)
+    assert len(held) == 2 and {labels[i] for i in held} == {0, 2}
+
+
+def colour_dataset(root, per_class=6, size=32):
+    """Three classes a classifier can learn: red, green and blue pictures with noise."""
+    rng = np.random.default_rng(3)
+    writer = DatasetWriter(root, size, near_duplicate_bits=-1)
+    from PIL import Image
+    for c, name in enumerate(["Red", "Green", "Blue"]):
+        for i in range(per_class):
+            pixels = rng.integers(0, 80, (size, size, 3), dtype=np.uint8)
+            pixels[..., c] += 160
+            writer.add(Image.fromarray(pixels), name, f"{name}{i}")
+    writer.finish()
+    return root
+
+
+def test_classifier_learns_and_evaluates_a_generator(tmp_path):
+    data = colour_dataset(tmp_path / "colours")
+    metrics = train_classifier(data, tmp_path / "cls", epochs=80, batch_size=8, channels=8,
+                               show_progress=False)
+    assert metrics["held_out_accuracy"] == 1.0 and metrics["held_out_count"] == 3
+    classifier = load_classifier(tmp_path / "cls")
+    training = load_training_set(data).images.transpose(0, 2, 3, 1)
+    labels, features = classifier.predict(training)
+    assert (labels == load_training_set(data).labels).mean() > 0.9
+    assert features.shape == (18, 64)
+    generator = load_generator(make_tiny_model(tmp_path / "gen", ["Red", "Green", "Blue"]))
+    result = evaluate(generator, classifier, training, per_class=4)
+    assert result.pictures == 12 and 0.0 <= result.cas <= 1.0
+    assert result.cas_ratio == pytest.approx(result.cas / 1.0)
+    assert result.fid > 0 and 0.0 <= result.memorisation_rate <= 1.0
+
+
+def test_classifier_refuses_non_datasets(tmp_path):
+    from ganpage.data.dataset import DatasetError
+
+    with pytest.raises(DatasetError):
+        train_classifier(tmp_path / "missing", tmp_path / "cls", show_progress=False)
+    make_dataset(tmp_path / "one", classes=1)
+    with pytest.raises(DatasetError, match="at least 2"):
+        train_classifier(tmp_path / "one", tmp_path / "cls", show_progress=False)
