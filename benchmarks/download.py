@@ -21,25 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from nginx import start_nginx
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from conftest import free_port, wait_for_http  # noqa: E402
-
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  types {{ image/jpeg jpg; }}
-  client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
-  uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
-  server {{ listen 127.0.0.1:{port}; location / {{ root {root}/www; }} }}
-}}
-"""
 
 
 def make_pictures(folder: Path, count: int) -> None:
@@ -95,15 +78,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        root.chmod(0o755)
-        (root / "tmp").mkdir()
         make_pictures(root / "www", args.images)
-        port = free_port()
-        (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, port=port))
-        nginx = subprocess.Popen(["nginx", "-c", str(root / "nginx.conf"), "-p", str(root)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nginx, port = start_nginx(root, "000000.jpg")
         try:
-            wait_for_http(f"http://127.0.0.1:{port}/000000.jpg", nginx)
             urls = [f"http://127.0.0.1:{port}/{i:06d}.jpg" for i in range(args.images)]
             (root / "urls.txt").write_text("\n".join(urls) + "\n")
             ganpage = measure([

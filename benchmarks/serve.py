@@ -20,27 +20,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from nginx import start_nginx  # noqa: E402
+
 from conftest import free_port, make_tiny_model, wait_for_http  # noqa: E402
 from ganpage.gallery import Gallery  # noqa: E402
 from ganpage.generate import TruncationRange, choose_categories, generate, plan  # noqa: E402
 from ganpage.models import load_generator  # noqa: E402
-
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
-  uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{ root {root}/www; index index.html; add_header Cache-Control no-store; }}
-  }}
-}}
-"""
 
 
 def build_gallery(root: Path) -> Path:
@@ -82,18 +67,14 @@ def main() -> None:
             sys.exit(f"{tool} is missing: apt-get install wrk nginx")
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        root.chmod(0o755)  # nginx's worker runs as another user and must read www/
         gallery = build_gallery(root)
-        ganpage_port, nginx_port = free_port(), free_port()
+        ganpage_port = free_port()
         ganpage = start([sys.executable, "-m", "ganpage", "serve", str(gallery), "--port",
                          str(ganpage_port)], f"http://127.0.0.1:{ganpage_port}/")
         page = httpx.get(f"http://127.0.0.1:{ganpage_port}/").content
         (root / "www").mkdir()
-        (root / "tmp").mkdir()
         (root / "www" / "index.html").write_bytes(page)
-        (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, port=nginx_port))
-        nginx = start(["nginx", "-c", str(root / "nginx.conf"), "-p", str(root)],
-                      f"http://127.0.0.1:{nginx_port}/")
+        nginx, nginx_port = start_nginx(root, "")
         try:
             time.sleep(0.5)
             results = {
