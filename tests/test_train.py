@@ -111,3 +111,23 @@ def test_export_gives_a_loadable_model(dataset, tmp_path):
     assert generator.model_id == "shapes-test"
     assert [c.name for c in generator.categories] == ["Class 0", "Class 1"]
     assert generator.sample([0, 1], [1, 2], 0.8).shape == (2, 32, 32, 3)
+
+
+def test_torchrun_ddp_on_cpu(dataset, tmp_path):
+    """Two processes under torchrun (gloo backend) train one run; rank 0 writes it."""
+    import subprocess
+    import sys
+
+    from conftest import free_port
+
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "--master-port", str(free_port()), "-m", "ganpage", "train", str(dataset), "--out",
+         str(tmp_path / "runs"), "--kimg", "0.024", "--batch-size", "4", "--g-channels", "4",
+         "--d-channels", "4", "--grid-every", "1", "--checkpoint-every", "1", "--threads", "1",
+         "--quiet"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / "runs" / "00000-shapes-32"
+    checkpoint = load_checkpoint(latest_checkpoint(run))
+    assert checkpoint["images_seen"] == 24 and checkpoint["step"] == 3  # 2 ranks x 4 per step

@@ -352,7 +352,7 @@ def train(
                          grid_every_kimg=grid_every, checkpoint_every_kimg=checkpoint_every,
                          seed=seed, device=device, threads=threads)
     run_dir = run_training(config, resume=resume, dry_run=dry_run, show_progress=not quiet)
-    if not dry_run:
+    if not dry_run and os.environ.get("RANK", "0") == "0":
         typer.echo(f"run folder: {run_dir}")
 
 

@@ -148,13 +148,16 @@ def real_batch(data: torch.Tensor, labels: torch.Tensor, batch_size: int, xflip:
 
 def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy: list[str],
            z_dim: int, autocast) -> float:
-    """Hinge loss on augmented reals and fakes; one Adam step of D."""
+    """Hinge loss on augmented reals and fakes; one Adam step of D.
+
+    Reals and fakes go through D as one batch: D has no batch statistics, so this equals two
+    passes, is faster, and is what DDP needs (one forward per backward)."""
     z = torch.randn(len(labels), z_dim, device=reals.device)
     with torch.no_grad(), autocast():
         fakes = state.G(z, labels)
     with autocast():
-        real_logits = state.D(diff_augment(reals, policy), labels)
-        fake_logits = state.D(diff_augment(fakes.float(), policy), labels)
+        images = torch.cat([diff_augment(reals, policy), diff_augment(fakes.float(), policy)])
+        real_logits, fake_logits = state.D(images, torch.cat([labels, labels])).chunk(2)
         loss = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
     state.opt_d.zero_grad(set_to_none=True)
     loss.backward()
@@ -365,7 +368,11 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
                           json.dumps(model_config.to_dict(), indent=2) + "\n")
         atomic_write_text(run_dir / "classes.json",
                           json.dumps(dataset.categories.to_dicts(), indent=1) + "\n")
-    _loop(run_dir, config, state, dataset, device, world, show_progress, stop_after_steps)
+    try:
+        _loop(run_dir, config, state, dataset, device, world, show_progress, stop_after_steps)
+    finally:
+        if world.world_size > 1:
+            dist.destroy_process_group()
     return run_dir
 
 
