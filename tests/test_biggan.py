@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pytorch_pretrained_biggan as reference  # noqa: E402 - a declared test dependency
 import torch
 
 from ganpage.models import ModelLoadError, load_generator
 from ganpage.models.biggan import LAYERS_128, LAYERS_256, BigGANConfig, BigGANDeep
 from ganpage.noise import truncated_noise
-
-reference = pytest.importorskip("pytorch_pretrained_biggan")
 
 
 def config_dict(layers, output_dim: int, channel_width: int) -> dict:

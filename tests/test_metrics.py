@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
-from conftest import make_tiny_model
-from test_train import make_dataset
 
+from conftest import make_tiny_model
 from ganpage.classify import load_classifier, split_held_out, train_classifier
 from ganpage.data.dataset import DatasetWriter, load_training_set
 from ganpage.metrics import (
@@ -12,6 +11,7 @@ from ganpage.metrics import (
     memorisation_rate,
 )
 from ganpage.models import load_generator
+from test_train import make_dataset
 
 
 def test_frechet_distance_known_values():
