@@ -387,6 +387,9 @@ def evaluate(
     truncation: float = 1.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
     = None,
+    inception: Annotated[str | None, typer.Option(
+        help="FID Inception weights (pt_inception-2015-12-05-6726825d.pth) for standard FID.")]
+    = None,
 ) -> None:
     """Score a generator: CAS beside held-out real accuracy, classifier-space FID/KID, and the
     memorisation rate.
@@ -405,9 +408,11 @@ def evaluate(
 
     generator = load_generator(model)
     training = load_training_set(data).images.transpose(0, 2, 3, 1)
-    result = run(generator, load_classifier(classifier), training, per_class, truncation)
+    result = run(generator, load_classifier(classifier), training, per_class, truncation,
+                 inception_weights=inception)
     for key, value in result.to_dict().items():
-        typer.echo(f"{key:24s} {value:.4f}" if isinstance(value, float) else f"{key:24s} {value}")
+        typer.echo(f"{key:24s} {value:.4f}" if isinstance(value, float)
+                   else f"{key:24s} {value}")
     if json_out:
         atomic_write_text(json_out, json.dumps(result.to_dict(), indent=1) + "\n")
 

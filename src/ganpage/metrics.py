@@ -85,15 +85,19 @@ class Evaluation:
     memorisation_threshold: float
     pictures: int
     truncation: float
+    inception_fid: float | None = None  # standard FID, when the Inception weights are given
+    inception_kid: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.ndarray,
-             per_class: int = 10, truncation: float = 1.0, batch_size: int = 256) -> Evaluation:
+             per_class: int = 10, truncation: float = 1.0, batch_size: int = 256,
+             inception_weights: str | None = None) -> Evaluation:
     """Generate ``per_class`` pictures of every class and score them against ``training``
-    (uint8 (N, H, W, 3) real pictures of the same data set)."""
+    (uint8 (N, H, W, 3) real pictures of the same data set); with ``inception_weights`` also
+    the standard Inception FID and KID."""
     labels = np.repeat(np.arange(len(generator.categories)), per_class)
     seeds = np.tile(np.arange(per_class), len(generator.categories)) + 1_000_000  # unseen seeds
     pictures = np.concatenate([
@@ -104,10 +108,18 @@ def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.nd
     _, training_features = classifier.predict(training)
     cas = float((predicted == labels).mean())
     rate, threshold = memorisation_rate(generated_features, training_features)
+    inception_fid = inception_kid = None
+    if inception_weights is not None:
+        from ganpage.models.inception import inception_features, load_inception
+
+        net = load_inception(inception_weights)
+        fake, real = inception_features(net, pictures), inception_features(net, training)
+        inception_fid, inception_kid = frechet_distance(fake, real), kernel_distance(fake, real)
     return Evaluation(
         cas=cas, held_out_accuracy=classifier.held_out_accuracy,
         cas_ratio=cas / classifier.held_out_accuracy if classifier.held_out_accuracy else 0.0,
         fid=frechet_distance(generated_features, training_features),
         kid=kernel_distance(generated_features, training_features),
         memorisation_rate=rate, memorisation_threshold=threshold,
-        pictures=len(labels), truncation=truncation)
+        pictures=len(labels), truncation=truncation, inception_fid=inception_fid,
+        inception_kid=inception_kid)
