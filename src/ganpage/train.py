@@ -127,8 +127,10 @@ def build_state(config: TrainConfig, model_config: CGANConfig, device: torch.dev
     G_ema.eval().requires_grad_(False)
     if device.type == "cuda":
         G, D, G_ema = (m.to(memory_format=torch.channels_last) for m in (G, D, G_ema))
-    opt_g = torch.optim.Adam(G.parameters(), lr=config.g_lr, betas=config.betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=config.d_lr, betas=config.betas)
+    # fused Adam: one kernel per step instead of a dozen small ops per tensor (~10% of a CPU
+    # step in the profile); same state dict, so checkpoints resume either way
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.g_lr, betas=config.betas, fused=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.d_lr, betas=config.betas, fused=True)
     return TrainState(G, D, G_ema, opt_g, opt_d)
 
 
