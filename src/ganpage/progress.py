@@ -1,6 +1,11 @@
-"""Progress display for long jobs: a bar with items/s and ETA (rich), quiet when not a terminal."""
+"""Progress display for long jobs: a live bar with items/s and ETA on a terminal (rich), and a
+status line every few seconds when the output is a log file (CI, nohup)."""
 
 from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
 
 from rich.progress import (
     BarColumn,
@@ -14,6 +19,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+LOG_INTERVAL_SECONDS = 10.0
+
 
 class RateColumn(ProgressColumn):
     """Items per second, named by the task's ``unit`` field ("img/s", "kimg/s")."""
@@ -25,8 +32,68 @@ class RateColumn(ProgressColumn):
         return Text(label, style="progress.data.speed")
 
 
-def progress_bar(transient: bool = False) -> Progress:
-    """A progress bar: description, bar, done/total, rate, elapsed, ETA, and free-form stats."""
+@dataclass
+class LoggedTask:
+    description: str
+    total: float
+    completed: float = 0.0
+    visible: bool = True
+    fields: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    start_completed: float = 0.0
+
+
+class LogProgress:
+    """The subset of rich's Progress API that ganpage uses, printing plain status lines."""
+
+    def __init__(self, interval: float = LOG_INTERVAL_SECONDS):
+        self.interval = interval
+        self.tasks: dict[int, LoggedTask] = {}
+        self._last_print = 0.0
+
+    def __enter__(self) -> LogProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for task_id in self.tasks:
+            self._print(task_id)
+
+    def add_task(self, description: str, total: float, completed: float = 0.0,
+                 visible: bool = True, **fields: object) -> int:
+        task_id = len(self.tasks)
+        self.tasks[task_id] = LoggedTask(description, total, completed, visible, dict(fields),
+                                         start_completed=completed)
+        return task_id
+
+    def update(self, task_id: int, advance: float = 0.0, completed: float | None = None,
+               **fields: object) -> None:
+        task = self.tasks[task_id]
+        task.completed = completed if completed is not None else task.completed + advance
+        task.fields.update(fields)
+        if time.monotonic() - self._last_print >= self.interval:
+            self._print(task_id)
+
+    def advance(self, task_id: int, amount: float = 1.0) -> None:
+        self.update(task_id, advance=amount)
+
+    def _print(self, task_id: int) -> None:
+        task = self.tasks[task_id]
+        if not task.visible:
+            return
+        self._last_print = time.monotonic()
+        elapsed = max(self._last_print - task.started, 1e-9)
+        rate = (task.completed - task.start_completed) / elapsed
+        remaining = (task.total - task.completed) / rate if rate > 0 else float("nan")
+        unit = task.fields.get("unit", "it")
+        print(f"{task.description}: {task.completed:,.1f}/{task.total:,.1f} {unit}, "
+              f"{rate:,.2f} {unit}/s, ETA {remaining / 60:,.1f} min {task.fields.get('stats', '')}",
+              file=sys.stderr, flush=True)
+
+
+def progress_bar(transient: bool = False) -> Progress | LogProgress:
+    """A live bar on a terminal; periodic status lines otherwise."""
+    if not sys.stderr.isatty():
+        return LogProgress()
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
