@@ -40,6 +40,9 @@ def test_every_command_help_shows_a_runnable_example(command):
     (["data", "folder", "missing-folder", "--out", "o"], "is not a folder"),
     (["train", "no-data"], "not a ganpage data set"),
     (["train", "--resume", "no-run"], "not a run folder"),
+    (["eval", "emoji64", "--data", "d", "--classifier", "nowhere"], "not a classifier folder"),
+    (["generate", "/etc/passwd", "-c", "hamster"], "is a file, not a gallery folder"),
+    (["interpolate", "x.gif", "--model", "nope"], "no model 'nope'"),
 ])
 def test_bad_input_gives_one_line_error_without_traceback(tmp_path, args, message):
     result = ganpage(*args, cwd=tmp_path)

@@ -18,6 +18,7 @@ from ganpage.atomic import atomic_write_text
 from ganpage.augment import translate
 from ganpage.categories import CategorySet
 from ganpage.data.dataset import TrainingSet, load_training_set
+from ganpage.errors import GanpageError
 from ganpage.models.classifier import Classifier, ClassifierConfig
 from ganpage.models.loading import load_state_dict_strict, read_safetensors, save_model
 from ganpage.progress import progress_bar
@@ -137,6 +138,9 @@ def _save(out: Path, net: Classifier, config: ClassifierConfig, dataset: Trainin
 
 def load_classifier(folder: Path) -> LoadedClassifier:
     """Read a folder written by ``train_classifier``."""
+    if not (folder / "metrics.json").is_file():
+        raise GanpageError(f"{folder} is not a classifier folder; make one with "
+                           "`ganpage train-classifier DATA --out FOLDER`")
     meta = json.loads((folder / "config.json").read_text())
     net = Classifier(ClassifierConfig.from_dict(meta["config"]))
     load_state_dict_strict(net, read_safetensors(folder / "model.safetensors"))

@@ -406,10 +406,10 @@ def evaluate(
     from ganpage.metrics import evaluate as run
     from ganpage.models import load_generator
 
-    generator = load_generator(model)
+    scorer = load_classifier(classifier)
     training = load_training_set(data).images.transpose(0, 2, 3, 1)
-    result = run(generator, load_classifier(classifier), training, per_class, truncation,
-                 inception_weights=inception)
+    generator = load_generator(model)
+    result = run(generator, scorer, training, per_class, truncation, inception_weights=inception)
     for key, value in result.to_dict().items():
         typer.echo(f"{key:24s} {value:.4f}" if isinstance(value, float)
                    else f"{key:24s} {value}")

@@ -118,6 +118,8 @@ class Gallery:
         ``shared`` lets other threads use the connection (one at a time), as the web app does.
         """
         root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise GalleryError(f"{root} is a file, not a gallery folder; choose another path")
         index = root / INDEX_FILE
         if not index.exists() and not create:
             raise GalleryError(
