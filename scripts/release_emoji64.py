@@ -1,7 +1,8 @@
 """Release the built-in emoji64 model from a training run: fill the model card with the run's
 figures, export the EMA generator into the package, and write its sample grid.
 
-Usage: python scripts/release_emoji64.py runs/00000-emoji64-64
+Usage: python scripts/release_emoji64.py runs/00000-emoji64-64 EVAL.json
+(EVAL.json from `ganpage eval emoji64 ... --json EVAL.json` on the model as exported first.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ ROOT = Path(__file__).parents[1]
 TARGET = ROOT / "src" / "ganpage" / "resources" / "models" / "emoji64"
 
 
-def main(run: Path) -> None:
+def main(run: Path, evaluation: Path) -> None:
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     hours = (rows[-1]["time"] - rows[0]["time"]) / 3600
     rate = sum(r["images_per_s"] for r in rows[-20:]) / len(rows[-20:])
@@ -27,8 +28,12 @@ def main(run: Path) -> None:
     export_run(run, TARGET, "emoji64", card="placeholder")
     generator = load_generator(TARGET)
     params = sum(p.numel() for p in generator.net.parameters()) / 1e6
+    metrics = json.loads(evaluation.read_text())
     card = template.format(kimg=f"{rows[-1]['kimg']:.0f}", g_params=params,
-                           images_per_s=rate, hours=hours)
+                           images_per_s=rate, hours=hours, pictures=metrics["pictures"],
+                           held_out=metrics["held_out_accuracy"], cas=metrics["cas"],
+                           cas_ratio=metrics["cas_ratio"],
+                           memorisation=metrics["memorisation_rate"], fid=metrics["fid"])
     export_run(run, TARGET, "emoji64", card=card)
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     labels = grid_labels(generator.categories, config.grid_classes)
@@ -41,4 +46,4 @@ def main(run: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
