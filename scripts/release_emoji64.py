@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ganpage.export import export_run
 from ganpage.models import load_generator
-from ganpage.train import TrainConfig, grid_labels
+from ganpage.train import TrainConfig, grid_labels, latest_checkpoint, load_checkpoint
 
 ROOT = Path(__file__).parents[1]
 TARGET = ROOT / "src" / "ganpage" / "resources" / "models" / "emoji64"
@@ -29,7 +29,8 @@ def main(run: Path, evaluation: Path) -> None:
     generator = load_generator(TARGET)
     params = sum(p.numel() for p in generator.net.parameters()) / 1e6
     metrics = json.loads(evaluation.read_text())
-    card = template.format(kimg=f"{rows[-1]['kimg']:.0f}", g_params=params,
+    kimg = load_checkpoint(latest_checkpoint(run))["images_seen"] / 1000  # what is exported
+    card = template.format(kimg=f"{kimg:.0f}", g_params=params,
                            images_per_s=rate, hours=hours, pictures=metrics["pictures"],
                            held_out=metrics["held_out_accuracy"], cas=metrics["cas"],
                            cas_ratio=metrics["cas_ratio"],
@@ -42,7 +43,7 @@ def main(run: Path, evaluation: Path) -> None:
     save_grid(TARGET / "samples.png", generator.net, generator.categories, config,
               generator.image_size)
     shutil.copyfile(TARGET / "samples.png", ROOT / "docs" / "emoji64-samples.png")
-    print(f"released {TARGET} ({rows[-1]['kimg']:.0f} kimg, {len(labels)} grid rows)")
+    print(f"released {TARGET} ({kimg:.0f} kimg, {len(labels)} grid rows)")
 
 
 if __name__ == "__main__":
