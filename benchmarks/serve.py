@@ -68,9 +68,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         gallery = build_gallery(root)
-        ganpage_port = free_port()
+        ganpage_port, uvicorn_port = free_port(), free_port()
         ganpage = start([sys.executable, "-m", "ganpage", "serve", str(gallery), "--port",
                          str(ganpage_port)], f"http://127.0.0.1:{ganpage_port}/")
+        uvicorn = start([sys.executable, "-m", "ganpage", "serve", str(gallery), "--port",
+                         str(uvicorn_port), "--server", "uvicorn"],
+                        f"http://127.0.0.1:{uvicorn_port}/")
         page = httpx.get(f"http://127.0.0.1:{ganpage_port}/").content
         (root / "www").mkdir()
         (root / "www" / "index.html").write_bytes(page)
@@ -83,18 +86,23 @@ def main() -> None:
                                         args.connections),
                 "ganpage_random": run_wrk(f"http://127.0.0.1:{ganpage_port}/", args.seconds,
                                           args.connections),
+                "ganpage_uvicorn": run_wrk(f"http://127.0.0.1:{uvicorn_port}/", args.seconds,
+                                           args.connections),
             }
         finally:
-            for process in (ganpage, nginx):
+            for process in (ganpage, uvicorn, nginx):
                 process.terminate()
                 process.wait(timeout=10)
     ratio = results["ganpage_random"]["requests_per_s"] / results["nginx_static"]["requests_per_s"]
     results["ratio"] = round(ratio, 3)
-    for name in ("nginx_static", "ganpage_random"):
+    for name in ("nginx_static", "ganpage_random", "ganpage_uvicorn"):
         r = results[name]
         print(f"{name:16s} {r['requests_per_s']:10.0f} req/s   p99 {r['p99_ms']:6.2f} ms   "
               f"non-2xx {r['non_2xx']}")
-    print(f"ratio ganpage/nginx: {ratio:.2f}x (goal >= 0.5x), page {len(page)} bytes, "
+    uvicorn_ratio = (results["ganpage_uvicorn"]["requests_per_s"]
+                     / results["nginx_static"]["requests_per_s"])
+    print(f"ratio ganpage (Granian)/nginx: {ratio:.2f}x (goal >= 0.5x); the same app under "
+          f"uvicorn: {uvicorn_ratio:.2f}x; page {len(page)} bytes, "
           f"wrk -t1 -c{args.connections} -d{args.seconds}s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -299,6 +299,10 @@ class BigGANDeep(nn.Module):
                 module.fold()
         return self
 
+    def prepare_for_inference(self) -> BigGANDeep:
+        """Called by the loader after the weights are in: fold what can be folded."""
+        return self.fold_spectral_norm()
+
     def class_embedding(self, labels: torch.Tensor) -> torch.Tensor:
         """(B,) class ids -> (B, z_dim), equal to the Linear layer applied to one-hot vectors."""
         return self.embeddings.weight.t()[labels]

@@ -111,6 +111,10 @@ class CGANGenerator(nn.Module):
     def class_embedding(self, labels: torch.Tensor) -> torch.Tensor:
         return self.embed(labels)
 
+    def prepare_for_inference(self) -> CGANGenerator:
+        """Nothing to precompute: batch norm already uses its running statistics in eval."""
+        return self
+
     def generate_embedded(self, z: torch.Tensor, embedding: torch.Tensor,
                           truncation: float) -> torch.Tensor:
         """z (B, z_dim) + class embedding (B, embed_dim) -> images; mixtures make morphs."""

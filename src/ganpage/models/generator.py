@@ -20,11 +20,19 @@ from ganpage.noise import truncated_noise
 
 
 class GeneratorNet(Protocol):
-    """What a network must offer to be wrapped: eval-mode sampling from (z, labels, truncation)."""
+    """What a network must offer to be wrapped: eval-mode sampling from (z, labels, truncation),
+    class embeddings for morphs, and a hook the loader calls once the weights are in."""
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor, truncation: float) -> torch.Tensor:
         """(B, z_dim) truncated noise + (B,) class ids -> (B, 3, H, W) in [-1, 1]."""
         ...
+
+    def class_embedding(self, labels: torch.Tensor) -> torch.Tensor: ...
+
+    def generate_embedded(self, z: torch.Tensor, embedding: torch.Tensor,
+                          truncation: float) -> torch.Tensor: ...
+
+    def prepare_for_inference(self) -> GeneratorNet: ...
 
 
 @dataclass
