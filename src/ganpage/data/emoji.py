@@ -141,9 +141,9 @@ def concept_rules() -> dict:
                       .read_text())
 
 
-def concept_list(openmoji_tarball: Path) -> list[Emoji]:
+def concept_list(openmoji_tarball: Path, rules: dict | None = None) -> list[Emoji]:
     """The emoji that become classes, from openmoji's CLDR data and the concepts file."""
-    rules = concept_rules()
+    rules = rules or concept_rules()
     subgroups, excluded = set(rules["subgroups"]), set(rules["exclude"])
     with tarfile.open(openmoji_tarball) as archive:
         member = archive.extractfile("package/data/openmoji.json")
@@ -209,8 +209,8 @@ def build_emoji_dataset(out: Path, size: int, cache: Path, local: Path | None = 
     """Fetch, verify, rasterise and write the emoji data set; return the report."""
     tarballs = fetch_tarballs(cache, local, sources)
     by_name = {s.name: s for s in sources}
-    emoji = concept_list(tarballs[by_name[CONCEPT_LIST_SOURCE].tarball_name])
     rules = concept_rules()
+    emoji = concept_list(tarballs[by_name[CONCEPT_LIST_SOURCE].tarball_name], rules)
     writer = DatasetWriter(out, size)
     with progress_bar() as bar:
         task = bar.add_task("emoji", total=len(emoji) * len(sources), unit="img", stats="",
