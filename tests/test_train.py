@@ -5,10 +5,19 @@ import pytest
 import torch
 from PIL import Image
 
+from ganpage import train as train_module
 from ganpage.data.dataset import DatasetError, DatasetWriter, load_training_set
+from ganpage.errors import GanpageError
 from ganpage.export import export_run
 from ganpage.models import load_generator
-from ganpage.train import CheckpointError, TrainConfig, latest_checkpoint, load_checkpoint, train
+from ganpage.train import (
+    CheckpointError,
+    TrainConfig,
+    autocast_dtype,
+    latest_checkpoint,
+    load_checkpoint,
+    train,
+)
 
 
 def make_dataset(root: Path, classes: int = 2, per_class: int = 6, size: int = 32) -> Path:
@@ -53,19 +62,47 @@ def test_a_few_steps_give_finite_losses_grids_plot_and_checkpoint(dataset, tmp_p
                  stop_after_steps=1).name == "00001-shapes-32"
 
 
-def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path):
-    straight = train(tiny_config(dataset, tmp_path / "a"), show_progress=False,
-                     stop_after_steps=3)
-    interrupted = train(tiny_config(dataset, tmp_path / "b"), show_progress=False,
-                        stop_after_steps=2)
-    train(tiny_config(dataset, tmp_path / "b"), resume=interrupted, show_progress=False,
-          stop_after_steps=1)
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path, precision):
+    config = lambda out: tiny_config(dataset, out, precision=precision)  # noqa: E731
+    straight = train(config(tmp_path / "a"), show_progress=False, stop_after_steps=3)
+    interrupted = train(config(tmp_path / "b"), show_progress=False, stop_after_steps=2)
+    train(config(tmp_path / "b"), resume=interrupted, show_progress=False, stop_after_steps=1)
     a = load_checkpoint(latest_checkpoint(straight))
     b = load_checkpoint(latest_checkpoint(interrupted))
     assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (3, 12)
     for key in ("G", "D", "G_ema"):
         for name, tensor in a[key].items():
             assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
+
+
+def test_precision_follows_the_hardware_and_refuses_unknown_names(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(train_module, "cpu_has_native_bfloat16", lambda: True)
+    assert autocast_dtype("auto", cpu) is torch.bfloat16
+    monkeypatch.setattr(train_module, "cpu_has_native_bfloat16", lambda: False)
+    assert autocast_dtype("auto", cpu) is None  # emulated bfloat16 would be slower
+    assert autocast_dtype("auto", cuda) is torch.bfloat16
+    assert autocast_dtype("float32", cuda) is None
+    assert autocast_dtype("bfloat16", cpu) is torch.bfloat16
+    with pytest.raises(GanpageError, match="unknown precision 'fp8'"):
+        autocast_dtype("fp8", cpu)
+
+
+def test_bfloat16_and_float32_steps_agree_roughly(dataset, tmp_path):
+    """One step from the same start in both precisions: bfloat16 is an approximation of the
+    float32 step, not a different computation (losses within a few percent)."""
+    import json
+
+    losses = {}
+    for precision in ("float32", "bfloat16"):
+        run = train(tiny_config(dataset, tmp_path / precision, precision=precision),
+                    show_progress=False, stop_after_steps=1)
+        row = json.loads((run / "log.jsonl").read_text().splitlines()[0])
+        losses[precision] = (row["d_loss"], row["g_loss"])
+    assert losses["float32"] != losses["bfloat16"], "bfloat16 autocast was not applied"
+    for exact, approximate in zip(losses["float32"], losses["bfloat16"], strict=True):
+        assert approximate == pytest.approx(exact, rel=0.05, abs=0.02)
 
 
 def test_corrupt_and_truncated_checkpoints_give_clear_errors(dataset, tmp_path):

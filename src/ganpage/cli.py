@@ -325,6 +325,9 @@ def train(
     seed: int = 0,
     device: str = "cpu",
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch's default).")] = 0,
+    precision: Annotated[str, typer.Option(
+        help="auto (bfloat16 on CUDA and on CPUs with bfloat16 instructions), float32 or "
+             "bfloat16.")] = "auto",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config.")]
     = False,
     quiet: bool = False,
@@ -350,7 +353,8 @@ def train(
                          batch_size=batch_size, g_lr=lr, d_lr=lr, ema_kimg=ema_kimg,
                          augment=augment, g_channels=g_channels, d_channels=d_channels,
                          grid_every_kimg=grid_every, checkpoint_every_kimg=checkpoint_every,
-                         seed=seed, device=device, threads=threads)
+                         seed=seed, device=device, threads=threads,
+                         precision=precision)
     run_dir = run_training(config, resume=resume, dry_run=dry_run, show_progress=not quiet)
     if not dry_run and os.environ.get("RANK", "0") == "0":
         typer.echo(f"run folder: {run_dir}")

@@ -68,6 +68,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+    precision: str = "auto"  # float32, bfloat16, or auto: bfloat16 where the hardware has it
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
@@ -125,13 +126,33 @@ def build_state(config: TrainConfig, model_config: CGANConfig, device: torch.dev
     G_ema = CGANGenerator(model_config).to(device)
     G_ema.load_state_dict(G.state_dict())
     G_ema.eval().requires_grad_(False)
-    if device.type == "cuda":
-        G, D, G_ema = (m.to(memory_format=torch.channels_last) for m in (G, D, G_ema))
+    # channels_last suits cuDNN and oneDNN alike (1.2x in float32, 1.4x more in bfloat16 on CPU)
+    G, D, G_ema = (m.to(memory_format=torch.channels_last) for m in (G, D, G_ema))
     # fused Adam: one kernel per step instead of a dozen small ops per tensor (~10% of a CPU
     # step in the profile); same state dict, so checkpoints resume either way
     opt_g = torch.optim.Adam(G.parameters(), lr=config.g_lr, betas=config.betas, fused=True)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.d_lr, betas=config.betas, fused=True)
     return TrainState(G, D, G_ema, opt_g, opt_d)
+
+
+# -- precision ------------------------------------------------------------------------------
+
+
+def cpu_has_native_bfloat16() -> bool:
+    """True on CPUs with bfloat16 instructions (AVX512-BF16 or AMX), where oneDNN runs
+    bfloat16 convolutions about twice as fast as float32; emulated elsewhere, so not used."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for a precision setting on a device; None means plain float32."""
+    if precision not in ("auto", "float32", "bfloat16"):
+        raise GanpageError(f"unknown precision {precision!r}; use auto, float32 or bfloat16")
+    if precision == "auto":
+        native = device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bfloat16())
+        return torch.bfloat16 if native else None
+    return torch.bfloat16 if precision == "bfloat16" else None
 
 
 # -- one step ---------------------------------------------------------------------------------
@@ -142,6 +163,7 @@ def real_batch(data: torch.Tensor, labels: torch.Tensor, batch_size: int, xflip:
     """A random batch of real pictures in [-1, 1] (B, 3, S, S), with their labels (B,)."""
     index = torch.randint(len(data), (batch_size,))
     images = data[index].to(device).float() / 127.5 - 1
+    images = images.contiguous(memory_format=torch.channels_last)
     if xflip:
         flip = torch.rand(batch_size) < 0.5
         images[flip.to(device)] = images[flip.to(device)].flip(3)
@@ -324,7 +346,9 @@ def prepare_run(config: TrainConfig, resume: Path | None) -> tuple[Path, TrainCo
         raise CheckpointError(f"{resume} is not a run folder (no config.json)")
     resumed = TrainConfig.from_dict(json.loads(saved.read_text()))
     resumed.total_kimg = max(resumed.total_kimg, config.total_kimg)
+    # where and how fast to run may change between sessions; what is learnt may not
     resumed.device, resumed.threads = config.device, config.threads
+    resumed.precision = config.precision
     return resume, resumed
 
 
@@ -384,10 +408,10 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
     policy = parse_policy(config.augment)
     data = torch.from_numpy(dataset.images)
     labels = torch.from_numpy(dataset.labels)
-    use_bf16 = device.type == "cuda"
+    dtype = autocast_dtype(config.precision, device)
 
     def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+        return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
     per_step = config.batch_size * world.world_size
     total = int(config.total_kimg * 1000)
@@ -453,4 +477,5 @@ def _describe(run_dir: Path, config: TrainConfig, model_config: CGANConfig, stat
     print(json.dumps({"train": asdict(config), "model": model_config.to_dict()}, indent=2))
     print(f"data: {len(dataset.images)} pictures, {len(dataset.categories)} classes, "
           f"{dataset.image_size}px; G {count(state.G) / 1e6:.2f}M params, "
-          f"D {count(state.D) / 1e6:.2f}M params")
+          f"D {count(state.D) / 1e6:.2f}M params; "
+          f"autocast {autocast_dtype(config.precision, next(state.G.parameters()).device)}")
