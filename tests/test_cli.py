@@ -52,6 +52,12 @@ def test_bad_input_gives_one_line_error_without_traceback(tmp_path, args, messag
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
+def test_eval_without_a_classifier_says_how_to_make_one(tmp_path, tiny_model):
+    result = ganpage("eval", str(tiny_model), "--data", "d", cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "ships no classifier; pass --classifier FOLDER" in result.stderr
+
+
 def test_unknown_category_suggests(tmp_path, tiny_model):
     result = ganpage("generate", "g", "--model", str(tiny_model), "-c", "hamstr", cwd=tmp_path)
     assert result.returncode == 2

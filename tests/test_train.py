@@ -150,6 +150,41 @@ def test_export_gives_a_loadable_model(dataset, tmp_path):
     assert generator.sample([0, 1], [1, 2], 0.8).shape == (2, 32, 32, 3)
 
 
+def test_export_ships_the_classifier_and_eval_uses_it(dataset, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from ganpage.classify import bundled_classifier, train_classifier
+
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
+                stop_after_steps=1)
+    train_classifier(dataset, tmp_path / "cls", epochs=1, batch_size=4, channels=4,
+                     show_progress=False)
+    folder = export_run(run, tmp_path / "model", "shapes-test", classifier=tmp_path / "cls")
+    assert bundled_classifier(str(folder)) == folder / "classifier"
+    result = subprocess.run(
+        [sys.executable, "-m", "ganpage", "eval", str(folder), "--data", str(dataset),
+         "--per-class", "2", "--json", str(tmp_path / "eval.json")],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    scores = json.loads((tmp_path / "eval.json").read_text())
+    assert scores["pictures"] == 4 and 0 <= scores["cas"] <= 1
+
+
+def test_export_refuses_a_classifier_of_other_classes(dataset, tmp_path):
+    from ganpage.classify import train_classifier
+
+    other = make_dataset(tmp_path / "other", classes=3)
+    train_classifier(other, tmp_path / "cls", epochs=1, batch_size=4, channels=4,
+                     show_progress=False)
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
+                stop_after_steps=1)
+    with pytest.raises(GanpageError, match="classifier knows 3 classes and the generator 2"):
+        export_run(run, tmp_path / "model", classifier=tmp_path / "cls")
+    assert not (tmp_path / "model" / "classifier").exists()
+
+
 def test_torchrun_ddp_on_cpu(dataset, tmp_path):
     """Two processes under torchrun (gloo backend) train one run; rank 0 writes it."""
     import subprocess

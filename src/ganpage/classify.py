@@ -20,10 +20,16 @@ from ganpage.categories import CategorySet
 from ganpage.data.dataset import TrainingSet, load_training_set
 from ganpage.errors import GanpageError
 from ganpage.models.classifier import Classifier, ClassifierConfig
-from ganpage.models.loading import load_state_dict_strict, read_safetensors, save_model
+from ganpage.models.loading import (
+    load_state_dict_strict,
+    read_safetensors,
+    resolve_model_dir,
+    save_model,
+)
 from ganpage.progress import progress_bar
 
 CLASSIFIER_ARCHITECTURE = "ganpage-classifier"
+BUNDLED_FOLDER = "classifier"  # a model folder may ship its data set's classifier here
 
 
 @dataclass
@@ -148,3 +154,22 @@ def load_classifier(folder: Path) -> LoadedClassifier:
     metrics = json.loads((folder / "metrics.json").read_text())
     categories = CategorySet.from_dicts(json.loads((folder / "classes.json").read_text()))
     return LoadedClassifier(net, categories, metrics["held_out_accuracy"], metrics["held_out"])
+
+
+def bundled_classifier(model: str) -> Path:
+    """The classifier shipped inside a model folder (``MODEL/classifier``), or a clear error."""
+    folder = resolve_model_dir(model) / BUNDLED_FOLDER
+    if not (folder / "metrics.json").is_file():
+        raise GanpageError(f"model {model!r} ships no classifier; pass --classifier FOLDER "
+                           "(make one with `ganpage train-classifier DATA --out FOLDER`)")
+    return folder
+
+
+def check_same_classes(classifier: LoadedClassifier, categories: CategorySet) -> None:
+    """Scores mean nothing if the classifier's class ids are not the generator's."""
+    ours = [c.name for c in classifier.categories]
+    theirs = [c.name for c in categories]
+    if ours != theirs:
+        raise GanpageError(f"the classifier knows {len(ours)} classes and the generator "
+                           f"{len(theirs)}, or names them differently; train the classifier "
+                           "on the generator's data set")

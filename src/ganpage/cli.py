@@ -386,7 +386,9 @@ def train_classifier(
 def evaluate(
     model: Annotated[str, typer.Argument(help="Built-in name, model folder or HF repo id.")],
     data: Annotated[Path, typer.Option(help="The data set the model was trained on.")],
-    classifier: Annotated[Path, typer.Option(help="Folder from `ganpage train-classifier`.")],
+    classifier: Annotated[Path | None, typer.Option(
+        help="Folder from `ganpage train-classifier` (default: the one the model ships).")]
+    = None,
     per_class: int = 10,
     truncation: float = 1.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
@@ -398,19 +400,21 @@ def evaluate(
     """Score a generator: CAS beside held-out real accuracy, classifier-space FID/KID, and the
     memorisation rate.
 
-    [bold]Example[/bold]
+    [bold]Examples[/bold]
 
-    ganpage eval emoji64 --data data/emoji64 --classifier classifiers/emoji64
+    ganpage eval emoji64 --data data/emoji64 --truncation 0.65
+
+    ganpage eval models/my-emoji --data data/emoji64 --classifier classifiers/emoji64
     """
     import json
 
     from ganpage.atomic import atomic_write_text
-    from ganpage.classify import load_classifier
+    from ganpage.classify import bundled_classifier, load_classifier
     from ganpage.data.dataset import load_training_set
     from ganpage.metrics import evaluate as run
     from ganpage.models import load_generator
 
-    scorer = load_classifier(classifier)
+    scorer = load_classifier(classifier or bundled_classifier(model))
     training = load_training_set(data).images.transpose(0, 2, 3, 1)
     generator = load_generator(model)
     result = run(generator, scorer, training, per_class, truncation, inception_weights=inception)
@@ -428,16 +432,20 @@ def export_model(
     name: Annotated[str | None, typer.Option(help="model_id (default: the run's name).")]
     = None,
     card: Annotated[Path | None, typer.Option(help="Model card (Markdown) to ship.")] = None,
+    classifier: Annotated[Path | None, typer.Option(
+        help="Classifier folder to ship inside the model (for eval and curation).")] = None,
 ) -> None:
     """Write a release folder (config.json, classes.json, safetensors, card) from a run.
 
     [bold]Example[/bold]
 
     ganpage export-model runs/00003-emoji64-64 --out models/emoji64 --name emoji64
+
+    ganpage export-model runs/00003-emoji64-64 --out models/emoji64 --classifier classifiers/emoji64
     """
     from ganpage.export import export_run
 
-    folder = export_run(run, out, name, card.read_text() if card else "")
+    folder = export_run(run, out, name, card.read_text() if card else "", classifier)
     typer.echo(f"model folder: {folder}")
 
 

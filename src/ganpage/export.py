@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from ganpage.categories import CategorySet
+from ganpage.classify import BUNDLED_FOLDER, check_same_classes, load_classifier
 from ganpage.models.cgan import CGANConfig, CGANGenerator
 from ganpage.models.loading import save_model
 from ganpage.train import CheckpointError, latest_checkpoint, load_checkpoint
 
 
-def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str = "") -> Path:
-    """Save the EMA generator of the run's latest checkpoint as a model folder."""
+def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str = "",
+               classifier: Path | None = None) -> Path:
+    """Save the EMA generator of the run's latest checkpoint as a model folder, with the data
+    set's classifier (from ``ganpage train-classifier``) inside it when given."""
     checkpoint = latest_checkpoint(run_dir)
     if checkpoint is None:
         raise CheckpointError(f"{run_dir} has no checkpoint to export")
@@ -23,8 +27,20 @@ def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str 
     net.load_state_dict(payload["G_ema"])
     model_id = model_id or run_dir.name
     card = card or _default_card(model_id, run_dir, payload, categories)
+    if classifier is not None:
+        _bundle_classifier(classifier, categories, out / BUNDLED_FOLDER)
     return save_model(out, architecture="ganpage-cgan", model_id=model_id,
                       config=model_config.to_dict(), net=net, categories=categories, card=card)
+
+
+def _bundle_classifier(source: Path, categories: CategorySet, target: Path) -> None:
+    """Copy a classifier folder into the model folder (staged, then renamed into place)."""
+    check_same_classes(load_classifier(source), categories)
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
 
 
 def _default_card(model_id: str, run_dir: Path, payload: dict, categories: CategorySet) -> str:

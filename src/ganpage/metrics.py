@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ganpage.classify import LoadedClassifier
+from ganpage.classify import LoadedClassifier, check_same_classes
 from ganpage.models.generator import Generator
 
 MEMORISATION_PERCENTILE = 5.0
@@ -98,6 +98,7 @@ def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.nd
     """Generate ``per_class`` pictures of every class and score them against ``training``
     (uint8 (N, H, W, 3) real pictures of the same data set); with ``inception_weights`` also
     the standard Inception FID and KID."""
+    check_same_classes(classifier, generator.categories)
     labels = np.repeat(np.arange(len(generator.categories)), per_class)
     seeds = np.tile(np.arange(per_class), len(generator.categories)) + 1_000_000  # unseen seeds
     pictures = np.concatenate([

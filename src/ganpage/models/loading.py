@@ -98,7 +98,8 @@ def _download_from_hub(repo_id: str) -> Path:
 
     try:
         return Path(snapshot_download(repo_id,
-                                      allow_patterns=[*MODEL_FILES, REFERENCE_WEIGHTS]))
+                                      allow_patterns=[*MODEL_FILES, REFERENCE_WEIGHTS,
+                                                      "classifier/*"]))
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelLoadError(
