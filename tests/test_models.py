@@ -50,7 +50,23 @@ def test_networks_at_every_resolution(size):
                         d_channels=2)
     images = CGANGenerator(config)(torch.randn(2, 8), torch.tensor([0, 2]))
     assert images.shape == (2, 3, size, size)
-    assert CGANDiscriminator(config)(images, torch.tensor([0, 2])).shape == (2,)
+    realness, class_logits = CGANDiscriminator(config)(images, torch.tensor([0, 2]))
+    assert realness.shape == (2,) and class_logits.shape == (2, config.num_classes)
+
+
+def test_projection_realness_is_the_class_logit_of_the_label_plus_a_shared_term():
+    config = CGANConfig(num_classes=5, image_size=32, z_dim=8, embed_dim=8, g_channels=2,
+                        d_channels=2)
+    D = CGANDiscriminator(config).eval()  # eval: spectral norm does no power iteration
+    images = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        real_a, logits_a = D(images, torch.tensor([0, 1, 2]))
+        real_b, logits_b = D(images, torch.tensor([4, 3, 2]))
+    torch.testing.assert_close(logits_a, logits_b)
+    shared_a = real_a - logits_a[torch.arange(3), torch.tensor([0, 1, 2])]
+    shared_b = real_b - logits_b[torch.arange(3), torch.tensor([4, 3, 2])]
+    torch.testing.assert_close(shared_a, shared_b)
+    assert not torch.allclose(real_a[:2], real_b[:2])  # the label matters
 
 
 def test_config_validation():

@@ -105,6 +105,21 @@ def test_bfloat16_and_float32_steps_agree_roughly(dataset, tmp_path):
         assert approximate == pytest.approx(exact, rel=0.05, abs=0.02)
 
 
+def test_class_loss_is_logged_and_trains_d_when_weighted(dataset, tmp_path):
+    import json
+
+    states = {}
+    for weight in (0.0, 1.0):
+        run = train(tiny_config(dataset, tmp_path / str(weight), class_loss_weight=weight,
+                                precision="float32"), show_progress=False, stop_after_steps=1)
+        row = json.loads((run / "log.jsonl").read_text().splitlines()[0])
+        assert np.log(2) * 0.5 < row["d_class_loss"] < np.log(2) * 2  # 2 classes, untrained
+        states[weight] = load_checkpoint(latest_checkpoint(run))["D"]
+    changed = [name for name, tensor in states[0.0].items()
+               if not torch.equal(tensor, states[1.0][name])]
+    assert "embed.weight_orig" in changed
+
+
 def test_corrupt_and_truncated_checkpoints_give_clear_errors(dataset, tmp_path):
     run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
                 stop_after_steps=1)

@@ -55,6 +55,9 @@ class TrainConfig:
     betas: tuple[float, float] = (0.0, 0.99)
     ema_kimg: float = 2.0  # half-life of the EMA generator, in thousands of images
     augment: str = "color,translation,cutout"
+    # weight of D's auxiliary class loss (cross-entropy of its class logits on real pictures
+    # for D, on generated ones for G); 0 is a pure projection discriminator
+    class_loss_weight: float = 0.0
     xflip: bool = True
     z_dim: int = 128
     embed_dim: int = 128
@@ -170,9 +173,16 @@ def real_batch(data: torch.Tensor, labels: torch.Tensor, batch_size: int, xflip:
     return images, labels[index].to(device)
 
 
+@dataclass
+class StepLosses:
+    adversarial: float  # hinge loss of D, or G's loss through D
+    classification: float  # cross-entropy of D's class logits (reals for D, fakes for G)
+
+
 def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy: list[str],
-           z_dim: int, autocast) -> float:
-    """Hinge loss on augmented reals and fakes; one Adam step of D.
+           z_dim: int, class_loss_weight: float, autocast) -> StepLosses:
+    """Hinge loss on augmented reals and fakes, plus the weighted class loss on the reals; one
+    Adam step of D.
 
     Reals and fakes go through D as one batch: D has no batch statistics, so this equals two
     passes, is faster, and is what DDP needs (one forward per backward)."""
@@ -181,25 +191,32 @@ def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy:
         fakes = state.G(z, labels)
     with autocast():
         images = torch.cat([diff_augment(reals, policy), diff_augment(fakes.float(), policy)])
-        real_logits, fake_logits = state.D(images, torch.cat([labels, labels])).chunk(2)
-        loss = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        realness, class_logits = state.D(images, torch.cat([labels, labels]))
+        real_logits, fake_logits = realness.float().chunk(2)
+        adversarial = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        classification = F.cross_entropy(class_logits[:len(labels)].float(), labels)
+        loss = adversarial + class_loss_weight * classification
     state.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     state.opt_d.step()
-    return loss.item()
+    return StepLosses(adversarial.item(), classification.item())
 
 
 def g_step(state: TrainState, labels: torch.Tensor, policy: list[str], z_dim: int,
-           autocast) -> float:
-    """Non-saturating hinge generator loss through the augmented discriminator."""
+           class_loss_weight: float, autocast) -> StepLosses:
+    """Generator hinge loss through the augmented discriminator, plus the weighted class loss
+    (D should name the class each fake was drawn for)."""
     z = torch.randn(len(labels), z_dim, device=labels.device)
     with autocast():
         fakes = state.G(z, labels)
-        loss = -state.D(diff_augment(fakes.float(), policy), labels).mean()
+        realness, class_logits = state.D(diff_augment(fakes.float(), policy), labels)
+        adversarial = -realness.float().mean()
+        classification = F.cross_entropy(class_logits.float(), labels)
+        loss = adversarial + class_loss_weight * classification
     state.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     state.opt_g.step()
-    return loss.item()
+    return StepLosses(adversarial.item(), classification.item())
 
 
 @torch.no_grad()
@@ -286,7 +303,7 @@ def save_grid(path: Path, G_ema: CGANGenerator, categories: CategorySet, config:
 
 
 def save_plot(run_dir: Path) -> None:
-    """losses.png: D and G losses (and images/s) against kimg, from log.jsonl."""
+    """losses.png: adversarial and class losses of D and G, and images/s, against kimg."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -296,12 +313,20 @@ def save_plot(run_dir: Path) -> None:
     if not rows:
         return
     kimg = [r["kimg"] for r in rows]
-    figure, (losses, speed) = plt.subplots(1, 2, figsize=(10, 3.5))
+    figure, (losses, classes, speed) = plt.subplots(1, 3, figsize=(14, 3.5))
     losses.plot(kimg, [r["d_loss"] for r in rows], label="D (hinge)")
     losses.plot(kimg, [r["g_loss"] for r in rows], label="G")
     losses.set_xlabel("kimg")
     losses.legend()
-    losses.set_title("losses")
+    losses.set_title("adversarial losses")
+    logged = [r for r in rows if "d_class_loss" in r]  # runs older than the class loss lack it
+    classes.plot([r["kimg"] for r in logged], [r["d_class_loss"] for r in logged],
+                 label="D on reals")
+    classes.plot([r["kimg"] for r in logged], [r["g_class_loss"] for r in logged],
+                 label="G's fakes")
+    classes.set_xlabel("kimg")
+    classes.legend()
+    classes.set_title("class cross-entropy (weighted by class_loss_weight)")
     speed.plot(kimg, [r["images_per_s"] for r in rows])
     speed.set_xlabel("kimg")
     speed.set_title("training images/s")
@@ -417,23 +442,25 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
     total = int(config.total_kimg * 1000)
     next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
     next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
-    losses: list[tuple[float, float]] = []
+    losses: list[tuple[StepLosses, StepLosses]] = []
     started, steps_done = time.monotonic(), 0
     with progress_bar() as bar:
         task = bar.add_task("training", total=config.total_kimg, completed=state.kimg,
                             unit="kimg", stats="", visible=show_progress and world.is_main)
         while state.images_seen < total:
             reals, real_labels = real_batch(data, labels, config.batch_size, config.xflip, device)
-            d_loss = d_step(state, reals, real_labels, policy, config.z_dim, autocast)
+            d_losses = d_step(state, reals, real_labels, policy, config.z_dim,
+                              config.class_loss_weight, autocast)
             fake_labels = labels[torch.randint(len(labels), (config.batch_size,))].to(device)
-            g_loss = g_step(state, fake_labels, policy, config.z_dim, autocast)
+            g_losses = g_step(state, fake_labels, policy, config.z_dim,
+                              config.class_loss_weight, autocast)
             update_ema(state, per_step, config.ema_kimg)
             state.step += 1
             state.images_seen += per_step
             steps_done += 1
-            losses.append((d_loss, g_loss))
+            losses.append((d_losses, g_losses))
             bar.update(task, completed=state.kimg,
-                       stats=f"D {d_loss:.3f}  G {g_loss:.3f}")
+                       stats=f"D {d_losses.adversarial:.3f}  G {g_losses.adversarial:.3f}")
             if world.is_main and state.step % config.log_every_steps == 0:
                 rate = steps_done * per_step / (time.monotonic() - started)
                 _log(run_dir, state, losses, rate)
@@ -457,15 +484,18 @@ def _next_multiple(images_seen: int, every_kimg: float) -> int:
     return (images_seen // every + 1) * every
 
 
-def _log(run_dir: Path, state: TrainState, losses: list[tuple[float, float]],
+def _log(run_dir: Path, state: TrainState, losses: list[tuple[StepLosses, StepLosses]],
          rate: float) -> None:
-    d_loss = sum(d for d, _ in losses) / len(losses)
-    g_loss = sum(g for _, g in losses) / len(losses)
+    mean = lambda values: sum(values) / len(losses)  # noqa: E731
+    d_loss, g_loss = mean(d.adversarial for d, _ in losses), mean(g.adversarial for _, g in losses)
     if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
         raise GanpageError(f"training diverged at step {state.step} (non-finite loss); resume "
                            "from an earlier checkpoint with a lower learning rate")
     row = {"step": state.step, "kimg": round(state.kimg, 3), "d_loss": round(d_loss, 5),
-           "g_loss": round(g_loss, 5), "images_per_s": round(rate, 2), "time": time.time()}
+           "g_loss": round(g_loss, 5),
+           "d_class_loss": round(mean(d.classification for d, _ in losses), 5),
+           "g_class_loss": round(mean(g.classification for _, g in losses), 5),
+           "images_per_s": round(rate, 2), "time": time.time()}
     with open(run_dir / "log.jsonl", "a") as log:
         log.write(json.dumps(row) + "\n")
 

@@ -149,7 +149,9 @@ class DBlock(nn.Module):
 
 
 class CGANDiscriminator(nn.Module):
-    """images (B, 3, S, S) + labels (B,) -> realness logits (B,) with a projection head."""
+    """images (B, 3, S, S) + labels (B,) -> realness logits (B,) with a projection head, and
+    class logits (B, num_classes): the same class embeddings scored against every class, which
+    the trainer can use as an auxiliary classifier (AC-GAN, Odena et al. 2017)."""
 
     def __init__(self, config: CGANConfig):
         super().__init__()
@@ -162,9 +164,15 @@ class CGANDiscriminator(nn.Module):
         self.linear = spectral_norm(nn.Linear(channels[-1], 1))
         self.embed = spectral_norm(nn.Embedding(config.num_classes, channels[-1]))
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        self.register_buffer("class_ids", torch.arange(config.num_classes), persistent=False)
+
+    def forward(self, images: torch.Tensor,
+                labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = images
         for block in self.blocks:
             h = block(h)  # ends at (B, 8w, 2, 2)
         h = F.relu(h).sum(dim=(2, 3))  # (B, 8w) global sum pooling
-        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)
+        # one call of the embedding per forward: one power iteration of its spectral norm
+        class_logits = h @ self.embed(self.class_ids).T  # (B, num_classes)
+        projection = class_logits.gather(1, labels[:, None]).squeeze(1)  # (B,)
+        return self.linear(h).squeeze(1) + projection, class_logits
