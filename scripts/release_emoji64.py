@@ -1,9 +1,11 @@
 """Release the built-in emoji64 model from a training run: fill the model card with the run's
 figures, export the EMA generator into the package, and write its sample grid.
 
-Usage: python scripts/release_emoji64.py runs/00000-emoji64-64 EVAL-1.0.json EVAL-0.65.json
-(each EVAL file from `ganpage eval MODEL ... --truncation T --json EVAL-T.json` on the model as
-exported first; the first one fills the card's main table, all of them its truncation table.)
+Usage: python scripts/release_emoji64.py RUN CLASSIFIER EVAL-1.0.json [EVAL-0.65.json ...]
+e.g. runs/00000-emoji64-64 classifiers/emoji64 eval-1.0.json eval-0.65.json. The classifier
+(from `ganpage train-classifier`) ships inside the model. Each EVAL file comes from
+`ganpage eval MODEL --data ... --classifier ... --truncation T --json EVAL-T.json` on the
+model as exported first; the first fills the card's main table, all fill its truncation table.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import sys
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ganpage.atomic import atomic_write_with
+from ganpage.data.dataset import load_training_set
 from ganpage.export import export_run
 from ganpage.models import load_generator
 from ganpage.train import TrainConfig, grid_labels, latest_checkpoint, load_checkpoint
@@ -40,12 +47,34 @@ def truncation_table(evaluations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(run: Path, evaluations: list[Path]) -> None:
+GRID_TRUNCATION = 0.65  # the middle of the demo site's 0.5:0.8
+LABEL_WIDTH = 150
+
+
+def labelled_grid(generator, dataset, labels: list[int], seeds: int) -> Image.Image:
+    """One row per class: its name, one real training picture, then ``seeds`` generated ones."""
+    size = generator.image_size
+    grid = Image.new("RGB", (LABEL_WIDTH + (seeds + 1) * size + 8, len(labels) * size), "white")
+    draw = ImageDraw.Draw(grid)
+    font = ImageFont.load_default(size=13)
+    for row, label in enumerate(labels):
+        real = dataset.images[np.flatnonzero(dataset.labels == label)[0]].transpose(1, 2, 0)
+        fakes = generator.sample([label] * seeds, range(seeds), GRID_TRUNCATION)
+        y = row * size
+        draw.text((4, y + size // 2), generator.categories[label].name[:22], fill="black",
+                  font=font, anchor="lm")
+        grid.paste(Image.fromarray(real), (LABEL_WIDTH, y))
+        for column, fake in enumerate(fakes):
+            grid.paste(Image.fromarray(fake), (LABEL_WIDTH + 8 + (column + 1) * size, y))
+    return grid
+
+
+def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     hours = training_hours(rows)
     rate = sum(r["images_per_s"] for r in rows[-20:]) / len(rows[-20:])
     template = (ROOT / "docs" / "emoji64-card.md").read_text()
-    export_run(run, TARGET, "emoji64", card="placeholder")
+    export_run(run, TARGET, "emoji64", card="placeholder", classifier=classifier)
     generator = load_generator(TARGET)
     params = sum(p.numel() for p in generator.net.parameters()) / 1e6
     all_metrics = [json.loads(path.read_text()) for path in evaluations]
@@ -56,17 +85,18 @@ def main(run: Path, evaluations: list[Path]) -> None:
                            held_out=metrics["held_out_accuracy"], cas=metrics["cas"],
                            cas_ratio=metrics["cas_ratio"],
                            memorisation=metrics["memorisation_rate"], fid=metrics["fid"],
-                           truncations=truncation_table(all_metrics))
-    export_run(run, TARGET, "emoji64", card=card)
+                           truncations=truncation_table(all_metrics),
+                           grid_truncation=GRID_TRUNCATION)
+    export_run(run, TARGET, "emoji64", card=card, classifier=classifier)
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     labels = grid_labels(generator.categories, config.grid_classes)
-    from ganpage.train import save_grid
-
-    save_grid(TARGET / "samples.png", generator.net, generator.categories, config,
-              generator.image_size)
+    grid = labelled_grid(generator, load_training_set(config.data), labels, config.grid_seeds)
+    atomic_write_with(TARGET / "samples.png", lambda temporary: grid.save(temporary, "PNG"))
     shutil.copyfile(TARGET / "samples.png", ROOT / "docs" / "emoji64-samples.png")
     print(f"released {TARGET} ({kimg:.0f} kimg, {len(labels)} grid rows)")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), [Path(arg) for arg in sys.argv[2:]])
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    main(Path(sys.argv[1]), Path(sys.argv[2]), [Path(arg) for arg in sys.argv[3:]])
