@@ -4,6 +4,7 @@ import pytest
 from conftest import make_tiny_model
 from ganpage.classify import load_classifier, split_held_out, train_classifier
 from ganpage.data.dataset import DatasetWriter, load_training_set
+from ganpage.errors import GanpageError
 from ganpage.metrics import (
     evaluate,
     frechet_distance,
@@ -70,11 +71,24 @@ def test_classifier_learns_and_evaluates_a_generator(tmp_path):
     labels, features = classifier.predict(training)
     assert (labels == load_training_set(data).labels).mean() > 0.9
     assert features.shape == (18, 64)
-    generator = load_generator(make_tiny_model(tmp_path / "gen", ["Red", "Green", "Blue"]))
+    names = [c.name for c in classifier.categories]  # the data set's order, not ours
+    generator = load_generator(make_tiny_model(tmp_path / "gen", names))
     result = evaluate(generator, classifier, training, per_class=4)
     assert result.pictures == 12 and 0.0 <= result.cas <= 1.0
     assert result.cas_ratio == pytest.approx(result.cas / 1.0)
     assert result.fid > 0 and 0.0 <= result.memorisation_rate <= 1.0
+
+
+def test_evaluation_refuses_a_classifier_with_other_class_ids(tmp_path):
+    data = colour_dataset(tmp_path / "colours")
+    train_classifier(data, tmp_path / "cls", epochs=1, batch_size=8, channels=4,
+                     show_progress=False)
+    classifier = load_classifier(tmp_path / "cls")
+    names = [c.name for c in classifier.categories]
+    generator = load_generator(make_tiny_model(tmp_path / "gen", names[::-1]))
+    training = load_training_set(data).images.transpose(0, 2, 3, 1)
+    with pytest.raises(GanpageError, match="name their classes differently .class 0 is"):
+        evaluate(generator, classifier, training, per_class=1)
 
 
 def test_classifier_refuses_non_datasets(tmp_path):

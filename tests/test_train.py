@@ -195,7 +195,7 @@ def test_export_refuses_a_classifier_of_other_classes(dataset, tmp_path):
                      show_progress=False)
     run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
                 stop_after_steps=1)
-    with pytest.raises(GanpageError, match="classifier knows 3 classes and the generator 2"):
+    with pytest.raises(GanpageError, match="classifier knows 3 classes and the generator 2; train"):
         export_run(run, tmp_path / "model", classifier=tmp_path / "cls")
     assert not (tmp_path / "model" / "classifier").exists()
 

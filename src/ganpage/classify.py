@@ -169,7 +169,11 @@ def check_same_classes(classifier: LoadedClassifier, categories: CategorySet) ->
     """Scores mean nothing if the classifier's class ids are not the generator's."""
     ours = [c.name for c in classifier.categories]
     theirs = [c.name for c in categories]
-    if ours != theirs:
+    fix = "train the classifier on the generator's data set"
+    if len(ours) != len(theirs):
         raise GanpageError(f"the classifier knows {len(ours)} classes and the generator "
-                           f"{len(theirs)}, or names them differently; train the classifier "
-                           "on the generator's data set")
+                           f"{len(theirs)}; {fix}")
+    for class_id, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        if a != b:
+            raise GanpageError(f"the classifier and the generator name their classes "
+                               f"differently (class {class_id} is {a!r} vs {b!r}); {fix}")
