@@ -459,8 +459,8 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
             state.images_seen += per_step
             steps_done += 1
             losses.append((d_losses, g_losses))
-            bar.update(task, completed=state.kimg,
-                       stats=f"D {d_losses.adversarial:.3f}  G {g_losses.adversarial:.3f}")
+            bar.update(task, completed=state.kimg, stats=_stats(d_losses, g_losses,
+                                                                config.class_loss_weight))
             if world.is_main and state.step % config.log_every_steps == 0:
                 rate = steps_done * per_step / (time.monotonic() - started)
                 _log(run_dir, state, losses, rate)
@@ -477,6 +477,14 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                 next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
             if finished:
                 break
+
+
+def _stats(d_losses: StepLosses, g_losses: StepLosses, class_loss_weight: float) -> str:
+    """The progress bar's loss column; class losses only when they train anything."""
+    text = f"D {d_losses.adversarial:.3f}  G {g_losses.adversarial:.3f}"
+    if class_loss_weight:
+        text += f"  class D {d_losses.classification:.2f}  G {g_losses.classification:.2f}"
+    return text
 
 
 def _next_multiple(images_seen: int, every_kimg: float) -> int:
