@@ -16,6 +16,7 @@ from ganpage.train import (
     autocast_dtype,
     latest_checkpoint,
     load_checkpoint,
+    mode_seeking_loss,
     train,
 )
 
@@ -118,6 +119,25 @@ def test_class_loss_is_logged_and_trains_d_when_weighted(dataset, tmp_path):
     changed = [name for name, tensor in states[0.0].items()
                if not torch.equal(tensor, states[1.0][name])]
     assert "embed.weight_orig" in changed
+
+
+def test_mode_seeking_loss_punishes_identical_pairs():
+    z = torch.randn(4, 8)
+    same = torch.ones(2, 3, 4, 4).repeat(2, 1, 1, 1)
+    loss, ratio = mode_seeking_loss(same, z)
+    assert ratio == 0 and loss.item() == pytest.approx(1e5)
+    varied = torch.randn(4, 3, 4, 4)
+    loss, ratio = mode_seeking_loss(varied, z)
+    assert ratio > 0.5 and loss.item() < 2
+
+
+def test_diversity_weight_pairs_labels_and_logs_the_ratio(dataset, tmp_path):
+    import json
+
+    run = train(tiny_config(dataset, tmp_path / "runs", diversity_loss_weight=1.0),
+                show_progress=False, stop_after_steps=2)
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert all(row["diversity"] > 0 for row in rows)
 
 
 def test_corrupt_and_truncated_checkpoints_give_clear_errors(dataset, tmp_path):

@@ -322,6 +322,8 @@ def train(
     augment: Annotated[str, typer.Option(help="DiffAugment policy.")] = "color,translation,cutout",
     class_loss_weight: Annotated[float, typer.Option(
         help="Weight of D's auxiliary class loss (0: projection only).")] = 0.0,
+    diversity_loss_weight: Annotated[float, typer.Option(
+        help="Weight of the mode-seeking term against same-looking pictures (0: off).")] = 0.0,
     grid_every: Annotated[float, typer.Option(help="kimg between sample grids.")] = 10,
     checkpoint_every: Annotated[float, typer.Option(help="kimg between checkpoints.")] = 10,
     seed: int = 0,
@@ -354,6 +356,7 @@ def train(
     config = TrainConfig(data=str(data or ""), out=str(out), total_kimg=kimg,
                          batch_size=batch_size, g_lr=lr, d_lr=lr, ema_kimg=ema_kimg,
                          augment=augment, class_loss_weight=class_loss_weight,
+                         diversity_loss_weight=diversity_loss_weight,
                          g_channels=g_channels, d_channels=d_channels,
                          grid_every_kimg=grid_every, checkpoint_every_kimg=checkpoint_every,
                          seed=seed, device=device, threads=threads,

@@ -58,6 +58,9 @@ class TrainConfig:
     # weight of D's auxiliary class loss (cross-entropy of its class logits on real pictures
     # for D, on generated ones for G); 0 is a pure projection discriminator
     class_loss_weight: float = 0.0
+    # weight of the mode-seeking term (MSGAN, Mao et al. 2019): G is penalised when two noise
+    # vectors of one class give near-identical pictures; 0 turns it off
+    diversity_loss_weight: float = 0.0
     xflip: bool = True
     z_dim: int = 128
     embed_dim: int = 128
@@ -177,6 +180,16 @@ def real_batch(data: torch.Tensor, labels: torch.Tensor, batch_size: int, xflip:
 class StepLosses:
     adversarial: float  # hinge loss of D, or G's loss through D
     classification: float  # cross-entropy of D's class logits (reals for D, fakes for G)
+    diversity: float = 0.0  # G only: mean picture distance / mean noise distance of pairs
+
+
+def mode_seeking_loss(fakes: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """MSGAN's term for a batch whose second half repeats the first half's labels: 1 / (ratio
+    + 1e-5), ratio = mean |fake_a - fake_b| / mean |z_a - z_b|. Returns (loss, ratio)."""
+    fakes_a, fakes_b = fakes.float().chunk(2)
+    z_a, z_b = z.chunk(2)
+    ratio = (fakes_a - fakes_b).abs().mean() / (z_a - z_b).abs().mean()
+    return 1 / (ratio + 1e-5), ratio.item()
 
 
 def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy: list[str],
@@ -203,9 +216,11 @@ def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy:
 
 
 def g_step(state: TrainState, labels: torch.Tensor, policy: list[str], z_dim: int,
-           class_loss_weight: float, autocast) -> StepLosses:
+           class_loss_weight: float, diversity_loss_weight: float, autocast) -> StepLosses:
     """Generator hinge loss through the augmented discriminator, plus the weighted class loss
-    (D should name the class each fake was drawn for)."""
+    (D should name the class each fake was drawn for) and mode-seeking term."""
+    if diversity_loss_weight:
+        labels = labels[:len(labels) // 2].repeat(2)  # pairs of one class, different noise
     z = torch.randn(len(labels), z_dim, device=labels.device)
     with autocast():
         fakes = state.G(z, labels)
@@ -213,10 +228,14 @@ def g_step(state: TrainState, labels: torch.Tensor, policy: list[str], z_dim: in
         adversarial = -realness.float().mean()
         classification = F.cross_entropy(class_logits.float(), labels)
         loss = adversarial + class_loss_weight * classification
+        ratio = 0.0
+        if diversity_loss_weight:
+            diversity, ratio = mode_seeking_loss(fakes, z)
+            loss = loss + diversity_loss_weight * diversity
     state.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     state.opt_g.step()
-    return StepLosses(adversarial.item(), classification.item())
+    return StepLosses(adversarial.item(), classification.item(), ratio)
 
 
 @torch.no_grad()
@@ -453,7 +472,7 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                               config.class_loss_weight, autocast)
             fake_labels = labels[torch.randint(len(labels), (config.batch_size,))].to(device)
             g_losses = g_step(state, fake_labels, policy, config.z_dim,
-                              config.class_loss_weight, autocast)
+                              config.class_loss_weight, config.diversity_loss_weight, autocast)
             update_ema(state, per_step, config.ema_kimg)
             state.step += 1
             state.images_seen += per_step
@@ -503,6 +522,7 @@ def _log(run_dir: Path, state: TrainState, losses: list[tuple[StepLosses, StepLo
            "g_loss": round(g_loss, 5),
            "d_class_loss": round(mean(d.classification for d, _ in losses), 5),
            "g_class_loss": round(mean(g.classification for _, g in losses), 5),
+           "diversity": round(mean(g.diversity for _, g in losses), 5),
            "images_per_s": round(rate, 2), "time": time.time()}
     with open(run_dir / "log.jsonl", "a") as log:
         log.write(json.dumps(row) + "\n")
