@@ -322,7 +322,7 @@ def save_grid(path: Path, G_ema: CGANGenerator, categories: CategorySet, config:
 
 
 def save_plot(run_dir: Path) -> None:
-    """losses.png: adversarial and class losses of D and G, and images/s, against kimg."""
+    """losses.png: adversarial and class losses, the diversity ratio and images/s, by kimg."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -332,7 +332,7 @@ def save_plot(run_dir: Path) -> None:
     if not rows:
         return
     kimg = [r["kimg"] for r in rows]
-    figure, (losses, classes, speed) = plt.subplots(1, 3, figsize=(14, 3.5))
+    figure, (losses, classes, diversity, speed) = plt.subplots(1, 4, figsize=(18, 3.5))
     losses.plot(kimg, [r["d_loss"] for r in rows], label="D (hinge)")
     losses.plot(kimg, [r["g_loss"] for r in rows], label="G")
     losses.set_xlabel("kimg")
@@ -346,6 +346,10 @@ def save_plot(run_dir: Path) -> None:
     classes.set_xlabel("kimg")
     classes.legend()
     classes.set_title("class cross-entropy (weighted by class_loss_weight)")
+    paired = [r for r in rows if r.get("diversity")]
+    diversity.plot([r["kimg"] for r in paired], [r["diversity"] for r in paired])
+    diversity.set_xlabel("kimg")
+    diversity.set_title("picture / noise distance of same-class pairs")
     speed.plot(kimg, [r["images_per_s"] for r in rows])
     speed.set_xlabel("kimg")
     speed.set_title("training images/s")
