@@ -1,0 +1,67 @@
+"""Remake docs/screenshot.png: the demo site on the built-in model, in headless Chromium.
+
+Usage: python scripts/screenshot.py [--permalink ID] [--out docs/screenshot.png]
+Builds a demo gallery (2 pictures per category) in a temporary folder, serves it with
+`ganpage serve`, and screenshots `/` (a random page) or the given permalink.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from ganpage.demo import build_demo_gallery
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PORT = 8765
+
+
+def wait_until_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"the server did not answer {url} within {seconds:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--permalink", help="image id to show instead of a random page")
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as scratch:
+        gallery = Path(scratch) / "gallery"
+        build_demo_gallery(gallery, "emoji64", per_category=2)
+        server = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", str(gallery),
+                                   "--port", str(PORT)], stdout=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{PORT}"
+        try:
+            wait_until_up(base + "/api/categories")
+            path = f"/p/{args.permalink}" if args.permalink else "/"
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                                     args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 900, "height": 900})
+                page.goto(base + path)
+                page.locator("article.picture img").wait_for()
+                page.screenshot(path=str(args.out), full_page=True)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
