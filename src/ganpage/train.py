@@ -345,7 +345,7 @@ def save_plot(run_dir: Path) -> None:
                  label="G's fakes")
     classes.set_xlabel("kimg")
     classes.legend()
-    classes.set_title("class cross-entropy (weighted by class_loss_weight)")
+    classes.set_title("class cross-entropy (chance: ln classes)")
     paired = [r for r in rows if r.get("diversity")]
     diversity.plot([r["kimg"] for r in paired], [r["diversity"] for r in paired])
     diversity.set_xlabel("kimg")
