@@ -232,7 +232,7 @@ def test_torchrun_ddp_on_cpu(dataset, tmp_path):
          "--master-port", str(free_port()), "-m", "ganpage", "train", str(dataset), "--out",
          str(tmp_path / "runs"), "--kimg", "0.024", "--batch-size", "4", "--g-channels", "4",
          "--d-channels", "4", "--grid-every", "1", "--checkpoint-every", "1", "--threads", "1",
-         "--quiet"],
+         "--class-loss-weight", "1", "--diversity-loss-weight", "0.2", "--quiet"],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     run = tmp_path / "runs" / "00000-shapes-32"
