@@ -44,7 +44,8 @@ def main() -> None:
         gallery = Path(scratch) / "gallery"
         build_demo_gallery(gallery, "emoji64", per_category=2)
         server = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", str(gallery),
-                                   "--port", str(PORT)], stdout=subprocess.DEVNULL)
+                                   "--port", str(PORT), "--show", "approved", "--show", "pending"],
+                                  stdout=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{PORT}"
         try:
             wait_until_up(base + "/api/categories")

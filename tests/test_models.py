@@ -141,3 +141,20 @@ def test_hub_repo_id_resolves_through_snapshot_download(tmp_path, monkeypatch):
     generator = load_generator("someone/tiny-gan")
     assert calls[0][0] == "someone/tiny-gan" and "model.safetensors" in calls[0][1]
     assert generator.categories.lookup("bagel").id == 1
+
+
+def test_builtin_emoji64_ships_its_classifier_and_card_within_20_mb():
+    from ganpage.classify import bundled_classifier, load_classifier
+    from ganpage.models.loading import builtin_models
+
+    folder = builtin_models()["emoji64"]
+    generator = load_generator("emoji64")
+    classifier = load_classifier(bundled_classifier("emoji64"))
+    assert [c.name for c in classifier.categories] == [c.name for c in generator.categories]
+    assert len(generator.categories) == 682 and 0 < classifier.held_out_accuracy <= 1
+    card = (folder / "README.md").read_text()
+    for section in ("## Data", "## Metrics", "memorisation rate", "samples.png", "Hardware"):
+        assert section in card
+    assert "{" not in card, "a template field was left unfilled"
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size <= 20 * 2**20, f"emoji64 is {size / 2**20:.1f} MB"
