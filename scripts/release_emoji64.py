@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ganpage.atomic import atomic_write_with
+from ganpage.atomic import atomic_write_text, atomic_write_with
 from ganpage.data.dataset import load_training_set
 from ganpage.export import export_run
 from ganpage.models import load_generator
@@ -74,7 +74,7 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
     hours = training_hours(rows)
     rate = sum(r["images_per_s"] for r in rows[-20:]) / len(rows[-20:])
     template = (ROOT / "docs" / "emoji64-card.md").read_text()
-    export_run(run, TARGET, "emoji64", card="placeholder", classifier=classifier)
+    export_run(run, TARGET, "emoji64", classifier=classifier)  # the card is written below
     generator = load_generator(TARGET)
     params = sum(p.numel() for p in generator.net.parameters()) / 1e6
     all_metrics = [json.loads(path.read_text()) for path in evaluations]
@@ -87,7 +87,7 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
                            memorisation=metrics["memorisation_rate"], fid=metrics["fid"],
                            truncations=truncation_table(all_metrics),
                            grid_truncation=GRID_TRUNCATION)
-    export_run(run, TARGET, "emoji64", card=card, classifier=classifier)
+    atomic_write_text(TARGET / "README.md", card)
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     labels = grid_labels(generator.categories, config.grid_classes)
     grid = labelled_grid(generator, load_training_set(config.data), labels, config.grid_seeds)
