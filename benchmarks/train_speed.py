@@ -1,15 +1,20 @@
 """Training images/s of ganpage's 64x64 config on this machine (CPU, or CUDA when present), in
 float32 and in the precision ``--precision auto`` picks, beside lucidrains' lightweight-gan at
-the same resolution and batch when it can run, in one run.
+the same resolution and batch, in one run.
 
-Goal (issue 4): better quality than lightweight-gan at equal wall-clock. lightweight-gan 1.2.1
-asserts CUDA when imported, so on a CPU-only machine only ganpage's figures are measured.
+lightweight-gan 1.2.1 needs CUDA; benchmarks/lightweight_gan_cpu.py runs its own Trainer on the
+CPU, in the interpreter given by --lwg-python (see benchmarks/README.md), at the widths given by
+--lwg-fmap-max (512 is its default; 64 gives a D of ganpage's emoji64 size). Quality at equal
+time is benchmarks/quality_at_equal_time.py.
 Usage: python benchmarks/train_speed.py [--steps 20] [--batch 32] [--widths 16 32]
+           [--lwg-python /tmp/lwg/bin/python] [--lwg-steps 3] [--lwg-fmap-max 64 512]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,12 +39,16 @@ def ganpage_images_per_s(data: Path, out: Path, steps: int, batch: int, width: i
     return steps * batch / (time.perf_counter() - started)
 
 
-def lightweight_gan_status() -> str:
-    """Why lightweight-gan is not measured in this run (it never is without CUDA)."""
-    if not torch.cuda.is_available():
-        return "not run: lightweight-gan asserts CUDA at import and this machine has none"
-    return ("not run: the CUDA comparison is not written yet; it needs a session with a GPU "
-            "to be written and checked")
+def lightweight_gan_images_per_s(python: str, data: Path, out: Path, steps: int, batch: int,
+                                 fmap_max: int) -> str:
+    """lightweight-gan's training images/s on the CPU, or why it could not run."""
+    command = [python, str(Path(__file__).with_name("lightweight_gan_cpu.py")), "--data",
+               str(data), "--out", str(out), "--steps", str(steps), "--batch", str(batch),
+               "--threads", str(torch.get_num_threads()), "--fmap-max", str(fmap_max)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"not run: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}"
+    return f"{json.loads((out / 'result.json').read_text())['images_per_s']:.1f} training images/s"
 
 
 def main() -> None:
@@ -47,6 +56,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--lwg-python", default=sys.executable,
+                        help="interpreter with lightweight-gan installed")
+    parser.add_argument("--lwg-steps", type=int, default=3)
+    parser.add_argument("--lwg-fmap-max", type=int, nargs="*", default=[64, 512])
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory() as scratch:
@@ -61,7 +74,12 @@ def main() -> None:
                   f"({torch.get_num_threads()} threads): float32 {rates['float32']:.1f}, "
                   f"auto ({str(auto).removeprefix('torch.')}) {rates['auto']:.1f} training "
                   f"images/s = {rates['auto'] / rates['float32']:.2f}x")
-        print(f"lightweight-gan: {lightweight_gan_status()}")
+        for fmap_max in args.lwg_fmap_max:
+            rate = lightweight_gan_images_per_s(args.lwg_python, data,
+                                                Path(scratch) / f"lwg{fmap_max}", args.lwg_steps,
+                                                args.batch, fmap_max)
+            print(f"lightweight-gan 64x64, fmap_max {fmap_max}, batch {args.batch}, cpu "
+                  f"(float32): {rate}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from ganpage.classify import load_classifier, split_held_out, train_classifier
 from ganpage.data.dataset import DatasetWriter, load_training_set
 from ganpage.errors import GanpageError
 from ganpage.metrics import (
+    distribution_scores,
     evaluate,
     frechet_distance,
     kernel_distance,
@@ -39,6 +40,16 @@ def test_memorisation_rate_catches_copies():
     fresh = rng.normal(size=(100, 8))
     assert memorisation_rate(copies, training)[0] == 1.0
     assert memorisation_rate(fresh, training)[0] < 0.2
+
+
+def test_distribution_scores_tell_copies_from_a_shifted_distribution():
+    rng = np.random.default_rng(4)
+    training = rng.normal(size=(300, 8))
+    copies = distribution_scores(training[:200] + 1e-4, training)
+    shifted = distribution_scores(rng.normal(size=(200, 8)) + 1.0, training)
+    assert copies.memorisation_rate == 1.0 and shifted.memorisation_rate < 0.2
+    assert copies.fid < 1.0 < 4.0 < shifted.fid  # a mean moved by 1 in 8 dims: FID about 8
+    assert copies.kid < 0.1 < shifted.kid
 
 
 def test_held_out_split_takes_one_per_class_with_three_or_more():

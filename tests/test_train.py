@@ -63,6 +63,15 @@ def test_a_few_steps_give_finite_losses_grids_plot_and_checkpoint(dataset, tmp_p
                  stop_after_steps=1).name == "00001-shapes-32"
 
 
+def test_a_time_limit_stops_with_a_checkpoint_that_resume_continues(dataset, tmp_path):
+    run = train(tiny_config(dataset, tmp_path / "runs", total_kimg=1000), show_progress=False,
+                stop_after_minutes=0)
+    assert load_checkpoint(latest_checkpoint(run))["step"] == 1
+    train(tiny_config(dataset, tmp_path / "runs", total_kimg=1000), resume=run,
+          show_progress=False, stop_after_minutes=0)
+    assert load_checkpoint(latest_checkpoint(run))["step"] == 2
+
+
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path, precision):
     config = lambda out: tiny_config(dataset, out, precision=precision)  # noqa: E731

@@ -314,6 +314,9 @@ def train(
     out: Annotated[Path, typer.Option(help="Folder of numbered run folders.")] = Path("runs"),
     resume: Annotated[Path | None, typer.Option(help="Run folder to continue.")] = None,
     kimg: Annotated[float, typer.Option(help="Train until this many thousand images.")] = 500,
+    minutes: Annotated[float | None, typer.Option(
+        help="Stop this invocation after so many minutes, with a checkpoint; --resume goes on.")]
+    = None,
     batch_size: int = 32,
     g_channels: Annotated[int, typer.Option(help="Width of G (4x4 stage has 8x).")] = 32,
     d_channels: int = 32,
@@ -344,6 +347,8 @@ def train(
 
     ganpage train --resume runs/00003-emoji64-64
 
+    ganpage train --resume runs/00003-emoji64-64 --minutes 60
+
     torchrun --nproc-per-node 4 -m ganpage train data/emoji64 --device cuda --batch-size 64
 
     ganpage train data/emoji64 --dry-run
@@ -361,7 +366,8 @@ def train(
                          grid_every_kimg=grid_every, checkpoint_every_kimg=checkpoint_every,
                          seed=seed, device=device, threads=threads,
                          precision=precision)
-    run_dir = run_training(config, resume=resume, dry_run=dry_run, show_progress=not quiet)
+    run_dir = run_training(config, resume=resume, dry_run=dry_run, show_progress=not quiet,
+                           stop_after_minutes=minutes)
     if not dry_run and os.environ.get("RANK", "0") == "0":
         typer.echo(f"run folder: {run_dir}")
 

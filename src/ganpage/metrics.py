@@ -75,6 +75,25 @@ def memorisation_rate(generated: np.ndarray, training: np.ndarray) -> tuple[floa
 
 
 @dataclass
+class DistributionScores:
+    """How close generated pictures are to the training set, class labels aside."""
+    fid: float  # classifier-feature FID, generated vs training
+    kid: float
+    memorisation_rate: float  # goal for emoji64: <= 0.05
+    memorisation_threshold: float
+
+
+def distribution_scores(generated_features: np.ndarray,
+                        training_features: np.ndarray) -> DistributionScores:
+    """FID, KID and memorisation rate of generated vs training features (N, D); works for
+    unconditional generators too (the equal-time benchmark scores lightweight-gan with it)."""
+    rate, threshold = memorisation_rate(generated_features, training_features)
+    return DistributionScores(fid=frechet_distance(generated_features, training_features),
+                              kid=kernel_distance(generated_features, training_features),
+                              memorisation_rate=rate, memorisation_threshold=threshold)
+
+
+@dataclass
 class Evaluation:
     cas: float  # classifier accuracy on generated pictures
     held_out_accuracy: float  # the same classifier on held-out real pictures
@@ -108,7 +127,7 @@ def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.nd
     predicted, generated_features = classifier.predict(pictures)
     _, training_features = classifier.predict(training)
     cas = float((predicted == labels).mean())
-    rate, threshold = memorisation_rate(generated_features, training_features)
+    scores = distribution_scores(generated_features, training_features)
     inception_fid = inception_kid = None
     if inception_weights is not None:
         from ganpage.models.inception import inception_features, load_inception
@@ -119,8 +138,7 @@ def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.nd
     return Evaluation(
         cas=cas, held_out_accuracy=classifier.held_out_accuracy,
         cas_ratio=cas / classifier.held_out_accuracy if classifier.held_out_accuracy else 0.0,
-        fid=frechet_distance(generated_features, training_features),
-        kid=kernel_distance(generated_features, training_features),
-        memorisation_rate=rate, memorisation_threshold=threshold,
+        fid=scores.fid, kid=scores.kid, memorisation_rate=scores.memorisation_rate,
+        memorisation_threshold=scores.memorisation_threshold,
         pictures=len(labels), truncation=truncation, inception_fid=inception_fid,
         inception_kid=inception_kid)

@@ -414,8 +414,10 @@ def load_image_size(data: Path) -> int:
 
 
 def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False,
-          show_progress: bool = True, stop_after_steps: int | None = None) -> Path:
-    """Train (or resume) a run; return its folder. ``stop_after_steps`` is for tests."""
+          show_progress: bool = True, stop_after_steps: int | None = None,
+          stop_after_minutes: float | None = None) -> Path:
+    """Train (or resume) a run; return its folder. ``stop_after_minutes`` ends this invocation
+    early with a checkpoint (``--resume`` goes on); ``stop_after_steps`` is for tests."""
     run_dir, config = prepare_run(config, resume)
     world = init_distributed(config.device)
     device = torch.device(config.device)
@@ -444,7 +446,9 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
         atomic_write_text(run_dir / "classes.json",
                           json.dumps(dataset.categories.to_dicts(), indent=1) + "\n")
     try:
-        _loop(run_dir, config, state, dataset, device, world, show_progress, stop_after_steps)
+        deadline = None if stop_after_minutes is None else time.monotonic() + 60 * stop_after_minutes
+        _loop(run_dir, config, state, dataset, device, world, show_progress, stop_after_steps,
+              deadline)
     finally:
         if world.world_size > 1:
             dist.destroy_process_group()
@@ -453,7 +457,7 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
 
 def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: TrainingSet,
           device: torch.device, world: Distributed, show_progress: bool,
-          stop_after_steps: int | None) -> None:
+          stop_after_steps: int | None, deadline: float | None = None) -> None:
     policy = parse_policy(config.augment)
     data = torch.from_numpy(dataset.images)
     labels = torch.from_numpy(dataset.labels)
@@ -495,12 +499,25 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                 if (run_dir / "log.jsonl").is_file():
                     save_plot(run_dir)
                 next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
-            finished = state.images_seen >= total or stop_after_steps == steps_done
+            finished = (state.images_seen >= total or stop_after_steps == steps_done
+                        or _past_deadline(deadline, world, device))
             if world.is_main and (state.images_seen >= next_checkpoint or finished):
                 save_checkpoint(run_dir, state, config)
                 next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
             if finished:
                 break
+
+
+def _past_deadline(deadline: float | None, world: Distributed, device: torch.device) -> bool:
+    """Whether the wall-clock limit has passed; under DDP every rank stops on the same step."""
+    if deadline is None:
+        return False
+    past = time.monotonic() >= deadline
+    if world.world_size > 1:
+        flag = torch.tensor(float(past), device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        past = bool(flag.item())
+    return past
 
 
 def _stats(d_losses: StepLosses, g_losses: StepLosses, class_loss_weight: float) -> str:
