@@ -47,7 +47,8 @@ def lightweight_gan_images_per_s(python: str, data: Path, out: Path, steps: int,
                "--threads", str(torch.get_num_threads()), "--fmap-max", str(fmap_max)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        return f"not run: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}"
+        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode
+        return f"not run: {reason}"
     return f"{json.loads((out / 'result.json').read_text())['images_per_s']:.1f} training images/s"
 
 

@@ -72,6 +72,34 @@ def test_a_time_limit_stops_with_a_checkpoint_that_resume_continues(dataset, tmp
     assert load_checkpoint(latest_checkpoint(run))["step"] == 2
 
 
+def test_resume_takes_changed_loss_weights_and_learning_rate_and_records_them(dataset,
+                                                                              tmp_path):
+    import json
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False, stop_after_steps=2)
+    changes = {"class_loss_weight": 0.5, "g_lr": 1e-4, "total_kimg": 2.0}
+    train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False,
+          stop_after_steps=1, changes=changes)
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["class_loss_weight"], saved["g_lr"], saved["total_kimg"]) == (0.5, 1e-4, 2.0)
+    history = [json.loads(line) for line in (run / "config_changes.jsonl").read_text().splitlines()]
+    assert len(history) == 1 and history[0]["kimg"] == pytest.approx(0.008)
+    assert history[0]["changed"]["class_loss_weight"] == [0.0, 0.5]
+    assert set(history[0]["changed"]) == {"class_loss_weight", "g_lr", "total_kimg"}
+    checkpoint = load_checkpoint(latest_checkpoint(run))
+    assert checkpoint["opt_g"]["param_groups"][0]["lr"] == 1e-4  # not the restored 2e-4
+    assert checkpoint["opt_d"]["param_groups"][0]["lr"] == 2e-4
+
+
+def test_resume_refuses_changes_to_the_networks_or_data(dataset, tmp_path):
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False, stop_after_steps=1)
+    with pytest.raises(GanpageError, match="cannot change batch_size, g_channels"):
+        train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False,
+              changes={"g_channels": 8, "batch_size": 2, "class_loss_weight": 1.0})
+    train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False,
+          stop_after_steps=1, changes={"g_channels": tiny_config(dataset, tmp_path).g_channels})
+    assert not (run / "config_changes.jsonl").exists()  # the same value is no change
+
+
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path, precision):
     config = lambda out: tiny_config(dataset, out, precision=precision)  # noqa: E731

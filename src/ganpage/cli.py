@@ -312,24 +312,35 @@ def train(
     data: Annotated[Path | None, typer.Argument(help="Data set folder (ganpage data ...).")]
     = None,
     out: Annotated[Path, typer.Option(help="Folder of numbered run folders.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option(help="Run folder to continue.")] = None,
-    kimg: Annotated[float, typer.Option(help="Train until this many thousand images.")] = 500,
+    resume: Annotated[Path | None, typer.Option(
+        help="Run folder to continue; options given with it change how the run goes on.")]
+    = None,
+    kimg: Annotated[float | None, typer.Option(
+        help="Train until this many thousand images.", show_default="500")] = None,
     minutes: Annotated[float | None, typer.Option(
         help="Stop this invocation after so many minutes, with a checkpoint; --resume goes on.")]
     = None,
-    batch_size: int = 32,
-    g_channels: Annotated[int, typer.Option(help="Width of G (4x4 stage has 8x).")] = 32,
-    d_channels: int = 32,
-    lr: Annotated[float, typer.Option(help="Adam learning rate of G and D.")] = 2e-4,
-    ema_kimg: float = 2.0,
-    augment: Annotated[str, typer.Option(help="DiffAugment policy.")] = "color,translation,cutout",
-    class_loss_weight: Annotated[float, typer.Option(
-        help="Weight of D's auxiliary class loss (0: projection only).")] = 0.0,
-    diversity_loss_weight: Annotated[float, typer.Option(
-        help="Weight of the mode-seeking term against same-looking pictures (0: off).")] = 0.0,
-    grid_every: Annotated[float, typer.Option(help="kimg between sample grids.")] = 10,
-    checkpoint_every: Annotated[float, typer.Option(help="kimg between checkpoints.")] = 10,
-    seed: int = 0,
+    batch_size: Annotated[int | None, typer.Option(show_default="32")] = None,
+    g_channels: Annotated[int | None, typer.Option(
+        help="Width of G (4x4 stage has 8x).", show_default="32")] = None,
+    d_channels: Annotated[int | None, typer.Option(show_default="32")] = None,
+    lr: Annotated[float | None, typer.Option(
+        help="Adam learning rate of G and D.", show_default="0.0002")] = None,
+    ema_kimg: Annotated[float | None, typer.Option(
+        help="Half-life of the EMA generator.", show_default="2")] = None,
+    augment: Annotated[str | None, typer.Option(
+        help="DiffAugment policy.", show_default="color,translation,cutout")] = None,
+    class_loss_weight: Annotated[float | None, typer.Option(
+        help="Weight of D's auxiliary class loss (0: projection only).",
+        show_default="0")] = None,
+    diversity_loss_weight: Annotated[float | None, typer.Option(
+        help="Weight of the mode-seeking term against same-looking pictures (0: off).",
+        show_default="0")] = None,
+    grid_every: Annotated[float | None, typer.Option(
+        help="kimg between sample grids.", show_default="10")] = None,
+    checkpoint_every: Annotated[float | None, typer.Option(
+        help="kimg between checkpoints.", show_default="10")] = None,
+    seed: Annotated[int | None, typer.Option(show_default="0")] = None,
     device: str = "cpu",
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch's default).")] = 0,
     precision: Annotated[str, typer.Option(
@@ -347,7 +358,7 @@ def train(
 
     ganpage train --resume runs/00003-emoji64-64
 
-    ganpage train --resume runs/00003-emoji64-64 --minutes 60
+    ganpage train --resume runs/00003-emoji64-64 --minutes 60 --class-loss-weight 0.5
 
     torchrun --nproc-per-node 4 -m ganpage train data/emoji64 --device cuda --batch-size 64
 
@@ -358,16 +369,16 @@ def train(
 
     if data is None and resume is None:
         raise GanpageError("give a data set folder, or --resume RUN_FOLDER")
-    config = TrainConfig(data=str(data or ""), out=str(out), total_kimg=kimg,
-                         batch_size=batch_size, g_lr=lr, d_lr=lr, ema_kimg=ema_kimg,
-                         augment=augment, class_loss_weight=class_loss_weight,
-                         diversity_loss_weight=diversity_loss_weight,
-                         g_channels=g_channels, d_channels=d_channels,
-                         grid_every_kimg=grid_every, checkpoint_every_kimg=checkpoint_every,
-                         seed=seed, device=device, threads=threads,
-                         precision=precision)
+    given = {"total_kimg": kimg, "batch_size": batch_size, "g_channels": g_channels,
+             "d_channels": d_channels, "g_lr": lr, "d_lr": lr, "ema_kimg": ema_kimg,
+             "augment": augment, "class_loss_weight": class_loss_weight,
+             "diversity_loss_weight": diversity_loss_weight, "grid_every_kimg": grid_every,
+             "checkpoint_every_kimg": checkpoint_every, "seed": seed}
+    given = {name: value for name, value in given.items() if value is not None}
+    config = TrainConfig(data=str(data or ""), out=str(out), device=device, threads=threads,
+                         precision=precision, **({} if resume else given))
     run_dir = run_training(config, resume=resume, dry_run=dry_run, show_progress=not quiet,
-                           stop_after_minutes=minutes)
+                           stop_after_minutes=minutes, changes=given if resume else None)
     if not dry_run and os.environ.get("RANK", "0") == "0":
         typer.echo(f"run folder: {run_dir}")
 

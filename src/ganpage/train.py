@@ -15,7 +15,7 @@ import os
 import pickle
 import re
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -300,6 +300,13 @@ def restore(state: TrainState, payload: dict) -> None:
         torch.cuda.set_rng_state_all(payload["rng_cuda"])
 
 
+def set_learning_rates(state: TrainState, config: TrainConfig) -> None:
+    """The config's learning rates, over the ones a restored optimiser state carries."""
+    for optimizer, lr in ((state.opt_g, config.g_lr), (state.opt_d, config.d_lr)):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+
 # -- pictures of progress ---------------------------------------------------------------------
 
 
@@ -384,21 +391,56 @@ def init_distributed(device: str) -> Distributed:
     return Distributed(dist.get_rank(), world_size, int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def prepare_run(config: TrainConfig, resume: Path | None) -> tuple[Path, TrainConfig]:
-    """The run folder and the config to use: a new numbered folder, or the one resumed."""
+# what a resumed run may change: how it goes on. The rest fixes the networks' shapes, the data
+# and the sampling order, so changing it would not continue the same run.
+RESUME_CHANGEABLE = frozenset({
+    "total_kimg", "g_lr", "d_lr", "ema_kimg", "augment", "class_loss_weight",
+    "diversity_loss_weight", "grid_every_kimg", "checkpoint_every_kimg", "log_every_steps",
+    "device", "threads", "precision"})
+RUNTIME_ONLY = ("device", "threads", "precision")  # where and how fast; not recorded as changes
+
+
+def prepare_run(config: TrainConfig, resume: Path | None,
+                changes: dict | None = None) -> tuple[Path, TrainConfig]:
+    """The run folder and the config to use: a new numbered folder, or the one resumed with
+    ``changes`` (the options given on the command line) applied."""
     if resume is None:
         data = Path(config.data)
         image_size = load_image_size(data)
         return new_run_dir(Path(config.out), data, image_size), config
-    saved = resume / "config.json"
-    if not saved.is_file():
-        raise CheckpointError(f"{resume} is not a run folder (no config.json)")
-    resumed = TrainConfig.from_dict(json.loads(saved.read_text()))
-    resumed.total_kimg = max(resumed.total_kimg, config.total_kimg)
-    # where and how fast to run may change between sessions; what is learnt may not
+    resumed = load_run_config(resume)
+    # where and how fast to run may change between sessions without being asked for
     resumed.device, resumed.threads = config.device, config.threads
     resumed.precision = config.precision
-    return resume, resumed
+    return resume, apply_changes(resumed, changes or {})
+
+
+def load_run_config(run_dir: Path) -> TrainConfig:
+    saved = run_dir / "config.json"
+    if not saved.is_file():
+        raise CheckpointError(f"{run_dir} is not a run folder (no config.json)")
+    return TrainConfig.from_dict(json.loads(saved.read_text()))
+
+
+def apply_changes(config: TrainConfig, changes: dict) -> TrainConfig:
+    """``config`` with ``changes``; refuses changes to what the run's networks and data fix."""
+    fixed = sorted(name for name, value in changes.items()
+                   if name not in RESUME_CHANGEABLE and getattr(config, name) != value)
+    if fixed:
+        raise GanpageError(f"--resume cannot change {', '.join(fixed)}: the run's networks and "
+                           "data depend on it; start a new run to change it")
+    return replace(config, **changes)
+
+
+def record_changes(run_dir: Path, before: TrainConfig, after: TrainConfig, kimg: float) -> None:
+    """Append what a resume changed to ``config_changes.jsonl`` (the run's config history)."""
+    old, new = asdict(before), asdict(after)
+    changed = {name: [old[name], new[name]] for name in new
+               if old[name] != new[name] and name not in RUNTIME_ONLY}
+    if changed:
+        row = {"kimg": kimg, "time": time.time(), "changed": changed}
+        with open(run_dir / "config_changes.jsonl", "a") as log:
+            log.write(json.dumps(row) + "\n")
 
 
 def load_image_size(data: Path) -> int:
@@ -415,10 +457,12 @@ def load_image_size(data: Path) -> int:
 
 def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False,
           show_progress: bool = True, stop_after_steps: int | None = None,
-          stop_after_minutes: float | None = None) -> Path:
-    """Train (or resume) a run; return its folder. ``stop_after_minutes`` ends this invocation
-    early with a checkpoint (``--resume`` goes on); ``stop_after_steps`` is for tests."""
-    run_dir, config = prepare_run(config, resume)
+          stop_after_minutes: float | None = None, changes: dict | None = None) -> Path:
+    """Train (or resume) a run; return its folder. ``changes`` are config fields a resumed run
+    takes from the command line (``RESUME_CHANGEABLE``); ``stop_after_minutes`` ends this
+    invocation early with a checkpoint (``--resume`` goes on); ``stop_after_steps`` is for
+    tests."""
+    run_dir, config = prepare_run(config, resume, changes)
     world = init_distributed(config.device)
     device = torch.device(config.device)
     if config.device.startswith("cuda") and world.world_size > 1:
@@ -435,6 +479,9 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if checkpoint is not None:
         restore(state, load_checkpoint(checkpoint))
+        set_learning_rates(state, config)
+    if resume is not None and world.is_main:
+        record_changes(run_dir, load_run_config(run_dir), config, state.kimg)
     if world.world_size > 1:
         state.G = nn.parallel.DistributedDataParallel(state.G)
         state.D = nn.parallel.DistributedDataParallel(state.D)
@@ -446,7 +493,8 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
         atomic_write_text(run_dir / "classes.json",
                           json.dumps(dataset.categories.to_dicts(), indent=1) + "\n")
     try:
-        deadline = None if stop_after_minutes is None else time.monotonic() + 60 * stop_after_minutes
+        deadline = (None if stop_after_minutes is None
+                    else time.monotonic() + 60 * stop_after_minutes)
         _loop(run_dir, config, state, dataset, device, world, show_progress, stop_after_steps,
               deadline)
     finally:

@@ -1,0 +1,55 @@
+"""A blind naming test of a model (issue 4's third goal: a person names most pictures' X).
+
+Writes OUT/grid.png, with numbered rows of generated pictures of randomly drawn classes and no
+names, and OUT/answers.json, which holds the row -> class key. Look at the grid, write down
+what each row shows, and only then open the answers.
+Usage: python scripts/naming_test.py emoji64 --out /tmp/naming [--rows 20] [--seeds 6]
+           [--truncation 0.65] [--draw 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from ganpage.models import load_generator
+
+NUMBER_WIDTH = 40
+UNSEEN_SEEDS = 2_000_000  # not the seeds the sample grids or ganpage eval use
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--rows", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--truncation", type=float, default=0.65)
+    parser.add_argument("--draw", type=int, default=1, help="which random draw of classes")
+    args = parser.parse_args()
+    generator = load_generator(args.model)
+    categories = list(generator.categories)
+    chosen = random.Random(args.draw).sample(categories, args.rows)
+    size = generator.image_size
+    grid = Image.new("RGB", (NUMBER_WIDTH + args.seeds * size, args.rows * size), "white")
+    draw = ImageDraw.Draw(grid)
+    font = ImageFont.load_default(size=16)
+    for row, category in enumerate(chosen):
+        seeds = [UNSEEN_SEEDS + args.draw * 1000 + i for i in range(args.seeds)]
+        pictures = generator.sample([category.id] * args.seeds, seeds, args.truncation)
+        draw.text((4, row * size + size // 2 - 8), f"{row + 1}", fill="black", font=font)
+        for column, picture in enumerate(pictures):
+            grid.paste(Image.fromarray(picture), (NUMBER_WIDTH + column * size, row * size))
+    args.out.mkdir(parents=True, exist_ok=True)
+    grid.save(args.out / "grid.png")
+    answers = [{"row": row + 1, "name": c.name, "id": c.id} for row, c in enumerate(chosen)]
+    (args.out / "answers.json").write_text(json.dumps(answers, indent=1) + "\n")
+    print(f"{args.out / 'grid.png'}: {args.rows} rows; the key is in {args.out / 'answers.json'}")
+
+
+if __name__ == "__main__":
+    main()
