@@ -4,7 +4,7 @@ lightweight-gan, on one data set, at 64x64, batch 32, the same threads, one afte
 Goal (issue 4): better quality than lightweight-gan at equal time. Both are scored in the
 feature space of the data set's classifier (ganpage.metrics): FID, KID and memorisation rate
 for both, and CAS for ganpage (lightweight-gan is unconditional, so it has no CAS).
-lightweight-gan runs through benchmarks/lightweight_gan_cpu.py in its own interpreter
+lightweight-gan runs through benchmarks/lightweight_gan_peer.py in its own interpreter
 (--lwg-python), because its dependencies are not ganpage's; see benchmarks/README.md.
 Usage: python benchmarks/quality_at_equal_time.py --data data/emoji64 --minutes 12 \
            --lwg-python /tmp/lwg/bin/python --out bench-out
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ganpage.classify import LoadedClassifier, bundled_classifier, load_classifier
@@ -28,15 +29,16 @@ from ganpage.metrics import distribution_scores, evaluate
 from ganpage.models import load_generator
 from ganpage.train import TrainConfig, latest_checkpoint, load_checkpoint, train
 
-RUNNER = Path(__file__).with_name("lightweight_gan_cpu.py")
+RUNNER = Path(__file__).with_name("lightweight_gan_peer.py")
 
 
-def train_ganpage(data: Path, out: Path, minutes: float, batch: int, threads: int) -> Path:
+def train_ganpage(data: Path, out: Path, minutes: float, batch: int, threads: int,
+                  device: str) -> Path:
     """The built-in emoji64 recipe (width 16, class loss 1, mode-seeking 0.2), from scratch."""
     config = TrainConfig(data=str(data), out=str(out), total_kimg=1e6, batch_size=batch,
                          g_channels=16, d_channels=16, class_loss_weight=1.0,
                          diversity_loss_weight=0.2, grid_every_kimg=1e6,
-                         checkpoint_every_kimg=1e6, threads=threads)
+                         checkpoint_every_kimg=1e6, threads=threads, device=device)
     return train(config, show_progress=False, stop_after_minutes=minutes)
 
 
@@ -52,10 +54,11 @@ def score_ganpage(run: Path, classifier: LoadedClassifier, training: np.ndarray,
 
 
 def train_lightweight_gan(python: str, data: Path, out: Path, minutes: float, batch: int,
-                          threads: int, fmap_max: int, samples: int) -> dict:
+                          threads: int, fmap_max: int, samples: int, device: str) -> dict:
     command = [python, str(RUNNER), "--data", str(data), "--out", str(out),
                "--seconds", str(60 * minutes), "--batch", str(batch), "--threads", str(threads),
-               "--fmap-max", str(fmap_max), "--warmup-steps", "0", "--samples", str(samples)]
+               "--fmap-max", str(fmap_max), "--warmup-steps", "0", "--samples", str(samples),
+               "--device", device] + (["--amp"] if device == "cuda" else [])
     subprocess.run(command, check=True)
     return json.loads((out / "result.json").read_text())
 
@@ -90,6 +93,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--per-class", type=int, default=4)
+    parser.add_argument("--device", choices=["cuda", "cpu"],
+                        default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--lwg-python", default=sys.executable,
                         help="interpreter with lightweight-gan installed")
     parser.add_argument("--lwg-fmap-max", type=int, default=64,
@@ -101,21 +106,24 @@ def main() -> None:
     training = load_training_set(args.data).images.transpose(0, 2, 3, 1)
     _, training_features = classifier.predict(training)
 
-    run = train_ganpage(args.data, args.out / "ganpage", args.minutes, args.batch, args.threads)
+    run = train_ganpage(args.data, args.out / "ganpage", args.minutes, args.batch, args.threads,
+                        args.device)
     ganpage, ganpage_pictures = score_ganpage(run, classifier, training, args.per_class,
                                               args.minutes)
     samples = ganpage["pictures"]
     lwg_run = train_lightweight_gan(args.lwg_python, args.data, args.out / "lightweight-gan",
                                     args.minutes, args.batch, args.threads, args.lwg_fmap_max,
-                                    samples)
+                                    samples, args.device)
     lwg = score_lightweight_gan(args.out / "lightweight-gan", lwg_run, classifier,
                                 training_features, args.batch)
     results = {"minutes": args.minutes, "batch": args.batch, "threads": args.threads,
+               "device": args.device,
                "ganpage": ganpage, "lightweight-gan": lwg, "lwg_fmap_max": args.lwg_fmap_max}
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     lwg_pictures = np.load(args.out / "lightweight-gan" / "samples.npz")["G"]
     save_side_by_side(args.out / "side_by_side.png", ganpage_pictures, lwg_pictures)
-    print(f"{args.minutes:g} min each, batch {args.batch}, {args.threads} threads, "
+    print(f"{args.minutes:g} min each on {args.device}, batch {args.batch}, {args.threads} "
+          f"threads, "
           f"{samples} pictures scored with the classifier (held-out accuracy "
           f"{classifier.held_out_accuracy:.1%})")
     print("| generator | kimg | images/s | FID | KID | memorisation | CAS |")

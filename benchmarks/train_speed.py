@@ -2,7 +2,7 @@
 float32 and in the precision ``--precision auto`` picks, beside lucidrains' lightweight-gan at
 the same resolution and batch, in one run.
 
-lightweight-gan 1.2.1 needs CUDA; benchmarks/lightweight_gan_cpu.py runs its own Trainer on the
+lightweight-gan 1.2.1 needs CUDA; benchmarks/lightweight_gan_peer.py runs its own Trainer on the
 CPU, in the interpreter given by --lwg-python (see benchmarks/README.md), at the widths given by
 --lwg-fmap-max (512 is its default; 64 gives a D of ganpage's emoji64 size). Quality at equal
 time is benchmarks/quality_at_equal_time.py.
@@ -40,11 +40,12 @@ def ganpage_images_per_s(data: Path, out: Path, steps: int, batch: int, width: i
 
 
 def lightweight_gan_images_per_s(python: str, data: Path, out: Path, steps: int, batch: int,
-                                 fmap_max: int) -> str:
-    """lightweight-gan's training images/s on the CPU, or why it could not run."""
-    command = [python, str(Path(__file__).with_name("lightweight_gan_cpu.py")), "--data",
+                                 fmap_max: int, device: str) -> str:
+    """lightweight-gan's training images/s (float16 amp on CUDA), or why it could not run."""
+    command = [python, str(Path(__file__).with_name("lightweight_gan_peer.py")), "--data",
                str(data), "--out", str(out), "--steps", str(steps), "--batch", str(batch),
-               "--threads", str(torch.get_num_threads()), "--fmap-max", str(fmap_max)]
+               "--threads", str(torch.get_num_threads()), "--fmap-max", str(fmap_max),
+               "--device", device] + (["--amp"] if device == "cuda" else [])
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode
@@ -78,9 +79,9 @@ def main() -> None:
         for fmap_max in args.lwg_fmap_max:
             rate = lightweight_gan_images_per_s(args.lwg_python, data,
                                                 Path(scratch) / f"lwg{fmap_max}", args.lwg_steps,
-                                                args.batch, fmap_max)
-            print(f"lightweight-gan 64x64, fmap_max {fmap_max}, batch {args.batch}, cpu "
-                  f"(float32): {rate}")
+                                                args.batch, fmap_max, device)
+            print(f"lightweight-gan 64x64, fmap_max {fmap_max}, batch {args.batch}, {device} "
+                  f"({'float16 amp' if device == 'cuda' else 'float32'}): {rate}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Train lucidrains' lightweight-gan (the peer of benchmarks/train_speed.py and
-quality_at_equal_time.py) with its own Trainer, on CPU, for a step count or a wall-clock budget;
-then save samples of its generator.
+quality_at_equal_time.py) with its own Trainer, on CUDA or on the CPU, for a step count or a
+wall-clock budget; then save samples of its generator.
 
-lightweight-gan 1.2.1 only runs on CUDA: it asserts a GPU when imported, moves every tensor with
-``.cuda(rank)`` and builds ``torch.device('cuda:0')`` in ``Trainer.train``. This script changes
-nothing in its training step; it only points those three places at the CPU:
+With ``--device cuda`` (the default where CUDA is present) lightweight-gan is imported and run
+as it is, with ``--amp`` passed on (this path has not been run yet: this project has had no
+GPU). lightweight-gan 1.2.1 only runs on CUDA: it asserts a GPU when imported, moves every
+tensor with ``.cuda(rank)`` and builds ``torch.device('cuda:0')`` in ``Trainer.train``. With
+``--device cpu`` this script changes nothing in its training step; it only points those three
+places at the CPU:
 - ``torch.cuda.is_available`` answers True while the package is imported;
 - ``Tensor.cuda`` and ``Module.cuda`` return the object unchanged (it stays on the CPU);
 - the package's global ``torch`` is a view of torch whose ``device(...)`` is the CPU.
@@ -15,7 +18,7 @@ is skipped, which this script does while torchvision is imported.
 
 Run it with an interpreter where lightweight-gan is installed (its dependencies are not
 ganpage's; see benchmarks/README.md):
-  python benchmarks/lightweight_gan_cpu.py --data data/emoji64 --seconds 900 --samples 2728 \
+  python benchmarks/lightweight_gan_peer.py --data data/emoji64 --seconds 900 --samples 2728 \
       --out /tmp/lwg
 Writes OUT/result.json (steps, seconds, training images/s) and, with --samples, OUT/samples.npz
 (uint8 (N, H, W, 3) pictures of G and of its EMA copy GE).
@@ -70,6 +73,14 @@ class _TorchOnCpu(types.ModuleType):
         return torch.device("cpu")
 
 
+def import_trainer(device: str):
+    """lightweight-gan's Trainer class, as it is on CUDA, or set up to run on the CPU."""
+    if device == "cuda":
+        from lightweight_gan import Trainer
+        return Trainer
+    return import_trainer_on_cpu()
+
+
 def import_trainer_on_cpu():
     """lightweight-gan's Trainer class, set up to run on the CPU (see the module docstring)."""
     _import_torchvision_without_its_cuda_ops()
@@ -90,8 +101,9 @@ def sample(generator: torch.nn.Module, count: int, latent_dim: int, batch: int =
     """``count`` pictures as uint8 (N, H, W, 3), from fixed latents (seed 0)."""
     generator.eval()
     latents = torch.randn(count, latent_dim, generator=torch.Generator().manual_seed(0))
+    latents = latents.to(next(generator.parameters()).device)
     pictures = [generator(latents[i:i + batch]).clamp(0, 1) for i in range(0, count, batch)]
-    return (torch.cat(pictures) * 255).round().byte().permute(0, 2, 3, 1).numpy()
+    return (torch.cat(pictures) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
 def main() -> None:
@@ -102,6 +114,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", choices=["cuda", "cpu"],
+                        default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--amp", action="store_true", help="its CUDA float16 mixed precision")
     parser.add_argument("--seconds", type=float, help="wall-clock training budget")
     parser.add_argument("--steps", type=int, help="training steps (instead of --seconds)")
     parser.add_argument("--warmup-steps", type=int, default=2, help="steps before the clock starts")
@@ -114,14 +129,15 @@ def main() -> None:
         sys.exit("give --seconds or --steps")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    Trainer = import_trainer_on_cpu()
+    Trainer = import_trainer(args.device)
     # lightweight-gan's command-line defaults, at ganpage's resolution and batch (no gradient
     # accumulation, so that one step sees the same number of pictures as one ganpage step), with
     # one data-loading worker: its default, one per core, would crowd the 2 training threads.
     trainer = Trainer(name="benchmark", base_dir=str(args.out), image_size=args.image_size,
                       batch_size=args.batch, gradient_accumulate_every=1,
                       fmap_max=args.fmap_max, attn_res_layers=args.attn_res_layers,
-                      disc_output_size=1, num_workers=1, use_aim=False)
+                      disc_output_size=1, num_workers=1, use_aim=False,
+                      amp=args.amp and args.device == "cuda")
     trainer.set_data_src(str(args.data))
     for _ in range(args.warmup_steps):
         trainer.train()
