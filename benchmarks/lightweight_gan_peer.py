@@ -96,6 +96,16 @@ def import_trainer_on_cpu():
     return package.Trainer
 
 
+def peer_command(python: str, device: str, **options) -> list[str]:
+    """The command line that runs this script in ``python`` (an interpreter with
+    lightweight-gan), with its float16 amp on CUDA; the two training benchmarks use it."""
+    command = [python, str(Path(__file__)), "--device", device]
+    command += ["--amp"] if device == "cuda" else []
+    for name, value in options.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    return command
+
+
 @torch.no_grad()
 def sample(generator: torch.nn.Module, count: int, latent_dim: int, batch: int = 64) -> np.ndarray:
     """``count`` pictures as uint8 (N, H, W, 3), from fixed latents (seed 0)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from lightweight_gan_peer import peer_command  # benchmarks/, beside this script
 from PIL import Image
 
 from ganpage.classify import LoadedClassifier, bundled_classifier, load_classifier
@@ -28,8 +29,6 @@ from ganpage.export import export_run
 from ganpage.metrics import distribution_scores, evaluate
 from ganpage.models import load_generator
 from ganpage.train import TrainConfig, latest_checkpoint, load_checkpoint, train
-
-RUNNER = Path(__file__).with_name("lightweight_gan_peer.py")
 
 
 def train_ganpage(data: Path, out: Path, minutes: float, batch: int, threads: int,
@@ -55,11 +54,9 @@ def score_ganpage(run: Path, classifier: LoadedClassifier, training: np.ndarray,
 
 def train_lightweight_gan(python: str, data: Path, out: Path, minutes: float, batch: int,
                           threads: int, fmap_max: int, samples: int, device: str) -> dict:
-    command = [python, str(RUNNER), "--data", str(data), "--out", str(out),
-               "--seconds", str(60 * minutes), "--batch", str(batch), "--threads", str(threads),
-               "--fmap-max", str(fmap_max), "--warmup-steps", "0", "--samples", str(samples),
-               "--device", device] + (["--amp"] if device == "cuda" else [])
-    subprocess.run(command, check=True)
+    subprocess.run(peer_command(python, device, data=data, out=out, seconds=60 * minutes,
+                                batch=batch, threads=threads, fmap_max=fmap_max,
+                                warmup_steps=0, samples=samples), check=True)
     return json.loads((out / "result.json").read_text())
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from lightweight_gan_peer import peer_command  # noqa: E402
+
 from ganpage.train import TrainConfig, autocast_dtype, train  # noqa: E402
 from test_train import make_dataset  # noqa: E402
 
@@ -42,10 +44,8 @@ def ganpage_images_per_s(data: Path, out: Path, steps: int, batch: int, width: i
 def lightweight_gan_images_per_s(python: str, data: Path, out: Path, steps: int, batch: int,
                                  fmap_max: int, device: str) -> str:
     """lightweight-gan's training images/s (float16 amp on CUDA), or why it could not run."""
-    command = [python, str(Path(__file__).with_name("lightweight_gan_peer.py")), "--data",
-               str(data), "--out", str(out), "--steps", str(steps), "--batch", str(batch),
-               "--threads", str(torch.get_num_threads()), "--fmap-max", str(fmap_max),
-               "--device", device] + (["--amp"] if device == "cuda" else [])
+    command = peer_command(python, device, data=data, out=out, steps=steps, batch=batch,
+                           threads=torch.get_num_threads(), fmap_max=fmap_max)
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode

@@ -38,8 +38,8 @@ def main() -> None:
     grid = Image.new("RGB", (NUMBER_WIDTH + args.seeds * size, args.rows * size), "white")
     draw = ImageDraw.Draw(grid)
     font = ImageFont.load_default(size=16)
+    seeds = [UNSEEN_SEEDS + args.draw * 1000 + i for i in range(args.seeds)]
     for row, category in enumerate(chosen):
-        seeds = [UNSEEN_SEEDS + args.draw * 1000 + i for i in range(args.seeds)]
         pictures = generator.sample([category.id] * args.seeds, seeds, args.truncation)
         draw.text((4, row * size + size // 2 - 8), f"{row + 1}", fill="black", font=font)
         for column, picture in enumerate(pictures):

@@ -397,22 +397,23 @@ RESUME_CHANGEABLE = frozenset({
     "total_kimg", "g_lr", "d_lr", "ema_kimg", "augment", "class_loss_weight",
     "diversity_loss_weight", "grid_every_kimg", "checkpoint_every_kimg", "log_every_steps",
     "device", "threads", "precision"})
-RUNTIME_ONLY = ("device", "threads", "precision")  # where and how fast; not recorded as changes
 
 
 def prepare_run(config: TrainConfig, resume: Path | None,
-                changes: dict | None = None) -> tuple[Path, TrainConfig]:
-    """The run folder and the config to use: a new numbered folder, or the one resumed with
-    ``changes`` (the options given on the command line) applied."""
+                changes: dict | None = None) -> tuple[Path, TrainConfig, dict]:
+    """The run folder, the config to use and what ``changes`` (the options given on the command
+    line) changed in a resumed run's config, as {field: [old, new]}."""
     if resume is None:
         data = Path(config.data)
         image_size = load_image_size(data)
-        return new_run_dir(Path(config.out), data, image_size), config
+        return new_run_dir(Path(config.out), data, image_size), config, {}
     resumed = load_run_config(resume)
     # where and how fast to run may change between sessions without being asked for
     resumed.device, resumed.threads = config.device, config.threads
     resumed.precision = config.precision
-    return resume, apply_changes(resumed, changes or {})
+    changed = {name: [getattr(resumed, name), value] for name, value in (changes or {}).items()
+               if getattr(resumed, name) != value}
+    return resume, apply_changes(resumed, changed), changed
 
 
 def load_run_config(run_dir: Path) -> TrainConfig:
@@ -422,25 +423,21 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     return TrainConfig.from_dict(json.loads(saved.read_text()))
 
 
-def apply_changes(config: TrainConfig, changes: dict) -> TrainConfig:
-    """``config`` with ``changes``; refuses changes to what the run's networks and data fix."""
-    fixed = sorted(name for name, value in changes.items()
-                   if name not in RESUME_CHANGEABLE and getattr(config, name) != value)
+def apply_changes(config: TrainConfig, changed: dict) -> TrainConfig:
+    """``config`` with ``changed`` ({field: [old, new]}); refuses changes to what the run's
+    networks and data fix."""
+    fixed = sorted(name for name in changed if name not in RESUME_CHANGEABLE)
     if fixed:
         raise GanpageError(f"--resume cannot change {', '.join(fixed)}: the run's networks and "
                            "data depend on it; start a new run to change it")
-    return replace(config, **changes)
+    return replace(config, **{name: new for name, (_, new) in changed.items()})
 
 
-def record_changes(run_dir: Path, before: TrainConfig, after: TrainConfig, kimg: float) -> None:
+def record_changes(run_dir: Path, changed: dict, kimg: float) -> None:
     """Append what a resume changed to ``config_changes.jsonl`` (the run's config history)."""
-    old, new = asdict(before), asdict(after)
-    changed = {name: [old[name], new[name]] for name in new
-               if old[name] != new[name] and name not in RUNTIME_ONLY}
-    if changed:
-        row = {"kimg": kimg, "time": time.time(), "changed": changed}
-        with open(run_dir / "config_changes.jsonl", "a") as log:
-            log.write(json.dumps(row) + "\n")
+    row = {"kimg": kimg, "time": time.time(), "changed": changed}
+    with open(run_dir / "config_changes.jsonl", "a") as log:
+        log.write(json.dumps(row) + "\n")
 
 
 def load_image_size(data: Path) -> int:
@@ -462,7 +459,7 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
     takes from the command line (``RESUME_CHANGEABLE``); ``stop_after_minutes`` ends this
     invocation early with a checkpoint (``--resume`` goes on); ``stop_after_steps`` is for
     tests."""
-    run_dir, config = prepare_run(config, resume, changes)
+    run_dir, config, changed = prepare_run(config, resume, changes)
     world = init_distributed(config.device)
     device = torch.device(config.device)
     if config.device.startswith("cuda") and world.world_size > 1:
@@ -480,8 +477,8 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
     if checkpoint is not None:
         restore(state, load_checkpoint(checkpoint))
         set_learning_rates(state, config)
-    if resume is not None and world.is_main:
-        record_changes(run_dir, load_run_config(run_dir), config, state.kimg)
+    if changed and world.is_main:
+        record_changes(run_dir, changed, state.kimg)
     if world.world_size > 1:
         state.G = nn.parallel.DistributedDataParallel(state.G)
         state.D = nn.parallel.DistributedDataParallel(state.D)
