@@ -120,3 +120,25 @@ def test_pending_pictures_are_hidden_until_approved(tiny_model, tmp_path):
     with Gallery.open(tmp_path / "g") as gallery:
         gallery.set_status("approved", category="hamster")
     assert "This Hamster Does Not Exist" in client.get("/").text
+
+
+def test_plural_category_names_read_as_plurals(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from conftest import make_tiny_model
+    from ganpage.generate import TruncationRange, choose_categories, generate, plan
+    from ganpage.models import load_generator
+    from ganpage.web.app import create_app
+
+    generator = load_generator(make_tiny_model(tmp_path / "m", ["Admission Tickets", "Airplane"]))
+    with Gallery.open(tmp_path / "g", create=True) as gallery:
+        generate(generator, gallery, plan(generator, choose_categories(generator), 1,
+                                          TruncationRange(0.5, 0.5)), show_progress=False)
+        gallery.set_status("approved")
+    client = TestClient(create_app(tmp_path / "g"))
+    pictures = [client.get("/api/random").json() for _ in range(30)]
+    html = {p["category"]: client.get(p["permalink"]).text for p in pictures}
+    assert "<title>These Admission Tickets Do Not Exist</title>" in html["admission-tickets"]
+    assert "picture of admission tickets that do not exist" in html["admission-tickets"]
+    assert "<title>This Airplane Does Not Exist</title>" in html["airplane"]
+    assert "picture of an airplane that does not exist" in html["airplane"]

@@ -1,6 +1,8 @@
-"""The words under a picture: a short blurb signed by an imaginary author (Faker).
+"""The words around a picture: its title ("This X Does Not Exist", or "These Xs Do Not Exist")
+and a short blurb signed by an imaginary author (Faker).
 
-Both are a pure function of the image id, so a permalink shows the same author every time.
+All are pure functions of the image id and category name, so a permalink reads the same every
+time. Plural forms and articles come from ``inflect``.
 """
 
 from __future__ import annotations
@@ -8,22 +10,34 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import inflect
 from faker import Faker
 
+# {this}/{it}/... are filled in for a singular ("Hamster") or a plural ("Admission Tickets") name.
 TEMPLATES = (
-    "I have seen many {things}, but never this one. A neural network dreamt it up from seed "
-    "{seed}, and no camera ever saw it.",
-    "Look closely: every pixel of this {thing} was invented by a generator network that learned "
-    "what {things} look like, then drew one that was never there.",
-    "This {thing} has no owner, no address and no past. It was sampled at truncation "
+    "I have seen many {things}, but never {this_one}. A neural network dreamt {it} up from seed "
+    "{seed}, and no camera ever saw {it}.",
+    "Look closely: every pixel of {this} {thing} was invented by a generator network that learned "
+    "what {things} look like, then drew {one} that {was} never there.",
+    "{This} {thing} {has} no owner, no address and no past. {They} {was} sampled at truncation "
     "{truncation:.2f}, where the network plays it safe rather than surprising.",
-    "Somewhere between the real {things} it studied, the network found this one. Refresh the "
-    "page and it will find another.",
-    "My favourite {thing}, and it does not exist. Two networks argued about it, a forger and a "
-    "critic, until the forger won.",
+    "Somewhere between the real {things} it studied, the network found {this_one}. Refresh the "
+    "page and it will find {another}.",
+    "My favourite {thing}, and {they} {does} not exist. Two networks argued about {it}, a forger "
+    "and a critic, until the forger won.",
 )
 
+SINGULAR_WORDS = {"this": "this", "this_one": "this one", "it": "it", "they": "it", "one": "one",
+                  "was": "was", "has": "has", "does": "does", "another": "another"}
+PLURAL_WORDS = {"this": "these", "this_one": "these", "it": "them", "they": "they", "one": "some",
+                "was": "were", "has": "have", "does": "do", "another": "others"}
+# Endings of singular nouns that end in "s": glass, cactus, tennis, rhinoceros.
+SINGULAR_S_ENDINGS = ("ss", "us", "is", "os")
+# Words after the head noun: "Nest With Eggs" is one nest.
+PHRASE_BREAKS = (" with ", " of ", " in ", " on ", " and ")
+
 _faker = Faker("en_US")
+_inflect = inflect.engine()
 
 
 @dataclass(frozen=True)
@@ -32,20 +46,49 @@ class Blurb:
     author: str
 
 
-def _pluralise(name: str) -> str:
-    lower = name.lower()
-    if lower.endswith(("s", "x", "ch", "sh")):
-        return lower + "es"
-    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
-        return lower[:-1] + "ies"
-    return lower + "s"
+def is_plural(category_name: str) -> bool:
+    """Whether a category's display name is a plural noun phrase ("Admission Tickets").
+
+    A heuristic on the head noun's ending: right for the emoji and ImageNet names, and wrong
+    for a few rare ones ("Skis" reads as singular).
+    """
+    head = category_name.lower()
+    for separator in PHRASE_BREAKS:
+        head = head.split(separator)[0]
+    last_word = head.split()[-1] if head.split() else ""
+    return last_word.endswith("s") and not last_word.endswith(SINGULAR_S_ENDINGS)
+
+
+def plural_of(category_name: str) -> str:
+    """The lower-case plural of a display name: "mouse" -> "mice", "glasses" stays."""
+    lower = category_name.lower()
+    if is_plural(category_name):
+        return lower
+    plural = _inflect.plural_noun(lower)
+    # inflect doubles the s of nouns it cannot inflect ("tennis" -> "tenniss"): keep them
+    return lower if plural == lower + "s" and lower.endswith("s") else plural
+
+
+def title_for(category_name: str) -> str:
+    """The page title: "This Hamster Does Not Exist", "These Admission Tickets Do Not Exist"."""
+    if is_plural(category_name):
+        return f"These {category_name} Do Not Exist"
+    return f"This {category_name} Does Not Exist"
+
+
+def with_article(category_name: str) -> str:
+    """The lower-case name with "a"/"an" ("an airplane"), or bare when plural ("jeans")."""
+    lower = category_name.lower()
+    return lower if is_plural(category_name) else _inflect.a(lower)
 
 
 def blurb_for(image_id: str, category_name: str, seed: int, truncation: float) -> Blurb:
     """The blurb and author name of one picture; always the same for the same id."""
     number = int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:8], "big")
     _faker.seed_instance(number)
+    words = PLURAL_WORDS if is_plural(category_name) else SINGULAR_WORDS
+    capitals = {key.capitalize(): value.capitalize() for key, value in words.items()}
     template = TEMPLATES[number % len(TEMPLATES)]
-    text = template.format(thing=category_name.lower(), things=_pluralise(category_name),
-                           seed=seed, truncation=truncation)
+    text = template.format(thing=category_name.lower(), things=plural_of(category_name),
+                           seed=seed, truncation=truncation, **words, **capitals)
     return Blurb(text=text, author=_faker.name())

@@ -1,0 +1,53 @@
+"""The words around a picture: titles, articles, plurals and stable blurbs."""
+
+import pytest
+
+from ganpage.blurb import TEMPLATES, blurb_for, is_plural, plural_of, title_for, with_article
+
+
+@pytest.mark.parametrize("name", ["Admission Tickets", "Jeans", "Sunglasses", "French Fries",
+                                  "Woman's Clothes", "Maracas"])
+def test_plural_names_get_plural_titles(name):
+    assert is_plural(name)
+    assert title_for(name) == f"These {name} Do Not Exist"
+    assert with_article(name) == name.lower()
+    assert plural_of(name) == name.lower()
+
+
+@pytest.mark.parametrize("name", ["Hamster", "Bus", "Cactus", "Glass", "Tennis", "Rhinoceros",
+                                  "Nest With Eggs", "Bust in Silhouette"])
+def test_singular_names_ending_in_s_stay_singular(name):
+    assert not is_plural(name)
+    assert title_for(name) == f"This {name} Does Not Exist"
+
+
+@pytest.mark.parametrize(("name", "article", "plural"), [
+    ("Airplane", "an airplane", "airplanes"), ("Hamster", "a hamster", "hamsters"),
+    ("Mouse", "a mouse", "mice"), ("Bus", "a bus", "buses"), ("Ox", "an ox", "oxen"),
+    ("Tennis", "a tennis", "tennis"),
+])
+def test_articles_and_plurals_of_singular_names(name, article, plural):
+    assert with_article(name) == article
+    assert plural_of(name) == plural
+
+
+def test_blurb_is_a_pure_function_of_the_id():
+    first = blurb_for("abc123", "Hamster", 7, 0.5)
+    assert first == blurb_for("abc123", "Hamster", 7, 0.5)
+    others = {blurb_for(f"id{i}", "Hamster", 7, 0.5) for i in range(40)}
+    assert len({b.text for b in others}) == len(TEMPLATES)  # every template gets used
+    assert len({b.author for b in others}) > 20
+
+
+def test_every_template_reads_right_for_plural_and_singular_names():
+    plural_texts = {blurb_for(f"id{i}", "Admission Tickets", 7, 0.5).text for i in range(40)}
+    singular_texts = {blurb_for(f"id{i}", "Hamster", 7, 0.5).text for i in range(40)}
+    assert len(plural_texts) == len(singular_texts) == len(TEMPLATES)
+    for text in plural_texts:
+        for wrong in ("admission tickets has", "They was", "them were", "them do",
+                      "this admission", "This admission", "admission ticketss", "it do "):
+            assert wrong not in text
+    for text in singular_texts:
+        for wrong in ("these", "them", "they", "hamster have", "hamster were"):
+            assert wrong not in text
+        assert "{" not in text
