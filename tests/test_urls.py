@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,8 +17,10 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 import pytest
+from aiohttp.abc import AbstractResolver
 from PIL import Image
 
 from ganpage.data import urls as urls_module
@@ -203,6 +207,69 @@ def test_private_addresses_refused_unless_allowed(server, tmp_path):
     report = download_url_list(url_list, tmp_path / "open", 10, 0,
                                fast_settings(allow_private=True), show_progress=False)
     assert report["outcomes"] == {"ok": 2}
+
+
+class ScriptedResolver(AbstractResolver):
+    """Answers every host name with the next address of a script (a DNS server that rebinds)."""
+
+    def __init__(self, *addresses: str):
+        self.addresses = list(addresses)
+        self.calls = 0
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        address = self.addresses[min(self.calls, len(self.addresses) - 1)]
+        self.calls += 1
+        return [{"hostname": host, "host": address, "port": port, "family": socket.AF_INET,
+                 "proto": 0, "flags": 0}]
+
+    async def close(self):
+        pass
+
+
+def fetch_by_name(url: str, resolver: AbstractResolver, **settings) -> str:
+    """The outcome of fetching ``url`` through a connector that resolves with ``resolver``."""
+    async def run() -> str:
+        options = fast_settings(**settings)
+        async with aiohttp.ClientSession(connector=urls_module.make_connector(options, resolver),
+                                         trust_env=False) as session:
+            try:
+                await urls_module.fetch_one(session, url, options)
+                return "ok"
+            except (urls_module.Refused, urls_module.Retryable) as error:
+                return error.outcome
+    return asyncio.run(run())
+
+
+def test_host_names_are_checked_on_the_address_connected_to(server, only_127_0_0_2_is_public):
+    url = "http://pictures.example:" + server.rsplit(":", 1)[1] + "/good/1"
+    assert fetch_by_name(url, ScriptedResolver("127.0.0.2")) == "ok"
+    assert fetch_by_name(url, ScriptedResolver("127.0.0.1")) == "private_address"
+    # Rebinding: a public answer, then a private one. Each connection resolves once and is
+    # checked on that answer, so no check can pass on one address and connect to another.
+    rebinding = ScriptedResolver("127.0.0.2", "127.0.0.1")
+    assert fetch_by_name(url, rebinding) == "ok" and rebinding.calls == 1
+    # --allow-private skips the guard: it connects to 127.0.0.1, where nothing listens.
+    assert fetch_by_name(url, ScriptedResolver("127.0.0.1"), allow_private=True) \
+        == "connection_error"
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("8.8.8.8", True), ("2606:4700::1111", True), ("::ffff:8.8.8.8", True),
+    ("127.0.0.1", False), ("10.1.2.3", False), ("169.254.169.254", False), ("100.64.0.1", False),
+    ("0.0.0.0", False), ("224.0.0.1", False), ("::1", False), ("fe80::1", False),
+    ("::ffff:127.0.0.1", False),  # IPv4-mapped
+    ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+    ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+])
+def test_public_address_check_sees_through_embedded_ipv4(address, public):
+    assert urls_module.is_public_address(address) is public
+
+
+def test_unresolvable_host_is_a_dns_error(only_127_0_0_2_is_public):
+    class Failing(ScriptedResolver):
+        async def resolve(self, host, port=0, family=socket.AF_INET):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    assert fetch_by_name("http://nowhere.example/x.jpg", Failing()) == "dns_error"
 
 
 def test_reservoir_sample_is_exact_and_uniform(tmp_path):

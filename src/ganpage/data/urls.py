@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from ganpage.atomic import atomic_write_bytes, atomic_write_text
 from ganpage.categories import CategorySet, imagenet_categories
@@ -87,25 +88,72 @@ def load_placeholder_hashes(extra: Path | None = None) -> frozenset[str]:
 # -- address guard ----------------------------------------------------------------------------
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def is_public_address(address: str) -> bool:
+    """Whether an address is public, including any IPv4 address embedded in an IPv6 one."""
     ip = ipaddress.ip_address(address)
-    return ip.is_global and not ip.is_multicast
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None,
+                    ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None]
+        return all(is_public_address(str(v4)) for v4 in embedded if v4 is not None)
+    return True
 
 
-async def check_url(url: str, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts that resolve to non-public addresses."""
+class NonPublicAddress(OSError):
+    """A host name that resolved to a loopback, private, link-local or multicast address."""
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """aiohttp's resolver, refusing any host with a non-public address.
+
+    The connector connects to the addresses this returns, so the address checked is the address
+    used: a DNS answer that changes between a check and the connection (DNS rebinding) cannot
+    slip through.
+    """
+
+    def __init__(self, base: AbstractResolver | None = None):
+        self._base = base or aiohttp.ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        results = await self._base.resolve(host, port, family)
+        if not results or not all(is_public_address(result["host"]) for result in results):
+            raise NonPublicAddress(f"{host} resolves to a non-public address")
+        return results
+
+    async def close(self) -> None:
+        await self._base.close()
+
+
+def make_connector(settings: DownloadSettings,
+                   base_resolver: AbstractResolver | None = None) -> aiohttp.TCPConnector:
+    """The connection pool of a download run: guarded by ``PublicOnlyResolver`` unless
+    ``allow_private``; ``base_resolver`` replaces the system resolver (tests)."""
+    resolver = base_resolver if settings.allow_private else PublicOnlyResolver(base_resolver)
+    return aiohttp.TCPConnector(limit=settings.concurrency, ttl_dns_cache=300,
+                                resolver=resolver)
+
+
+def check_url(url: str, allow_private: bool) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, literal non-public IP hosts.
+
+    Host names are checked when they are resolved, by ``PublicOnlyResolver``; aiohttp connects
+    to literal IP addresses without resolving them, so those are checked here.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused("bad_scheme")
     if allow_private:
         return
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-            type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        raise Refused("dns_error") from error
-    if not infos or not all(is_public_address(info[4][0]) for info in infos):
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return  # a host name
+    if not is_public_address(str(literal)):
         raise Refused("private_address")
 
 
@@ -116,7 +164,7 @@ async def fetch_one(session: aiohttp.ClientSession, url: str,
                     settings: DownloadSettings) -> bytes:
     """The body of ``url`` after guarded redirects, within the byte cap; raises on failure."""
     for _ in range(MAX_REDIRECTS + 1):
-        await check_url(url, settings.allow_private)
+        check_url(url, settings.allow_private)
         try:
             async with session.get(url, allow_redirects=False) as response:
                 if response.status in REDIRECT_STATUSES:
@@ -130,9 +178,19 @@ async def fetch_one(session: aiohttp.ClientSession, url: str,
             raise Retryable("timeout") from error
         except aiohttp.InvalidURL as error:
             raise Refused("bad_url") from error
+        except aiohttp.ClientConnectorError as error:
+            raise _connect_failure(error) from error
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
             raise Retryable("connection_error") from error
     raise Refused("too_many_redirects")
+
+
+def _connect_failure(error: aiohttp.ClientConnectorError) -> Exception:
+    if isinstance(error.os_error, NonPublicAddress):
+        return Refused("private_address")
+    if isinstance(error.os_error, socket.gaierror):
+        return Refused("dns_error")
+    return Retryable("connection_error")
 
 
 async def _read_body(response: aiohttp.ClientResponse, settings: DownloadSettings) -> bytes:
@@ -248,7 +306,7 @@ async def download_all(out: Path, state: DownloadState, settings: DownloadSettin
     hosts: dict[str, asyncio.Semaphore] = {}
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout,
                                     sock_read=settings.read_timeout)
-    connector = aiohttp.TCPConnector(limit=settings.concurrency, ttl_dns_cache=300)
+    connector = make_connector(settings)
     started = time.monotonic()
     with ProcessPoolExecutor(settings.workers) as pool, progress_bar() as bar:
         task = bar.add_task("downloading", total=len(todo), unit="img", stats="",
