@@ -2,9 +2,10 @@
 
 Writes OUT/grid.png, with numbered rows of generated pictures of randomly drawn classes and no
 names, and OUT/answers.json, which holds the row -> class key. Look at the grid, write down
-what each row shows, and only then open the answers.
+what each row shows, and only then open the answers. With --best-of K, each row shows the
+pictures that the data set's classifier scores highest of K seeds, as curation would pick them.
 Usage: python scripts/naming_test.py emoji64 --out /tmp/naming [--rows 20] [--seeds 6]
-           [--truncation 0.65] [--draw 1]
+           [--truncation 0.65] [--draw 1] [--best-of 24 --classifier classifiers/emoji64]
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ganpage.classify import bundled_classifier, check_same_classes, load_classifier
 from ganpage.models import load_generator
 
 NUMBER_WIDTH = 40
@@ -30,17 +33,28 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--truncation", type=float, default=0.65)
     parser.add_argument("--draw", type=int, default=1, help="which random draw of classes")
+    parser.add_argument("--best-of", type=int, default=0,
+                        help="show the classifier's top --seeds of this many seeds per row")
+    parser.add_argument("--classifier", type=Path, help="default: the model's bundled one")
     args = parser.parse_args()
     generator = load_generator(args.model)
+    classifier = None
+    if args.best_of:
+        classifier = load_classifier(args.classifier or bundled_classifier(args.model))
+        check_same_classes(classifier, generator.categories)
     categories = list(generator.categories)
     chosen = random.Random(args.draw).sample(categories, args.rows)
     size = generator.image_size
     grid = Image.new("RGB", (NUMBER_WIDTH + args.seeds * size, args.rows * size), "white")
     draw = ImageDraw.Draw(grid)
     font = ImageFont.load_default(size=16)
-    seeds = [UNSEEN_SEEDS + args.draw * 1000 + i for i in range(args.seeds)]
+    seeds = [UNSEEN_SEEDS + args.draw * 1000 + i for i in range(max(args.seeds, args.best_of))]
     for row, category in enumerate(chosen):
-        pictures = generator.sample([category.id] * args.seeds, seeds, args.truncation)
+        pictures = generator.sample([category.id] * len(seeds), seeds, args.truncation)
+        if classifier is not None:
+            scores = classifier.probability_of(pictures, np.full(len(pictures), category.id))
+            pictures = pictures[np.argsort(-scores, kind="stable")]
+        pictures = pictures[:args.seeds]
         draw.text((4, row * size + size // 2 - 8), f"{row + 1}", fill="black", font=font)
         for column, picture in enumerate(pictures):
             grid.paste(Image.fromarray(picture), (NUMBER_WIDTH + column * size, row * size))

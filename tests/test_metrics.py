@@ -82,6 +82,11 @@ def test_classifier_learns_and_evaluates_a_generator(tmp_path):
     labels, features = classifier.predict(training)
     assert (labels == load_training_set(data).labels).mean() > 0.9
     assert features.shape == (18, 64)
+    true_labels = load_training_set(data).labels
+    right = classifier.probability_of(training, true_labels)
+    wrong = classifier.probability_of(training, (true_labels + 1) % 3)
+    assert right.shape == (18,) and ((right >= 0) & (right <= 1)).all()
+    assert right.mean() > 0.8 > wrong.mean()
     names = [c.name for c in classifier.categories]  # the data set's order, not ours
     generator = load_generator(make_tiny_model(tmp_path / "gen", names))
     result = evaluate(generator, classifier, training, per_class=4)

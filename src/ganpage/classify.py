@@ -50,6 +50,18 @@ class LoadedClassifier:
             features.append(f)
         return torch.cat(labels).numpy(), torch.cat(features).numpy()
 
+    @torch.inference_mode()
+    def probability_of(self, images: np.ndarray, labels: np.ndarray,
+                       batch_size: int = 256) -> np.ndarray:
+        """uint8 pictures (N, H, W, 3) + class ids (N,) -> the classifier's probability (N,)
+        that each picture shows its class (curation's score)."""
+        scores = []
+        for start in range(0, len(images), batch_size):
+            logits = self.net(to_model_input(images[start:start + batch_size]))
+            chosen = torch.as_tensor(labels[start:start + batch_size], dtype=torch.long)
+            scores.append(logits.softmax(1).gather(1, chosen[:, None]).squeeze(1))
+        return torch.cat(scores).numpy()
+
 
 def to_model_input(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) or (N, 3, H, W) -> float (N, 3, H, W) in [-1, 1]."""
