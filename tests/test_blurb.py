@@ -6,7 +6,7 @@ from ganpage.blurb import TEMPLATES, blurb_for, is_plural, plural_of, title_for,
 
 
 @pytest.mark.parametrize("name", ["Admission Tickets", "Jeans", "Sunglasses", "French Fries",
-                                  "Woman's Clothes", "Maracas"])
+                                  "Woman's Clothes", "Maracas", "Skis"])
 def test_plural_names_get_plural_titles(name):
     assert is_plural(name)
     assert title_for(name) == f"These {name} Do Not Exist"

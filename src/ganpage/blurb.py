@@ -31,8 +31,10 @@ SINGULAR_WORDS = {"this": "this", "this_one": "this one", "it": "it", "they": "i
                   "was": "was", "has": "has", "does": "does", "another": "another"}
 PLURAL_WORDS = {"this": "these", "this_one": "these", "it": "them", "they": "they", "one": "some",
                 "was": "were", "has": "have", "does": "do", "another": "others"}
-# Endings of singular nouns that end in "s": glass, cactus, tennis, rhinoceros.
+# Endings of singular nouns that end in "s": glass, cactus, tennis, rhinoceros; and the plurals
+# that share the "is" ending.
 SINGULAR_S_ENDINGS = ("ss", "us", "is", "os")
+PLURALS_IN_IS = {"skis", "taxis", "kiwis", "bikinis", "emojis", "alibis"}
 # Words after the head noun: "Nest With Eggs" is one nest.
 PHRASE_BREAKS = (" with ", " of ", " in ", " on ", " and ")
 
@@ -49,13 +51,14 @@ class Blurb:
 def is_plural(category_name: str) -> bool:
     """Whether a category's display name is a plural noun phrase ("Admission Tickets").
 
-    A heuristic on the head noun's ending: right for the emoji and ImageNet names, and wrong
-    for a few rare ones ("Skis" reads as singular).
+    A heuristic on the head noun's ending, right for the emoji set's names.
     """
     head = category_name.lower()
     for separator in PHRASE_BREAKS:
         head = head.split(separator)[0]
     last_word = head.split()[-1] if head.split() else ""
+    if last_word in PLURALS_IN_IS:
+        return True
     return last_word.endswith("s") and not last_word.endswith(SINGULAR_S_ENDINGS)
 
 
