@@ -24,7 +24,9 @@ def test_singular_names_ending_in_s_stay_singular(name):
 @pytest.mark.parametrize(("name", "article", "plural"), [
     ("Airplane", "an airplane", "airplanes"), ("Hamster", "a hamster", "hamsters"),
     ("Mouse", "a mouse", "mice"), ("Bus", "a bus", "buses"), ("Ox", "an ox", "oxen"),
-    ("Tennis", "a tennis", "tennis"),
+    ("Tennis", "a tennis", "tennis"), ("Nut And Bolt", "a nut and bolt", "nuts and bolts"),
+    ("Teacup Without Handle", "a teacup without handle", "teacups without handle"),
+    ("Ear Of Corn", "an ear of corn", "ears of corn"),
 ])
 def test_articles_and_plurals_of_singular_names(name, article, plural):
     assert with_article(name) == article

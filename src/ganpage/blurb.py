@@ -35,8 +35,8 @@ PLURAL_WORDS = {"this": "these", "this_one": "these", "it": "them", "they": "the
 # that share the "is" ending.
 SINGULAR_S_ENDINGS = ("ss", "us", "is", "os")
 PLURALS_IN_IS = {"skis", "taxis", "kiwis", "bikinis", "emojis", "alibis"}
-# Words after the head noun: "Nest With Eggs" is one nest.
-PHRASE_BREAKS = (" with ", " of ", " in ", " on ", " and ")
+# Words after the head noun: "Nest With Eggs" is one nest, "Teacup Without Handle" one teacup.
+PHRASE_BREAKS = (" without ", " with ", " of ", " in ", " on ")
 
 _faker = Faker("en_US")
 _inflect = inflect.engine()
@@ -53,23 +53,33 @@ def is_plural(category_name: str) -> bool:
 
     A heuristic on the head noun's ending, right for the emoji set's names.
     """
-    head = category_name.lower()
-    for separator in PHRASE_BREAKS:
-        head = head.split(separator)[0]
+    head = _split_head(category_name.lower().split(" and ")[0])[0]
     last_word = head.split()[-1] if head.split() else ""
     if last_word in PLURALS_IN_IS:
         return True
     return last_word.endswith("s") and not last_word.endswith(SINGULAR_S_ENDINGS)
 
 
+def _split_head(phrase: str) -> tuple[str, str]:
+    """"teacup without handle" -> ("teacup", " without handle")."""
+    cut = min((phrase.find(b) for b in PHRASE_BREAKS if b in phrase), default=len(phrase))
+    return phrase[:cut], phrase[cut:]
+
+
+def _plural_noun(noun: str) -> str:
+    plural = _inflect.plural_noun(noun)
+    # inflect doubles the s of nouns it cannot inflect ("tennis" -> "tenniss"): keep them
+    return noun if plural == noun + "s" and noun.endswith("s") else plural
+
+
 def plural_of(category_name: str) -> str:
-    """The lower-case plural of a display name: "mouse" -> "mice", "glasses" stays."""
+    """The lower-case plural of a display name: "mouse" -> "mice", "nut and bolt" -> "nuts and
+    bolts", "teacup without handle" -> "teacups without handle", "glasses" stays."""
     lower = category_name.lower()
     if is_plural(category_name):
         return lower
-    plural = _inflect.plural_noun(lower)
-    # inflect doubles the s of nouns it cannot inflect ("tennis" -> "tenniss"): keep them
-    return lower if plural == lower + "s" and lower.endswith("s") else plural
+    head, rest = _split_head(lower)
+    return " and ".join(_plural_noun(part) for part in head.split(" and ")) + rest
 
 
 def title_for(category_name: str) -> str:
