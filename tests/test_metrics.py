@@ -11,6 +11,7 @@ from ganpage.metrics import (
     frechet_distance,
     kernel_distance,
     memorisation_rate,
+    within_class_spread,
 )
 from ganpage.models import load_generator
 from test_train import make_dataset
@@ -31,6 +32,18 @@ def test_kernel_distance_separates_distributions():
     a, b = rng.normal(size=(600, 16)), rng.normal(size=(600, 16))
     assert abs(kernel_distance(a, b)) < 0.05
     assert kernel_distance(a, b + 1.0) > 0.5
+
+
+def test_within_class_spread_tells_collapsed_classes_from_varied_ones():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), 4)
+    centres = rng.normal(0, 10, (5, 16))
+    varied = centres[labels] + rng.normal(0, 1, (20, 16))
+    collapsed = centres[labels] + rng.normal(0, 0.01, (20, 16))
+    assert within_class_spread(varied, labels) == pytest.approx(np.sqrt(2 * 16), rel=0.25)
+    assert within_class_spread(collapsed, labels) < 0.02 * within_class_spread(varied, labels)
+    one_each = np.arange(20)  # no class with two pictures: undefined, not zero
+    assert np.isnan(within_class_spread(varied, one_each))
 
 
 def test_memorisation_rate_catches_copies():
@@ -89,8 +102,10 @@ def test_classifier_learns_and_evaluates_a_generator(tmp_path):
     assert right.mean() > 0.8 > wrong.mean()
     names = [c.name for c in classifier.categories]  # the data set's order, not ours
     generator = load_generator(make_tiny_model(tmp_path / "gen", names))
-    result = evaluate(generator, classifier, training, per_class=4)
+    result = evaluate(generator, classifier, training, per_class=4,
+                      training_labels=load_training_set(data).labels)
     assert result.pictures == 12 and 0.0 <= result.cas <= 1.0
+    assert result.within_class_diversity > 0
     assert result.cas_ratio == pytest.approx(result.cas / 1.0)
     assert result.fid > 0 and 0.0 <= result.memorisation_rate <= 1.0
 

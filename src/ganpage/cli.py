@@ -420,8 +420,8 @@ def evaluate(
         help="FID Inception weights (pt_inception-2015-12-05-6726825d.pth) for standard FID.")]
     = None,
 ) -> None:
-    """Score a generator: CAS beside held-out real accuracy, classifier-space FID/KID, and the
-    memorisation rate.
+    """Score a generator: CAS beside held-out real accuracy, classifier-space FID/KID, the
+    memorisation rate and the within-class diversity.
 
     [bold]Examples[/bold]
 
@@ -438,9 +438,10 @@ def evaluate(
     from ganpage.models import load_generator
 
     scorer = load_classifier(classifier or bundled_classifier(model))
-    training = load_training_set(data).images.transpose(0, 2, 3, 1)
+    dataset = load_training_set(data)
     generator = load_generator(model)
-    result = run(generator, scorer, training, per_class, truncation, inception_weights=inception)
+    result = run(generator, scorer, dataset.images.transpose(0, 2, 3, 1), per_class, truncation,
+                 inception_weights=inception, training_labels=dataset.labels)
     for key, value in result.to_dict().items():
         typer.echo(f"{key:24s} {value:.4f}" if isinstance(value, float)
                    else f"{key:24s} {value}")

@@ -74,6 +74,19 @@ def memorisation_rate(generated: np.ndarray, training: np.ndarray) -> tuple[floa
     return float((nearest_distances(generated, training) < threshold).mean()), threshold
 
 
+def within_class_spread(features: np.ndarray, labels: np.ndarray) -> float:
+    """Mean distance between two pictures of the same class, averaged over the classes with at
+    least two pictures: features (N, D), labels (N,)."""
+    x, y = torch.from_numpy(features).float(), torch.from_numpy(labels)
+    spreads = []
+    for label in torch.unique(y):
+        members = x[y == label]
+        if len(members) >= 2:
+            distances = torch.cdist(members, members)
+            spreads.append(distances.sum() / (len(members) * (len(members) - 1)))
+    return float(torch.stack(spreads).mean()) if spreads else float("nan")
+
+
 @dataclass
 class DistributionScores:
     """How close generated pictures are to the training set, class labels aside."""
@@ -106,6 +119,9 @@ class Evaluation:
     truncation: float
     inception_fid: float | None = None  # standard FID, when the Inception weights are given
     inception_kid: float | None = None
+    # within-class spread of generated / of real pictures (classifier features): 1 is as varied
+    # as the data set, near 0 is every seed of a class drawing the same picture
+    within_class_diversity: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,10 +129,12 @@ class Evaluation:
 
 def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.ndarray,
              per_class: int = 10, truncation: float = 1.0, batch_size: int = 256,
-             inception_weights: str | None = None) -> Evaluation:
+             inception_weights: str | None = None,
+             training_labels: np.ndarray | None = None) -> Evaluation:
     """Generate ``per_class`` pictures of every class and score them against ``training``
     (uint8 (N, H, W, 3) real pictures of the same data set); with ``inception_weights`` also
-    the standard Inception FID and KID."""
+    the standard Inception FID and KID; with ``training_labels`` (N,) the within-class
+    diversity."""
     check_same_classes(classifier, generator.categories)
     labels = np.repeat(np.arange(len(generator.categories)), per_class)
     seeds = np.tile(np.arange(per_class), len(generator.categories)) + 1_000_000  # unseen seeds
@@ -135,10 +153,14 @@ def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.nd
         net = load_inception(inception_weights)
         fake, real = inception_features(net, pictures), inception_features(net, training)
         inception_fid, inception_kid = frechet_distance(fake, real), kernel_distance(fake, real)
+    diversity = None
+    if training_labels is not None:
+        diversity = (within_class_spread(generated_features, labels)
+                     / within_class_spread(training_features, training_labels))
     return Evaluation(
         cas=cas, held_out_accuracy=classifier.held_out_accuracy,
         cas_ratio=cas / classifier.held_out_accuracy if classifier.held_out_accuracy else 0.0,
         fid=scores.fid, kid=scores.kid, memorisation_rate=scores.memorisation_rate,
         memorisation_threshold=scores.memorisation_threshold,
         pictures=len(labels), truncation=truncation, inception_fid=inception_fid,
-        inception_kid=inception_kid)
+        inception_kid=inception_kid, within_class_diversity=diversity)
