@@ -120,8 +120,7 @@ def main() -> None:
     lwg_pictures = np.load(args.out / "lightweight-gan" / "samples.npz")["G"]
     save_side_by_side(args.out / "side_by_side.png", ganpage_pictures, lwg_pictures)
     print(f"{args.minutes:g} min each on {args.device}, batch {args.batch}, {args.threads} "
-          f"threads, "
-          f"{samples} pictures scored with the classifier (held-out accuracy "
+          f"threads, {samples} pictures scored with the classifier (held-out accuracy "
           f"{classifier.held_out_accuracy:.1%})")
     print("| generator | kimg | images/s | FID | KID | memorisation | CAS |")
     print("|---|---|---|---|---|---|---|")

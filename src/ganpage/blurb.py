@@ -82,11 +82,15 @@ def plural_of(category_name: str) -> str:
     return " and ".join(_plural_noun(part) for part in head.split(" and ")) + rest
 
 
+def title_words(category_name: str) -> tuple[str, str]:
+    """The words around the name in the title: ("This", "Does") or ("These", "Do")."""
+    return ("These", "Do") if is_plural(category_name) else ("This", "Does")
+
+
 def title_for(category_name: str) -> str:
     """The page title: "This Hamster Does Not Exist", "These Admission Tickets Do Not Exist"."""
-    if is_plural(category_name):
-        return f"These {category_name} Do Not Exist"
-    return f"This {category_name} Does Not Exist"
+    this, does = title_words(category_name)
+    return f"{this} {category_name} {does} Not Exist"
 
 
 def with_article(category_name: str) -> str:

@@ -97,7 +97,8 @@ def is_public_address(address: str) -> bool:
     if not ip.is_global or ip.is_multicast:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None,
+        # Teredo (2001::/32) needs no case: it is never global
+        embedded = [ip.ipv4_mapped, ip.sixtofour,
                     ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None]
         return all(is_public_address(str(v4)) for v4 in embedded if v4 is not None)
     return True
@@ -150,10 +151,10 @@ def check_url(url: str, allow_private: bool) -> None:
     if allow_private:
         return
     try:
-        literal = ipaddress.ip_address(parts.hostname)
+        public = is_public_address(parts.hostname)
     except ValueError:
-        return  # a host name
-    if not is_public_address(str(literal)):
+        return  # a host name: checked when it is resolved
+    if not public:
         raise Refused("private_address")
 
 

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from ganpage.blurb import blurb_for, is_plural, title_for, with_article
+from ganpage.blurb import blurb_for, title_for, title_words, with_article
 from ganpage.gallery import FORMATS, Gallery, ImageRecord
 from ganpage.web.catalog import Catalog
 
@@ -96,7 +96,7 @@ class PageRenderer:
         templates = Path(str(resources.files("ganpage.web") / "templates"))
         self.env = Environment(loader=FileSystemLoader(templates),
                                autoescape=select_autoescape(["html"]))
-        self.env.globals.update(is_plural=is_plural, title_for=title_for,
+        self.env.globals.update(title_for=title_for, title_words=title_words,
                                 with_article=with_article)
         self.config = config
         self._picture_cache: dict[str, bytes] = {}
