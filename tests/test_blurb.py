@@ -24,13 +24,24 @@ def test_singular_names_ending_in_s_stay_singular(name):
 @pytest.mark.parametrize(("name", "article", "plural"), [
     ("Airplane", "an airplane", "airplanes"), ("Hamster", "a hamster", "hamsters"),
     ("Mouse", "a mouse", "mice"), ("Bus", "a bus", "buses"), ("Ox", "an ox", "oxen"),
-    ("Tennis", "a tennis", "tennis"), ("Nut And Bolt", "a nut and bolt", "nuts and bolts"),
+    ("Nut And Bolt", "a nut and bolt", "nuts and bolts"),
     ("Teacup Without Handle", "a teacup without handle", "teacups without handle"),
     ("Ear Of Corn", "an ear of corn", "ears of corn"),
+    ("Page Facing Up", "a page facing up", "pages facing up"),
+    ("Leaf Fluttering In Wind", "a leaf fluttering in wind", "leaves fluttering in wind"),
 ])
 def test_articles_and_plurals_of_singular_names(name, article, plural):
     assert with_article(name) == article
     assert plural_of(name) == plural
+
+
+@pytest.mark.parametrize("name", ["Bacon", "Cooked Rice", "Tennis", "Ice Hockey", "Cooking",
+                                  "Locked With Key"])
+def test_uncountable_names_take_no_article_and_no_plural_s(name):
+    assert not is_plural(name)
+    assert title_for(name) == f"This {name} Does Not Exist"
+    assert with_article(name) == name.lower()
+    assert plural_of(name) == f"pictures of {name.lower()}"
 
 
 def test_blurb_is_a_pure_function_of_the_id():

@@ -35,8 +35,14 @@ PLURAL_WORDS = {"this": "these", "this_one": "these", "it": "them", "they": "the
 # that share the "is" ending.
 SINGULAR_S_ENDINGS = ("ss", "us", "is", "os")
 PLURALS_IN_IS = {"skis", "taxis", "kiwis", "bikinis", "emojis", "alibis"}
-# Words after the head noun: "Nest With Eggs" is one nest, "Teacup Without Handle" one teacup.
-PHRASE_BREAKS = (" without ", " with ", " of ", " in ", " on ")
+# Words after the head noun: "Nest With Eggs" is one nest, "Teacup Without Handle" one teacup,
+# "Page Facing Up" one page.
+PHRASE_BREAKS = (" without ", " with ", " of ", " in ", " on ", " facing ", " fluttering ")
+# Heads that are not countable things (foods, sports, activities): "this bacon", never "a bacon"
+# or "bacons"; their plural reads "pictures of bacon".
+UNCOUNTABLE_HEADS = {"bacon", "bowling", "bread", "broccoli", "butter", "construction",
+                     "cooking", "badminton", "hockey", "lacrosse", "liquid", "locked", "pong",
+                     "popcorn", "rice", "sake", "salt", "spaghetti", "sushi", "tennis", "ice"}
 
 _faker = Faker("en_US")
 _inflect = inflect.engine()
@@ -53,11 +59,21 @@ def is_plural(category_name: str) -> bool:
 
     A heuristic on the head noun's ending, right for the emoji set's names.
     """
-    head = _split_head(category_name.lower().split(" and ")[0])[0]
-    last_word = head.split()[-1] if head.split() else ""
-    if last_word in PLURALS_IN_IS:
+    head_noun = _head_noun(category_name)
+    if head_noun in PLURALS_IN_IS:
         return True
-    return last_word.endswith("s") and not last_word.endswith(SINGULAR_S_ENDINGS)
+    return head_noun.endswith("s") and not head_noun.endswith(SINGULAR_S_ENDINGS)
+
+
+def is_uncountable(category_name: str) -> bool:
+    """Whether the name is a mass noun or an activity ("Bacon", "Cooked Rice", "Ice Hockey")."""
+    return _head_noun(category_name) in UNCOUNTABLE_HEADS
+
+
+def _head_noun(category_name: str) -> str:
+    """"Teacup Without Handle" -> "teacup", "Nut And Bolt" -> "nut"."""
+    head = _split_head(category_name.lower().split(" and ")[0])[0]
+    return head.split()[-1] if head.split() else ""
 
 
 def _split_head(phrase: str) -> tuple[str, str]:
@@ -74,10 +90,13 @@ def _plural_noun(noun: str) -> str:
 
 def plural_of(category_name: str) -> str:
     """The lower-case plural of a display name: "mouse" -> "mice", "nut and bolt" -> "nuts and
-    bolts", "teacup without handle" -> "teacups without handle", "glasses" stays."""
+    bolts", "teacup without handle" -> "teacups without handle", "glasses" stays, "bacon" ->
+    "pictures of bacon"."""
     lower = category_name.lower()
     if is_plural(category_name):
         return lower
+    if is_uncountable(category_name):
+        return f"pictures of {lower}"
     head, rest = _split_head(lower)
     return " and ".join(_plural_noun(part) for part in head.split(" and ")) + rest
 
@@ -94,9 +113,11 @@ def title_for(category_name: str) -> str:
 
 
 def with_article(category_name: str) -> str:
-    """The lower-case name with "a"/"an" ("an airplane"), or bare when plural ("jeans")."""
+    """The lower-case name with "a"/"an" ("an airplane"), or bare when plural or uncountable
+    ("jeans", "bacon")."""
     lower = category_name.lower()
-    return lower if is_plural(category_name) else _inflect.a(lower)
+    bare = is_plural(category_name) or is_uncountable(category_name)
+    return lower if bare else _inflect.a(lower)
 
 
 def blurb_for(image_id: str, category_name: str, seed: int, truncation: float) -> Blurb:
