@@ -275,3 +275,63 @@ def test_torchrun_ddp_on_cpu(dataset, tmp_path):
     run = tmp_path / "runs" / "00000-shapes-32"
     checkpoint = load_checkpoint(latest_checkpoint(run))
     assert checkpoint["images_seen"] == 24 and checkpoint["step"] == 3  # 2 ranks x 4 per step
+
+
+def test_ctrl_c_mid_step_finishes_the_step_and_writes_a_checkpoint(dataset, tmp_path,
+                                                                   monkeypatch):
+    """SIGINT lands between G's update and the EMA's, the worst place; training finishes that
+    step, saves it, and a resume matches the run that was never stopped."""
+    import os
+    import signal
+
+    from ganpage.train import TrainingStopped
+
+    real_update_ema = train_module.update_ema
+    calls = []
+
+    def update_ema_then_signal(state, batch_size, ema_kimg):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        real_update_ema(state, batch_size, ema_kimg)
+
+    monkeypatch.setattr(train_module, "update_ema", update_ema_then_signal)
+    with pytest.raises(TrainingStopped, match="stopped by SIGINT at 0.0 kimg") as stopped:
+        train(tiny_config(dataset, tmp_path / "b", total_kimg=1000), show_progress=False)
+    monkeypatch.setattr(train_module, "update_ema", real_update_ema)
+    interrupted = stopped.value.run_dir
+    assert load_checkpoint(latest_checkpoint(interrupted))["step"] == 3
+    train(tiny_config(dataset, tmp_path / "b", total_kimg=1000), resume=interrupted,
+          show_progress=False, stop_after_steps=1)
+    straight = train(tiny_config(dataset, tmp_path / "a", total_kimg=1000), show_progress=False,
+                     stop_after_steps=4)
+    a = load_checkpoint(latest_checkpoint(straight))
+    b = load_checkpoint(latest_checkpoint(interrupted))
+    assert a["step"] == b["step"] == 4
+    for key in ("G", "D", "G_ema"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after the stop"
+
+
+def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "runs" / "00000-shapes-32"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "train", str(dataset), "--out", str(tmp_path / "runs"),
+         "--kimg", "1000", "--batch-size", "4", "--g-channels", "4", "--d-channels", "4",
+         "--checkpoint-every", "1000", "--threads", "1", "--quiet"],
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (run / "log.jsonl").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr[-2000:]
+    assert f"checkpoint written; go on with: ganpage train --resume {run}" in stderr
+    assert "Traceback" not in stderr
+    checkpoint = load_checkpoint(latest_checkpoint(run))
+    assert 0 < checkpoint["images_seen"] < 1_000_000

@@ -350,7 +350,8 @@ def train(
     = False,
     quiet: bool = False,
 ) -> None:
-    """Train a class-conditional GAN on a data set; Ctrl-C and --resume continue exactly.
+    """Train a class-conditional GAN on a data set; Ctrl-C stops with a checkpoint and --resume
+    continues exactly.
 
     [bold]Examples[/bold]
 
@@ -364,7 +365,7 @@ def train(
 
     ganpage train data/emoji64 --dry-run
     """
-    from ganpage.train import TrainConfig
+    from ganpage.train import TrainConfig, TrainingStopped
     from ganpage.train import train as run_training
 
     if data is None and resume is None:
@@ -377,9 +378,16 @@ def train(
     given = {name: value for name, value in given.items() if value is not None}
     config = TrainConfig(data=str(data or ""), out=str(out), device=device, threads=threads,
                          precision=precision, **({} if resume else given))
-    run_dir = run_training(config, resume=resume, dry_run=dry_run, show_progress=not quiet,
-                           stop_after_minutes=minutes, changes=given if resume else None)
-    if not dry_run and os.environ.get("RANK", "0") == "0":
+    is_main = os.environ.get("RANK", "0") == "0"
+    try:
+        run_dir = run_training(config, resume=resume, dry_run=dry_run, show_progress=not quiet,
+                               stop_after_minutes=minutes, changes=given if resume else None)
+    except TrainingStopped as stopped:
+        if is_main:
+            typer.echo(f"{stopped}, checkpoint written; go on with: ganpage train --resume "
+                       f"{stopped.run_dir}", err=True)
+        sys.exit(130)
+    if not dry_run and is_main:
         typer.echo(f"run folder: {run_dir}")
 
 

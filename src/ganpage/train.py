@@ -30,6 +30,7 @@ from ganpage.augment import diff_augment, parse_policy
 from ganpage.categories import CategorySet
 from ganpage.data.dataset import TrainingSet, load_training_set
 from ganpage.errors import GanpageError
+from ganpage.interrupt import StopRequest, stop_on_signals
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
 from ganpage.models.generator import Generator
 from ganpage.progress import progress_bar
@@ -40,6 +41,14 @@ KEEP_CHECKPOINTS = 3
 
 class CheckpointError(GanpageError):
     """A checkpoint that is missing, truncated, corrupt or from another config."""
+
+
+class TrainingStopped(Exception):
+    """A signal (Ctrl-C, SIGTERM) stopped training after a step, with a checkpoint written."""
+
+    def __init__(self, run_dir: Path, kimg: float, signal_name: str):
+        super().__init__(f"stopped by {signal_name} at {kimg:,.1f} kimg")
+        self.run_dir, self.kimg, self.signal_name = run_dir, kimg, signal_name
 
 
 @dataclass
@@ -492,17 +501,21 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
     try:
         deadline = (None if stop_after_minutes is None
                     else time.monotonic() + 60 * stop_after_minutes)
-        _loop(run_dir, config, state, dataset, device, world, show_progress, stop_after_steps,
-              deadline)
+        with stop_on_signals() as stop:
+            _loop(run_dir, config, state, dataset, device, world, show_progress,
+                  stop_after_steps, deadline, stop)
     finally:
         if world.world_size > 1:
             dist.destroy_process_group()
+    if stop.requested:
+        raise TrainingStopped(run_dir, state.kimg, stop.signal_name)
     return run_dir
 
 
 def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: TrainingSet,
           device: torch.device, world: Distributed, show_progress: bool,
-          stop_after_steps: int | None, deadline: float | None = None) -> None:
+          stop_after_steps: int | None, deadline: float | None = None,
+          stop: StopRequest | None = None) -> None:
     policy = parse_policy(config.augment)
     data = torch.from_numpy(dataset.images)
     labels = torch.from_numpy(dataset.labels)
@@ -545,7 +558,7 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                     save_plot(run_dir)
                 next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
             finished = (state.images_seen >= total or stop_after_steps == steps_done
-                        or _past_deadline(deadline, world, device))
+                        or _asked_to_stop(deadline, stop, world, device))
             if world.is_main and (state.images_seen >= next_checkpoint or finished):
                 save_checkpoint(run_dir, state, config)
                 next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
@@ -553,16 +566,19 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                 break
 
 
-def _past_deadline(deadline: float | None, world: Distributed, device: torch.device) -> bool:
-    """Whether the wall-clock limit has passed; under DDP every rank stops on the same step."""
-    if deadline is None:
-        return False
-    past = time.monotonic() >= deadline
+def _asked_to_stop(deadline: float | None, stop: StopRequest | None, world: Distributed,
+                   device: torch.device) -> bool:
+    """Whether the wall-clock limit has passed or a signal asked to stop; under DDP every rank
+    stops on the same step (a signal to any rank stops them all)."""
+    asked = (deadline is not None and time.monotonic() >= deadline) or (
+        stop is not None and stop.requested)
     if world.world_size > 1:
-        flag = torch.tensor(float(past), device=device)
+        flag = torch.tensor(float(asked), device=device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        past = bool(flag.item())
-    return past
+        asked = bool(flag.item())
+        if asked and stop is not None and not stop.requested:
+            stop.signal_name = "another rank"
+    return asked
 
 
 def _stats(d_losses: StepLosses, g_losses: StepLosses, class_loss_weight: float) -> str:
