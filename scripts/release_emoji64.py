@@ -39,13 +39,13 @@ def training_hours(rows: list[dict]) -> float:
 
 
 def truncation_table(evaluations: list[dict]) -> str:
-    """Markdown rows: CAS, CAS ratio, memorisation, FID and within-class diversity at each
-    evaluated truncation."""
+    """Markdown rows: CAS, CAS ratio, memorisation, FID, within-class diversity and coverage at
+    each evaluated truncation."""
     lines = ["| truncation | CAS | CAS / held-out | memorisation | classifier FID | "
-             "within-class diversity |", "|---|---|---|---|---|---|"]
+             "within-class diversity | coverage |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {e['truncation']:.2f} | {e['cas']:.2%} | {e['cas_ratio']:.1%} | "
               f"{e['memorisation_rate']:.2%} | {e['fid']:.1f} | "
-              f"{e['within_class_diversity']:.2f} |" for e in evaluations]
+              f"{e['within_class_diversity']:.2f} | {e['coverage']:.1%} |" for e in evaluations]
     return "\n".join(lines)
 
 
@@ -88,6 +88,7 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
                            cas_ratio=metrics["cas_ratio"],
                            memorisation=metrics["memorisation_rate"], fid=metrics["fid"],
                            diversity=metrics["within_class_diversity"],
+                           density=metrics["density"], coverage=metrics["coverage"],
                            truncations=truncation_table(all_metrics),
                            grid_truncation=GRID_TRUNCATION)
     atomic_write_text(TARGET / "README.md", card)

@@ -6,6 +6,7 @@ from ganpage.classify import load_classifier, split_held_out, train_classifier
 from ganpage.data.dataset import DatasetWriter, load_training_set
 from ganpage.errors import GanpageError
 from ganpage.metrics import (
+    density_and_coverage,
     distribution_scores,
     evaluate,
     frechet_distance,
@@ -55,6 +56,19 @@ def test_memorisation_rate_catches_copies():
     assert memorisation_rate(fresh, training)[0] < 0.2
 
 
+def test_density_and_coverage_tell_a_matching_generator_from_a_collapsed_one():
+    rng = np.random.default_rng(5)
+    training = rng.normal(size=(1000, 8))
+    matching = density_and_coverage(rng.normal(size=(1000, 8)), training)
+    assert matching[0] == pytest.approx(1.0, abs=0.15) and matching[1] > 0.9
+    # one version of each of 10 modes: dense where it is, but most of the data uncovered
+    modes = np.repeat(training[:10], 100, axis=0) + rng.normal(scale=1e-3, size=(1000, 8))
+    _, coverage = density_and_coverage(modes, training)
+    assert coverage < 0.1 < 0.9 < matching[1]
+    far = density_and_coverage(rng.normal(size=(1000, 8)) + 10.0, training)
+    assert far == (0.0, 0.0)
+
+
 def test_distribution_scores_tell_copies_from_a_shifted_distribution():
     rng = np.random.default_rng(4)
     training = rng.normal(size=(300, 8))
@@ -63,6 +77,7 @@ def test_distribution_scores_tell_copies_from_a_shifted_distribution():
     assert copies.memorisation_rate == 1.0 and shifted.memorisation_rate < 0.2
     assert copies.fid < 1.0 < 4.0 < shifted.fid  # a mean moved by 1 in 8 dims: FID about 8
     assert copies.kid < 0.1 < shifted.kid
+    assert copies.coverage > shifted.coverage
 
 
 def test_held_out_split_takes_one_per_class_with_three_or_more():
@@ -108,6 +123,7 @@ def test_classifier_learns_and_evaluates_a_generator(tmp_path):
     assert result.within_class_diversity > 0
     assert result.cas_ratio == pytest.approx(result.cas / 1.0)
     assert result.fid > 0 and 0.0 <= result.memorisation_rate <= 1.0
+    assert result.density >= 0 and 0.0 <= result.coverage <= 1.0
 
 
 def test_evaluation_refuses_a_classifier_with_other_class_ids(tmp_path):

@@ -8,6 +8,11 @@
 - Memorisation rate: the share of generated pictures closer to their nearest training picture
   than training pictures are to each other (below the 5th percentile of training
   nearest-neighbour distances).
+- Density and coverage (Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for
+  Generative Models"): how many training pictures' neighbourhoods a generated picture falls in
+  (fidelity, about 1 for a generator that matches the data), and the share of training pictures
+  with a generated one in their neighbourhood (diversity; low when a generator draws one
+  version of each class).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ganpage.classify import LoadedClassifier, check_same_classes
 from ganpage.models.generator import Generator
 
 MEMORISATION_PERCENTILE = 5.0
+NEIGHBOURHOOD_SIZE = 5  # k of density and coverage, as in Naeem et al. 2020
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -74,6 +80,18 @@ def memorisation_rate(generated: np.ndarray, training: np.ndarray) -> tuple[floa
     return float((nearest_distances(generated, training) < threshold).mean()), threshold
 
 
+def density_and_coverage(generated: np.ndarray, training: np.ndarray,
+                         k: int = NEIGHBOURHOOD_SIZE) -> tuple[float, float]:
+    """(density, coverage) of generated vs training features (N, D). A training picture's
+    neighbourhood is the ball reaching its k-th nearest other training picture."""
+    real, fake = torch.from_numpy(training).float(), torch.from_numpy(generated).float()
+    radii = torch.cdist(real, real).kthvalue(k + 1, dim=1).values  # k + 1: skip itself
+    inside = torch.cdist(real, fake) <= radii[:, None]  # (training, generated)
+    density = inside.sum().item() / (k * len(fake))
+    coverage = inside.any(dim=1).float().mean().item()
+    return density, coverage
+
+
 def within_class_spread(features: np.ndarray, labels: np.ndarray) -> float:
     """Mean distance between two pictures of the same class, averaged over the classes with at
     least two pictures: features (N, D), labels (N,)."""
@@ -94,16 +112,21 @@ class DistributionScores:
     kid: float
     memorisation_rate: float  # goal for emoji64: <= 0.05
     memorisation_threshold: float
+    density: float  # fidelity: about 1 when generated pictures sit where training ones do
+    coverage: float  # diversity: share of training pictures with a generated one nearby
 
 
 def distribution_scores(generated_features: np.ndarray,
                         training_features: np.ndarray) -> DistributionScores:
-    """FID, KID and memorisation rate of generated vs training features (N, D); works for
-    unconditional generators too (the equal-time benchmark scores lightweight-gan with it)."""
+    """FID, KID, memorisation rate, density and coverage of generated vs training features
+    (N, D); works for unconditional generators too (the equal-time benchmark scores
+    lightweight-gan with it)."""
     rate, threshold = memorisation_rate(generated_features, training_features)
+    density, coverage = density_and_coverage(generated_features, training_features)
     return DistributionScores(fid=frechet_distance(generated_features, training_features),
                               kid=kernel_distance(generated_features, training_features),
-                              memorisation_rate=rate, memorisation_threshold=threshold)
+                              memorisation_rate=rate, memorisation_threshold=threshold,
+                              density=density, coverage=coverage)
 
 
 @dataclass
@@ -122,6 +145,8 @@ class Evaluation:
     # within-class spread of generated / of real pictures (classifier features): 1 is as varied
     # as the data set, near 0 is every seed of a class drawing the same picture
     within_class_diversity: float | None = None
+    density: float | None = None  # see density_and_coverage
+    coverage: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -163,4 +188,5 @@ def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.nd
         fid=scores.fid, kid=scores.kid, memorisation_rate=scores.memorisation_rate,
         memorisation_threshold=scores.memorisation_threshold,
         pictures=len(labels), truncation=truncation, inception_fid=inception_fid,
-        inception_kid=inception_kid, within_class_diversity=diversity)
+        inception_kid=inception_kid, within_class_diversity=diversity,
+        density=scores.density, coverage=scores.coverage)
