@@ -38,6 +38,7 @@ def picture_bytes(seed: int, fmt: str = "JPEG") -> bytes:
 
 
 PLACEHOLDER = picture_bytes(999, "PNG")
+UNKNOWN_PLACEHOLDER = picture_bytes(998, "PNG")  # in no list: found by repetition
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -108,6 +109,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, PLACEHOLDER, "image/png")
         elif name == "duplicate":
             self._send(200, picture_bytes(1))
+        elif name == "dead":  # every dead link of a photo host serves the same picture
+            self._send(200, UNKNOWN_PLACEHOLDER, "image/png")
         else:
             self._send(404)
 
@@ -196,6 +199,47 @@ def test_rerun_downloads_nothing_twice(server, only_127_0_0_2_is_public, tmp_pat
     before = sum(Handler.hits.values())
     download_url_list(url_list, tmp_path / "out", 100, 0, fast_settings(), show_progress=False)
     assert sum(Handler.hits.values()) == before
+
+
+@pytest.mark.parametrize("repeats", [10, 0])
+def test_bytes_served_for_many_urls_are_a_placeholder(server, only_127_0_0_2_is_public,
+                                                       tmp_path, repeats):
+    import hashlib
+
+    lines = [f"n02091467_{i} {server}/dead/{i}" for i in range(12)]
+    lines += [f"n0209146{i % 2}_{i} {server}/good/{i}" for i in range(20, 23)]
+    url_list = tmp_path / "list.txt"
+    url_list.write_text("\n".join(lines) + "\n")
+    settings = fast_settings(placeholder_repeats=repeats)
+    report = download_url_list(url_list, tmp_path / "out", 100, 0, settings, show_progress=False)
+    digest = hashlib.sha256(UNKNOWN_PLACEHOLDER).hexdigest()
+    files = sorted((tmp_path / "out").glob("*/*.png"))
+    if repeats:
+        assert report["outcomes"] == {"ok": 3, "placeholder": 12}
+        assert report["repeated_placeholders"] == {digest: 12}
+        assert len(files) == 3  # the first copy, kept while downloading, is gone
+    else:
+        assert report["outcomes"] == {"ok": 4, "duplicate": 11}
+        assert len(files) == 4
+    manifest = (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()
+    assert sorted(json.loads(row)["path"] for row in manifest) == sorted(
+        str(f.relative_to(tmp_path / "out")) for f in files)
+
+
+def test_a_placeholder_found_by_repetition_stays_one_after_a_resume(
+        server, only_127_0_0_2_is_public, tmp_path):
+    """Dead links decided after the placeholder was found are placeholders, not new pictures."""
+    first = [f"n02091467_{i} {server}/dead/{i}" for i in range(10)]
+    url_list = tmp_path / "list.txt"
+    url_list.write_text("\n".join(first) + "\n")
+    download_url_list(url_list, tmp_path / "out", 100, 0, fast_settings(), show_progress=False)
+    state = urls_module.DownloadState(tmp_path / "out" / "urls.sqlite")
+    state.add_sample([parse_line(99, f"n02091467_99 {server}/dead/99".encode())], 0, 11)
+    state.db.close()
+    report = download_url_list(url_list, tmp_path / "out", 100, 0, fast_settings(),
+                               show_progress=False)
+    assert report["outcomes"] == {"placeholder": 11}
+    assert not list((tmp_path / "out").glob("*/*.png"))
 
 
 def test_private_addresses_refused_unless_allowed(server, tmp_path):

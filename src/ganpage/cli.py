@@ -534,6 +534,9 @@ def data_urls(
     = None,
     placeholders: Annotated[Path | None, typer.Option(
         help="Extra sha256 list of placeholder images to reject.")] = None,
+    placeholder_repeats: Annotated[int, typer.Option(
+        help="Bytes served for this many different URLs are a 'photo unavailable' placeholder "
+             "and rejected (0: off).")] = 10,
 ) -> None:
     """Sample a URL list, download, validate and resize; re-run to resume.
 
@@ -549,7 +552,8 @@ def data_urls(
     settings = DownloadSettings(
         size=size, resize=ResizeMode(resize), concurrency=concurrency, per_host=per_host,
         max_bytes=int(max_mb * 1024 * 1024), retries=retries, allow_private=allow_private,
-        placeholder_sha256=load_placeholder_hashes(placeholders))
+        placeholder_sha256=load_placeholder_hashes(placeholders),
+        placeholder_repeats=placeholder_repeats)
     wnid_names = {}
     if names is not None:
         for line in names.read_text().splitlines():

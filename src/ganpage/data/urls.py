@@ -59,6 +59,9 @@ class DownloadSettings:
     backoff: float = 0.5  # seconds, doubled per retry
     allow_private: bool = False
     placeholder_sha256: frozenset[str] = field(default_factory=frozenset)
+    # the same bytes served for this many different URLs are a "photo unavailable" placeholder
+    # (dead Flickr links all get one picture); 0 turns the check off
+    placeholder_repeats: int = 10
 
 
 class Refused(Exception):
@@ -273,9 +276,34 @@ class DownloadState:
                                "GROUP BY 1")
         return Counter(dict(rows.fetchall()))
 
-    def seen_sha256(self, digest: str) -> bool:
-        return self.db.execute("SELECT 1 FROM urls WHERE sha256 = ? AND outcome = 'ok'",
-                               (digest,)).fetchone() is not None
+    def known_outcome_of(self, digest: str) -> str | None:
+        """"placeholder" or "duplicate" when these bytes were already decided, else None."""
+        outcomes = {row[0] for row in self.db.execute(
+            "SELECT DISTINCT outcome FROM urls WHERE sha256 = ? AND outcome IN "
+            "('ok', 'placeholder')", (digest,))}
+        return ("placeholder" if "placeholder" in outcomes
+                else "duplicate" if "ok" in outcomes else None)
+
+    def mark_repeated_as_placeholders(self, min_repeats: int) -> list[str]:
+        """Turn every download whose bytes came from ``min_repeats`` or more URLs into a
+        "placeholder"; returns the paths of the files that were kept for them."""
+        digests = [row[0] for row in self.db.execute(
+            "SELECT sha256 FROM urls WHERE outcome IN ('ok', 'duplicate') "
+            "AND sha256 IS NOT NULL GROUP BY sha256 HAVING COUNT(*) >= ?", (min_repeats,))]
+        if not digests:
+            return []
+        marks = ",".join("?" * len(digests))
+        paths = [row[0] for row in self.db.execute(
+            f"SELECT path FROM urls WHERE outcome = 'ok' AND sha256 IN ({marks})", digests)]
+        self.db.execute(f"UPDATE urls SET outcome = 'placeholder', path = NULL "
+                        f"WHERE outcome IN ('ok', 'duplicate') AND sha256 IN ({marks})", digests)
+        return paths
+
+    def placeholder_digests(self) -> dict[str, int]:
+        """{sha256: URLs} of the placeholders found by repetition (shipped ones have none)."""
+        return dict(self.db.execute(
+            "SELECT sha256, COUNT(*) FROM urls WHERE outcome = 'placeholder' "
+            "AND sha256 IS NOT NULL GROUP BY sha256 ORDER BY 2 DESC"))
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -342,8 +370,9 @@ async def _attempts(client, pool, out: Path, line: int, url: str, wnid: str,
                                           settings.total_timeout)
             png, digest = await asyncio.get_running_loop().run_in_executor(
                 pool, process_body, body, settings)
-            if state.seen_sha256(digest):
-                return "duplicate", attempt, None, digest
+            known = state.known_outcome_of(digest)
+            if known is not None:
+                return known, attempt, None, digest
             relative = f"{wnid or 'unlabelled'}/{line:09d}.png"
             atomic_write_bytes(out / relative, png, durable=False)
             return "ok", attempt, relative, digest
@@ -354,6 +383,16 @@ async def _attempts(client, pool, out: Path, line: int, url: str, wnid: str,
             if attempt <= settings.retries:
                 await asyncio.sleep(settings.backoff * 2 ** (attempt - 1))
     return outcome, settings.retries + 1, None, None
+
+
+def drop_repeated_placeholders(out: Path, state: DownloadState, min_repeats: int) -> None:
+    """Reject the bytes that ``min_repeats`` or more URLs served (see ``placeholder_repeats``)
+    and delete the one copy that was kept; report.json lists their sha256, which
+    ``--placeholders`` takes to reject them from the first download next time."""
+    if min_repeats <= 0:
+        return
+    for path in state.mark_repeated_as_placeholders(min_repeats):
+        (out / path).unlink(missing_ok=True)  # a kill before this leaves an unlisted file only
 
 
 def write_dataset_files(out: Path, state: DownloadState, names: dict[str, str]) -> dict:
@@ -374,6 +413,7 @@ def write_dataset_files(out: Path, state: DownloadState, names: dict[str, str]) 
         "total_lines": int(state.meta("total_lines") or 0),
         "images_per_class": dict(Counter(m["class_name"] for m in manifest)),
         "rejected_by_reason": {k: v for k, v in outcomes.items() if k != "ok"},
+        "repeated_placeholders": state.placeholder_digests(),
     }
     atomic_write_text(out / CLASSES, json.dumps(categories.to_dicts(), indent=1) + "\n")
     atomic_write_text(out / MANIFEST, "".join(json.dumps(m) + "\n" for m in manifest))
@@ -395,6 +435,7 @@ def download_url_list(url_list: Path, out: Path, sample: int, seed: int,
     try:
         sample_into_state(state, url_list, sample, seed)
         asyncio.run(download_all(out, state, settings, show_progress))
+        drop_repeated_placeholders(out, state, settings.placeholder_repeats)
         return write_dataset_files(out, state, imagenet_names() | (names or {}))
     finally:
         state.db.close()
