@@ -335,3 +335,30 @@ def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path):
     assert "Traceback" not in stderr
     checkpoint = load_checkpoint(latest_checkpoint(run))
     assert 0 < checkpoint["images_seen"] < 1_000_000
+
+
+def test_sigterm_to_torchrun_stops_every_rank_on_one_step_with_a_checkpoint(dataset, tmp_path):
+    """torchrun passes SIGTERM to its workers; the ranks agree on a step and rank 0 saves it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import free_port
+
+    run = tmp_path / "runs" / "00000-shapes-32"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "--master-port", str(free_port()), "-m", "ganpage", "train", str(dataset), "--out",
+         str(tmp_path / "runs"), "--kimg", "1000", "--batch-size", "4", "--g-channels", "4",
+         "--d-channels", "4", "--checkpoint-every", "1000", "--threads", "1", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 90
+    while not (run / "log.jsonl").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=90)
+    assert "checkpoint written; go on with: ganpage train --resume" in output, output[-3000:]
+    checkpoint = load_checkpoint(latest_checkpoint(run))
+    assert checkpoint["step"] > 0 and checkpoint["step"] % train_module.DDP_STOP_CHECK_STEPS == 0
+    assert checkpoint["images_seen"] == 8 * checkpoint["step"]  # 2 ranks x 4 per step

@@ -37,6 +37,7 @@ from ganpage.progress import progress_bar
 
 CHECKPOINT = re.compile(r"^ckpt-(\d{7,})\.pt$")
 KEEP_CHECKPOINTS = 3
+DDP_STOP_CHECK_STEPS = 10  # how often DDP ranks agree on stopping (one small all_reduce)
 
 
 class CheckpointError(GanpageError):
@@ -558,7 +559,7 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                     save_plot(run_dir)
                 next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
             finished = (state.images_seen >= total or stop_after_steps == steps_done
-                        or _asked_to_stop(deadline, stop, world, device))
+                        or _asked_to_stop(deadline, stop, world, device, state.step))
             if world.is_main and (state.images_seen >= next_checkpoint or finished):
                 save_checkpoint(run_dir, state, config)
                 next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
@@ -567,18 +568,22 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
 
 
 def _asked_to_stop(deadline: float | None, stop: StopRequest | None, world: Distributed,
-                   device: torch.device) -> bool:
-    """Whether the wall-clock limit has passed or a signal asked to stop; under DDP every rank
-    stops on the same step (a signal to any rank stops them all)."""
-    asked = (deadline is not None and time.monotonic() >= deadline) or (
-        stop is not None and stop.requested)
-    if world.world_size > 1:
-        flag = torch.tensor(float(asked), device=device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        asked = bool(flag.item())
-        if asked and stop is not None and not stop.requested:
-            stop.signal_name = "another rank"
-    return asked
+                   device: torch.device, step: int) -> bool:
+    """Whether the wall-clock limit has passed or a signal asked to stop. Under DDP the ranks
+    agree every ``DDP_STOP_CHECK_STEPS`` steps, so all stop on the same step, and a signal to
+    any rank stops them all."""
+    past_deadline = deadline is not None and time.monotonic() >= deadline
+    signalled = stop is not None and stop.requested
+    if world.world_size == 1:
+        return past_deadline or signalled
+    if step % DDP_STOP_CHECK_STEPS:
+        return False
+    flags = torch.tensor([float(past_deadline), float(signalled)], device=device)
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    past_deadline, signalled = (bool(f) for f in flags.tolist())
+    if signalled and stop is not None and not stop.requested:
+        stop.signal_name = "a signal to another rank"
+    return past_deadline or signalled
 
 
 def _stats(d_losses: StepLosses, g_losses: StepLosses, class_loss_weight: float) -> str:
