@@ -11,8 +11,8 @@
 - Density and coverage (Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for
   Generative Models"): how many training pictures' neighbourhoods a generated picture falls in
   (fidelity, about 1 for a generator that matches the data), and the share of training pictures
-  with a generated one in their neighbourhood (diversity; low when a generator draws one
-  version of each class).
+  with a generated one in their neighbourhood (diversity; low when a generator leaves parts of
+  the data set out).
 """
 
 from __future__ import annotations
