@@ -245,6 +245,9 @@ class DownloadState:
         self.db.execute("""CREATE TABLE IF NOT EXISTS urls (
             line INTEGER PRIMARY KEY, url TEXT NOT NULL, wnid TEXT NOT NULL,
             outcome TEXT, attempts INTEGER NOT NULL DEFAULT 0, path TEXT, sha256 TEXT)""")
+        # every download looks its bytes up by sha256 (duplicate? placeholder?) on the event
+        # loop: 2.5 ms a lookup by table scan at 35,000 rows, 0.01 ms with the index
+        self.db.execute("CREATE INDEX IF NOT EXISTS urls_sha256 ON urls (sha256)")
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
 
     def meta(self, key: str) -> str | None:
