@@ -29,6 +29,9 @@ def test_singular_names_ending_in_s_stay_singular(name):
     ("Ear Of Corn", "an ear of corn", "ears of corn"),
     ("Page Facing Up", "a page facing up", "pages facing up"),
     ("Leaf Fluttering In Wind", "a leaf fluttering in wind", "leaves fluttering in wind"),
+    ("Burrito", "a burrito", "burritos"), ("Dango", "a dango", "dangos"),
+    ("Banjo", "a banjo", "banjos"), ("Tomato", "a tomato", "tomatoes"),
+    ("Roasted Sweet Potato", "a roasted sweet potato", "roasted sweet potatoes"),
 ])
 def test_articles_and_plurals_of_singular_names(name, article, plural):
     assert with_article(name) == article

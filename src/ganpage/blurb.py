@@ -43,6 +43,10 @@ PHRASE_BREAKS = (" without ", " with ", " of ", " in ", " on ", " facing ", " fl
 UNCOUNTABLE_HEADS = {"bacon", "bowling", "bread", "broccoli", "butter", "construction",
                      "cooking", "badminton", "hockey", "lacrosse", "liquid", "locked", "pong",
                      "popcorn", "rice", "sake", "salt", "spaghetti", "sushi", "tennis", "ice"}
+# The -o nouns whose usual plural is -oes. inflect gives -oes to every consonant + o noun it
+# does not know ("burritoes", "dangoes"); the rest of them take -os.
+PLURALS_IN_OES = {"buffalo", "echo", "hero", "mango", "mosquito", "potato", "tomato", "tornado",
+                  "torpedo", "veto", "volcano", "domino"}
 
 _faker = Faker("en_US")
 _inflect = inflect.engine()
@@ -85,7 +89,11 @@ def _split_head(phrase: str) -> tuple[str, str]:
 def _plural_noun(noun: str) -> str:
     plural = _inflect.plural_noun(noun)
     # inflect doubles the s of nouns it cannot inflect ("tennis" -> "tenniss"): keep them
-    return noun if plural == noun + "s" and noun.endswith("s") else plural
+    if plural == noun + "s" and noun.endswith("s"):
+        return noun
+    if plural == noun + "es" and noun.endswith("o") and noun.split()[-1] not in PLURALS_IN_OES:
+        return noun + "s"
+    return plural
 
 
 def plural_of(category_name: str) -> str:
