@@ -4,8 +4,11 @@ Writes OUT/grid.png, with numbered rows of generated pictures of randomly drawn 
 names, and OUT/answers.json, which holds the row -> class key. Look at the grid, write down
 what each row shows, and only then open the answers. With --best-of K, each row shows the
 pictures that the data set's classifier scores highest of K seeds, as curation would pick them.
+With --real DATA, each row shows the class's real training pictures instead (a random --seeds
+of them): the control that says how well a person can name these classes at this size at all.
 Usage: python scripts/naming_test.py emoji64 --out /tmp/naming [--rows 20] [--seeds 6]
            [--truncation 0.65] [--draw 1] [--best-of 24 --classifier classifiers/emoji64]
+           [--real data/emoji64]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ganpage.classify import bundled_classifier, check_same_classes, load_classifier
+from ganpage.data.dataset import TrainingSet, load_training_set
 from ganpage.models import load_generator
 
 NUMBER_WIDTH = 40
@@ -36,8 +40,13 @@ def main() -> None:
     parser.add_argument("--best-of", type=int, default=0,
                         help="show the classifier's top --seeds of this many seeds per row")
     parser.add_argument("--classifier", type=Path, help="default: the model's bundled one")
+    parser.add_argument("--real", type=Path, help="show this data set's real pictures instead")
     args = parser.parse_args()
     generator = load_generator(args.model)
+    reals = load_training_set(args.real) if args.real else None
+    if reals is not None and [c.name for c in reals.categories] != [
+            c.name for c in generator.categories]:
+        parser.error(f"{args.real} does not have the classes of {args.model}")
     classifier = None
     if args.best_of:
         classifier = load_classifier(args.classifier or bundled_classifier(args.model))
@@ -50,7 +59,10 @@ def main() -> None:
     font = ImageFont.load_default(size=16)
     seeds = [UNSEEN_SEEDS + args.draw * 1000 + i for i in range(max(args.seeds, args.best_of))]
     for row, category in enumerate(chosen):
-        pictures = generator.sample([category.id] * len(seeds), seeds, args.truncation)
+        if reals is not None:
+            pictures = real_pictures(reals, category.id, args.seeds, random.Random(args.draw))
+        else:
+            pictures = generator.sample([category.id] * len(seeds), seeds, args.truncation)
         if classifier is not None:
             scores = classifier.probability_of(pictures, np.full(len(pictures), category.id))
             pictures = pictures[np.argsort(-scores, kind="stable")]
@@ -63,6 +75,14 @@ def main() -> None:
     answers = [{"row": row + 1, "name": c.name, "id": c.id} for row, c in enumerate(chosen)]
     (args.out / "answers.json").write_text(json.dumps(answers, indent=1) + "\n")
     print(f"{args.out / 'grid.png'}: {args.rows} rows; the key is in {args.out / 'answers.json'}")
+
+
+def real_pictures(reals: TrainingSet, class_id: int, count: int,
+                  rng: random.Random) -> np.ndarray:
+    """Up to ``count`` of the class's training pictures, in a random order, as (N, H, W, 3)."""
+    indices = np.flatnonzero(reals.labels == class_id).tolist()
+    chosen = rng.sample(indices, min(count, len(indices)))
+    return reals.images[chosen].transpose(0, 2, 3, 1)
 
 
 if __name__ == "__main__":
