@@ -22,6 +22,7 @@ from ganpage.data.dataset import MANIFEST, load_training_set
 from ganpage.models import load_generator
 
 UNSEEN_SEEDS = 5_000_000
+CLASSES_PER_BATCH = 64
 
 
 def sources_of(data: Path) -> np.ndarray:
@@ -33,6 +34,19 @@ def chance_all_same(sources: np.ndarray, seeds: int) -> float:
     """Probability that ``seeds`` picks of the class's real pictures share one source."""
     counts = np.array(list(Counter(sources).values()), dtype=float)
     return float(((counts / counts.sum()) ** seeds).sum())
+
+
+def features_of_samples(generator, classifier, classes: list[int], seeds: list[int],
+                        truncation: float) -> np.ndarray:
+    """Classifier features of every class's seeds, (classes, seeds, F), generated in batches."""
+    features = []
+    for start in range(0, len(classes), CLASSES_PER_BATCH):
+        chunk = classes[start:start + CLASSES_PER_BATCH]
+        labels = [label for label in chunk for _ in seeds]
+        _, chunk_features = classifier.predict(
+            generator.sample(labels, seeds * len(chunk), truncation))
+        features.append(chunk_features.reshape(len(chunk), len(seeds), -1))
+    return np.concatenate(features)
 
 
 def main() -> None:
@@ -52,9 +66,8 @@ def main() -> None:
     seeds = [UNSEEN_SEEDS + i for i in range(args.seeds)]
     same, expected, nearest = 0, 0.0, Counter()
     classes = [c.id for c in generator.categories if (dataset.labels == c.id).sum() >= 2]
-    for label in classes:
-        _, fake_features = classifier.predict(
-            generator.sample([label] * args.seeds, seeds, args.truncation))
+    all_fake_features = features_of_samples(generator, classifier, classes, seeds, args.truncation)
+    for label, fake_features in zip(classes, all_fake_features):
         members = np.flatnonzero(dataset.labels == label)
         distances = np.linalg.norm(fake_features[:, None] - real_features[members][None], axis=-1)
         picked = sources[members][distances.argmin(axis=1)]
