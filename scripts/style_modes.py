@@ -67,7 +67,7 @@ def main() -> None:
     same, expected, nearest = 0, 0.0, Counter()
     classes = [c.id for c in generator.categories if (dataset.labels == c.id).sum() >= 2]
     all_fake_features = features_of_samples(generator, classifier, classes, seeds, args.truncation)
-    for label, fake_features in zip(classes, all_fake_features):
+    for label, fake_features in zip(classes, all_fake_features, strict=True):
         members = np.flatnonzero(dataset.labels == label)
         distances = np.linalg.norm(fake_features[:, None] - real_features[members][None], axis=-1)
         picked = sources[members][distances.argmin(axis=1)]

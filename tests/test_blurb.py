@@ -5,7 +5,7 @@ import pytest
 from ganpage.blurb import TEMPLATES, blurb_for, is_plural, plural_of, title_for, with_article
 
 
-@pytest.mark.parametrize("name", ["Admission Tickets", "Jeans", "Sunglasses", "French Fries",
+@pytest.mark.parametrize("name", ["Admission Tickets", "Jeans", "Sunglasses", "Peanuts",
                                   "Woman's Clothes", "Maracas", "Skis"])
 def test_plural_names_get_plural_titles(name):
     assert is_plural(name)
@@ -39,12 +39,29 @@ def test_articles_and_plurals_of_singular_names(name, article, plural):
 
 
 @pytest.mark.parametrize("name", ["Bacon", "Cooked Rice", "Tennis", "Ice Hockey", "Cooking",
-                                  "Locked With Key"])
+                                  "Locked With Key", "Garlic", "Luggage", "Meat On Bone"])
 def test_uncountable_names_take_no_article_and_no_plural_s(name):
     assert not is_plural(name)
     assert title_for(name) == f"This {name} Does Not Exist"
     assert with_article(name) == name.lower()
     assert plural_of(name) == f"pictures of {name.lower()}"
+
+
+@pytest.mark.parametrize(("name", "title", "article", "plural"), [
+    ("Japanese Castle", "This Japanese Castle Does Not Exist", "a Japanese castle",
+     "Japanese castles"),
+    ("French Fries", "These French Fries Do Not Exist", "French fries", "French fries"),
+    ("Dvd", "This DVD Does Not Exist", "a DVD", "DVDs"),
+    ("Statue Of Liberty", "This Statue Of Liberty Does Not Exist", "a Statue of Liberty",
+     "Statues of Liberty"),
+])
+def test_proper_names_and_words_keep_their_capitals(name, title, article, plural):
+    assert title_for(name) == title
+    assert with_article(name) == article
+    assert plural_of(name) == plural
+    texts = {blurb_for(f"id{i}", name, 7, 0.5).text for i in range(40)}
+    assert len(texts) == len(TEMPLATES)
+    assert not any(name.lower() in text for text in texts)  # never "a japanese castle"
 
 
 def test_blurb_is_a_pure_function_of_the_id():

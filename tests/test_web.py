@@ -122,7 +122,7 @@ def test_pending_pictures_are_hidden_until_approved(tiny_model, tmp_path):
     assert "This Hamster Does Not Exist" in client.get("/").text
 
 
-def test_plural_category_names_read_as_plurals(tmp_path):
+def test_category_names_read_right_as_plurals_and_proper_words(tmp_path):
     from fastapi.testclient import TestClient
 
     from conftest import make_tiny_model
@@ -130,17 +130,21 @@ def test_plural_category_names_read_as_plurals(tmp_path):
     from ganpage.models import load_generator
     from ganpage.web.app import create_app
 
-    generator = load_generator(make_tiny_model(tmp_path / "m", ["Admission Tickets", "Airplane"]))
+    generator = load_generator(make_tiny_model(tmp_path / "m", ["Admission Tickets", "Airplane", "Dvd"]))
     with Gallery.open(tmp_path / "g", create=True) as gallery:
         generate(generator, gallery, plan(generator, choose_categories(generator), 1,
                                           TruncationRange(0.5, 0.5)), show_progress=False)
         gallery.set_status("approved")
     client = TestClient(create_app(tmp_path / "g"))
     html = {}
-    for slug in ("admission-tickets", "airplane"):
+    for slug in ("admission-tickets", "airplane", "dvd"):
         permalink = re.search(r'href="(/p/[^"]+)"', client.get(f"/c/{slug}").text).group(1)
         html[slug] = client.get(permalink).text
     assert "<title>These Admission Tickets Do Not Exist</title>" in html["admission-tickets"]
     assert "picture of admission tickets that do not exist" in html["admission-tickets"]
     assert "<title>This Airplane Does Not Exist</title>" in html["airplane"]
     assert "picture of an airplane that does not exist" in html["airplane"]
+    assert "<title>This DVD Does Not Exist</title>" in html["dvd"]
+    assert re.search(r">DVD</a> Does Not Exist</h1>", html["dvd"])
+    assert "picture of a DVD that does not exist" in html["dvd"]
+    assert ">DVD</a>" in client.get("/categories").text

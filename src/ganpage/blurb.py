@@ -41,8 +41,15 @@ PHRASE_BREAKS = (" without ", " with ", " of ", " in ", " on ", " facing ", " fl
 # Heads that are not countable things (foods, sports, activities): "this bacon", never "a bacon"
 # or "bacons"; their plural reads "pictures of bacon".
 UNCOUNTABLE_HEADS = {"bacon", "bowling", "bread", "broccoli", "butter", "construction",
-                     "cooking", "badminton", "hockey", "lacrosse", "liquid", "locked", "pong",
-                     "popcorn", "rice", "sake", "salt", "spaghetti", "sushi", "tennis", "ice"}
+                     "cooking", "badminton", "food", "garlic", "hockey", "lacrosse", "liquid",
+                     "locked", "luggage", "mate", "meat", "pong", "popcorn", "rice", "sake",
+                     "salt", "soap", "spaghetti", "sushi", "tennis", "ice", "wood", "yarn"}
+# Names and words that keep their capitals inside a sentence ("a Japanese castle", "a DVD").
+PROPER_NAMES = {name.lower(): name for name in ("Kaaba", "Statue of Liberty",
+                                                 "Tokyo Tower")}
+PROPER_WORDS = {word.lower(): word for word in (
+    "American", "Christmas", "DVD", "French", "Hindu", "Japanese", "Shinto", "T-rex",
+    "Tanabata")}
 # The -o nouns whose usual plural is -oes. inflect gives -oes to every consonant + o noun it
 # does not know ("burritoes", "dangoes"); the rest of them take -os.
 PLURALS_IN_OES = {"buffalo", "echo", "hero", "mango", "mosquito", "potato", "tomato", "tornado",
@@ -74,6 +81,15 @@ def is_uncountable(category_name: str) -> bool:
     return _head_noun(category_name) in UNCOUNTABLE_HEADS
 
 
+def in_sentence(category_name: str) -> str:
+    """The display name as it reads inside a sentence: lower case but for proper names and
+    words ("Japanese Castle" -> "Japanese castle", "Dvd" -> "DVD")."""
+    lower = category_name.lower()
+    if lower in PROPER_NAMES:
+        return PROPER_NAMES[lower]
+    return " ".join(PROPER_WORDS.get(word, word) for word in lower.split(" "))
+
+
 def _head_noun(category_name: str) -> str:
     """"Teacup Without Handle" -> "teacup", "Nut And Bolt" -> "nut"."""
     head = _split_head(category_name.lower().split(" and ")[0])[0]
@@ -91,16 +107,18 @@ def _plural_noun(noun: str) -> str:
     # inflect doubles the s of nouns it cannot inflect ("tennis" -> "tenniss"): keep them
     if plural == noun + "s" and noun.endswith("s"):
         return noun
+    if noun.split()[-1].isupper():  # inflect writes "DVDS"
+        return noun + "s"
     if plural == noun + "es" and noun.endswith("o") and noun.split()[-1] not in PLURALS_IN_OES:
         return noun + "s"
     return plural
 
 
 def plural_of(category_name: str) -> str:
-    """The lower-case plural of a display name: "mouse" -> "mice", "nut and bolt" -> "nuts and
-    bolts", "teacup without handle" -> "teacups without handle", "glasses" stays, "bacon" ->
-    "pictures of bacon"."""
-    lower = category_name.lower()
+    """The plural of a display name, as in a sentence: "mouse" -> "mice", "nut and bolt" ->
+    "nuts and bolts", "teacup without handle" -> "teacups without handle", "glasses" stays,
+    "bacon" -> "pictures of bacon"."""
+    lower = in_sentence(category_name)
     if is_plural(category_name):
         return lower
     if is_uncountable(category_name):
@@ -117,13 +135,18 @@ def title_words(category_name: str) -> tuple[str, str]:
 def title_for(category_name: str) -> str:
     """The page title: "This Hamster Does Not Exist", "These Admission Tickets Do Not Exist"."""
     this, does = title_words(category_name)
-    return f"{this} {category_name} {does} Not Exist"
+    return f"{this} {display_name(category_name)} {does} Not Exist"
+
+
+def display_name(category_name: str) -> str:
+    """The name for headings, with proper words spelt right: "Dvd" -> "DVD"."""
+    return " ".join(PROPER_WORDS.get(word.lower(), word) for word in category_name.split(" "))
 
 
 def with_article(category_name: str) -> str:
-    """The lower-case name with "a"/"an" ("an airplane"), or bare when plural or uncountable
-    ("jeans", "bacon")."""
-    lower = category_name.lower()
+    """The name as in a sentence with "a"/"an" ("an airplane"), or bare when plural or
+    uncountable ("jeans", "bacon")."""
+    lower = in_sentence(category_name)
     bare = is_plural(category_name) or is_uncountable(category_name)
     return lower if bare else _inflect.a(lower)
 
@@ -135,6 +158,6 @@ def blurb_for(image_id: str, category_name: str, seed: int, truncation: float) -
     words = PLURAL_WORDS if is_plural(category_name) else SINGULAR_WORDS
     capitals = {key.capitalize(): value.capitalize() for key, value in words.items()}
     template = TEMPLATES[number % len(TEMPLATES)]
-    text = template.format(thing=category_name.lower(), things=plural_of(category_name),
+    text = template.format(thing=in_sentence(category_name), things=plural_of(category_name),
                            seed=seed, truncation=truncation, **words, **capitals)
     return Blurb(text=text, author=_faker.name())
