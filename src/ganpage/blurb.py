@@ -85,9 +85,7 @@ def in_sentence(category_name: str) -> str:
     """The display name as it reads inside a sentence: lower case but for proper names and
     words ("Japanese Castle" -> "Japanese castle", "Dvd" -> "DVD")."""
     lower = category_name.lower()
-    if lower in PROPER_NAMES:
-        return PROPER_NAMES[lower]
-    return " ".join(PROPER_WORDS.get(word, word) for word in lower.split(" "))
+    return PROPER_NAMES.get(lower) or display_name(lower)
 
 
 def _head_noun(category_name: str) -> str:
