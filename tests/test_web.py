@@ -130,7 +130,8 @@ def test_category_names_read_right_as_plurals_and_proper_words(tmp_path):
     from ganpage.models import load_generator
     from ganpage.web.app import create_app
 
-    generator = load_generator(make_tiny_model(tmp_path / "m", ["Admission Tickets", "Airplane", "Dvd"]))
+    names = ["Admission Tickets", "Airplane", "Dvd"]
+    generator = load_generator(make_tiny_model(tmp_path / "m", names))
     with Gallery.open(tmp_path / "g", create=True) as gallery:
         generate(generator, gallery, plan(generator, choose_categories(generator), 1,
                                           TruncationRange(0.5, 0.5)), show_progress=False)
