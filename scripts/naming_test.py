@@ -6,9 +6,11 @@ what each row shows, and only then open the answers. With --best-of K, each row 
 pictures that the data set's classifier scores highest of K seeds, as curation would pick them.
 With --real DATA, each row shows the class's real training pictures instead (a random --seeds
 of them): the control that says how well a person can name these classes at this size at all.
+With --best N, rows are drawn from the N categories the model draws best by its shipped
+category_scores.json (as ``ganpage demo`` and ``generate --best-categories`` pick them).
 Usage: python scripts/naming_test.py emoji64 --out /tmp/naming [--rows 20] [--seeds 6]
            [--truncation 0.65] [--draw 1] [--best-of 24 --classifier classifiers/emoji64]
-           [--real data/emoji64]
+           [--real data/emoji64] [--best 100]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ganpage.classify import bundled_classifier, check_same_classes, load_classifier
+from ganpage.curate import best_categories
 from ganpage.data.dataset import TrainingSet, load_training_set
 from ganpage.models import load_generator
 
@@ -41,6 +44,7 @@ def main() -> None:
                         help="show the classifier's top --seeds of this many seeds per row")
     parser.add_argument("--classifier", type=Path, help="default: the model's bundled one")
     parser.add_argument("--real", type=Path, help="show this data set's real pictures instead")
+    parser.add_argument("--best", type=int, help="draw rows from the model's N best categories")
     args = parser.parse_args()
     generator = load_generator(args.model)
     reals = load_training_set(args.real) if args.real else None
@@ -51,7 +55,8 @@ def main() -> None:
     if args.best_of:
         classifier = load_classifier(args.classifier or bundled_classifier(args.model))
         check_same_classes(classifier, generator.categories)
-    categories = list(generator.categories)
+    categories = best_categories(generator, args.best) if args.best else list(
+        generator.categories)
     chosen = random.Random(args.draw).sample(categories, args.rows)
     size = generator.image_size
     grid = Image.new("RGB", (NUMBER_WIDTH + args.seeds * size, args.rows * size), "white")

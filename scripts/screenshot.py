@@ -1,8 +1,8 @@
 """Remake docs/screenshot.png: the demo site on the built-in model, in headless Chromium.
 
 Usage: python scripts/screenshot.py [--permalink ID] [--out docs/screenshot.png]
-Builds a demo gallery (2 pictures per category) in a temporary folder, serves it with
-`ganpage serve`, and screenshots `/` (a random page) or the given permalink.
+Builds a demo gallery (the demo's best categories, 2 pictures each) in a temporary folder,
+serves it with `ganpage serve`, and screenshots `/` (a random page) or the given permalink.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ganpage.cli import DEMO_CATEGORIES
 from ganpage.demo import build_demo_gallery
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,7 +43,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         gallery = Path(scratch) / "gallery"
-        build_demo_gallery(gallery, "emoji64", per_category=2)
+        build_demo_gallery(gallery, "emoji64", per_category=2, best=DEMO_CATEGORIES)
         server = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", str(gallery),
                                    "--port", str(PORT), "--show", "approved", "--show", "pending"],
                                   stdout=subprocess.DEVNULL)

@@ -6,8 +6,9 @@ import sys
 import pytest
 
 COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["interpolate"],
-            ["categories"], ["models"], ["gallery", "merge"], ["gallery", "approve"],
-            ["gallery", "verify"], ["data", "folder"], ["data", "emoji"], ["data", "urls"]]
+            ["categories"], ["models"], ["rank-categories"], ["gallery", "merge"],
+            ["gallery", "approve"], ["gallery", "verify"], ["data", "folder"], ["data", "emoji"],
+            ["data", "urls"]]
 
 
 def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -235,6 +235,8 @@ def test_export_ships_the_classifier_and_eval_uses_it(dataset, tmp_path):
                      show_progress=False)
     folder = export_run(run, tmp_path / "model", "shapes-test", classifier=tmp_path / "cls")
     assert bundled_classifier(str(folder)) == folder / "classifier"
+    scores = load_generator(folder).category_scores  # ranked for --best-categories
+    assert set(scores) == {0, 1} and all(0 <= value <= 1 for value in scores.values())
     result = subprocess.run(
         [sys.executable, "-m", "ganpage", "eval", str(folder), "--data", str(dataset),
          "--per-class", "2", "--json", str(tmp_path / "eval.json")],
@@ -242,6 +244,8 @@ def test_export_ships_the_classifier_and_eval_uses_it(dataset, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     scores = json.loads((tmp_path / "eval.json").read_text())
     assert scores["pictures"] == 4 and 0 <= scores["cas"] <= 1
+    export_run(run, folder, "shapes-test")  # without the classifier: the old scores must go
+    assert load_generator(folder).category_scores == {}
 
 
 def test_export_refuses_a_classifier_of_other_classes(dataset, tmp_path):

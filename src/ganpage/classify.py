@@ -38,6 +38,7 @@ class LoadedClassifier:
     categories: CategorySet
     held_out_accuracy: float
     held_out: list[int]  # indices into the data set's manifest order
+    model_id: str = ""
 
     @torch.inference_mode()
     def predict(self, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +166,8 @@ def load_classifier(folder: Path) -> LoadedClassifier:
     net.eval()
     metrics = json.loads((folder / "metrics.json").read_text())
     categories = CategorySet.from_dicts(json.loads((folder / "classes.json").read_text()))
-    return LoadedClassifier(net, categories, metrics["held_out_accuracy"], metrics["held_out"])
+    return LoadedClassifier(net, categories, metrics["held_out_accuracy"], metrics["held_out"],
+                            meta.get("model_id") or folder.name)
 
 
 def bundled_classifier(model: str) -> Path:

@@ -32,6 +32,9 @@ data_app = typer.Typer(help="Make training data sets: image folders, the emoji s
 app.add_typer(data_app, name="data")
 
 DEFAULT_MODEL = "emoji64"
+# The hand-curated sites showed their ~60 best categories; the demo shows the 100 that the
+# model draws best by its shipped classifier scores (all of them if it ships none).
+DEMO_CATEGORIES = 100
 NPM_CACHE = Path("~/.cache/ganpage/npm").expanduser()
 
 
@@ -66,6 +69,8 @@ def generate(
     = [],  # noqa: B006 - typer reads the default, never mutates it
     random_categories: Annotated[int | None, typer.Option(
         help="Pick this many categories at random (see --seed).")] = None,
+    best_categories: Annotated[int | None, typer.Option(
+        help="Pick the N categories the model draws best (its category_scores.json).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random category choice.")] = 0,
     per_category: Annotated[int, typer.Option(help="Pictures per category.")] = 8,
     first_seed: Annotated[int, typer.Option(help="Noise seed of each category's first picture.")]
@@ -93,6 +98,8 @@ def generate(
 
     ganpage generate gallery/ --random-categories 60 --seed 1 --per-category 50
 
+    ganpage generate gallery/ --best-categories 60 --per-category 50
+
     ganpage generate shard2/ --random-categories 60 --seed 1 --shard 2/4 --device cuda
 
     ganpage generate biggan/ --model biggan-deep-128 --preset seed --random-categories 60
@@ -107,7 +114,8 @@ def generate(
     truncation_range = TruncationRange.parse(truncation)
     job_shard = Shard.parse(shard)
     generator = load_generator(model, device=device, dtype=dtype)
-    categories = choose_categories(generator, category, random_categories, seed, preset)
+    categories = choose_categories(generator, category, random_categories, seed, preset,
+                                   best_categories)
     jobs = plan(generator, categories, per_category, truncation_range, first_seed, job_shard)
     with Gallery.open(gallery, create=True) as target:
         made = run_generate(generator, target, jobs, batch_size, image_format, not quiet)
@@ -148,7 +156,10 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to build the demo gallery.")]
     = Path("demo-gallery"),
     model: str = DEFAULT_MODEL,
-    per_category: int = 2,
+    per_category: int = 8,
+    best_categories: Annotated[int, typer.Option(
+        min=0, help="Show the N categories the model draws best; 0 shows all.")]
+    = DEMO_CATEGORIES,
     port: int = 8000,
     host: str = "127.0.0.1",
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the gallery only.")] = False,
@@ -159,12 +170,14 @@ def demo(
 
     ganpage demo
 
-    ganpage demo --port 8080 --per-category 8
+    ganpage demo --port 8080 --per-category 16
+
+    ganpage demo --best-categories 0 --per-category 2 --out demo-all
     """
     from ganpage.demo import build_demo_gallery
     from ganpage.web.server import run_server
 
-    made = build_demo_gallery(out, model, per_category)
+    made = build_demo_gallery(out, model, per_category, best_categories)
     typer.echo(f"demo gallery: {out} ({made} new pictures)")
     if not no_serve:
         run_server(out, host, port, ("approved", "pending"), "", "This X Does Not Exist", 1)
@@ -212,17 +225,29 @@ def interpolate(
 def categories(
     model: Annotated[str, typer.Argument(help="Built-in name, model folder or HF repo id.")]
     = DEFAULT_MODEL,
+    best: Annotated[int | None, typer.Option(
+        help="Only the N best-drawn categories, best first, with their scores.")] = None,
 ) -> None:
     """List a model's categories: id, slug and display name.
 
-    [bold]Example[/bold]
+    [bold]Examples[/bold]
 
     ganpage categories emoji64
+
+    ganpage categories emoji64 --best 20
     """
+    from ganpage.curate import best_categories, ranking
     from ganpage.models import load_generator
 
-    for item in load_generator(model).categories:
-        typer.echo(f"{item.id:5d}  {item.slug:32s}  {item.name}")
+    generator = load_generator(model)
+    if best is None:
+        for item in generator.categories:
+            typer.echo(f"{item.id:5d}  {item.slug:32s}  {item.name}")
+        return
+    best_categories(generator, best)  # the same checks as generate --best-categories
+    for item in ranking(generator)[:best]:
+        score = generator.category_scores[item.id]
+        typer.echo(f"{item.id:5d}  {item.slug:32s}  {score:.3f}  {item.name}")
 
 
 @app.command()
@@ -455,6 +480,43 @@ def evaluate(
                    else f"{key:24s} {value}")
     if json_out:
         atomic_write_text(json_out, json.dumps(result.to_dict(), indent=1) + "\n")
+
+
+@app.command("rank-categories")
+def rank_categories(
+    model: Annotated[Path, typer.Argument(help="Model folder (from `ganpage export-model`).")],
+    classifier: Annotated[Path | None, typer.Option(
+        help="Folder from `ganpage train-classifier` (default: the one the model ships).")]
+    = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Pictures per category.")] = 8,
+    truncation: Annotated[float, typer.Option(min=0.01, max=1.0)] = 0.65,
+    show: Annotated[int, typer.Option(min=0, help="Print this many best and worst.")] = 10,
+) -> None:
+    """Score how well a model draws each category (the classifier's mean probability of it) and
+    save category_scores.json in the model folder, for --best-categories.
+
+    [bold]Example[/bold]
+
+    ganpage rank-categories models/my-emoji --classifier classifiers/my-emoji
+    """
+    from ganpage.classify import bundled_classifier, load_classifier
+    from ganpage.curate import ranking, score_categories, write_category_scores
+    from ganpage.models import load_generator
+
+    if not (model / "config.json").is_file():
+        raise GanpageError(f"{model} is not a model folder; make one with "
+                           "`ganpage export-model RUN --out FOLDER`")
+    scorer = load_classifier(classifier or bundled_classifier(str(model)))
+    generator = load_generator(model)
+    generator.category_scores = score_categories(generator, scorer, seeds, truncation)
+    path = write_category_scores(model, generator, generator.category_scores, scorer, seeds,
+                                 truncation)
+    ranked = ranking(generator)
+    for title, part in (("best", ranked[:show]), ("worst", ranked[::-1][:show])):
+        if part:
+            typer.echo(f"{title}: " + ", ".join(
+                f"{c.name} {generator.category_scores[c.id]:.2f}" for c in part))
+    typer.echo(f"wrote {path}")
 
 
 @app.command("export-model")

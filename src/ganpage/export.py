@@ -1,4 +1,8 @@
-"""Turn a training run into a release folder that ``load_generator`` reads."""
+"""Turn a training run into a release folder that ``load_generator`` reads.
+
+With the data set's classifier, the folder also ships it and ``category_scores.json`` (how well
+the generator draws each category), so curation and ``--best-categories`` work out of the box.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from pathlib import Path
 
 from ganpage.categories import CategorySet
 from ganpage.classify import BUNDLED_FOLDER, check_same_classes, load_classifier
+from ganpage.curate import score_categories, write_category_scores
 from ganpage.models.cgan import CGANConfig, CGANGenerator
-from ganpage.models.loading import save_model
+from ganpage.models.loading import CATEGORY_SCORES, load_generator, save_model
 from ganpage.train import CheckpointError, latest_checkpoint, load_checkpoint
 
 
@@ -29,8 +34,18 @@ def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str 
     card = card or _default_card(model_id, run_dir, payload, categories)
     if classifier is not None:
         _bundle_classifier(classifier, categories, out / BUNDLED_FOLDER)
-    return save_model(out, architecture="ganpage-cgan", model_id=model_id,
-                      config=model_config.to_dict(), net=net, categories=categories, card=card)
+    (out / CATEGORY_SCORES).unlink(missing_ok=True)  # scored an older generator
+    folder = save_model(out, architecture="ganpage-cgan", model_id=model_id,
+                        config=model_config.to_dict(), net=net, categories=categories, card=card)
+    if classifier is not None:
+        _rank_categories(folder, folder / BUNDLED_FOLDER)
+    return folder
+
+
+def _rank_categories(folder: Path, classifier_folder: Path) -> None:
+    generator = load_generator(folder)
+    scorer = load_classifier(classifier_folder)
+    write_category_scores(folder, generator, score_categories(generator, scorer), scorer)
 
 
 def _bundle_classifier(source: Path, categories: CategorySet, target: Path) -> None:

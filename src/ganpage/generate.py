@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ganpage.categories import Category, preset_categories
+from ganpage.curate import best_categories
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord, image_id
 from ganpage.models.generator import Generator
@@ -85,11 +86,18 @@ class PictureJob:
 
 def choose_categories(generator: Generator, names: Sequence[str] = (),
                       random_count: int | None = None, seed: int = 0,
-                      preset: str | None = None) -> list[Category]:
-    """Categories by name, a seeded random choice of ``random_count``, or all of them; a
-    preset (ImageNet models) narrows the candidates first."""
+                      preset: str | None = None, best: int | None = None) -> list[Category]:
+    """Categories by name, the ``best`` ones by the model's shipped scores, a seeded random
+    choice of ``random_count``, or all of them; a preset (ImageNet models) narrows the
+    candidates of a random choice first."""
+    ways = [name for name, given in (("--category", bool(names)), ("--best-categories",
+            best is not None), ("--random-categories", random_count is not None)) if given]
+    if len(ways) > 1:
+        raise GanpageError(f"{' and '.join(ways)} cannot be combined; choose categories one way")
     if names:
         return generator.categories.lookup_all(names)
+    if best is not None:
+        return best_categories(generator, best)
     everything = list(generator.categories)
     if preset is not None:
         everything = preset_categories(generator.categories, preset)

@@ -45,6 +45,7 @@ class Generator:
     z_dim: int
     image_size: int
     card: str = ""
+    category_scores: dict[int, float] = field(default_factory=dict)  # class id -> 0..1
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     dtype: torch.dtype = torch.float32
 

@@ -1,7 +1,8 @@
 """Find, load and save generators: built-in names, local folders and Hugging Face repo ids.
 
 A model folder holds ``config.json`` (``architecture``, ``model_id``, ``config``), ``classes.json``
-(the categories), ``model.safetensors`` (the generator's state dict) and ``README.md`` (the card).
+(the categories), ``model.safetensors`` (the generator's state dict), ``README.md`` (the card)
+and optionally ``category_scores.json`` (how well it draws each category; see ``curate``).
 Weights are data, never code: safetensors only, loaded with strict key and shape checks.
 """
 
@@ -29,7 +30,8 @@ from ganpage.models.cgan import CGANConfig, CGANGenerator
 from ganpage.models.generator import Generator
 
 WEIGHTS_FILE = "model.safetensors"
-MODEL_FILES = ("config.json", "classes.json", WEIGHTS_FILE, "README.md")
+CATEGORY_SCORES = "category_scores.json"
+MODEL_FILES = ("config.json", "classes.json", WEIGHTS_FILE, "README.md", CATEGORY_SCORES)
 HUB_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -133,8 +135,24 @@ def load_generator(name_or_path: str | os.PathLike, device: str = "cpu",
     categories = CategorySet.from_dicts(_read_json(folder / "classes.json"))
     card = (folder / "README.md").read_text() if (folder / "README.md").is_file() else ""
     model_id = meta.get("model_id") or folder.name
-    generator = Generator(net, categories, model_id, z_dim, image_size, card=card)
+    generator = Generator(net, categories, model_id, z_dim, image_size, card=card,
+                          category_scores=read_category_scores(folder, categories))
     return generator.to(device, DTYPES[dtype] if dtype else None)
+
+
+def read_category_scores(folder: Path, categories: CategorySet) -> dict[int, float]:
+    """Class id -> score from the folder's ``category_scores.json``; {} if it has none."""
+    path = folder / CATEGORY_SCORES
+    if not path.is_file():
+        return {}
+    document = _read_json(path)
+    scores = document.get("scores") if isinstance(document, dict) else None
+    ids = {category.slug: category.id for category in categories}
+    if not isinstance(scores, dict) or set(scores) != set(ids) or not all(
+            isinstance(value, int | float) for value in scores.values()):
+        raise ModelLoadError(f"{path} does not score this model's categories; re-make it with "
+                             "`ganpage rank-categories MODEL_FOLDER --classifier CLASSIFIER`")
+    return {ids[slug]: float(value) for slug, value in scores.items()}
 
 
 def converted_if_reference(folder: Path, model_id: str | None = None) -> Path:
