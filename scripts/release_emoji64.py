@@ -1,5 +1,6 @@
 """Release the built-in emoji64 model from a training run: fill the model card with the run's
-figures, export the EMA generator into the package, and write its sample grid.
+figures, export the EMA generator into the package (with its classifier and category scores),
+and write its sample grid and the grid of the categories the demo shows.
 
 Usage: python scripts/release_emoji64.py RUN CLASSIFIER EVAL-1.0.json [EVAL-0.65.json ...]
 e.g. runs/00000-emoji64-64 classifiers/emoji64 eval-1.0.json eval-0.65.json. The classifier
@@ -20,6 +21,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ganpage.atomic import atomic_write_text, atomic_write_with
+from ganpage.cli import DEMO_CATEGORIES
+from ganpage.curate import ranking
 from ganpage.data.dataset import load_training_set
 from ganpage.export import export_run
 from ganpage.models import load_generator
@@ -71,6 +74,23 @@ def labelled_grid(generator, dataset, labels: list[int], seeds: int) -> Image.Im
     return grid
 
 
+def demo_grid(generator, count: int, columns: int = 10) -> Image.Image:
+    """The ``count`` best-drawn categories, best first: seed 0 of each with its name below."""
+    size, caption, tile = generator.image_size, 14, generator.image_size + 32
+    categories = ranking(generator)[:count]
+    pictures = generator.sample([c.id for c in categories], [0] * count, GRID_TRUNCATION)
+    rows = -(-count // columns)
+    grid = Image.new("RGB", (columns * tile, rows * (size + caption + 4)), "white")
+    draw = ImageDraw.Draw(grid)
+    font = ImageFont.load_default(size=10)
+    for index, (category, picture) in enumerate(zip(categories, pictures, strict=True)):
+        x, y = (index % columns) * tile, (index // columns) * (size + caption + 4)
+        grid.paste(Image.fromarray(picture), (x + 16, y))
+        draw.text((x + tile // 2, y + size + caption // 2), category.name[:18], fill="black",
+                  font=font, anchor="mm")
+    return grid
+
+
 def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     hours = training_hours(rows)
@@ -97,6 +117,9 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
     grid = labelled_grid(generator, load_training_set(config.data), labels, config.grid_seeds)
     atomic_write_with(TARGET / "samples.png", lambda temporary: grid.save(temporary, "PNG"))
     shutil.copyfile(TARGET / "samples.png", ROOT / "docs" / "emoji64-samples.png")
+    best = demo_grid(generator, DEMO_CATEGORIES)
+    atomic_write_with(ROOT / "docs" / "emoji64-demo-categories.png",
+                      lambda temporary: best.save(temporary, "PNG"))
     print(f"released {TARGET} ({kimg:.0f} kimg, {len(labels)} grid rows)")
 
 
