@@ -24,19 +24,29 @@ def adjust_color(x: torch.Tensor) -> torch.Tensor:
     return (x - mean) * (torch.rand(b, 1, 1, 1, device=x.device, dtype=x.dtype) + 0.5) + mean
 
 
-def translate(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
-    """Shift each picture by up to ``ratio`` of its size, filling with zeros (mid grey)."""
+def translate(x: torch.Tensor, ratio: float = 0.125, fill: str = "zeros") -> torch.Tensor:
+    """Shift each picture by up to ``ratio`` of its size, filling the uncovered strip with
+    zeros (mid grey, as DiffAugment does) or by repeating the edge pixels (``fill="edge"``)."""
+    if fill not in ("zeros", "edge"):
+        raise ValueError(f"fill must be 'zeros' or 'edge', got {fill!r}")
     b, _, h, w = x.shape
     max_dy, max_dx = int(h * ratio + 0.5), int(w * ratio + 0.5)
     dy = torch.randint(-max_dy, max_dy + 1, (b, 1, 1), device=x.device)
     dx = torch.randint(-max_dx, max_dx + 1, (b, 1, 1), device=x.device)
     rows = torch.arange(h, device=x.device).view(1, h, 1) + dy  # (B, H, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w) + dx  # (B, 1, W)
-    padded = F.pad(x, (1, 1, 1, 1))  # a zero border to read from when shifted out
-    rows = (rows + 1).clamp(0, h + 1).expand(b, h, w)
-    cols = (cols + 1).clamp(0, w + 1).expand(b, h, w)
+    border = 1 if fill == "zeros" else 0  # a zero border to read from when shifted out
+    padded = F.pad(x, (border,) * 4)
+    rows = (rows + border).clamp(0, h - 1 + 2 * border).expand(b, h, w)
+    cols = (cols + border).clamp(0, w - 1 + 2 * border).expand(b, h, w)
     batch = torch.arange(b, device=x.device).view(b, 1, 1).expand(b, h, w)
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+
+
+def translate_edge(x: torch.Tensor) -> torch.Tensor:
+    """``translate`` that repeats edge pixels: no grey strips, so G cannot learn to draw them
+    (on white-background emoji the zero fill leaked into G as grey frames)."""
+    return translate(x, fill="edge")
 
 
 def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
@@ -54,6 +64,7 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 AUGMENTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "color": adjust_color,
     "translation": translate,
+    "translation-edge": translate_edge,
     "cutout": cutout,
 }
 
