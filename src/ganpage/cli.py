@@ -354,7 +354,7 @@ def train(
     ema_kimg: Annotated[float | None, typer.Option(
         help="Half-life of the EMA generator.", show_default="2")] = None,
     augment: Annotated[str | None, typer.Option(
-        help="DiffAugment policy.", show_default="color,translation,cutout")] = None,
+        help="DiffAugment policy.", show_default="color,translation-edge,cutout")] = None,
     class_loss_weight: Annotated[float | None, typer.Option(
         help="Weight of D's auxiliary class loss (0: projection only).",
         show_default="0")] = None,

@@ -64,7 +64,7 @@ class TrainConfig:
     d_lr: float = 2e-4
     betas: tuple[float, float] = (0.0, 0.99)
     ema_kimg: float = 2.0  # half-life of the EMA generator, in thousands of images
-    augment: str = "color,translation,cutout"
+    augment: str = "color,translation-edge,cutout"  # edge fill: see augment.translate_edge
     # weight of D's auxiliary class loss (cross-entropy of its class logits on real pictures
     # for D, on generated ones for G); 0 is a pure projection discriminator
     class_loss_weight: float = 0.0

@@ -1,0 +1,67 @@
+"""How many generated pictures have a frame no training picture has: a dark or grey strip
+along one side (emoji64 drew one on about a quarter of its seeds).
+
+For each picture, the darkest of its four 2-pixel side strips (mean brightness 0-255); a
+generated picture counts as framed when that is below the 5th percentile of the training
+pictures' values (so 5% of real pictures count: some emoji fill their square). Seeds 0..N-1 of
+every class at one truncation.
+Usage: python scripts/frame_check.py MODEL --data data/emoji64 [--seeds 8] [--truncation 0.65]
+           [--grid out.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ganpage.data.dataset import load_training_set
+from ganpage.models import load_generator
+
+STRIP = 2
+REAL_PERCENTILE = 5
+
+
+def darkest_side(pictures: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N,) mean brightness of the darkest 2-pixel side strip."""
+    x = pictures.astype(np.float32)
+    sides = [x[:, :STRIP], x[:, -STRIP:], x[:, :, :STRIP], x[:, :, -STRIP:]]
+    return np.min([side.mean(axis=(1, 2, 3)) for side in sides], axis=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--truncation", type=float, default=0.65)
+    parser.add_argument("--grid", type=Path, help="also save the worst 32 pictures here")
+    args = parser.parse_args()
+    generator = load_generator(args.model)
+    real = darkest_side(load_training_set(args.data).images.transpose(0, 2, 3, 1))
+    threshold = float(np.percentile(real, REAL_PERCENTILE))
+    labels = np.repeat(np.arange(len(generator.categories)), args.seeds)
+    seeds = np.tile(np.arange(args.seeds), len(generator.categories))
+    values, worst = [], []
+    for start in range(0, len(labels), 256):
+        pictures = generator.sample(labels[start:start + 256].tolist(),
+                                    seeds[start:start + 256].tolist(), args.truncation)
+        values.append(darkest_side(pictures))
+        worst.extend(pictures[np.argsort(values[-1])[:2]])
+    generated = np.concatenate(values)
+    framed = generated < threshold
+    per_seed = framed.reshape(-1, args.seeds).mean(axis=0)
+    print(f"real pictures: {REAL_PERCENTILE}th percentile of the darkest side {threshold:.1f}; "
+          f"median {np.median(real):.1f}")
+    print(f"generated: {framed.mean():.1%} framed ({framed.sum()} of {len(framed)}); median "
+          f"darkest side {np.median(generated):.1f}")
+    print("framed share per seed: " + " ".join(f"{s}:{v:.0%}" for s, v in enumerate(per_seed)))
+    if args.grid:
+        chosen = sorted(worst, key=lambda p: darkest_side(p[None])[0])[:32]
+        Image.fromarray(np.concatenate(chosen, axis=1)).save(args.grid)
+
+
+if __name__ == "__main__":
+    main()
