@@ -149,3 +149,4 @@ def test_category_names_read_right_as_plurals_and_proper_words(tmp_path):
     assert re.search(r">DVD</a> Does Not Exist</h1>", html["dvd"])
     assert "picture of a DVD that does not exist" in html["dvd"]
     assert ">DVD</a>" in client.get("/categories").text
+    assert 'alt="AI-generated DVD, seed 0"' in client.get("/c/dvd").text

@@ -21,7 +21,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from ganpage.blurb import blurb_for, display_name, title_for, title_words, with_article
+from ganpage.blurb import (
+    blurb_for,
+    display_name,
+    in_sentence,
+    title_for,
+    title_words,
+    with_article,
+)
 from ganpage.gallery import FORMATS, Gallery, ImageRecord
 from ganpage.web.catalog import Catalog
 
@@ -99,6 +106,7 @@ class PageRenderer:
         self.env.globals.update(title_for=title_for, title_words=title_words,
                                 with_article=with_article)
         self.env.filters["display_name"] = display_name
+        self.env.filters["in_sentence"] = in_sentence
         self.config = config
         self._picture_cache: dict[str, bytes] = {}
         self._cache_version = -1
