@@ -31,32 +31,36 @@ def darkest_side(pictures: np.ndarray) -> np.ndarray:
     return np.min([side.mean(axis=(1, 2, 3)) for side in sides], axis=0)
 
 
+def framed(generator, real_images: np.ndarray, seeds: int = 8, truncation: float = 0.65,
+           batch_size: int = 256) -> tuple[np.ndarray, float, list[np.ndarray]]:
+    """(is framed per picture, in class-major order; the threshold; the darkest 2 pictures
+    of each batch) for seeds 0..seeds-1 of every class. ``real_images``: (N, H, W, 3) uint8."""
+    threshold = float(np.percentile(darkest_side(real_images), REAL_PERCENTILE))
+    labels = np.repeat(np.arange(len(generator.categories)), seeds)
+    noise_seeds = np.tile(np.arange(seeds), len(generator.categories))
+    values, worst = [], []
+    for start in range(0, len(labels), batch_size):
+        pictures = generator.sample(labels[start:start + batch_size].tolist(),
+                                    noise_seeds[start:start + batch_size].tolist(), truncation)
+        values.append(darkest_side(pictures))
+        worst.extend(pictures[np.argsort(values[-1])[:2]])
+    return np.concatenate(values) < threshold, threshold, worst
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--truncation", type=float, default=0.65)
-    parser.add_argument("--grid", type=Path, help="also save the worst 32 pictures here")
+    parser.add_argument("--grid", type=Path, help="also save the darkest-sided 32 pictures here")
     args = parser.parse_args()
     generator = load_generator(args.model)
-    real = darkest_side(load_training_set(args.data).images.transpose(0, 2, 3, 1))
-    threshold = float(np.percentile(real, REAL_PERCENTILE))
-    labels = np.repeat(np.arange(len(generator.categories)), args.seeds)
-    seeds = np.tile(np.arange(args.seeds), len(generator.categories))
-    values, worst = [], []
-    for start in range(0, len(labels), 256):
-        pictures = generator.sample(labels[start:start + 256].tolist(),
-                                    seeds[start:start + 256].tolist(), args.truncation)
-        values.append(darkest_side(pictures))
-        worst.extend(pictures[np.argsort(values[-1])[:2]])
-    generated = np.concatenate(values)
-    framed = generated < threshold
-    per_seed = framed.reshape(-1, args.seeds).mean(axis=0)
-    print(f"real pictures: {REAL_PERCENTILE}th percentile of the darkest side {threshold:.1f}; "
-          f"median {np.median(real):.1f}")
-    print(f"generated: {framed.mean():.1%} framed ({framed.sum()} of {len(framed)}); median "
-          f"darkest side {np.median(generated):.1f}")
+    real = load_training_set(args.data).images.transpose(0, 2, 3, 1)
+    is_framed, threshold, worst = framed(generator, real, args.seeds, args.truncation)
+    per_seed = is_framed.reshape(-1, args.seeds).mean(axis=0)
+    print(f"real pictures: {REAL_PERCENTILE}th percentile of the darkest side {threshold:.1f}")
+    print(f"generated: {is_framed.mean():.1%} framed ({is_framed.sum()} of {len(is_framed)})")
     print("framed share per seed: " + " ".join(f"{s}:{v:.0%}" for s, v in enumerate(per_seed)))
     if args.grid:
         chosen = sorted(worst, key=lambda p: darkest_side(p[None])[0])[:32]

@@ -18,6 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+from frame_check import framed  # scripts/ is on sys.path when run as a script
 from PIL import Image, ImageDraw, ImageFont
 
 from ganpage.atomic import atomic_write_text, atomic_write_with
@@ -74,6 +75,13 @@ def labelled_grid(generator, dataset, labels: list[int], seeds: int) -> Image.Im
     return grid
 
 
+def framed_share(generator, run: Path) -> float:
+    """Share of pictures with a frame that real emoji lack (see scripts/frame_check.py)."""
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    real = load_training_set(config.data).images.transpose(0, 2, 3, 1)
+    return float(framed(generator, real, truncation=GRID_TRUNCATION)[0].mean())
+
+
 def demo_grid(generator, count: int, columns: int = 10) -> Image.Image:
     """The ``count`` best-drawn categories, best first: seed 0 of each with its name below."""
     size, caption, tile = generator.image_size, 14, generator.image_size + 32
@@ -110,7 +118,8 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
                            diversity=metrics["within_class_diversity"],
                            density=metrics["density"], coverage=metrics["coverage"],
                            truncations=truncation_table(all_metrics),
-                           grid_truncation=GRID_TRUNCATION)
+                           grid_truncation=GRID_TRUNCATION,
+                           framed=f"{framed_share(generator, run):.1%}")
     atomic_write_text(TARGET / "README.md", card)
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     labels = grid_labels(generator.categories, config.grid_classes)
