@@ -351,6 +351,18 @@ def test_parse_line_formats():
     assert parse_line(3, b"\xff\xfe") is None
 
 
+def processes_with(marker: str) -> list[int]:
+    """Process ids whose command line contains ``marker`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path):
     """Counts of outcomes after kill -9 + resume equal those of one uninterrupted run."""
     lines = [f"{server}/good/{i}" for i in range(40)] + [f"{server}/slow/{i}" for i in range(6)]
@@ -369,6 +381,11 @@ def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path)
     time.sleep(3.5)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    marker = str(tmp_path / "killed")
+    deadline = time.monotonic() + 10  # its decode workers notice within a second and exit
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_with(marker) == [], "worker processes outlived the killed downloader"
     subprocess.run([*command, "--out", str(tmp_path / "killed")], check=True,
                    capture_output=True, timeout=120)
     straight = json.loads((tmp_path / "straight" / "report.json").read_text())["outcomes"]

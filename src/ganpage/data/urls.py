@@ -13,8 +13,10 @@ import hashlib
 import io
 import ipaddress
 import json
+import os
 import socket
 import sqlite3
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -330,6 +332,19 @@ def sample_into_state(state: DownloadState, url_list: Path, sample: int, seed: i
     state.set_meta("recipe", recipe)
 
 
+def exit_with_parent() -> None:
+    """Pool worker initializer: end the worker when its parent dies, kill -9 included; a worker
+    blocked on the task queue would otherwise wait forever as an orphan."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 async def download_all(out: Path, state: DownloadState, settings: DownloadSettings,
                        show_progress: bool = True) -> None:
     """Download every undecided URL of the state, recording one outcome each."""
@@ -340,7 +355,8 @@ async def download_all(out: Path, state: DownloadState, settings: DownloadSettin
                                     sock_read=settings.read_timeout)
     connector = make_connector(settings)
     started = time.monotonic()
-    with ProcessPoolExecutor(settings.workers) as pool, progress_bar() as bar:
+    with ProcessPoolExecutor(settings.workers, initializer=exit_with_parent) as pool, \
+            progress_bar() as bar:
         task = bar.add_task("downloading", total=len(todo), unit="img", stats="",
                             visible=show_progress)
         ok = 0
