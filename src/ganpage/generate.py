@@ -88,8 +88,8 @@ def choose_categories(generator: Generator, names: Sequence[str] = (),
                       random_count: int | None = None, seed: int = 0,
                       preset: str | None = None, best: int | None = None) -> list[Category]:
     """Categories by name, the ``best`` ones by the model's shipped scores, a seeded random
-    choice of ``random_count``, or all of them; a preset (ImageNet models) narrows the
-    candidates of a random choice first."""
+    choice of ``random_count``, or all of them; a preset (ImageNet models) narrows the last two
+    first."""
     ways = [name for name, given in (("--category", bool(names)), ("--best-categories",
             best is not None), ("--random-categories", random_count is not None)) if given]
     if len(ways) > 1:
