@@ -36,12 +36,8 @@ def framed(generator, real_images: np.ndarray, seeds: int = 8, truncation: float
     """(is framed per picture, in class-major order; the threshold; the darkest 2 pictures
     of each batch) for seeds 0..seeds-1 of every class. ``real_images``: (N, H, W, 3) uint8."""
     threshold = float(np.percentile(darkest_side(real_images), REAL_PERCENTILE))
-    labels = np.repeat(np.arange(len(generator.categories)), seeds)
-    noise_seeds = np.tile(np.arange(seeds), len(generator.categories))
     values, worst = [], []
-    for start in range(0, len(labels), batch_size):
-        pictures = generator.sample(labels[start:start + batch_size].tolist(),
-                                    noise_seeds[start:start + batch_size].tolist(), truncation)
+    for _, pictures in generator.sample_every_class(seeds, truncation, batch_size):
         values.append(darkest_side(pictures))
         worst.extend(pictures[np.argsort(values[-1])[:2]])
     return np.concatenate(values) < threshold, threshold, worst

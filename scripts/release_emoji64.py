@@ -75,13 +75,6 @@ def labelled_grid(generator, dataset, labels: list[int], seeds: int) -> Image.Im
     return grid
 
 
-def framed_share(generator, run: Path) -> float:
-    """Share of pictures with a frame that real emoji lack (see scripts/frame_check.py)."""
-    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
-    real = load_training_set(config.data).images.transpose(0, 2, 3, 1)
-    return float(framed(generator, real, truncation=GRID_TRUNCATION)[0].mean())
-
-
 def demo_grid(generator, count: int, columns: int = 10) -> Image.Image:
     """The ``count`` best-drawn categories, best first: seed 0 of each with its name below."""
     size, caption, tile = generator.image_size, 14, generator.image_size + 32
@@ -110,6 +103,10 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
     all_metrics = [json.loads(path.read_text()) for path in evaluations]
     metrics = all_metrics[0]
     kimg = load_checkpoint(latest_checkpoint(run))["images_seen"] / 1000  # what is exported
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    dataset = load_training_set(config.data)
+    is_framed = framed(generator, dataset.images.transpose(0, 2, 3, 1),
+                       truncation=GRID_TRUNCATION)[0]
     card = template.format(kimg=f"{kimg:.0f}", g_params=params,
                            images_per_s=rate, hours=hours, pictures=metrics["pictures"],
                            held_out=metrics["held_out_accuracy"], cas=metrics["cas"],
@@ -119,11 +116,10 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
                            density=metrics["density"], coverage=metrics["coverage"],
                            truncations=truncation_table(all_metrics),
                            grid_truncation=GRID_TRUNCATION,
-                           framed=f"{framed_share(generator, run):.1%}")
+                           framed=f"{is_framed.mean():.1%}")
     atomic_write_text(TARGET / "README.md", card)
-    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     labels = grid_labels(generator.categories, config.grid_classes)
-    grid = labelled_grid(generator, load_training_set(config.data), labels, config.grid_seeds)
+    grid = labelled_grid(generator, dataset, labels, config.grid_seeds)
     atomic_write_with(TARGET / "samples.png", lambda temporary: grid.save(temporary, "PNG"))
     shutil.copyfile(TARGET / "samples.png", ROOT / "docs" / "emoji64-samples.png")
     best = demo_grid(generator, DEMO_CATEGORIES)

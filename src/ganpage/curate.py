@@ -33,18 +33,13 @@ def score_categories(generator: Generator, classifier: LoadedClassifier,
     check_same_classes(classifier, generator.categories)
     if seeds < 1:
         raise GanpageError(f"--seeds must be at least 1, got {seeds}")
-    labels = np.repeat(np.arange(len(generator.categories)), seeds)
-    noise_seeds = np.tile(np.arange(seeds), len(generator.categories))
     totals = np.zeros(len(generator.categories))
     with progress_bar() as bar:
-        task = bar.add_task("scoring", total=len(labels), unit="img", stats="",
+        task = bar.add_task("scoring", total=len(totals) * seeds, unit="img", stats="",
                             visible=show_progress)
-        for start in range(0, len(labels), batch_size):
-            batch = labels[start:start + batch_size]
-            pictures = generator.sample(batch.tolist(),
-                                        noise_seeds[start:start + batch_size].tolist(), truncation)
-            np.add.at(totals, batch, classifier.probability_of(pictures, batch))
-            bar.advance(task, len(batch))
+        for labels, pictures in generator.sample_every_class(seeds, truncation, batch_size):
+            np.add.at(totals, labels, classifier.probability_of(pictures, labels))
+            bar.advance(task, len(labels))
     return {category.id: round(float(totals[category.id] / seeds), 4)
             for category in generator.categories}
 

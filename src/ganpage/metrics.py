@@ -161,12 +161,10 @@ def evaluate(generator: Generator, classifier: LoadedClassifier, training: np.nd
     the standard Inception FID and KID; with ``training_labels`` (N,) the within-class
     diversity."""
     check_same_classes(classifier, generator.categories)
-    labels = np.repeat(np.arange(len(generator.categories)), per_class)
-    seeds = np.tile(np.arange(per_class), len(generator.categories)) + 1_000_000  # unseen seeds
-    pictures = np.concatenate([
-        generator.sample(labels[i:i + batch_size].tolist(), seeds[i:i + batch_size].tolist(),
-                         truncation)
-        for i in range(0, len(labels), batch_size)])
+    batches = list(generator.sample_every_class(per_class, truncation, batch_size,
+                                                first_seed=1_000_000))  # unseen seeds
+    labels = np.concatenate([batch_labels for batch_labels, _ in batches])
+    pictures = np.concatenate([batch_pictures for _, batch_pictures in batches])
     predicted, generated_features = classifier.predict(pictures)
     _, training_features = classifier.predict(training)
     cas = float((predicted == labels).mean())

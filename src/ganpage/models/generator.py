@@ -7,7 +7,7 @@ eval mode under ``torch.inference_mode``, and each distinct truncation is run as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -86,6 +86,17 @@ class Generator:
                 [labels[i] for i in rows], [seeds[i] for i in rows], value
             )
         return out
+
+    def sample_every_class(self, seeds: int, truncation: float = 1.0, batch_size: int = 256,
+                           first_seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Seeds ``first_seed`` .. ``first_seed + seeds - 1`` of every class, class by class, in
+        batches: yields (labels (B,), uint8 pictures (B, H, W, 3))."""
+        labels = np.repeat(np.arange(len(self.categories)), seeds)
+        noise_seeds = np.tile(np.arange(first_seed, first_seed + seeds), len(self.categories))
+        for start in range(0, len(labels), batch_size):
+            batch = labels[start:start + batch_size]
+            yield batch, self.sample(batch.tolist(),
+                                     noise_seeds[start:start + batch_size].tolist(), truncation)
 
     def morph(self, labels: tuple[int, int], seeds: tuple[int, int], steps: int,
               truncation: float = 1.0) -> np.ndarray:
