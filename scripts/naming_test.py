@@ -8,9 +8,12 @@ With --real DATA, each row shows the class's real training pictures instead (a r
 of them): the control that says how well a person can name these classes at this size at all.
 With --best N, rows are drawn from the N categories the model draws best by its shipped
 category_scores.json (as ``ganpage demo`` and ``generate --best-categories`` pick them).
+With --exclude FILE (repeatable), rows are drawn only from classes the tester has not seen
+named before: FILE is an earlier draw's answers.json or a JSON object {class name: where it was
+seen}, such as docs/naming-test-seen.json.
 Usage: python scripts/naming_test.py emoji64 --out /tmp/naming [--rows 20] [--seeds 6]
            [--truncation 0.65] [--draw 1] [--best-of 24 --classifier classifiers/emoji64]
-           [--real data/emoji64] [--best 100]
+           [--real data/emoji64] [--best 100] [--exclude docs/naming-test-seen.json]
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def main() -> None:
     parser.add_argument("--classifier", type=Path, help="default: the model's bundled one")
     parser.add_argument("--real", type=Path, help="show this data set's real pictures instead")
     parser.add_argument("--best", type=int, help="draw rows from the model's N best categories")
+    parser.add_argument("--exclude", type=Path, action="append", default=[],
+                        help="classes the tester has seen: answers.json or {name: where}")
     args = parser.parse_args()
     generator = load_generator(args.model)
     reals = load_training_set(args.real) if args.real else None
@@ -57,6 +62,13 @@ def main() -> None:
         check_same_classes(classifier, generator.categories)
     categories = best_categories(generator, args.best) if args.best else list(
         generator.categories)
+    seen = set().union(*(seen_names(path) for path in args.exclude))
+    unknown = seen - {category.name for category in generator.categories}
+    if unknown:
+        parser.error(f"--exclude names classes {args.model} does not have: {sorted(unknown)[:5]}")
+    categories = [category for category in categories if category.name not in seen]
+    if len(categories) < args.rows:
+        parser.error(f"only {len(categories)} classes are left to draw {args.rows} rows from")
     chosen = random.Random(args.draw).sample(categories, args.rows)
     size = generator.image_size
     grid = Image.new("RGB", (NUMBER_WIDTH + args.seeds * size, args.rows * size), "white")
@@ -79,7 +91,16 @@ def main() -> None:
     grid.save(args.out / "grid.png")
     answers = [{"row": row + 1, "name": c.name, "id": c.id} for row, c in enumerate(chosen)]
     (args.out / "answers.json").write_text(json.dumps(answers, indent=1) + "\n")
-    print(f"{args.out / 'grid.png'}: {args.rows} rows; the key is in {args.out / 'answers.json'}")
+    print(f"{args.out / 'grid.png'}: {args.rows} rows from {len(categories)} classes; "
+          f"the key is in {args.out / 'answers.json'}")
+
+
+def seen_names(path: Path) -> set[str]:
+    """Class names in an earlier draw's answers.json or in a {name: where seen} object."""
+    document = json.loads(path.read_text())
+    if isinstance(document, list):
+        return {row["name"] for row in document}
+    return set(document)
 
 
 def real_pictures(reals: TrainingSet, class_id: int, count: int,
