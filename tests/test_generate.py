@@ -1,5 +1,6 @@
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -89,17 +90,38 @@ def _generate_command(model: Path, gallery: Path) -> list[str]:
             "--per-category", "600", "--batch-size", "4", "--truncation", "0.4:0.9", "--quiet"]
 
 
+def _indexed_pictures(gallery: Path) -> int:
+    """Rows in a gallery's index, read without writing (0 while the index is not there yet)."""
+    try:
+        with sqlite3.connect(f"file:{gallery / 'gallery.sqlite'}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM images").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet, or its table not yet made
+        return 0
+
+
+def _kill_9_once_indexed(command: list[str], gallery: Path, count: int) -> None:
+    """Start the command and SIGKILL it as soon as the index holds ``count`` pictures."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if _indexed_pictures(gallery) >= count:
+            break
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+
+
 def test_kill_9_at_several_points_then_resume_completes(tiny_model, tmp_path):
-    """The fault test: SIGKILL mid-run, several times, then one clean run finishes the set."""
+    """The fault test: SIGKILL mid-run, several times, then one clean run finishes the set.
+
+    The kills are timed by progress, not by the clock, so a fast machine cannot finish the set
+    before the first kill."""
     gallery = tmp_path / "g"
     command = _generate_command(tiny_model, gallery)
-    for delay in (1.5, 2.5, 3.5):
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    partial = len(Gallery.open(gallery).records()) if (gallery / "gallery.sqlite").exists() else 0
-    assert partial < 1800, "the kills came too late to interrupt anything"
+    for count in (200, 700, 1200):
+        _kill_9_once_indexed(command, gallery, count)
+    partial = _indexed_pictures(gallery)
+    assert 1200 <= partial < 1800, "the kills came too late to interrupt anything"
     subprocess.run(command, check=True, capture_output=True)
     with Gallery.open(gallery) as result:
         records = result.records()
