@@ -361,6 +361,17 @@ def train(
     diversity_loss_weight: Annotated[float | None, typer.Option(
         help="Weight of the mode-seeking term against same-looking pictures (0: off).",
         show_default="0")] = None,
+    loss: Annotated[str | None, typer.Option(
+        help="Adversarial loss: hinge, or relativistic (R3GAN; use with --r1-gamma).",
+        show_default="hinge")] = None,
+    r1_gamma: Annotated[float | None, typer.Option(
+        help="Weight of the R1 + R2 gradient penalties (0: off).", show_default="0")] = None,
+    condition_start: Annotated[float | None, typer.Option(
+        help="Transitional conditioning: train unconditionally until this kimg ...",
+        show_default="0")] = None,
+    condition_fade: Annotated[float | None, typer.Option(
+        help="... then fade the class input in over this many kimg.", show_default="0")]
+    = None,
     grid_every: Annotated[float | None, typer.Option(
         help="kimg between sample grids.", show_default="10")] = None,
     checkpoint_every: Annotated[float | None, typer.Option(
@@ -398,7 +409,9 @@ def train(
     given = {"total_kimg": kimg, "batch_size": batch_size, "g_channels": g_channels,
              "d_channels": d_channels, "g_lr": lr, "d_lr": lr, "ema_kimg": ema_kimg,
              "augment": augment, "class_loss_weight": class_loss_weight,
-             "diversity_loss_weight": diversity_loss_weight, "grid_every_kimg": grid_every,
+             "diversity_loss_weight": diversity_loss_weight, "loss": loss,
+             "r1_gamma": r1_gamma, "condition_start_kimg": condition_start,
+             "condition_fade_kimg": condition_fade, "grid_every_kimg": grid_every,
              "checkpoint_every_kimg": checkpoint_every, "seed": seed}
     given = {name: value for name, value in given.items() if value is not None}
     config = TrainConfig(data=str(data or ""), out=str(out), device=device, threads=threads,

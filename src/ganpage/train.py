@@ -1,4 +1,6 @@
-"""The training loop: hinge-loss GAN with DiffAugment and an EMA generator, resumable exactly.
+"""The training loop: a class-conditional GAN with DiffAugment and an EMA generator, resumable
+exactly. What it optimises (hinge or relativistic loss, R1/R2 penalties, transitional
+conditioning, the mode-seeking term) lives in ``ganpage.losses``.
 
 The loop knows the networks only through ``CGANGenerator``/``CGANDiscriminator`` calls; its steps
 are small named functions (``d_step``, ``g_step``, ``update_ema``, ``save_checkpoint``). A run
@@ -31,6 +33,12 @@ from ganpage.categories import CategorySet
 from ganpage.data.dataset import TrainingSet, load_training_set
 from ganpage.errors import GanpageError
 from ganpage.interrupt import StopRequest, stop_on_signals
+from ganpage.losses import (
+    adversarial_loss,
+    condition_strength,
+    gradient_penalty,
+    mode_seeking_loss,
+)
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
 from ganpage.models.generator import Generator
 from ganpage.progress import progress_bar
@@ -71,6 +79,15 @@ class TrainConfig:
     # weight of the mode-seeking term (MSGAN, Mao et al. 2019): G is penalised when two noise
     # vectors of one class give near-identical pictures; 0 turns it off
     diversity_loss_weight: float = 0.0
+    loss: str = "hinge"  # or "relativistic" (R3GAN's pairing loss; give it r1_gamma)
+    # weight gamma of the zero-centred gradient penalties, gamma/2 (R1 on reals + R2 on fakes),
+    # applied every r1_every steps as a separate step of D (lazy regularisation, StyleGAN2)
+    r1_gamma: float = 0.0
+    r1_every: int = 16
+    # transitional conditioning: unconditional until condition_start_kimg, then the class input
+    # fades in over condition_fade_kimg (both 0: conditional from the start)
+    condition_start_kimg: float = 0.0
+    condition_fade_kimg: float = 0.0
     xflip: bool = True
     z_dim: int = 128
     embed_dim: int = 128
@@ -189,64 +206,107 @@ def real_batch(data: torch.Tensor, labels: torch.Tensor, batch_size: int, xflip:
 
 @dataclass
 class StepLosses:
-    adversarial: float  # hinge loss of D, or G's loss through D
+    adversarial: float  # D's adversarial loss, or G's loss through D
     classification: float  # cross-entropy of D's class logits (reals for D, fakes for G)
     diversity: float = 0.0  # G only: mean picture distance / mean noise distance of pairs
 
 
-def mode_seeking_loss(fakes: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """MSGAN's term for a batch whose second half repeats the first half's labels: 1 / (ratio
-    + 1e-5), ratio = mean |fake_a - fake_b| / mean |z_a - z_b|. Returns (loss, ratio)."""
-    fakes_a, fakes_b = fakes.float().chunk(2)
-    z_a, z_b = z.chunk(2)
-    ratio = (fakes_a - fakes_b).abs().mean() / (z_a - z_b).abs().mean()
-    return 1 / (ratio + 1e-5), ratio.item()
+@dataclass(frozen=True)
+class Objective:
+    """What one step optimises: the config's loss settings at the current condition strength."""
+
+    loss: str
+    class_loss_weight: float
+    diversity_loss_weight: float
+    condition: float  # 0..1: how much of the class input G and D get (transitional conditioning)
+
+    @classmethod
+    def at(cls, config: TrainConfig, kimg: float) -> Objective:
+        condition = condition_strength(kimg, config.condition_start_kimg,
+                                       config.condition_fade_kimg)
+        # the class loss is a class signal too, so it fades in with the class input
+        return cls(config.loss, config.class_loss_weight * condition,
+                   config.diversity_loss_weight, condition)
 
 
 def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy: list[str],
-           z_dim: int, class_loss_weight: float, autocast) -> StepLosses:
-    """Hinge loss on augmented reals and fakes, plus the weighted class loss on the reals; one
-    Adam step of D.
+           z_dim: int, objective: Objective, autocast) -> tuple[StepLosses, torch.Tensor]:
+    """Adversarial loss on augmented reals and fakes, plus the weighted class loss on the reals;
+    one Adam step of D. Returns the losses and D's logits of the reals (detached), which the
+    relativistic G loss pairs its fakes with.
 
     Reals and fakes go through D as one batch: D has no batch statistics, so this equals two
     passes, is faster, and is what DDP needs (one forward per backward)."""
+    d_loss, _, _ = adversarial_loss(objective.loss)
     z = torch.randn(len(labels), z_dim, device=reals.device)
     with torch.no_grad(), autocast():
-        fakes = state.G(z, labels)
+        fakes = state.G(z, labels, objective.condition)
     with autocast():
         images = torch.cat([diff_augment(reals, policy), diff_augment(fakes.float(), policy)])
-        realness, class_logits = state.D(images, torch.cat([labels, labels]))
+        realness, class_logits = state.D(images, torch.cat([labels, labels]),
+                                         objective.condition)
         real_logits, fake_logits = realness.float().chunk(2)
-        adversarial = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        adversarial = d_loss(real_logits, fake_logits)
         classification = F.cross_entropy(class_logits[:len(labels)].float(), labels)
-        loss = adversarial + class_loss_weight * classification
+        loss = adversarial + objective.class_loss_weight * classification
     state.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     state.opt_d.step()
-    return StepLosses(adversarial.item(), classification.item())
+    return StepLosses(adversarial.item(), classification.item()), real_logits.detach()
 
 
 def g_step(state: TrainState, labels: torch.Tensor, policy: list[str], z_dim: int,
-           class_loss_weight: float, diversity_loss_weight: float, autocast) -> StepLosses:
-    """Generator hinge loss through the augmented discriminator, plus the weighted class loss
-    (D should name the class each fake was drawn for) and mode-seeking term."""
-    if diversity_loss_weight:
+           objective: Objective, autocast,
+           real_logits: torch.Tensor | None = None) -> StepLosses:
+    """G's adversarial loss through the augmented discriminator, plus the weighted class loss
+    (D should name the class each fake was drawn for) and the mode-seeking term. The
+    relativistic loss pairs each fake with ``real_logits`` of the same class (``labels`` are
+    the ones ``d_step`` drew its fakes for)."""
+    _, g_loss, needs_reals = adversarial_loss(objective.loss)
+    if objective.diversity_loss_weight:
         labels = labels[:len(labels) // 2].repeat(2)  # pairs of one class, different noise
+        if real_logits is not None:
+            real_logits = real_logits[:len(labels) // 2].repeat(2)
     z = torch.randn(len(labels), z_dim, device=labels.device)
     with autocast():
-        fakes = state.G(z, labels)
-        realness, class_logits = state.D(diff_augment(fakes.float(), policy), labels)
-        adversarial = -realness.float().mean()
+        fakes = state.G(z, labels, objective.condition)
+        realness, class_logits = state.D(diff_augment(fakes.float(), policy), labels,
+                                         objective.condition)
+        adversarial = g_loss(realness.float(), real_logits if needs_reals else None)
         classification = F.cross_entropy(class_logits.float(), labels)
-        loss = adversarial + class_loss_weight * classification
+        loss = adversarial + objective.class_loss_weight * classification
         ratio = 0.0
-        if diversity_loss_weight:
+        if objective.diversity_loss_weight:
             diversity, ratio = mode_seeking_loss(fakes, z)
-            loss = loss + diversity_loss_weight * diversity
+            loss = loss + objective.diversity_loss_weight * diversity
     state.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     state.opt_g.step()
     return StepLosses(adversarial.item(), classification.item(), ratio)
+
+
+def d_regularize(state: TrainState, reals: torch.Tensor, labels: torch.Tensor,
+                 policy: list[str], z_dim: int, objective: Objective, gamma: float,
+                 every: int, world: Distributed) -> float:
+    """One lazy-regularisation step of D (StyleGAN2): gamma/2 (R1 + R2) times ``every``, in
+    float32, on the same augmented inputs D trains on. It runs on the unwrapped D (DDP does not
+    support double backward) and averages the gradients across ranks itself. Returns the
+    mean squared gradient norm."""
+    z = torch.randn(len(labels), z_dim, device=reals.device)
+    with torch.no_grad():
+        fakes = state.G(z, labels, objective.condition)
+    images = torch.cat([diff_augment(reals, policy), diff_augment(fakes.float(), policy)])
+    penalty = gradient_penalty(_unwrap(state.D), images, torch.cat([labels, labels]),
+                               objective.condition)
+    state.opt_d.zero_grad(set_to_none=True)
+    (gamma * penalty * every).backward()  # mean over both halves = (R1 + R2) / 2
+    if world.world_size > 1:
+        for parameter in _unwrap(state.D).parameters():
+            if parameter.grad is not None:
+                dist.all_reduce(parameter.grad)
+                parameter.grad /= world.world_size
+    state.opt_d.step()
+    return penalty.item()
 
 
 @torch.no_grad()
@@ -405,7 +465,8 @@ def init_distributed(device: str) -> Distributed:
 # and the sampling order, so changing it would not continue the same run.
 RESUME_CHANGEABLE = frozenset({
     "total_kimg", "g_lr", "d_lr", "ema_kimg", "augment", "class_loss_weight",
-    "diversity_loss_weight", "grid_every_kimg", "checkpoint_every_kimg", "log_every_steps",
+    "diversity_loss_weight", "loss", "r1_gamma", "r1_every", "condition_start_kimg",
+    "condition_fade_kimg", "grid_every_kimg", "checkpoint_every_kimg", "log_every_steps",
     "device", "threads", "precision"})
 
 
@@ -470,6 +531,7 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
     invocation early with a checkpoint (``--resume`` goes on); ``stop_after_steps`` is for
     tests."""
     run_dir, config, changed = prepare_run(config, resume, changes)
+    adversarial_loss(config.loss)  # an unknown loss name fails here, in one line
     world = init_distributed(config.device)
     device = torch.device(config.device)
     if config.device.startswith("cuda") and world.world_size > 1:
@@ -530,17 +592,25 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
     next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
     next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
     losses: list[tuple[StepLosses, StepLosses]] = []
+    penalty = float("nan")  # the last R1/R2 penalty, logged when there is one
     started, steps_done = time.monotonic(), 0
     with progress_bar() as bar:
         task = bar.add_task("training", total=config.total_kimg, completed=state.kimg,
                             unit="kimg", stats="", visible=show_progress and world.is_main)
         while state.images_seen < total:
+            objective = Objective.at(config, state.kimg)
             reals, real_labels = real_batch(data, labels, config.batch_size, config.xflip, device)
-            d_losses = d_step(state, reals, real_labels, policy, config.z_dim,
-                              config.class_loss_weight, autocast)
-            fake_labels = labels[torch.randint(len(labels), (config.batch_size,))].to(device)
-            g_losses = g_step(state, fake_labels, policy, config.z_dim,
-                              config.class_loss_weight, config.diversity_loss_weight, autocast)
+            d_losses, real_logits = d_step(state, reals, real_labels, policy, config.z_dim,
+                                           objective, autocast)
+            if config.r1_gamma and state.step % config.r1_every == 0:
+                penalty = d_regularize(state, reals, real_labels, policy, config.z_dim,
+                                       objective, config.r1_gamma, config.r1_every, world)
+            if objective.loss == "relativistic":  # pairs with the reals D just saw
+                g_losses = g_step(state, real_labels, policy, config.z_dim, objective,
+                                  autocast, real_logits)
+            else:  # labels drawn afresh, as before the relativistic loss existed
+                fake_labels = labels[torch.randint(len(labels), (config.batch_size,))].to(device)
+                g_losses = g_step(state, fake_labels, policy, config.z_dim, objective, autocast)
             update_ema(state, per_step, config.ema_kimg)
             state.step += 1
             state.images_seen += per_step
@@ -550,7 +620,7 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                                                                 config.class_loss_weight))
             if world.is_main and state.step % config.log_every_steps == 0:
                 rate = steps_done * per_step / (time.monotonic() - started)
-                _log(run_dir, state, losses, rate)
+                _log(run_dir, state, losses, rate, objective.condition, penalty)
                 losses.clear()
             if world.is_main and state.images_seen >= next_grid:
                 save_grid(run_dir / f"fakes{int(state.kimg):06d}.png", state.G_ema,
@@ -600,7 +670,7 @@ def _next_multiple(images_seen: int, every_kimg: float) -> int:
 
 
 def _log(run_dir: Path, state: TrainState, losses: list[tuple[StepLosses, StepLosses]],
-         rate: float) -> None:
+         rate: float, condition: float, penalty: float) -> None:
     mean = lambda values: sum(values) / len(losses)  # noqa: E731
     d_loss, g_loss = mean(d.adversarial for d, _ in losses), mean(g.adversarial for _, g in losses)
     if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
@@ -611,7 +681,10 @@ def _log(run_dir: Path, state: TrainState, losses: list[tuple[StepLosses, StepLo
            "d_class_loss": round(mean(d.classification for d, _ in losses), 5),
            "g_class_loss": round(mean(g.classification for _, g in losses), 5),
            "diversity": round(mean(g.diversity for _, g in losses), 5),
-           "images_per_s": round(rate, 2), "time": time.time()}
+           "condition": round(condition, 4), "images_per_s": round(rate, 2),
+           "time": time.time()}
+    if math.isfinite(penalty):
+        row["gradient_penalty"] = round(penalty, 5)
     with open(run_dir / "log.jsonl", "a") as log:
         log.write(json.dumps(row) + "\n")
 

@@ -105,8 +105,11 @@ class CGANGenerator(nn.Module):
         self.out_norm = nn.BatchNorm2d(channels[-1])
         self.to_rgb = nn.Conv2d(channels[-1], 3, 3, padding=1)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.generate_embedded(z, self.embed(labels), 1.0)
+    def forward(self, z: torch.Tensor, labels: torch.Tensor,
+                condition: float = 1.0) -> torch.Tensor:
+        """``condition`` scales the class embedding: 0 is an unconditional G (transitional
+        conditioning fades it in while training, see ``ganpage.losses``); sampling uses 1."""
+        return self.generate_embedded(z, self.embed(labels) * condition, 1.0)
 
     def class_embedding(self, labels: torch.Tensor) -> torch.Tensor:
         return self.embed(labels)
@@ -166,8 +169,9 @@ class CGANDiscriminator(nn.Module):
 
         self.register_buffer("class_ids", torch.arange(config.num_classes), persistent=False)
 
-    def forward(self, images: torch.Tensor,
-                labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor, labels: torch.Tensor,
+                condition: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``condition`` scales the projection term: 0 is an unconditional D."""
         h = images
         for block in self.blocks:
             h = block(h)  # ends at (B, 8w, 2, 2)
@@ -175,4 +179,4 @@ class CGANDiscriminator(nn.Module):
         # one call of the embedding per forward: one power iteration of its spectral norm
         class_logits = h @ self.embed(self.class_ids).T  # (B, num_classes)
         projection = class_logits.gather(1, labels[:, None]).squeeze(1)  # (B,)
-        return self.linear(h).squeeze(1) + projection, class_logits
+        return self.linear(h).squeeze(1) + condition * projection, class_logits
