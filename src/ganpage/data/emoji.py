@@ -60,7 +60,7 @@ class Layout(Protocol):
 
     def pictures(self, tarball: Path, emoji: list[Emoji]) -> Iterator[Picture]: ...
 
-    def licence_problem(self, tarball: Path, licence: str) -> str | None: ...
+    def licence_problem(self, tarball: Path) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class TarballFiles:
                     seen.add((item.hexcode, item.cldr_name))
                     yield item, member.name, stream.read()
 
-    def licence_problem(self, tarball: Path, licence: str) -> str | None:
+    def licence_problem(self, tarball: Path) -> str | None:
         return None  # these packages state only their code's licence; the art's is pinned
 
 
@@ -139,7 +139,7 @@ class IconifyJson:
             if hit is not None:
                 yield item, f"{self.path}#{hit[0]}", hit[1]
 
-    def licence_problem(self, tarball: Path, licence: str) -> str | None:
+    def licence_problem(self, tarball: Path) -> str | None:
         """The package's own licence field must still say what was checked when pinned."""
         info = self.read(tarball, self.info_path)
         declared = (info.get("license") or {}).get("spdx", "")
@@ -315,7 +315,7 @@ def licence_problem(source: EmojiSource, tarball: Path) -> str | None:
     """Why ``source`` may not be used (its art licence is not open, or not as pinned), or None."""
     if source.licence not in ALLOWED_LICENCES:
         return f"art licence {source.licence!r} is not one of {sorted(ALLOWED_LICENCES)}"
-    return source.layout.licence_problem(tarball, source.licence)
+    return source.layout.licence_problem(tarball)
 
 
 def concept_rules() -> dict:
