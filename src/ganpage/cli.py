@@ -376,6 +376,8 @@ def train(
         help="kimg between sample grids.", show_default="10")] = None,
     checkpoint_every: Annotated[float | None, typer.Option(
         help="kimg between checkpoints.", show_default="10")] = None,
+    log_every: Annotated[int | None, typer.Option(
+        help="Steps between rows of log.jsonl.", show_default="20")] = None,
     seed: Annotated[int | None, typer.Option(show_default="0")] = None,
     device: str = "cpu",
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch's default).")] = 0,
@@ -412,7 +414,8 @@ def train(
              "diversity_loss_weight": diversity_loss_weight, "loss": loss,
              "r1_gamma": r1_gamma, "condition_start_kimg": condition_start,
              "condition_fade_kimg": condition_fade, "grid_every_kimg": grid_every,
-             "checkpoint_every_kimg": checkpoint_every, "seed": seed}
+             "checkpoint_every_kimg": checkpoint_every, "log_every_steps": log_every,
+             "seed": seed}
     given = {name: value for name, value in given.items() if value is not None}
     config = TrainConfig(data=str(data or ""), out=str(out), device=device, threads=threads,
                          precision=precision, **({} if resume else given))

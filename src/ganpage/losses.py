@@ -66,14 +66,14 @@ def gradient_penalty(D: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return gradient.float().square().sum(dim=(1, 2, 3)).mean()
 
 
-def mode_seeking_loss(fakes: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, float]:
+def mode_seeking_loss(fakes: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """MSGAN's term (Mao et al. 2019) for a batch whose second half repeats the first half's
     labels: 1 / (ratio + 1e-5), ratio = mean |fake_a - fake_b| / mean |z_a - z_b|. Returns
-    (loss, ratio)."""
+    (loss, ratio), the ratio a detached 0-d tensor."""
     fakes_a, fakes_b = fakes.float().chunk(2)
     z_a, z_b = z.chunk(2)
     ratio = (fakes_a - fakes_b).abs().mean() / (z_a - z_b).abs().mean()
-    return 1 / (ratio + 1e-5), ratio.item()
+    return 1 / (ratio + 1e-5), ratio.detach()
 
 
 def condition_strength(kimg: float, start_kimg: float, fade_kimg: float) -> float:
