@@ -1,6 +1,7 @@
 """The training loop: a class-conditional GAN with DiffAugment and an EMA generator, resumable
-exactly. What it optimises (hinge or relativistic loss, R1/R2 penalties, transitional
-conditioning, the mode-seeking term) lives in ``ganpage.losses``.
+exactly (bit for bit on the CPU; on CUDA, where cuDNN picks its fastest kernels per process, to
+within those kernels' rounding). What it optimises (hinge or relativistic loss, R1/R2
+penalties, transitional conditioning, the mode-seeking term) lives in ``ganpage.losses``.
 
 The loop knows the networks only through ``CGANGenerator``/``CGANDiscriminator`` calls; its steps
 are small named functions (``d_step``, ``g_step``, ``update_ema``, ``save_checkpoint``). A run
@@ -17,6 +18,7 @@ import os
 import pickle
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -526,6 +528,17 @@ def load_image_size(data: Path) -> int:
         return image.size[0]
 
 
+@contextmanager
+def fastest_kernels(device: torch.device):
+    """cuDNN's autotuner on CUDA (the run's shapes never change), put back afterwards."""
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = before or device.type == "cuda"
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
 def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False,
           show_progress: bool = True, stop_after_steps: int | None = None,
           stop_after_minutes: float | None = None, changes: dict | None = None) -> Path:
@@ -541,8 +554,6 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
         device = torch.device("cuda", world.local_rank)
     if config.threads:
         torch.set_num_threads(config.threads)
-    if device.type == "cuda":  # fastest convolution kernels for the run's fixed shapes
-        torch.backends.cudnn.benchmark = True
     dataset = load_training_set(config.data)
     model_config = config.model_config(len(dataset.categories), dataset.image_size)
     torch.manual_seed(config.seed + world.rank)
@@ -569,7 +580,7 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
     try:
         deadline = (None if stop_after_minutes is None
                     else time.monotonic() + 60 * stop_after_minutes)
-        with stop_on_signals() as stop:
+        with stop_on_signals() as stop, fastest_kernels(device):
             _loop(run_dir, config, state, dataset, device, world, show_progress,
                   stop_after_steps, deadline, stop)
     finally:
