@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import make_tiny_model
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.generate import Shard, TruncationRange, choose_categories, generate, plan
@@ -54,6 +55,13 @@ def test_choose_categories(tiny_model):
         choose_categories(generator, random_count=4)
     with pytest.raises(GanpageError, match="Did you mean: Mailbox"):
         choose_categories(generator, ["mailbx"])
+
+
+def test_random_categories_are_fixed_for_a_seed(tmp_path):
+    """The draw is written out (ganpage.rng), so every Python picks the same categories."""
+    generator = load_generator(make_tiny_model(tmp_path / "m", [f"C{i}" for i in range(10)]))
+    assert [c.id for c in choose_categories(generator, random_count=4, seed=5)] == [0, 5, 8, 9]
+    assert [c.id for c in choose_categories(generator, random_count=4, seed=6)] == [2, 4, 6, 8]
 
 
 def test_generate_resumes_without_duplicates(tiny_model, tmp_path):

@@ -331,6 +331,14 @@ def test_reservoir_sample_is_exact_and_uniform(tmp_path):
     assert reservoir_sample(path, 10, 5) == reservoir_sample(path, 10, 5)
 
 
+def test_reservoir_sample_is_fixed_for_a_seed(tmp_path):
+    """The draws are written out (ganpage.rng), so two Pythons sample the same lines."""
+    path = tmp_path / "lines.txt"
+    path.write_text("".join(f"line{i}\n" for i in range(1000)))
+    assert [n for n, _ in reservoir_sample(path, 5, 0)[0]] == [16, 461, 664, 799, 885]
+    assert [n for n, _ in reservoir_sample(path, 5, 1)[0]] == [65, 612, 850, 899, 971]
+
+
 def test_sample_reads_gzip_and_counts_lines_across_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr("ganpage.data.sampling.CHUNK_BYTES", 64)  # force many chunks
     text = "".join(f"n01440764_{i} http://x.org/{i}.jpg\n" for i in range(500))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord, image_id
 from ganpage.models.generator import Generator
 from ganpage.progress import progress_bar
+from ganpage.rng import StableRandom
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def choose_categories(generator: Generator, names: Sequence[str] = (),
         raise GanpageError(
             f"--random-categories must be between 1 and {len(everything)}, got {random_count}"
         )
-    return sorted(random.Random(seed).sample(everything, random_count), key=lambda c: c.id)
+    return sorted(StableRandom(seed).sample(everything, random_count), key=lambda c: c.id)
 
 
 def plan(generator: Generator, categories: Sequence[Category], per_category: int,

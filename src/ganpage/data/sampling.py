@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gzip
 import math
-import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from ganpage.rng import StableRandom
 
 CHUNK_BYTES = 16 * 1024 * 1024
 WNID_LINE = re.compile(r"^(n\d{8})_\d+\s+(\S+)\s*$")
@@ -45,14 +46,21 @@ def iter_lines(path: Path) -> Iterator[list[bytes]]:
             yield [rest]
 
 
+def _lines_to_skip(rng: StableRandom, log_weight: float) -> int:
+    """Algorithm L's geometric skip, floor(log(u) / log(1 - w)), with w = exp(log_weight) kept
+    in log space: 1 - w is -expm1(log_weight), which never rounds to 0 as 1 - w can for large k.
+    """
+    return math.floor(math.log(rng.uniform()) / math.log(-math.expm1(log_weight)))
+
+
 def reservoir_sample(path: Path, k: int, seed: int) -> tuple[list[tuple[int, bytes]], int]:
     """A uniform sample of ``k`` (line number, line) pairs in file order, and the line count."""
     if k < 1:
         raise ValueError("the sample size must be at least 1")
-    rng = random.Random(seed)
+    rng = StableRandom(seed)
     reservoir: list[tuple[int, bytes]] = []
-    weight = math.exp(math.log(rng.random()) / k)
-    next_pick = k + math.floor(math.log(rng.random()) / math.log(1 - weight))
+    log_weight = math.log(rng.uniform()) / k
+    next_pick = k + _lines_to_skip(rng, log_weight)
     start = 0  # line number of the batch's first line
     for lines in iter_lines(path):
         end = start + len(lines)
@@ -61,9 +69,9 @@ def reservoir_sample(path: Path, k: int, seed: int) -> tuple[list[tuple[int, byt
             reservoir.extend((start + i, lines[i]) for i in range(take))
         while next_pick < end:
             if next_pick >= start and next_pick >= k:
-                reservoir[rng.randrange(k)] = (next_pick, lines[next_pick - start])
-                weight *= math.exp(math.log(rng.random()) / k)
-            next_pick += math.floor(math.log(rng.random()) / math.log(1 - weight)) + 1
+                reservoir[rng.below(k)] = (next_pick, lines[next_pick - start])
+                log_weight += math.log(rng.uniform()) / k
+            next_pick += _lines_to_skip(rng, log_weight) + 1
         start = end
     return sorted(reservoir), start
 
