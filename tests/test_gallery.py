@@ -3,7 +3,14 @@ import sqlite3
 
 import pytest
 
-from ganpage.gallery import SCHEMA_VERSION, Gallery, GalleryError, ImageRecord, image_id
+from ganpage.gallery import (
+    SCHEMA_VERSION,
+    Gallery,
+    GalleryError,
+    ImageRecord,
+    image_id,
+    truncation_text,
+)
 
 
 def record(category="hamster", seed=0, fmt="png", label=0):
@@ -13,10 +20,22 @@ def record(category="hamster", seed=0, fmt="png", label=0):
 
 
 def test_image_id_is_stable_and_recipe_sensitive():
-    assert image_id("m", 1, 2, 0.5) == image_id("m", 1, 2, 0.5000001)
+    assert image_id("m", 1, 2, 0.5) == "021622b19183"  # published permalinks keep their ids
     ids = {image_id("m", 1, 2, 0.5), image_id("m", 1, 3, 0.5), image_id("m", 2, 2, 0.5),
            image_id("n", 1, 2, 0.5), image_id("m", 1, 2, 0.6)}
     assert len(ids) == 5 and all(len(i) == 12 for i in ids)
+
+
+@pytest.mark.parametrize("a, b", [(0.12341, 0.12344), (0.5, 0.5000001), (0.3, 0.1 + 0.2)])
+def test_truncations_equal_to_4_decimals_get_their_own_ids(a, b):
+    """Their pictures differ (the noise is scaled by the truncation), so their ids must too."""
+    assert image_id("m", 1, 2, a) != image_id("m", 1, 2, b)
+
+
+def test_truncations_of_up_to_4_decimals_keep_the_ids_they_always_had():
+    for value in [i / 100 for i in range(1, 101)] + [round(0.4 + 0.3 * i / 97, 2) for i in
+                                                      range(97)] + [0.1234, 0.65]:
+        assert truncation_text(value) == f"{value:.4f}"
 
 
 def test_open_refuses_missing_gallery_unless_created(tmp_path):

@@ -65,8 +65,16 @@ class GalleryError(GanpageError):
 
 def image_id(model_id: str, label: int, seed: int, truncation: float) -> str:
     """The permalink id of the picture made from this recipe: 12 hex digits, stable forever."""
-    recipe = f"{model_id}|{label}|{seed}|{truncation:.4f}"
+    recipe = f"{model_id}|{label}|{seed}|{truncation_text(truncation)}"
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def truncation_text(truncation: float) -> str:
+    """The truncation as the id spells it: 4 decimals ("0.7000") when they give the value back
+    exactly, else every digit (``repr``), so two truncations share an id only if they are equal.
+    """
+    fixed = f"{truncation:.4f}"
+    return fixed if float(fixed) == truncation else repr(truncation)
 
 
 @dataclass
