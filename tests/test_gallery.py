@@ -109,3 +109,46 @@ def test_merge_copies_missing_pictures_once(tmp_path):
             assert merged.merge_from(b) == 0
             assert len(merged.records()) == 2 and merged.verify() == []
             assert merged.model_cards() == {"m": "# card"}
+
+
+def plant_row(gallery: Gallery, **changes) -> None:
+    """Write a row as a gallery from elsewhere could hold it, bypassing every check."""
+    row = record(seed=7).to_row() | {"sha256": hashlib.sha256(b"x").hexdigest()} | changes
+    with gallery.transaction() as db:
+        db.execute(f"INSERT INTO images ({', '.join(row)}) VALUES "
+                   f"({', '.join('?' * len(row))})", list(row.values()))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"category": "../outside"}, "unsafe category slug or id"),
+    ({"id": "../../x"}, "unsafe category slug or id"),
+    ({"category": "hamster\n"}, "unsafe category slug or id"),
+    ({"format": "png/../../x"}, "unknown image format"),
+    ({"seed": "7; drop"}, "seed is '7; drop', not an integer"),
+    ({"scores": "{"}, "scores are not JSON"),
+])
+def test_merge_refuses_rows_whose_names_or_values_are_unsafe(tmp_path, changes, message):
+    with Gallery.open(tmp_path / "evil", create=True) as evil:
+        evil.add([(record(seed=1), b"one")])
+        plant_row(evil, **changes)
+        (tmp_path / "outside").mkdir()  # what "../outside" means inside the source gallery
+        (tmp_path / "outside" / f"{record(seed=7).id}.png").write_bytes(b"x")
+        with Gallery.open(tmp_path / "deep" / "merged", create=True) as merged:
+            with pytest.raises(GalleryError, match=message):
+                merged.merge_from(evil)
+            assert merged.records() == []
+    assert list((tmp_path / "deep").rglob("*.png")) == []
+
+
+def test_merge_refuses_a_file_that_does_not_match_its_row_and_leaves_nothing(tmp_path):
+    with Gallery.open(tmp_path / "b", create=True) as b:
+        b.add([(record(seed=1), b"one"), (record(seed=2), b"two")])
+        b.path_of(b.records()[1]).write_bytes(b"tampered")
+        with Gallery.open(tmp_path / "all", create=True) as merged:
+            with pytest.raises(GalleryError, match="does not match its sha256"):
+                merged.merge_from(b)
+            assert merged.records() == []
+            b.path_of(b.records()[1]).unlink()
+            with pytest.raises(GalleryError, match="has no file"):
+                merged.merge_from(b)
+    assert list((tmp_path / "all").rglob("*.png")) == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,13 +17,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ganpage.atomic import atomic_write_bytes, atomic_write_with, remove_stale_temporaries
+from ganpage.atomic import atomic_write_bytes, remove_stale_temporaries
 from ganpage.errors import GanpageError
 
 INDEX_FILE = "gallery.sqlite"
 STATUSES = ("pending", "approved", "rejected")
 FORMATS = {"webp": "image/webp", "png": "image/png"}
-SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")  # use with fullmatch ($ allows a "\n")
 
 MIGRATIONS: list[str] = [
     # 0 -> 1: the first release
@@ -96,8 +95,13 @@ class ImageRecord:
     status: str = "pending"
     scores: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _check_record(self)
+
     @property
     def relative_path(self) -> str:
+        """``<category>/<id>.<format>``: names checked, so never outside the gallery folder."""
+        _check_record(self)
         return f"{self.category}/{self.id}.{self.format}"
 
     def to_row(self) -> dict:
@@ -108,7 +112,11 @@ class ImageRecord:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ImageRecord:
         values = dict(row)
-        values["scores"] = json.loads(values["scores"])
+        try:
+            values["scores"] = json.loads(values["scores"])
+        except (TypeError, ValueError) as error:
+            raise GalleryError(f"picture {values['id']!r}: its scores are not JSON ({error}); "
+                               "the index is damaged") from error
         return cls(**values)
 
 
@@ -183,7 +191,6 @@ class Gallery:
         """Write each encoded picture atomically, then index them all in one transaction."""
         records = []
         for record, data in pictures:
-            _check_names(record)
             record.sha256 = hashlib.sha256(data).hexdigest()
             atomic_write_bytes(self.root / record.relative_path, data)
             records.append(record)
@@ -289,24 +296,64 @@ class Gallery:
     # -- merging -------------------------------------------------------------------------------
 
     def merge_from(self, other: Gallery) -> int:
-        """Copy pictures that ``other`` has and this gallery lacks; return how many."""
+        """Copy pictures that ``other`` has and this gallery lacks; return how many.
+
+        ``other`` is untrusted: its rows were checked as they were read (names that could leave
+        the folder, types), and each file must match its row's sha256 before it is copied. On
+        any problem the files copied so far are removed and nothing is indexed.
+        """
         incoming = other.records()
         missing = set(r.id for r in incoming) - self.existing_ids(r.id for r in incoming)
         copied = [r for r in incoming if r.id in missing]
-        for record in copied:
-            source = other.path_of(record)
-            atomic_write_with(self.root / record.relative_path,
-                              lambda temporary, source=source: shutil.copyfile(source, temporary))
+        written: list[Path] = []
+        try:
+            for record in copied:
+                data = _checked_bytes(other, record)
+                atomic_write_bytes(self.root / record.relative_path, data)
+                written.append(self.root / record.relative_path)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         if copied:
             self._insert(copied, on_conflict="IGNORE")
         with self.transaction() as db:
-            for row in other.db.execute("SELECT * FROM models"):
-                db.execute("INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?)", tuple(row))
+            for row in other.db.execute("SELECT id, card, image_size, categories FROM models"):
+                db.execute("INSERT OR IGNORE INTO models (id, card, image_size, categories) "
+                           "VALUES (?, ?, ?, ?)", tuple(row))
         return len(copied)
 
 
-def _check_names(record: ImageRecord) -> None:
-    if not SAFE_NAME.match(record.category) or not SAFE_NAME.match(record.id):
-        raise GalleryError(f"unsafe category slug or id: {record.category!r}/{record.id!r}")
+def _checked_bytes(gallery: Gallery, record: ImageRecord) -> bytes:
+    """The bytes of a picture of ``gallery``, which must exist and match the row's sha256."""
+    path = gallery.path_of(record)
+    if not path.is_file():
+        raise GalleryError(f"{gallery.root}: picture {record.id} has no file "
+                           f"{record.relative_path}; run `ganpage gallery verify {gallery.root}`")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != record.sha256:
+        raise GalleryError(f"{gallery.root}: {record.relative_path} does not match its sha256; "
+                           f"run `ganpage gallery verify {gallery.root}`")
+    return data
+
+
+# Field -> (accepted types, what to call them) for the values a gallery from elsewhere could
+# get wrong (SQLite stores any value in any column).
+RECORD_TYPES = {"label": (int, "an integer"), "seed": (int, "an integer"),
+                "width": (int, "an integer"), "height": (int, "an integer"),
+                "truncation": ((int, float), "a number"), "scores": (dict, "a JSON object")}
+
+
+def _check_record(record: ImageRecord) -> None:
+    """Refuse a row whose names could become a path outside the gallery, or mistyped values."""
+    if not SAFE_NAME.fullmatch(str(record.category)) or not SAFE_NAME.fullmatch(str(record.id)):
+        raise GalleryError(f"unsafe category slug or id: {record.category!r}/{record.id!r}; "
+                           "slugs and ids are lower-case letters, digits and hyphens")
     if record.format not in FORMATS:
-        raise GalleryError(f"unknown image format {record.format!r}; use webp or png")
+        raise GalleryError(f"unknown image format {record.format!r} of picture {record.id}; "
+                           "use webp or png")
+    for name, (kind, called) in RECORD_TYPES.items():
+        value = getattr(record, name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise GalleryError(f"picture {record.id}: {name} is {value!r}, not {called}; "
+                               "the index is damaged")
