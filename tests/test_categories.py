@@ -1,6 +1,9 @@
+import re
+
 import pytest
 
 from ganpage.categories import Category, CategorySet, UnknownCategoryError, slugify
+from ganpage.gallery import SAFE_NAME
 
 
 @pytest.fixture
@@ -16,6 +19,28 @@ def test_slugify():
     assert slugify("Norwegian Elkhound") == "norwegian-elkhound"
     assert slugify("Piñata / Party!") == "pinata-party"
     assert slugify("???") == "category"
+
+
+def test_names_without_an_ascii_form_get_slugs_of_their_own():
+    names = ["犬", "猫", "Кот", "猫 犬", "Straße", "Strasse", "Кит"]
+    slugs = [slugify(name) for name in names]
+    assert len(set(slugs)) == len(names), slugs
+    assert slugify("犬") == "category-1e82f9b0"  # fixed: slugs name gallery folders and URLs
+    assert slugify("Straße") == "strae-16d96952"
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug) for slug in slugs)
+    assert slugify("猫 犬") == slugify("猫-犬") and slugify("Кот") == slugify("кот")
+
+
+def test_long_names_get_slugs_a_gallery_accepts_and_stay_apart():
+    first, second = "word " * 30 + "one", "word " * 30 + "two"
+    assert slugify(first) != slugify(second)
+    assert all(SAFE_NAME.fullmatch(slugify(name)) for name in (first, second))
+    assert slugify("word " * 16) == "-".join(["word"] * 16)  # 79 characters: unchanged
+
+
+def test_non_latin_categories_can_be_looked_up():
+    dogs = CategorySet.from_names(["犬", "猫"])
+    assert dogs.lookup("猫").id == 1 and dogs.lookup(dogs[0].slug).name == "犬"
 
 
 @pytest.mark.parametrize("query", ["Hamster", "hamster", "HAMSTER", 1, "1", " hamster "])

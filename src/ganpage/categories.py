@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import json
 import re
 import unicodedata
@@ -17,15 +18,34 @@ from importlib import resources
 
 from ganpage.errors import GanpageError
 
+SLUG_LENGTH = 80  # the longest slug a gallery accepts as a folder name (gallery.SAFE_NAME)
+
 
 class UnknownCategoryError(GanpageError, LookupError):
     """A category name that matches nothing; the message lists the closest names."""
 
 
 def slugify(name: str) -> str:
-    """'Norwegian Elkhound' -> 'norwegian-elkhound' (ASCII, lower case, hyphens)."""
+    """'Norwegian Elkhound' -> 'norwegian-elkhound': ASCII letters, digits and hyphens, at most
+    ``SLUG_LENGTH`` characters (a folder name and a URL part).
+
+    Where that would lose letters or digits (no ASCII form: '犬', 'Straße'; or the tail of a
+    long name), 8 hex digits of the name's hash follow, so such names stay apart: '犬' ->
+    'category-…', '猫' -> 'category-…'. Names that differ only in case, accents or punctuation
+    ('Cat', 'cat', 'Pâté', 'pate') share a slug; importers refuse that with a message.
+    """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "category"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "category"
+    if len(slug) <= SLUG_LENGTH and not _has_non_ascii_letters(name):
+        return slug
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name).casefold())
+    digest = hashlib.sha256("-".join(words).encode()).hexdigest()[:8]
+    return f"{slug[:SLUG_LENGTH - 9].rstrip('-')}-{digest}"
+
+
+def _has_non_ascii_letters(name: str) -> bool:
+    """Whether a letter or digit of ``name`` has no ASCII form (accents alone do not count)."""
+    return any(ch.isalnum() and not ch.isascii() for ch in unicodedata.normalize("NFKD", name))
 
 
 def _lookup_key(text: str) -> str:

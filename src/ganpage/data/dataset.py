@@ -42,6 +42,8 @@ class DatasetWriter:
     rejected: list[dict] = field(default_factory=list)
     _hashes: dict[str, list[int]] = field(default_factory=dict)
     _digests: set[str] = field(default_factory=set)
+    _class_names: dict[str, str] = field(default_factory=dict)  # slug -> the one class name
+    _paths: set[str] = field(default_factory=set)
 
     def add(self, image: Image.Image, class_name: str, name: str, **extra: str) -> bool:
         """Write one picture (already ``size`` x ``size`` RGB); False if it was a duplicate."""
@@ -50,10 +52,10 @@ class DatasetWriter:
         data = buffer.getvalue()
         digest = hashlib.sha256(np.asarray(image).tobytes()).hexdigest()
         source = extra.get("source_path", name)
+        slug = self._class_slug(class_name)
         if digest in self._digests:
             self.reject(source, "duplicate")
             return False
-        slug = slugify(class_name)
         dhash = difference_hash(image)
         if any(hamming(dhash, other) <= self.near_duplicate_bits
                for other in self._hashes.get(slug, ())):
@@ -61,11 +63,29 @@ class DatasetWriter:
             return False
         self._digests.add(digest)
         self._hashes.setdefault(slug, []).append(dhash)
-        relative = f"{slug}/{slugify(name)}.png"
+        relative = self._free_path(slug, slugify(name))
         atomic_write_bytes(self.out / relative, data, durable=False)
         self.rows.append({"path": relative, "class": slug, "class_name": class_name,
                           "sha256": digest, "dhash": f"{dhash:016x}", **extra})
         return True
+
+    def _class_slug(self, class_name: str) -> str:
+        """The folder of a class; two names that slug alike would silently become one class."""
+        slug = slugify(class_name)
+        known = self._class_names.setdefault(slug, class_name)
+        if known != class_name:
+            raise DatasetError(f"classes {known!r} and {class_name!r} would share the folder "
+                               f"{slug!r} and become one class; rename one of them")
+        return slug
+
+    def _free_path(self, slug: str, stem: str) -> str:
+        """``<slug>/<stem>.png``, or ``<stem>-2.png``... when another picture took that name
+        ('A.png' and 'a.png', 'a b.jpg' and 'a-b.jpg' have one stem)."""
+        relative, number = f"{slug}/{stem}.png", 2
+        while relative in self._paths:
+            relative, number = f"{slug}/{stem}-{number}.png", number + 1
+        self._paths.add(relative)
+        return relative
 
     def reject(self, source: str, reason: str) -> None:
         self.rejected.append({"source": source, "reason": reason})

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ganpage.categories import slugify
 from ganpage.data.dataset import DatasetWriter
 from ganpage.data.decode import DecodeLimits, RejectedImage, ResizeMode, decode_image, to_square
 from ganpage.errors import GanpageError
@@ -31,15 +32,31 @@ def list_pictures(source: Path) -> list[tuple[Path, str]]:
     if not source.is_dir():
         raise GanpageError(f"{source} is not a folder")
     found = []
+    folders_of_class: dict[str, set[str]] = {}
     for folder, _, files in sorted(os.walk(source)):
         relative = Path(folder).relative_to(source)
-        class_name = folder_display_name(relative.parts[0] if relative.parts
+        class_folder = relative.parts[0] if relative.parts else "."
+        class_name = folder_display_name(class_folder if relative.parts
                                          else source.resolve().name)
-        found.extend((Path(folder) / name, class_name) for name in sorted(files)
-                     if not name.startswith("."))
+        pictures = [(Path(folder) / name, class_name) for name in sorted(files)
+                    if not name.startswith(".")]
+        if pictures:
+            folders_of_class.setdefault(slugify(class_name), set()).add(class_folder)
+        found.extend(pictures)
     if not found:
         raise GanpageError(f"{source} holds no files")
+    _check_classes_apart(source, folders_of_class)
     return found
+
+
+def _check_classes_apart(source: Path, folders_of_class: dict[str, set[str]]) -> None:
+    """Folders whose names differ only in case, accents or punctuation would be one class."""
+    for slug, folders in folders_of_class.items():
+        if len(folders) > 1:
+            first, second = sorted(folders)[:2]
+            raise GanpageError(
+                f"class folders {first!r} and {second!r} in {source} would become one class "
+                f"({slug!r}); rename one of them, or move their pictures into one folder")
 
 
 def _prepare(path: Path, size: int, mode: ResizeMode, limits: DecodeLimits) -> Image.Image:
