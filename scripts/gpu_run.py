@@ -60,7 +60,8 @@ from ganpage.train import (  # noqa: E402
 
 # the recipe benchmarks/recipe_ab.py chose (training/README.md has the A/B); the schedule's
 # kimg are filled in from the kimg the run can reach
-RECIPE = {"class_loss_weight": 1.0, "diversity_loss_weight": 0.2, "ema_kimg": 10.0}
+RECIPE = {"loss": "relativistic", "r1_gamma": 0.1, "class_loss_weight": 1.0,
+          "diversity_loss_weight": 0.2, "ema_kimg": 10.0}
 CONDITION_START_SHARE, CONDITION_FADE_SHARE = 0.1, 0.25  # of the reachable kimg
 WIDTHS = (48, 32)  # widest first; 48 is the widest whose bf16 G fits one 16 MB file
 TARGET_KIMG = 400.0
