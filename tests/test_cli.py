@@ -53,6 +53,87 @@ def test_bad_input_gives_one_line_error_without_traceback(tmp_path, args, messag
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
+def tree(root) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["generate", "g", "--per-category", "0"], "Invalid value for '--per-category'"),
+    (["generate", "g", "--per-category", "-3"], "Invalid value for '--per-category'"),
+    (["generate", "g", "--seed", "-1"], "Invalid value for '--seed'"),
+    (["generate", "g", "--first-seed", "-1"], "Invalid value for '--first-seed'"),
+    (["generate", "g", "--format", "jpg"], "Invalid value for '--format'"),
+    (["generate", "g", "--dtype", "float16"], "Invalid value for '--dtype'"),
+    (["generate", "g", "--device", "bogus"], "unknown device 'bogus'"),
+    (["generate", "g", "--model", "models/nope"], "no model folder models/nope; give a model"),
+    (["generate", "a-file/g"], "cannot open the gallery a-file/g (Not a directory)"),
+    (["serve", "g", "--show", "maybe"], "Invalid value for '--show'"),
+    (["data", "folder", "models", "--out", "o", "--resize", "bogus"],
+     "Invalid value for '--resize'"),
+    (["data", "urls", "a-file", "--out", "o", "--resize", "bogus"],
+     "Invalid value for '--resize'"),
+    (["data", "folder", "models", "--out", "a-file/o"],
+     "cannot write to a-file/o (Not a directory); choose another --out"),
+    (["data", "urls", "no-list.txt", "--out", "o"], "no URL list at no-list.txt"),
+    (["data", "urls", "a-file", "--out", "o", "--names", "no.tsv"], "no class name list"),
+    (["data", "emoji", "--out", "o", "--tarballs", "nowhere"], "--tarballs nowhere is not a"),
+    (["gallery", "merge", "merged", "nowhere"], "nowhere is not a gallery"),
+    (["interpolate", "x.png"], "write the animation as .gif or .webp"),
+    (["interpolate", "new/x.gif", "--grid", "other/g.png", "--model", "nope"], "no model"),
+    (["interpolate", "a-file/x.gif"], "cannot write a-file/x.gif: a-file is a file"),
+    (["eval", "emoji64", "--data", "d", "--json", "a-file/x.json"],
+     "cannot write a-file/x.json: a-file is a file, not a folder; choose another --json"),
+    (["export-model", "run", "--out", "o", "--card", "nope.md"], "no model card at nope.md"),
+    (["categories", "emoji64", "--best", "0"], "Invalid value for '--best'"),
+])
+def test_mistakes_are_one_line_exit_2_and_leave_nothing_behind(tmp_path, args, message):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "a-file").write_text("not a folder")
+    before = tree(tmp_path)
+    result = ganpage(*args, cwd=tmp_path)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], \
+        result.stderr
+    assert tree(tmp_path) == before
+
+
+def test_choices_are_spelt_as_the_library_spells_them():
+    from typing import get_args
+
+    from ganpage import cli
+    from ganpage.data.decode import ResizeMode
+    from ganpage.gallery import FORMATS, STATUSES
+    from ganpage.models.loading import DTYPES
+    from ganpage.noise import MAX_SEED
+    from ganpage.web.server import SERVERS
+
+    assert get_args(cli.Resize) == tuple(ResizeMode)
+    assert get_args(cli.ImageFormat) == tuple(FORMATS)
+    assert get_args(cli.Dtype) == tuple(DTYPES)
+    assert get_args(cli.Server) == tuple(SERVERS)
+    assert set(cli.Status) == set(STATUSES) and cli.MAX_SEED == MAX_SEED
+
+
+def test_gallery_verify_exits_1_when_it_finds_problems(tmp_path, tiny_model):
+    assert ganpage("generate", "g", "--model", str(tiny_model), "--per-category", "1",
+                   "--quiet", cwd=tmp_path).returncode == 0
+    next((tmp_path / "g").rglob("*.webp")).unlink()
+    result = ganpage("gallery", "verify", "g", cwd=tmp_path)
+    assert result.returncode == 1 and "1 problems" in result.stdout
+
+
+def test_a_failed_generate_removes_the_gallery_it_made_but_not_one_that_was_there(tmp_path,
+                                                                                 tiny_model):
+    result = ganpage("generate", "g", "--model", str(tiny_model), "-c", "hamstr", cwd=tmp_path)
+    assert result.returncode == 2 and not (tmp_path / "g").exists()
+    assert ganpage("generate", "g", "--model", str(tiny_model), "--per-category", "1",
+                   "--quiet", cwd=tmp_path).returncode == 0
+    assert ganpage("generate", "g", "--model", str(tiny_model), "-c", "hamstr",
+                   cwd=tmp_path).returncode == 2
+    assert len(list((tmp_path / "g").rglob("*.webp"))) == 3
+
+
 def test_eval_without_a_classifier_says_how_to_make_one(tmp_path, tiny_model):
     result = ganpage("eval", str(tiny_model), "--data", "d", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr

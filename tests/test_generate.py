@@ -57,6 +57,17 @@ def test_choose_categories(tiny_model):
         choose_categories(generator, ["mailbx"])
 
 
+def test_seeds_beyond_the_noise_seeds_are_refused(tiny_model):
+    """Noise seeds are 32-bit: 2**32 would draw the picture of seed 0 under another id."""
+    generator = load_generator(tiny_model)
+    assert plan(generator, choose_categories(generator), 1, TruncationRange(0.5, 0.5),
+                first_seed=2**32 - 1)[0].seed == 2**32 - 1
+    for first_seed, per_category in ((2**32, 1), (2**32 - 1, 2), (-1, 3)):
+        with pytest.raises(GanpageError, match="leave the noise seeds 0..4294967295"):
+            plan(generator, choose_categories(generator), per_category,
+                 TruncationRange(0.5, 0.5), first_seed=first_seed)
+
+
 def test_random_categories_are_fixed_for_a_seed(tmp_path):
     """The draw is written out (ganpage.rng), so every Python picks the same categories."""
     generator = load_generator(make_tiny_model(tmp_path / "m", [f"C{i}" for i in range(10)]))

@@ -8,7 +8,7 @@ from safetensors.torch import load_file, save_file
 from conftest import make_tiny_model
 from ganpage.models import ModelLoadError, load_generator
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
-from ganpage.models.loading import resolve_model_dir
+from ganpage.models.loading import check_device, resolve_model_dir
 
 
 def test_sample_shape_dtype_and_determinism(tiny_model):
@@ -126,6 +126,33 @@ def test_hub_repo_id_offline_gives_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(ModelLoadError, match="could not fetch 'someone/tiny-gan'"):
         resolve_model_dir("someone/tiny-gan")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("models/nope", "no model folder models/nope; give a model folder"),
+    ("./nope", "no model folder ./nope;"),
+    ("a/b/c", r"no model folder a/b/c \(a does not exist\)"),
+    ("some-file", "some-file is a file; give a model folder"),
+])
+def test_a_missing_local_folder_is_not_blamed_on_the_hub(tmp_path, monkeypatch, name, message):
+    """'models/nope' beside a models/ folder is a typo of a local path, not a Hub repo id."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "some-file").write_text("x")
+    monkeypatch.setattr("huggingface_hub.snapshot_download", pytest.fail)
+    with pytest.raises(ModelLoadError, match=message):
+        resolve_model_dir(name)
+
+
+@pytest.mark.parametrize("device, message", [
+    ("bogus", "unknown device 'bogus'; use cpu, cuda, cuda:N or mps"),
+    ("cuda:x", "unknown device"),
+    ("cuda:99", "this machine has no cuda:99 device; use one of: cpu"),
+])
+def test_devices_are_checked_before_loading(tiny_model, device, message):
+    with pytest.raises(ModelLoadError, match=message):
+        load_generator(tiny_model, device=device)
+    assert check_device("cpu") == torch.device("cpu")
 
 
 def test_hub_repo_id_resolves_through_snapshot_download(tmp_path, monkeypatch):

@@ -27,6 +27,7 @@ from ganpage.data import urls as urls_module
 from ganpage.data.dataset import load_training_set
 from ganpage.data.sampling import parse_line, reservoir_sample
 from ganpage.data.urls import DownloadSettings, download_url_list
+from ganpage.errors import GanpageError
 from test_decode import png_bomb
 
 
@@ -350,6 +351,31 @@ def test_sample_reads_gzip_and_counts_lines_across_chunks(tmp_path, monkeypatch)
     assert total == 500
     for number, raw in sample:
         assert parse_line(number, raw).url == f"http://x.org/{number}.jpg"
+
+
+def test_two_classes_named_alike_are_refused_with_the_fix():
+    names = {"n01": "Crane", "n02": "crane", "n03": "鶴", "n04": "鸛"}
+    assert len(urls_module.class_categories(["n01", "n03", "n04"], names)) == 3
+    with pytest.raises(GanpageError, match=r"classes n01 \('Crane'\) and n02 \('crane'\) "
+                                           "would become one category; give one of them"):
+        urls_module.class_categories(["n01", "n02"], names)
+
+
+def test_class_names_and_placeholder_lists_must_exist(tmp_path):
+    (tmp_path / "names.tsv").write_text("n01\tCrane\nbad line\nn02\t Crane Bird \n")
+    assert urls_module.read_class_names(tmp_path / "names.tsv") == {"n01": "Crane",
+                                                                     "n02": "Crane Bird"}
+    with pytest.raises(GanpageError, match="no class name list at"):
+        urls_module.read_class_names(tmp_path / "nope.tsv")
+    with pytest.raises(GanpageError, match="no placeholder list at"):
+        urls_module.load_placeholder_hashes(tmp_path / "nope.txt")
+
+
+def test_a_missing_url_list_makes_no_folder(tmp_path):
+    with pytest.raises(GanpageError, match="no URL list at"):
+        download_url_list(tmp_path / "nope.txt", tmp_path / "out", 10, 0, DownloadSettings(),
+                          show_progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_parse_line_formats():

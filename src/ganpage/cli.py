@@ -1,14 +1,17 @@
 """The ``ganpage`` command: parses options, calls the library, prints results. Nothing else.
 
-Errors the user can fix (``GanpageError``) are printed as one line, without a traceback.
+Errors the user can fix (``GanpageError``, a bad option value, an output that cannot be written)
+are printed as one line, without a traceback, with exit code 2.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -31,6 +34,23 @@ data_app = typer.Typer(help="Make training data sets: image folders, the emoji s
                        no_args_is_help=True, rich_markup_mode="rich")
 app.add_typer(data_app, name="data")
 
+# Choices, spelt as the library spells them (tests/test_cli.py checks that they agree).
+ImageFormat = Literal["webp", "png"]  # gallery.FORMATS
+Dtype = Literal["float32", "bfloat16"]  # models.loading.DTYPES
+Resize = Literal["crop", "pad", "stretch"]  # data.decode.ResizeMode
+Server = Literal["granian", "uvicorn"]  # web.server.SERVERS
+
+
+class Status(StrEnum):
+    """Curation statuses (gallery.STATUSES); an enum because --show is repeatable."""
+
+    APPROVED = "approved"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
+MAX_SEED = 2**32 - 1  # noise seeds are mulberry32 states (noise.py): larger ones would repeat
+MAX_CHOICE_SEED = 2**64 - 1  # seeds of random choices (rng.StableRandom)
 DEFAULT_MODEL = "emoji64"
 # The hand-curated sites showed their ~60 best categories; the demo shows the 100 that the
 # model draws best by its shipped classifier scores (all of them if it ships none).
@@ -38,25 +58,43 @@ DEMO_CATEGORIES = 100
 NPM_CACHE = Path("~/.cache/ganpage/npm").expanduser()
 
 
+# Usage errors (a bad option value, a missing argument) derive from click's ClickException, which
+# typer exports only through subclasses; since 0.26 typer carries its own copy of click.
+USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+# errno values that mean "this machine will not let you write there": the user's to fix
+UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
 def main() -> None:
     """Entry point of the console script: run the app, turning known errors into one line."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except GanpageError as error:
-        typer.secho(f"error: {error}", fg="red", err=True)
-        sys.exit(2)
+        fail(str(error))
+    except USAGE_ERROR as error:
+        message = " ".join(error.format_message().split())
+        if not message:  # no_args_is_help: the help is the answer
+            error.show()
+            sys.exit(error.exit_code)
+        fail(message, error.exit_code)
+    except OSError as error:
+        if error.errno not in UNWRITABLE:
+            raise
+        fail(f"{error.filename or 'an output'}: {error.strerror}; free some space or choose a "
+             "path you can write to")
     except KeyboardInterrupt:
         typer.echo("interrupted; re-run the same command to continue where it stopped", err=True)
         sys.exit(130)
     except typer.Abort:
         sys.exit(1)
-    except Exception as error:  # click's usage errors arrive here in non-standalone mode
-        import click
+    sys.exit(code if isinstance(code, int) else 0)  # typer.Exit(n) arrives as a return value
 
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one ``error:`` line and exit."""
+    typer.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
 
 
 @app.command()
@@ -68,24 +106,26 @@ def generate(
                                                 help="Category name, slug or id; repeatable.")]
     = [],  # noqa: B006 - typer reads the default, never mutates it
     random_categories: Annotated[int | None, typer.Option(
-        help="Pick this many categories at random (see --seed).")] = None,
+        min=1, help="Pick this many categories at random (see --seed).")] = None,
     best_categories: Annotated[int | None, typer.Option(
-        help="Pick the N categories the model draws best (its category_scores.json).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random category choice.")] = 0,
-    per_category: Annotated[int, typer.Option(help="Pictures per category.")] = 8,
-    first_seed: Annotated[int, typer.Option(help="Noise seed of each category's first picture.")]
-    = 0,
+        min=1, help="Pick the N categories the model draws best (its category_scores.json).")]
+    = None,
+    seed: Annotated[int, typer.Option(
+        min=0, max=MAX_CHOICE_SEED, help="Seed of the random category choice.")] = 0,
+    per_category: Annotated[int, typer.Option(min=1, help="Pictures per category.")] = 8,
+    first_seed: Annotated[int, typer.Option(
+        min=0, max=MAX_SEED, help="Noise seed of each category's first picture.")] = 0,
     truncation: Annotated[str, typer.Option(help="0.5, or a range 0.4:0.7 drawn per picture.")]
     = "0.7",
     batch_size: Annotated[int, typer.Option(min=1, max=4096)] = 32,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")] = "cpu",
-    dtype: Annotated[str | None, typer.Option(
-        help="float32 or bfloat16 (default: bfloat16 on CUDA, float32 on CPU).")] = None,
+    dtype: Annotated[Dtype | None, typer.Option(
+        help="Default: bfloat16 on CUDA, float32 on CPU.")] = None,
     preset: Annotated[str | None, typer.Option(
         help="ImageNet models: 'seed' (no people, no dogs), 'no-people' or 'all'.")] = None,
     shard: Annotated[str, typer.Option(help="I/N: do only this machine's share of the job.")]
     = "0/1",
-    image_format: Annotated[str, typer.Option("--format", help="webp or png.")] = "webp",
+    image_format: Annotated[ImageFormat, typer.Option("--format")] = "webp",
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Fill a gallery with reproducible pictures; re-run the same command to resume.
@@ -104,20 +144,20 @@ def generate(
 
     ganpage generate biggan/ --model biggan-deep-128 --preset seed --random-categories 60
     """
-    from ganpage.gallery import FORMATS, Gallery
+    from ganpage.gallery import Gallery
     from ganpage.generate import Shard, TruncationRange, choose_categories, plan
     from ganpage.generate import generate as run_generate
     from ganpage.models import load_generator
+    from ganpage.outputs import removed_on_error
 
-    if image_format not in FORMATS:
-        raise GanpageError(f"--format must be one of {', '.join(FORMATS)}, got {image_format!r}")
     truncation_range = TruncationRange.parse(truncation)
     job_shard = Shard.parse(shard)
-    generator = load_generator(model, device=device, dtype=dtype)
-    categories = choose_categories(generator, category, random_categories, seed, preset,
-                                   best_categories)
-    jobs = plan(generator, categories, per_category, truncation_range, first_seed, job_shard)
-    with Gallery.open(gallery, create=True) as target:
+    with removed_on_error(gallery), Gallery.open(gallery, create=True) as target:
+        generator = load_generator(model, device=device, dtype=dtype)
+        categories = choose_categories(generator, category, random_categories, seed, preset,
+                                       best_categories)
+        jobs = plan(generator, categories, per_category, truncation_range, first_seed,
+                    job_shard)
         made = run_generate(generator, target, jobs, batch_size, image_format, not quiet)
     typer.echo(f"{gallery}: {made} new pictures, {len(jobs) - made} already there "
                f"({len(categories)} categories, shard {shard})")
@@ -127,14 +167,14 @@ def generate(
 def serve(
     gallery: Annotated[Path, typer.Argument(help="Gallery folder made by `ganpage generate`.")],
     host: str = "127.0.0.1",
-    port: int = 8000,
-    show: Annotated[list[str], typer.Option(
-        help="Curation statuses to show; repeatable: approved, pending.")]
-    = ["approved"],  # noqa: B006
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    show: Annotated[list[Status], typer.Option(
+        help="Curation statuses to show; repeatable.")]
+    = [Status.APPROVED],  # noqa: B006
     public_url: Annotated[str, typer.Option(help="Base URL for OpenGraph links.")] = "",
     site_name: str = "This X Does Not Exist",
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
-    server: Annotated[str, typer.Option(help="ASGI server: granian or uvicorn.")] = "granian",
+    server: Annotated[Server, typer.Option(help="ASGI server.")] = "granian",
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery.
 
@@ -148,7 +188,8 @@ def serve(
     """
     from ganpage.web.server import run_server
 
-    run_server(gallery, host, port, tuple(show), public_url, site_name, workers, server)
+    run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
+               server)
 
 
 @app.command()
@@ -156,11 +197,11 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to build the demo gallery.")]
     = Path("demo-gallery"),
     model: str = DEFAULT_MODEL,
-    per_category: int = 8,
+    per_category: Annotated[int, typer.Option(min=1)] = 8,
     best_categories: Annotated[int, typer.Option(
         min=0, help="Show the N categories the model draws best; 0 shows all.")]
     = DEMO_CATEGORIES,
-    port: int = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     host: str = "127.0.0.1",
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the gallery only.")] = False,
 ) -> None:
@@ -175,9 +216,11 @@ def demo(
     ganpage demo --best-categories 0 --per-category 2 --out demo-all
     """
     from ganpage.demo import build_demo_gallery
+    from ganpage.outputs import removed_on_error
     from ganpage.web.server import run_server
 
-    made = build_demo_gallery(out, model, per_category, best_categories)
+    with removed_on_error(out):
+        made = build_demo_gallery(out, model, per_category, best_categories)
     typer.echo(f"demo gallery: {out} ({made} new pictures)")
     if not no_serve:
         run_server(out, host, port, ("approved", "pending"), "", "This X Does Not Exist", 1)
@@ -190,15 +233,15 @@ def interpolate(
     from_category: Annotated[str, typer.Option("--from", help="Start category.")] = "0",
     to_category: Annotated[str | None, typer.Option("--to", help="End category "
                                                      "(default: the start one).")] = None,
-    from_seed: int = 0,
-    to_seed: Annotated[int | None, typer.Option(help="End seed (default: the start one).")]
-    = None,
+    from_seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 0,
+    to_seed: Annotated[int | None, typer.Option(
+        min=0, max=MAX_SEED, help="End seed (default: the start one).")] = None,
     steps: Annotated[int, typer.Option(min=2, max=512)] = 16,
     truncation: float = 0.5,
     grid: Annotated[Path | None, typer.Option(help="Also write the frames as a PNG grid.")]
     = None,
     device: str = "cpu",
-    dtype: str | None = None,
+    dtype: Dtype | None = None,
 ) -> None:
     """Morph between two categories and/or two seeds, as an animation and a grid.
 
@@ -209,15 +252,23 @@ def interpolate(
     ganpage interpolate seeds.webp --model biggan-deep-128 --from "golden retriever"
     --from-seed 1 --to-seed 2 --steps 32
     """
+    from ganpage.interpolate import check_animation_path
     from ganpage.interpolate import interpolate as run_interpolate
     from ganpage.models import load_generator
+    from ganpage.outputs import removed_on_error, writable_file
 
     if not 0 < truncation <= 1:
         raise GanpageError(f"--truncation must be in (0, 1], got {truncation}")
-    generator = load_generator(model, device=device, dtype=dtype)
-    run_interpolate(generator, (from_category, to_category or from_category),
-                    (from_seed, from_seed if to_seed is None else to_seed), steps, truncation,
-                    out, grid)
+    check_animation_path(out)
+    grid_folder = (grid or out).parent
+    with removed_on_error(out.parent), removed_on_error(grid_folder):
+        writable_file(out, "animation file")
+        if grid is not None:
+            writable_file(grid, "--grid")
+        generator = load_generator(model, device=device, dtype=dtype)
+        run_interpolate(generator, (from_category, to_category or from_category),
+                        (from_seed, from_seed if to_seed is None else to_seed), steps,
+                        truncation, out, grid)
     typer.echo(f"wrote {out}" + (f" and {grid}" if grid else ""))
 
 
@@ -226,7 +277,7 @@ def categories(
     model: Annotated[str, typer.Argument(help="Built-in name, model folder or HF repo id.")]
     = DEFAULT_MODEL,
     best: Annotated[int | None, typer.Option(
-        help="Only the N best-drawn categories, best first, with their scores.")] = None,
+        min=1, help="Only the N best-drawn categories, best first, with their scores.")] = None,
 ) -> None:
     """List a model's categories: id, slug and display name.
 
@@ -279,8 +330,11 @@ def gallery_merge(
     ganpage gallery merge gallery/ shard0/ shard1/ shard2/ shard3/
     """
     from ganpage.gallery import Gallery
+    from ganpage.outputs import removed_on_error
 
-    with Gallery.open(target, create=True) as merged:
+    for source in sources:  # every source is a gallery before the target is made
+        Gallery.open(source).close()
+    with removed_on_error(target), Gallery.open(target, create=True) as merged:
         for source in sources:
             with Gallery.open(source) as other:
                 typer.echo(f"{source}: {merged.merge_from(other)} pictures merged")
@@ -436,9 +490,9 @@ def train(
 def train_classifier(
     data: Annotated[Path, typer.Argument(help="Data set folder (ganpage data ...).")],
     out: Annotated[Path, typer.Option(help="Classifier folder to write.")],
-    epochs: int = 30,
-    channels: Annotated[int, typer.Option(help="Width of the first stage.")] = 32,
-    seed: int = 0,
+    epochs: Annotated[int, typer.Option(min=1)] = 30,
+    channels: Annotated[int, typer.Option(min=1, help="Width of the first stage.")] = 32,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 0,
 ) -> None:
     """Train the data set's classifier (for CAS, offline FID and curation).
 
@@ -447,8 +501,13 @@ def train_classifier(
     ganpage train-classifier data/emoji64 --out classifiers/emoji64
     """
     from ganpage.classify import train_classifier as run
+    from ganpage.data.dataset import load_training_set
+    from ganpage.outputs import removed_on_error, writable_folder
 
-    metrics = run(data, out, epochs=epochs, channels=channels, seed=seed)
+    load_training_set(data)  # a clear error before anything is made
+    with removed_on_error(out):
+        writable_folder(out, "--out")
+        metrics = run(data, out, epochs=epochs, channels=channels, seed=seed)
     typer.echo(f"{out}: held-out accuracy {metrics['held_out_accuracy']:.3f} on "
                f"{metrics['held_out_count']} pictures (train {metrics['train_accuracy']:.3f}, "
                f"chance {metrics['chance']:.4f})")
@@ -461,8 +520,8 @@ def evaluate(
     classifier: Annotated[Path | None, typer.Option(
         help="Folder from `ganpage train-classifier` (default: the one the model ships).")]
     = None,
-    per_class: int = 10,
-    truncation: float = 1.0,
+    per_class: Annotated[int, typer.Option(min=1)] = 10,
+    truncation: Annotated[float, typer.Option(min=0.01, max=1.0)] = 1.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
     = None,
     inception: Annotated[str | None, typer.Option(
@@ -485,7 +544,10 @@ def evaluate(
     from ganpage.data.dataset import load_training_set
     from ganpage.metrics import evaluate as run
     from ganpage.models import load_generator
+    from ganpage.outputs import writable_file
 
+    if json_out is not None:
+        writable_file(json_out, "--json")
     scorer = load_classifier(classifier or bundled_classifier(model))
     dataset = load_training_set(data)
     generator = load_generator(model)
@@ -554,8 +616,12 @@ def export_model(
     ganpage export-model runs/00003-emoji64-64 --out models/emoji64 --classifier classifiers/emoji64
     """
     from ganpage.export import export_run
+    from ganpage.outputs import removed_on_error
 
-    folder = export_run(run, out, name, card.read_text() if card else "", classifier)
+    if card is not None and not card.is_file():
+        raise GanpageError(f"no model card at {card}; give a Markdown file, or leave out --card")
+    with removed_on_error(out):
+        folder = export_run(run, out, name, card.read_text() if card else "", classifier)
     typer.echo(f"model folder: {folder}")
 
 
@@ -564,7 +630,7 @@ def data_folder(
     source: Annotated[Path, typer.Argument(help="Folder of pictures, one sub-folder per class.")],
     out: Annotated[Path, typer.Option(help="Data set folder to write.")],
     size: Annotated[int, typer.Option(help="Square picture size: 32, 64, 128 or 256.")] = 128,
-    resize: Annotated[str, typer.Option(help="crop, pad or stretch.")] = "crop",
+    resize: Resize = "crop",
 ) -> None:
     """Import a folder of pictures: validate, square, drop duplicates, report rejects.
 
@@ -576,12 +642,15 @@ def data_folder(
     """
     from ganpage.data.decode import ResizeMode
     from ganpage.data.folder import import_folder
+    from ganpage.outputs import removed_on_error, writable_folder
 
-    if resize not in {m.value for m in ResizeMode}:
-        raise GanpageError(f"--resize must be crop, pad or stretch, got {resize!r}")
     if size not in (32, 64, 128, 256):
         raise GanpageError(f"--size must be 32, 64, 128 or 256, got {size}")
-    report = import_folder(source, out, size, ResizeMode(resize))
+    if not source.is_dir():
+        raise GanpageError(f"{source} is not a folder")
+    with removed_on_error(out):
+        writable_folder(out, "--out")
+        report = import_folder(source, out, size, ResizeMode(resize))
     _print_report(out, report)
 
 
@@ -597,14 +666,16 @@ def data_urls(
     url_list: Annotated[Path, typer.Argument(help="URL list: '<wnid>_<n> <url>' or one URL a "
                                              "line; plain or gzip.")],
     out: Annotated[Path, typer.Option(help="Data set folder (also holds urls.sqlite).")],
-    sample: Annotated[int, typer.Option(help="How many lines to sample uniformly.")] = 35000,
-    seed: int = 0,
-    size: int = 128,
-    resize: Annotated[str, typer.Option(help="crop, pad or stretch.")] = "crop",
-    concurrency: Annotated[int, typer.Option(help="Downloads at once.")] = 64,
-    per_host: Annotated[int, typer.Option(help="Downloads at once per host.")] = 8,
-    max_mb: Annotated[float, typer.Option(help="Largest download kept, in MB.")] = 10.0,
-    retries: int = 2,
+    sample: Annotated[int, typer.Option(min=1, help="How many lines to sample uniformly.")]
+    = 35000,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_CHOICE_SEED)] = 0,
+    size: Annotated[int, typer.Option(min=8, max=1024)] = 128,
+    resize: Resize = "crop",
+    concurrency: Annotated[int, typer.Option(min=1, help="Downloads at once.")] = 64,
+    per_host: Annotated[int, typer.Option(min=1, help="Downloads at once per host.")] = 8,
+    max_mb: Annotated[float, typer.Option(min=0.001, help="Largest download kept, in MB.")]
+    = 10.0,
+    retries: Annotated[int, typer.Option(min=0, max=20)] = 2,
     allow_private: Annotated[bool, typer.Option(
         "--allow-private", help="Allow private/loopback addresses (local test servers).")]
     = False,
@@ -613,8 +684,8 @@ def data_urls(
     placeholders: Annotated[Path | None, typer.Option(
         help="Extra sha256 list of placeholder images to reject.")] = None,
     placeholder_repeats: Annotated[int, typer.Option(
-        help="Bytes served for this many different URLs are a 'photo unavailable' placeholder "
-             "and rejected (0: off).")] = 10,
+        min=0, help="Bytes served for this many different URLs are a 'photo unavailable' "
+                    "placeholder and rejected (0: off).")] = 10,
 ) -> None:
     """Sample a URL list, download, validate and resize; re-run to resume.
 
@@ -625,20 +696,25 @@ def data_urls(
     ganpage data urls my-urls.txt.gz --sample 1000 --out data/mine --concurrency 16
     """
     from ganpage.data.decode import ResizeMode
-    from ganpage.data.urls import DownloadSettings, download_url_list, load_placeholder_hashes
+    from ganpage.data.urls import (
+        DownloadSettings,
+        download_url_list,
+        load_placeholder_hashes,
+        read_class_names,
+    )
+    from ganpage.outputs import removed_on_error, writable_folder
 
     settings = DownloadSettings(
         size=size, resize=ResizeMode(resize), concurrency=concurrency, per_host=per_host,
         max_bytes=int(max_mb * 1024 * 1024), retries=retries, allow_private=allow_private,
         placeholder_sha256=load_placeholder_hashes(placeholders),
         placeholder_repeats=placeholder_repeats)
-    wnid_names = {}
-    if names is not None:
-        for line in names.read_text().splitlines():
-            wnid, _, name = line.partition("\t")
-            if name:
-                wnid_names[wnid.strip()] = name.strip()
-    report = download_url_list(url_list, out, sample, seed, settings, wnid_names)
+    wnid_names = read_class_names(names) if names is not None else {}
+    if not url_list.is_file():
+        raise GanpageError(f"no URL list at {url_list}")
+    with removed_on_error(out):
+        writable_folder(out, "--out")
+        report = download_url_list(url_list, out, sample, seed, settings, wnid_names)
     typer.echo(f"{out}: {report['images']} pictures in {report['classes']} classes from "
                f"{sum(report['outcomes'].values())} sampled URLs ({report['bad_lines']} bad "
                f"lines); outcomes: {report['outcomes']}")
@@ -647,13 +723,14 @@ def data_urls(
 @data_app.command("emoji")
 def data_emoji(
     out: Annotated[Path, typer.Option(help="Data set folder to write.")] = Path("data/emoji64"),
-    size: Annotated[int, typer.Option(help="Square picture size in pixels.")] = 64,
+    size: Annotated[int, typer.Option(min=8, max=1024, help="Square picture size in pixels.")]
+    = 64,
     tarballs: Annotated[Path | None, typer.Option(
         help="Folder with the pinned npm tarballs, instead of fetching them with npm pack.")]
     = None,
     cache: Annotated[Path, typer.Option(help="Where fetched tarballs are kept.")]
     = NPM_CACHE,
-    min_per_class: int = 3,
+    min_per_class: Annotated[int, typer.Option(min=1)] = 3,
 ) -> None:
     """Build the emoji data set of the built-in model from Noto, Twemoji, OpenMoji and Fluent.
 
@@ -664,8 +741,13 @@ def data_emoji(
     ganpage data emoji --tarballs ./npm-tarballs --out data/emoji64
     """
     from ganpage.data.emoji import build_emoji_dataset
+    from ganpage.outputs import removed_on_error, writable_folder
 
-    report = build_emoji_dataset(out, size, cache, tarballs, min_per_class)
+    if tarballs is not None and not tarballs.is_dir():
+        raise GanpageError(f"--tarballs {tarballs} is not a folder")
+    with removed_on_error(out):
+        writable_folder(out, "--out")
+        report = build_emoji_dataset(out, size, cache, tarballs, min_per_class)
     _print_report(out, report)
 
 

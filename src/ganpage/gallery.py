@@ -141,12 +141,20 @@ class Gallery:
             raise GalleryError(
                 f"{root} is not a gallery (no {INDEX_FILE}); make one with `ganpage generate`"
             )
-        root.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(index, timeout=30, isolation_level=None,
-                                     check_same_thread=not shared)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(index, timeout=30, isolation_level=None,
+                                         check_same_thread=not shared)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except (OSError, sqlite3.OperationalError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise GalleryError(f"cannot open the gallery {root} ({reason}); choose a folder "
+                               "you can write to") from None
+        except sqlite3.DatabaseError as error:
+            raise GalleryError(f"{index} is damaged ({error}); restore it from a copy or "
+                               "choose another gallery folder") from None
         gallery = cls(root, connection)
         gallery._migrate()
         return gallery

@@ -20,6 +20,7 @@ from ganpage.curate import best_categories
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord, image_id
 from ganpage.models.generator import Generator
+from ganpage.noise import MAX_SEED
 from ganpage.progress import progress_bar
 from ganpage.rng import StableRandom
 
@@ -114,6 +115,9 @@ def plan(generator: Generator, categories: Sequence[Category], per_category: int
          truncation: TruncationRange, first_seed: int = 0,
          shard: Shard = Shard()) -> list[PictureJob]:
     """Every picture of the job (this shard's part), in a fixed order."""
+    if first_seed < 0 or first_seed + per_category - 1 > MAX_SEED:
+        raise GanpageError(f"seeds {first_seed}..{first_seed + per_category - 1} leave the "
+                           f"noise seeds 0..{MAX_SEED}; choose a smaller --first-seed")
     jobs = []
     for category in categories:
         for seed in range(first_seed, first_seed + per_category):

@@ -15,11 +15,16 @@ from ganpage.models.generator import Generator
 ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP"}
 
 
+def check_animation_path(path: Path) -> Path:
+    """``path`` if it names an animation format ganpage writes; else a one-line error."""
+    if path.suffix.lower() not in ANIMATION_FORMATS:
+        raise GanpageError(f"{path}: write the animation as .gif or .webp")
+    return path
+
+
 def write_animation(frames: np.ndarray, path: Path, frame_ms: int = 80) -> None:
     """Frames (N, H, W, 3) uint8 there and back again, looping forever."""
-    image_format = ANIMATION_FORMATS.get(path.suffix.lower())
-    if image_format is None:
-        raise GanpageError(f"{path}: write the animation as .gif or .webp")
+    image_format = ANIMATION_FORMATS[check_animation_path(path).suffix.lower()]
     sequence = [Image.fromarray(f) for f in [*frames, *frames[-2:0:-1]]]
     atomic_write_with(path, lambda temporary: sequence[0].save(
         temporary, image_format, save_all=True, append_images=sequence[1:],

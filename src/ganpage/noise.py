@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 MULBERRY_INCREMENT = np.uint32(0x6D2B79F5)
+MAX_SEED = 2**32 - 1  # a seed is a mulberry32 state: seed and seed + 2**32 draw the same noise
 TRUNCATION_BOUND = 2.0
 
 

@@ -29,7 +29,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from ganpage.atomic import atomic_write_bytes, atomic_write_text
-from ganpage.categories import CategorySet, imagenet_categories
+from ganpage.categories import CategorySet, imagenet_categories, slugify
 from ganpage.data.dataset import CLASSES, MANIFEST, REPORT
 from ganpage.data.decode import DecodeLimits, RejectedImage, ResizeMode, decode_image, to_square
 from ganpage.data.sampling import parse_line, reservoir_sample
@@ -84,6 +84,8 @@ class Retryable(Exception):
 
 def load_placeholder_hashes(extra: Path | None = None) -> frozenset[str]:
     """sha256 digests of known "photo unavailable" placeholders (shipped list + ``extra``)."""
+    if extra is not None and not extra.is_file():
+        raise GanpageError(f"no placeholder list at {extra}; give a file of sha256 lines")
     shipped = (resources.files("ganpage") / "resources" / "placeholder_sha256.txt").read_text()
     text = shipped + ("\n" + extra.read_text() if extra else "")
     return frozenset(line.split()[0].lower() for line in text.splitlines()
@@ -414,12 +416,39 @@ def drop_repeated_placeholders(out: Path, state: DownloadState, min_repeats: int
         (out / path).unlink(missing_ok=True)  # a kill before this leaves an unlisted file only
 
 
+def read_class_names(path: Path) -> dict[str, str]:
+    """WordNet id -> display name from a TSV of '<wnid>\t<display name>' lines."""
+    if not path.is_file():
+        raise GanpageError(f"no class name list at {path}; give a TSV of '<wnid> <name>' lines")
+    names = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        wnid, _, name = line.partition("\t")
+        if name.strip():
+            names[wnid.strip()] = name.strip()
+    return names
+
+
+def class_categories(classes: list[str], names: dict[str, str]) -> CategorySet:
+    """The categories of these class ids, named by ``names``; two that would share a slug (one
+    folder, one URL) are one line naming both and the fix."""
+    shown = [names.get(w, w) for w in classes]
+    first_of: dict[str, str] = {}
+    for wnid, name in zip(classes, shown, strict=True):
+        other = first_of.setdefault(slugify(name), wnid)
+        if other != wnid:
+            raise GanpageError(
+                f"classes {other} ({names.get(other, other)!r}) and {wnid} ({name!r}) would "
+                "become one category; give one of them another name with --names (the "
+                "downloads are kept: re-run the same command)")
+    return CategorySet.from_names(shown)
+
+
 def write_dataset_files(out: Path, state: DownloadState, names: dict[str, str]) -> dict:
     """classes.json, manifest.jsonl and report.json from the ok rows of the state."""
     rows = state.db.execute("SELECT line, url, wnid, path, sha256 FROM urls "
                             "WHERE outcome = 'ok' ORDER BY line").fetchall()
     classes = sorted({r[2] or "unlabelled" for r in rows})
-    categories = CategorySet.from_names([names.get(w, w) for w in classes])
+    categories = class_categories(classes, names)
     slug_of = {w: categories[i].slug for i, w in enumerate(classes)}
     manifest = [{"path": r[3], "class": slug_of[r[2] or "unlabelled"],
                  "class_name": names.get(r[2], r[2] or "unlabelled"), "source_path": r[1],
@@ -449,6 +478,8 @@ def download_url_list(url_list: Path, out: Path, sample: int, seed: int,
                       settings: DownloadSettings, names: dict[str, str] | None = None,
                       show_progress: bool = True) -> dict:
     """The whole command: sample (once), download what is undecided, write the data set."""
+    if not url_list.is_file():
+        raise GanpageError(f"no URL list at {url_list}")
     out.mkdir(parents=True, exist_ok=True)
     state = DownloadState(out / STATE_FILE)
     try:

@@ -83,15 +83,38 @@ def resolve_model_dir(name_or_path: str | os.PathLike) -> Path:
     path = Path(text).expanduser()
     if path.is_dir():
         return converted_if_reference(path)
+    known = ", ".join([*builtin, *HUB_MODELS])
+    if path.exists():
+        raise ModelLoadError(f"{text} is a file; give a model folder (from `ganpage "
+                             f"export-model`) or a built-in name ({known})")
     if text in HUB_MODELS:
         return converted_if_reference(_download_from_hub(HUB_MODELS[text]), model_id=text)
-    if HUB_REPO_ID.match(text) and not path.exists():
+    if HUB_REPO_ID.fullmatch(text) and not looks_local(text):
         return converted_if_reference(_download_from_hub(text))
-    known = ", ".join([*builtin, *HUB_MODELS])
+    if looks_local(text):
+        missing = _first_missing(path)
+        where = "" if missing == path else f" ({missing} does not exist)"
+        raise ModelLoadError(f"no model folder {text}{where}; give a model folder (from "
+                             f"`ganpage export-model`) or a built-in name ({known})")
     raise ModelLoadError(
         f"no model {text!r}: not a built-in name ({known}), a local folder, or an owner/name "
         "Hugging Face repo id"
     )
+
+
+def looks_local(text: str) -> bool:
+    """Whether a name that is no folder was meant as one: written as a path (/, ~, ./, ../,
+    a third part) or inside a folder that exists here ('models/nope' beside models/)."""
+    path = Path(text).expanduser()
+    return (text.startswith(("/", ".", "~")) or len(path.parts) > 2
+            or (len(path.parts) == 2 and path.parent.is_dir()))
+
+
+def _first_missing(path: Path) -> Path:
+    """The outermost part of ``path`` that does not exist."""
+    while not path.parent.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _download_from_hub(repo_id: str) -> Path:
@@ -105,9 +128,33 @@ def _download_from_hub(repo_id: str) -> Path:
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelLoadError(
-            f"could not fetch {repo_id!r} from the Hugging Face Hub ({first_line}); "
-            "download it elsewhere and pass the local folder"
+            f"could not fetch {repo_id!r} from the Hugging Face Hub ({first_line}); there is "
+            "no local folder of that name either: download it elsewhere and pass the folder"
         ) from error
+
+
+def check_device(device: str) -> torch.device:
+    """The torch device named by ``device`` ('cpu', 'cuda', 'cuda:1', 'mps'), if this machine
+    has it; otherwise one ModelLoadError naming the devices there are."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        parsed = None
+    if parsed is None or parsed.type not in DEVICE_COUNTS:
+        raise ModelLoadError(f"unknown device {device!r}; use cpu, cuda, cuda:N or mps")
+    count = DEVICE_COUNTS[parsed.type]()
+    if count == 0 or (parsed.type != "cpu" and (parsed.index or 0) >= count):
+        there = ", ".join(["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))])
+        raise ModelLoadError(f"this machine has no {device} device; use one of: {there}")
+    return parsed
+
+
+# device type -> how many this machine has
+DEVICE_COUNTS: dict[str, Callable[[], int]] = {
+    "cpu": lambda: 1,
+    "cuda": lambda: torch.cuda.device_count() if torch.cuda.is_available() else 0,
+    "mps": lambda: int(torch.backends.mps.is_available()),
+}
 
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -121,6 +168,7 @@ def load_generator(name_or_path: str | os.PathLike, device: str = "cpu",
     """
     if dtype is not None and dtype not in DTYPES:
         raise ModelLoadError(f"unknown dtype {dtype!r}; use float32 or bfloat16")
+    check_device(device)
     folder = resolve_model_dir(name_or_path)
     meta = _read_json(folder / "config.json")
     architecture = meta.get("architecture")
