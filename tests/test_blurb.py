@@ -1,8 +1,21 @@
 """The words around a picture: titles, articles, plurals and stable blurbs."""
 
+from pathlib import Path
+
 import pytest
 
-from ganpage.blurb import TEMPLATES, blurb_for, is_plural, plural_of, title_for, with_article
+from ganpage.blurb import (
+    TEMPLATES,
+    Blurb,
+    author_names,
+    blurb_for,
+    is_plural,
+    plural_of,
+    title_for,
+    with_article,
+)
+
+WORDS = Path(__file__).parent / "data" / "blurb_words.tsv"
 
 
 @pytest.mark.parametrize("name", ["Admission Tickets", "Jeans", "Sunglasses", "Peanuts",
@@ -84,3 +97,31 @@ def test_every_template_reads_right_for_plural_and_singular_names():
         for wrong in ("these", "them", "they", "hamster have", "hamster were"):
             assert wrong not in text
         assert "{" not in text
+
+
+def test_blurbs_and_authors_are_fixed_strings_that_no_upgrade_changes():
+    """Permalink pages must read the same forever: these were published."""
+    assert blurb_for("021622b19183", "Hamster", 7, 0.5) == Blurb(
+        "My favourite hamster, and it does not exist. Two networks argued about it, a forger and "
+        "a critic, until the forger won.", "Amara Ibrahim")
+    assert blurb_for("16ef990bf619", "Admission Tickets", 3, 0.65) == Blurb(
+        "I have seen many admission tickets, but never these. A neural network dreamt them up "
+        "from seed 3, and no camera ever saw them.", "Bianca Grant")
+    assert [blurb_for(i, "Hamster", 7, 0.5).author for i in ("abc123", "2f7d5565ba8a")] == [
+        "Julia Cohen", "Thomas Stewart"]
+
+
+def test_author_names_are_shipped_and_distinct():
+    first, last = author_names()
+    assert (len(first), len(last)) == (110, 102)
+    assert len(set(first)) == len(first) and len(set(last)) == len(last)
+    assert (first[0], first[-1], last[0], last[-1]) == ("Ada", "Zoe", "Abbott", "Zimmermann")
+
+
+def test_articles_and_plurals_of_every_shipped_class_are_unchanged():
+    rows = [line.split("\t") for line in WORDS.read_text().splitlines()
+            if not line.startswith("#")]
+    changed = [(name, article, plural, with_article(name), plural_of(name))
+               for name, article, plural in rows
+               if (with_article(name), plural_of(name)) != (article, plural)]
+    assert len(rows) == 1682 and changed == [], changed[:10]

@@ -1,17 +1,21 @@
 """The words around a picture: its title ("This X Does Not Exist", or "These Xs Do Not Exist")
-and a short blurb signed by an imaginary author (Faker).
+and a short blurb signed by an imaginary author.
 
-All are pure functions of the image id and category name, so a permalink reads the same every
-time. Plural forms and articles come from ``inflect``.
+All are pure functions of the image id and category name that no dependency upgrade changes,
+so a permalink reads the same forever: authors come from a shipped name list
+(``resources/author_names.json``), plural forms and articles from ``inflect`` at the exact
+version pinned in pyproject.toml, and tests/test_blurb.py holds fixed expected strings.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from dataclasses import dataclass
+from importlib import resources
 
 import inflect
-from faker import Faker
 
 # {this}/{it}/... are filled in for a singular ("Hamster") or a plural ("Admission Tickets") name.
 TEMPLATES = (
@@ -55,7 +59,6 @@ PROPER_WORDS = {word.lower(): word for word in (
 PLURALS_IN_OES = {"buffalo", "echo", "hero", "mango", "mosquito", "potato", "tomato", "tornado",
                   "torpedo", "veto", "volcano", "domino"}
 
-_faker = Faker("en_US")
 _inflect = inflect.engine()
 
 
@@ -149,13 +152,29 @@ def with_article(category_name: str) -> str:
     return lower if bare else _inflect.a(lower)
 
 
+@functools.cache
+def author_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(first names, last names) of the imaginary authors, as shipped."""
+    data = json.loads((resources.files("ganpage") / "resources" / "author_names.json")
+                      .read_text(encoding="utf-8"))
+    return tuple(data["first"]), tuple(data["last"])
+
+
+def author_for(image_id: str) -> str:
+    """The author of a picture's blurb: a first and a last name picked by two more 32-bit
+    pieces of the id's sha256 (the first 8 bytes pick the template)."""
+    digest = hashlib.sha256(image_id.encode()).digest()
+    first, last = author_names()
+    return (f"{first[int.from_bytes(digest[8:12], 'big') % len(first)]} "
+            f"{last[int.from_bytes(digest[12:16], 'big') % len(last)]}")
+
+
 def blurb_for(image_id: str, category_name: str, seed: int, truncation: float) -> Blurb:
     """The blurb and author name of one picture; always the same for the same id."""
     number = int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:8], "big")
-    _faker.seed_instance(number)
     words = PLURAL_WORDS if is_plural(category_name) else SINGULAR_WORDS
     capitals = {key.capitalize(): value.capitalize() for key, value in words.items()}
     template = TEMPLATES[number % len(TEMPLATES)]
     text = template.format(thing=in_sentence(category_name), things=plural_of(category_name),
                            seed=seed, truncation=truncation, **words, **capitals)
-    return Blurb(text=text, author=_faker.name())
+    return Blurb(text=text, author=author_for(image_id))
