@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -94,3 +98,41 @@ def live_server(request: pytest.FixtureRequest, tiny_gallery: Path):
         process.wait(timeout=10)
         if process.stdout:
             process.stdout.close()
+
+
+# -- Ctrl-C in tests ----------------------------------------------------------------------------
+# A background job of a non-interactive shell (`pytest &`, CI runners, nohup) starts with SIGINT
+# ignored, and children inherit that: a SIGINT sent to test a graceful stop is then lost, and
+# the job it should stop runs on. These put the interactive default back where a test needs it.
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """Within the test, SIGINT raises KeyboardInterrupt, as in an interactive shell."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must obey SIGINT whatever its parent ignores."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def reap() -> Iterator[Callable[[subprocess.Popen], subprocess.Popen]]:
+    """Register child processes; each one still running when the test ends (it failed or timed
+    out) is killed with its process group and waited for, so no training outlives its test."""
+    children: list[subprocess.Popen] = []
+
+    def register(child: subprocess.Popen) -> subprocess.Popen:
+        children.append(child)
+        return child
+
+    yield register
+    for child in children:
+        if child.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.kill()
+            child.wait(timeout=30)

@@ -8,7 +8,7 @@ import pytest
 from ganpage.interrupt import stop_on_signals
 
 
-def test_first_signal_is_a_request_and_a_second_ctrl_c_stops_at_once():
+def test_first_signal_is_a_request_and_a_second_ctrl_c_stops_at_once(sigint_raises):
     before = signal.getsignal(signal.SIGINT)
     with stop_on_signals() as stop:
         assert not stop.requested

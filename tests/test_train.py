@@ -271,7 +271,7 @@ def test_torchrun_ddp_on_cpu(dataset, tmp_path):
 
 
 def test_ctrl_c_mid_step_finishes_the_step_and_writes_a_checkpoint(dataset, tmp_path,
-                                                                   monkeypatch):
+                                                                   monkeypatch, sigint_raises):
     """SIGINT lands between G's update and the EMA's, the worst place; training finishes that
     step, saves it, and a resume matches the run that was never stopped."""
     import os
@@ -306,18 +306,20 @@ def test_ctrl_c_mid_step_finishes_the_step_and_writes_a_checkpoint(dataset, tmp_
             assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after the stop"
 
 
-def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path):
+def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path, reap):
     import signal
     import subprocess
     import sys
     import time
 
+    from conftest import default_sigint
+
     run = tmp_path / "runs" / "00000-shapes-32"
-    process = subprocess.Popen(
+    process = reap(subprocess.Popen(
         [sys.executable, "-m", "ganpage", "train", str(dataset), "--out", str(tmp_path / "runs"),
          "--kimg", "1000", "--batch-size", "4", "--g-channels", "4", "--d-channels", "4",
          "--checkpoint-every", "1000", "--threads", "1", "--quiet"],
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint, start_new_session=True))
     deadline = time.monotonic() + 60
     while not (run / "log.jsonl").is_file() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -330,7 +332,8 @@ def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path):
     assert 0 < checkpoint["images_seen"] < 1_000_000
 
 
-def test_sigterm_to_torchrun_stops_every_rank_on_one_step_with_a_checkpoint(dataset, tmp_path):
+def test_sigterm_to_torchrun_stops_every_rank_on_one_step_with_a_checkpoint(dataset, tmp_path,
+                                                                           reap):
     """torchrun passes SIGTERM to its workers; the ranks agree on a step and rank 0 saves it."""
     import signal
     import subprocess
@@ -340,12 +343,12 @@ def test_sigterm_to_torchrun_stops_every_rank_on_one_step_with_a_checkpoint(data
     from conftest import free_port
 
     run = tmp_path / "runs" / "00000-shapes-32"
-    process = subprocess.Popen(
+    process = reap(subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
          "--master-port", str(free_port()), "-m", "ganpage", "train", str(dataset), "--out",
          str(tmp_path / "runs"), "--kimg", "1000", "--batch-size", "4", "--g-channels", "4",
          "--d-channels", "4", "--checkpoint-every", "1000", "--threads", "1", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True))
     deadline = time.monotonic() + 90
     while not (run / "log.jsonl").is_file() and time.monotonic() < deadline:
         time.sleep(0.2)
