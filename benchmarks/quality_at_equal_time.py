@@ -23,12 +23,14 @@ import torch
 from lightweight_gan_peer import peer_command  # benchmarks/, beside this script
 from PIL import Image
 
+from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.classify import LoadedClassifier, bundled_classifier, load_classifier
 from ganpage.data.dataset import load_training_set
 from ganpage.export import export_run
 from ganpage.metrics import distribution_scores, evaluate
 from ganpage.models import load_generator
-from ganpage.train import TrainConfig, latest_checkpoint, load_checkpoint, train
+from ganpage.train import train
+from ganpage.train_config import TrainConfig
 
 
 def train_ganpage(data: Path, out: Path, minutes: float, batch: int, threads: int,

@@ -29,12 +29,12 @@ from PIL import Image
 
 from ganpage.atomic import atomic_write_text
 from ganpage.categories import CategorySet
+from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.classify import load_classifier, train_classifier
 from ganpage.data.dataset import CLASSES, MANIFEST, load_training_set
 from ganpage.export import export_run
 from ganpage.metrics import evaluate
 from ganpage.models import load_generator
-from ganpage.train import latest_checkpoint, load_checkpoint
 
 # the control is the recipe emoji64 v1 ended on; the others add one idea each
 CLASS_AND_DIVERSITY = ["--class-loss-weight", "1", "--diversity-loss-weight", "0.2"]

@@ -22,12 +22,14 @@ from frame_check import framed  # scripts/ is on sys.path when run as a script
 from PIL import Image, ImageDraw, ImageFont
 
 from ganpage.atomic import atomic_write_text, atomic_write_with
+from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.cli import DEMO_CATEGORIES
 from ganpage.curate import ranking
 from ganpage.data.dataset import load_training_set
 from ganpage.export import export_run
 from ganpage.models import load_generator
-from ganpage.train import TrainConfig, grid_labels, latest_checkpoint, load_checkpoint
+from ganpage.reporting import grid_labels
+from ganpage.train_config import TrainConfig
 
 ROOT = Path(__file__).parents[1]
 TARGET = ROOT / "src" / "ganpage" / "resources" / "models" / "emoji64"

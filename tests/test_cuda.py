@@ -26,25 +26,14 @@ import ganpage
 from conftest import free_port
 from ganpage.augment import parse_policy
 from ganpage.categories import CategorySet
+from ganpage.checkpoints import TrainState, latest_checkpoint, load_checkpoint, save_checkpoint
 from ganpage.gallery import Gallery
 from ganpage.generate import TruncationRange, choose_categories, generate, plan
 from ganpage.models import load_generator
 from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.loading import save_model
-from ganpage.train import (
-    Objective,
-    TrainConfig,
-    TrainState,
-    autocast_dtype,
-    build_state,
-    d_step,
-    g_step,
-    latest_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-    train,
-    update_ema,
-)
+from ganpage.train import Objective, autocast_dtype, build_state, d_step, g_step, train, update_ema
+from ganpage.train_config import TrainConfig
 from test_train import make_dataset, tiny_config
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),

@@ -6,18 +6,13 @@ import torch
 from PIL import Image
 
 from ganpage import train as train_module
+from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.data.dataset import DatasetError, DatasetWriter, load_training_set
 from ganpage.errors import GanpageError
 from ganpage.export import export_run
 from ganpage.models import load_generator
-from ganpage.train import (
-    CheckpointError,
-    TrainConfig,
-    autocast_dtype,
-    latest_checkpoint,
-    load_checkpoint,
-    train,
-)
+from ganpage.train import autocast_dtype, train
+from ganpage.train_config import TrainConfig
 
 
 def make_dataset(root: Path, classes: int = 2, per_class: int = 6, size: int = 32) -> Path:
@@ -166,31 +161,6 @@ def test_diversity_weight_pairs_labels_and_logs_the_ratio(dataset, tmp_path):
     assert all(row["diversity"] > 0 for row in rows)
 
 
-def test_corrupt_and_truncated_checkpoints_give_clear_errors(dataset, tmp_path):
-    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
-                stop_after_steps=1)
-    checkpoint = latest_checkpoint(run)
-    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="truncated or corrupt"):
-        train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False)
-    checkpoint.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(CheckpointError, match="truncated or corrupt"):
-        load_checkpoint(checkpoint)
-
-
-def test_checkpoint_with_code_is_refused(tmp_path):
-    import pickle
-
-    class Evil:
-        def __reduce__(self):
-            return (print, ("this ran",))
-
-    path = tmp_path / "ckpt-0000001.pt"
-    torch.save({"G": Evil()}, path, pickle_module=pickle)
-    with pytest.raises(CheckpointError):
-        load_checkpoint(path)
-
-
 def test_empty_and_one_class_datasets_are_refused(tmp_path):
     with pytest.raises(DatasetError, match="at least 2"):
         load_training_set(make_dataset(tmp_path / "one", classes=1))
@@ -268,6 +238,9 @@ def test_torchrun_ddp_on_cpu(dataset, tmp_path):
     run = tmp_path / "runs" / "00000-shapes-32"
     checkpoint = load_checkpoint(latest_checkpoint(run))
     assert checkpoint["images_seen"] == 24 and checkpoint["step"] == 3  # 2 ranks x 4 per step
+    # each rank's RNG is saved, so a resume does not give every rank rank 0's draws
+    ranks = checkpoint["rng_by_rank"]
+    assert len(ranks) == 2 and not torch.equal(ranks[0]["torch"], ranks[1]["torch"])
 
 
 def test_ctrl_c_mid_step_finishes_the_step_and_writes_a_checkpoint(dataset, tmp_path,
@@ -403,9 +376,3 @@ def test_relativistic_loss_with_penalties_trains_logs_and_resumes_exactly(datase
     for key in ("G", "D", "G_ema"):
         for name, tensor in a[key].items():
             assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
-
-
-def test_unknown_loss_is_refused_before_anything_is_written(dataset, tmp_path):
-    with pytest.raises(GanpageError, match="unknown loss 'wgan'"):
-        train(tiny_config(dataset, tmp_path / "runs", loss="wgan"), show_progress=False)
-    assert not list((tmp_path / "runs").glob("*/config.json"))

@@ -11,11 +11,11 @@ import shutil
 from pathlib import Path
 
 from ganpage.categories import CategorySet
+from ganpage.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
 from ganpage.classify import BUNDLED_FOLDER, check_same_classes, load_classifier
 from ganpage.curate import score_categories, write_category_scores
 from ganpage.models.cgan import CGANConfig, CGANGenerator
 from ganpage.models.loading import CATEGORY_SCORES, load_generator, save_model
-from ganpage.train import CheckpointError, latest_checkpoint, load_checkpoint
 
 
 def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str = "",

@@ -13,25 +13,27 @@ sample grids ``fakes000140.png`` (named by kimg), a loss plot and checkpoints
 from __future__ import annotations
 
 import json
-import math
 import os
-import pickle
-import re
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
-from ganpage.atomic import atomic_write_text, atomic_write_with
 from ganpage.augment import diff_augment, parse_policy
-from ganpage.categories import CategorySet
+from ganpage.checkpoints import (
+    TrainState,
+    latest_intact_checkpoint,
+    restore,
+    rng_states,
+    save_checkpoint,
+    set_learning_rates,
+    unwrap,
+)
 from ganpage.data.dataset import TrainingSet, load_training_set
 from ganpage.errors import GanpageError
 from ganpage.interrupt import StopRequest, stop_on_signals
@@ -42,16 +44,12 @@ from ganpage.losses import (
     mode_seeking_loss,
 )
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
-from ganpage.models.generator import Generator
 from ganpage.progress import progress_bar
+from ganpage.reporting import LossMeans, StepLosses, save_grid, save_plot, write_log_row
+from ganpage.runs import prepare_run, record_changes, tidy_after_kill, write_run_files
+from ganpage.train_config import TrainConfig
 
-CHECKPOINT = re.compile(r"^ckpt-(\d{7,})\.pt$")
-KEEP_CHECKPOINTS = 3
 DDP_STOP_CHECK_STEPS = 10  # how often DDP ranks agree on stopping (one small all_reduce)
-
-
-class CheckpointError(GanpageError):
-    """A checkpoint that is missing, truncated, corrupt or from another config."""
 
 
 class TrainingStopped(Exception):
@@ -60,96 +58,6 @@ class TrainingStopped(Exception):
     def __init__(self, run_dir: Path, kimg: float, signal_name: str):
         super().__init__(f"stopped by {signal_name} at {kimg:,.1f} kimg")
         self.run_dir, self.kimg, self.signal_name = run_dir, kimg, signal_name
-
-
-@dataclass
-class TrainConfig:
-    """Every knob of a run; saved as ``config.json`` in the run folder."""
-
-    data: str
-    out: str = "runs"
-    total_kimg: float = 500.0
-    batch_size: int = 32
-    g_lr: float = 2e-4
-    d_lr: float = 2e-4
-    betas: tuple[float, float] = (0.0, 0.99)
-    ema_kimg: float = 2.0  # half-life of the EMA generator, in thousands of images
-    augment: str = "color,translation-edge,cutout"  # edge fill: see augment.translate_edge
-    # weight of D's auxiliary class loss (cross-entropy of its class logits on real pictures
-    # for D, on generated ones for G); 0 is a pure projection discriminator
-    class_loss_weight: float = 0.0
-    # weight of the mode-seeking term (MSGAN, Mao et al. 2019): G is penalised when two noise
-    # vectors of one class give near-identical pictures; 0 turns it off
-    diversity_loss_weight: float = 0.0
-    loss: str = "hinge"  # or "relativistic" (R3GAN's pairing loss; give it r1_gamma)
-    # weight gamma of the zero-centred gradient penalties, gamma/2 (R1 on reals + R2 on fakes),
-    # applied every r1_every steps as a separate step of D (lazy regularisation, StyleGAN2)
-    r1_gamma: float = 0.0
-    r1_every: int = 16
-    # transitional conditioning: unconditional until condition_start_kimg, then the class input
-    # fades in over condition_fade_kimg (both 0: conditional from the start)
-    condition_start_kimg: float = 0.0
-    condition_fade_kimg: float = 0.0
-    xflip: bool = True
-    z_dim: int = 128
-    embed_dim: int = 128
-    g_channels: int = 32
-    d_channels: int = 32
-    grid_every_kimg: float = 10.0
-    checkpoint_every_kimg: float = 10.0
-    log_every_steps: int = 20
-    grid_classes: int = 16
-    grid_seeds: int = 8
-    seed: int = 0
-    device: str = "cpu"
-    threads: int = 0  # CPU threads for torch; 0 keeps torch's default
-    precision: str = "auto"  # float32, bfloat16, or auto: bfloat16 where the hardware has it
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in raw.items() if k in known}
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        return cls(**values)
-
-    def model_config(self, num_classes: int, image_size: int) -> CGANConfig:
-        return CGANConfig(num_classes=num_classes, image_size=image_size, z_dim=self.z_dim,
-                          embed_dim=self.embed_dim, g_channels=self.g_channels,
-                          d_channels=self.d_channels)
-
-
-@dataclass
-class TrainState:
-    """What a checkpoint holds besides the config: networks, optimisers, counters."""
-
-    G: CGANGenerator
-    D: CGANDiscriminator
-    G_ema: CGANGenerator
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
-    step: int = 0
-    images_seen: int = 0
-
-    @property
-    def kimg(self) -> float:
-        return self.images_seen / 1000
-
-
-# -- run folders ------------------------------------------------------------------------------
-
-
-def new_run_dir(out: Path, data: Path, image_size: int) -> Path:
-    """The next numbered run folder: ``out/00007-<data name>-<size>``."""
-    out.mkdir(parents=True, exist_ok=True)
-    numbers = [int(p.name[:5]) for p in out.iterdir() if p.is_dir() and p.name[:5].isdigit()]
-    number = max(numbers, default=-1) + 1
-    return out / f"{number:05d}-{data.name}-{image_size}"
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    found = sorted(p for p in run_dir.glob("ckpt-*.pt") if CHECKPOINT.match(p.name))
-    return found[-1] if found else None
 
 
 # -- building ---------------------------------------------------------------------------------
@@ -204,16 +112,6 @@ def real_batch(data: torch.Tensor, labels: torch.Tensor, batch_size: int, xflip:
         flip = torch.rand(batch_size) < 0.5
         images[flip.to(device)] = images[flip.to(device)].flip(3)
     return images, labels[index].to(device)
-
-
-@dataclass
-class StepLosses:
-    """One step's losses as detached 0-d tensors on the training device: reading them (a GPU
-    sync) waits until a log row needs them, so a GPU can run ahead of the Python loop."""
-
-    adversarial: torch.Tensor  # D's adversarial loss, or G's loss through D
-    classification: torch.Tensor  # cross-entropy of D's class logits (reals for D, fakes for G)
-    diversity: torch.Tensor | float = 0.0  # G only: picture / noise distance of same-class pairs
 
 
 @dataclass(frozen=True)
@@ -301,12 +199,12 @@ def d_regularize(state: TrainState, reals: torch.Tensor, labels: torch.Tensor,
     with torch.no_grad():
         fakes = state.G(z, labels, objective.condition)
     images = torch.cat([diff_augment(reals, policy), diff_augment(fakes.float(), policy)])
-    penalty = gradient_penalty(_unwrap(state.D), images, torch.cat([labels, labels]),
+    penalty = gradient_penalty(unwrap(state.D), images, torch.cat([labels, labels]),
                                objective.condition)
     state.opt_d.zero_grad(set_to_none=True)
     (gamma * penalty * every).backward()  # mean over both halves = (R1 + R2) / 2
     if world.world_size > 1:
-        for parameter in _unwrap(state.D).parameters():
+        for parameter in unwrap(state.D).parameters():
             if parameter.grad is not None:
                 dist.all_reduce(parameter.grad)
                 parameter.grad /= world.world_size
@@ -318,131 +216,14 @@ def d_regularize(state: TrainState, reals: torch.Tensor, labels: torch.Tensor,
 def update_ema(state: TrainState, batch_size: int, ema_kimg: float) -> None:
     """G_ema <- beta G_ema + (1 - beta) G, with beta set by the half-life; buffers copied."""
     beta = 0.5 ** (batch_size / max(ema_kimg * 1000, 1e-8))
-    G = _unwrap(state.G)
+    G = unwrap(state.G)
     # one fused kernel per list instead of one per tensor (dozens of small launches on a GPU)
     torch._foreach_lerp_(list(state.G_ema.parameters()), [p.detach() for p in G.parameters()],
                          1 - beta)
     torch._foreach_copy_(list(state.G_ema.buffers()), list(G.buffers()))
 
 
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
-
-
-# -- checkpoints ------------------------------------------------------------------------------
-
-
-def save_checkpoint(run_dir: Path, state: TrainState, config: TrainConfig) -> Path:
-    """Plain state dicts, RNG states and counters, written atomically; old ones pruned."""
-    payload = {
-        "step": state.step, "images_seen": state.images_seen, "config": asdict(config),
-        "G": _unwrap(state.G).state_dict(), "D": _unwrap(state.D).state_dict(),
-        "G_ema": state.G_ema.state_dict(),
-        "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
-        "rng_torch": torch.get_rng_state(),  # every random draw of the loop uses torch's RNG
-    }
-    if torch.cuda.is_available():
-        payload["rng_cuda"] = torch.cuda.get_rng_state_all()
-    path = run_dir / f"ckpt-{state.images_seen:07d}.pt"
-    atomic_write_with(path, lambda temporary: torch.save(payload, temporary))
-    for old in sorted(run_dir.glob("ckpt-*.pt"))[:-KEEP_CHECKPOINTS]:
-        old.unlink(missing_ok=True)
-    return path
-
-
-def load_checkpoint(path: Path) -> dict:
-    """Read a checkpoint as data only (``weights_only=True``), with one-line errors."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as error:
-        raise CheckpointError(f"no checkpoint at {path}") from error
-    except (RuntimeError, EOFError, pickle.UnpicklingError, OSError, ValueError) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(f"{path} is truncated or corrupt ({first[:160]}); delete it to "
-                              "resume from the one before") from error
-
-
-def restore(state: TrainState, payload: dict) -> None:
-    """Put a checkpoint's weights, optimisers, counters and RNG back in place."""
-    for name in ("G", "D"):
-        _unwrap(getattr(state, name)).load_state_dict(payload[name])
-    state.G_ema.load_state_dict(payload["G_ema"])
-    state.opt_g.load_state_dict(payload["opt_g"])
-    state.opt_d.load_state_dict(payload["opt_d"])
-    state.step, state.images_seen = int(payload["step"]), int(payload["images_seen"])
-    torch.set_rng_state(payload["rng_torch"])
-    if "rng_cuda" in payload and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(payload["rng_cuda"])
-
-
-def set_learning_rates(state: TrainState, config: TrainConfig) -> None:
-    """The config's learning rates, over the ones a restored optimiser state carries."""
-    for optimizer, lr in ((state.opt_g, config.g_lr), (state.opt_d, config.d_lr)):
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-
-
-# -- pictures of progress ---------------------------------------------------------------------
-
-
-def grid_labels(categories: CategorySet, count: int) -> list[int]:
-    """``count`` class ids spread evenly over all classes (all of them if fewer)."""
-    if len(categories) <= count:
-        return list(range(len(categories)))
-    return [round(i * (len(categories) - 1) / (count - 1)) for i in range(count)]
-
-
-def save_grid(path: Path, G_ema: CGANGenerator, categories: CategorySet, config: TrainConfig,
-              image_size: int) -> None:
-    """One row per class, one column per seed, sampled from the EMA generator at truncation 1."""
-    generator = Generator(G_ema, categories, "training", config.z_dim, image_size,
-                          device=next(G_ema.parameters()).device)
-    labels = grid_labels(categories, config.grid_classes)
-    rows = [generator.sample([label] * config.grid_seeds, range(config.grid_seeds), 1.0)
-            for label in labels]
-    grid = np.concatenate([np.concatenate(list(row), axis=1) for row in rows], axis=0)
-    atomic_write_with(path, lambda temporary: Image.fromarray(grid).save(temporary, "PNG"))
-
-
-def save_plot(run_dir: Path) -> None:
-    """losses.png: adversarial and class losses, the diversity ratio and images/s, by kimg."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-    if not rows:
-        return
-    kimg = [r["kimg"] for r in rows]
-    figure, (losses, classes, diversity, speed) = plt.subplots(1, 4, figsize=(18, 3.5))
-    losses.plot(kimg, [r["d_loss"] for r in rows], label="D (hinge)")
-    losses.plot(kimg, [r["g_loss"] for r in rows], label="G")
-    losses.set_xlabel("kimg")
-    losses.legend()
-    losses.set_title("adversarial losses")
-    logged = [r for r in rows if "d_class_loss" in r]  # runs older than the class loss lack it
-    classes.plot([r["kimg"] for r in logged], [r["d_class_loss"] for r in logged],
-                 label="D on reals")
-    classes.plot([r["kimg"] for r in logged], [r["g_class_loss"] for r in logged],
-                 label="G's fakes")
-    classes.set_xlabel("kimg")
-    classes.legend()
-    classes.set_title("class cross-entropy (chance: ln classes)")
-    paired = [r for r in rows if r.get("diversity")]
-    diversity.plot([r["kimg"] for r in paired], [r["diversity"] for r in paired])
-    diversity.set_xlabel("kimg")
-    diversity.set_title("picture / noise distance of same-class pairs")
-    speed.plot(kimg, [r["images_per_s"] for r in rows])
-    speed.set_xlabel("kimg")
-    speed.set_title("training images/s")
-    figure.tight_layout()
-    atomic_write_with(run_dir / "losses.png",
-                      lambda temporary: figure.savefig(temporary, format="png", dpi=80))
-    plt.close(figure)
-
-
-# -- the loop ---------------------------------------------------------------------------------
+# -- processes ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -450,6 +231,7 @@ class Distributed:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    active: bool = False  # launched by torchrun: a process group, DDP, one GPU per rank
 
     @property
     def is_main(self) -> bool:
@@ -457,75 +239,24 @@ class Distributed:
 
 
 def init_distributed(device: str) -> Distributed:
-    """Join the torchrun process group when launched by torchrun; no-op otherwise."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
+    """Join the torchrun process group when launched by torchrun (one process too, so that
+    ``--nproc-per-node 1`` runs the path several GPUs run); a no-op otherwise."""
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         return Distributed()
-    backend = "nccl" if device.startswith("cuda") else "gloo"
-    dist.init_process_group(backend)
-    return Distributed(dist.get_rank(), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.startswith("cuda"):
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return Distributed(dist.get_rank(), dist.get_world_size(), local_rank, active=True)
 
 
-# what a resumed run may change: how it goes on. The rest fixes the networks' shapes, the data
-# and the sampling order, so changing it would not continue the same run.
-RESUME_CHANGEABLE = frozenset({
-    "total_kimg", "g_lr", "d_lr", "ema_kimg", "augment", "class_loss_weight",
-    "diversity_loss_weight", "loss", "r1_gamma", "r1_every", "condition_start_kimg",
-    "condition_fade_kimg", "grid_every_kimg", "checkpoint_every_kimg", "log_every_steps",
-    "device", "threads", "precision"})
-
-
-def prepare_run(config: TrainConfig, resume: Path | None,
-                changes: dict | None = None) -> tuple[Path, TrainConfig, dict]:
-    """The run folder, the config to use and what ``changes`` (the options given on the command
-    line) changed in a resumed run's config, as {field: [old, new]}."""
-    if resume is None:
-        data = Path(config.data)
-        image_size = load_image_size(data)
-        return new_run_dir(Path(config.out), data, image_size), config, {}
-    resumed = load_run_config(resume)
-    # where and how fast to run may change between sessions without being asked for
-    resumed.device, resumed.threads = config.device, config.threads
-    resumed.precision = config.precision
-    changed = {name: [getattr(resumed, name), value] for name, value in (changes or {}).items()
-               if getattr(resumed, name) != value}
-    return resume, apply_changes(resumed, changed), changed
-
-
-def load_run_config(run_dir: Path) -> TrainConfig:
-    saved = run_dir / "config.json"
-    if not saved.is_file():
-        raise CheckpointError(f"{run_dir} is not a run folder (no config.json)")
-    return TrainConfig.from_dict(json.loads(saved.read_text()))
-
-
-def apply_changes(config: TrainConfig, changed: dict) -> TrainConfig:
-    """``config`` with ``changed`` ({field: [old, new]}); refuses changes to what the run's
-    networks and data fix."""
-    fixed = sorted(name for name in changed if name not in RESUME_CHANGEABLE)
-    if fixed:
-        raise GanpageError(f"--resume cannot change {', '.join(fixed)}: the run's networks and "
-                           "data depend on it; start a new run to change it")
-    return replace(config, **{name: new for name, (_, new) in changed.items()})
-
-
-def record_changes(run_dir: Path, changed: dict, kimg: float) -> None:
-    """Append what a resume changed to ``config_changes.jsonl`` (the run's config history)."""
-    row = {"kimg": kimg, "time": time.time(), "changed": changed}
-    with open(run_dir / "config_changes.jsonl", "a") as log:
-        log.write(json.dumps(row) + "\n")
-
-
-def load_image_size(data: Path) -> int:
-    """The picture size of a data set, read from one file (cheap; for naming the run)."""
-    manifest = data / "manifest.jsonl"
-    if not manifest.is_file():
-        raise GanpageError(f"{data} is not a ganpage data set (no manifest.jsonl)")
-    first = manifest.read_text().split("\n", 1)[0]
-    if not first:
-        raise GanpageError(f"{data} holds no pictures")
-    with Image.open(data / json.loads(first)["path"]) as image:
-        return image.size[0]
+def gather_rng_states(world: Distributed) -> list[dict]:
+    """Every rank's RNG states, in rank order (a collective: all ranks call it)."""
+    if not world.active:
+        return [rng_states()]
+    gathered: list = [None] * world.world_size
+    dist.all_gather_object(gathered, rng_states())
+    return gathered
 
 
 @contextmanager
@@ -545,50 +276,53 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
     """Train (or resume) a run; return its folder. ``changes`` are config fields a resumed run
     takes from the command line (``RESUME_CHANGEABLE``); ``stop_after_minutes`` ends this
     invocation early with a checkpoint (``--resume`` goes on); ``stop_after_steps`` is for
-    tests."""
+    tests. Every setting is checked before anything is written."""
     run_dir, config, changed = prepare_run(config, resume, changes)
-    adversarial_loss(config.loss)  # an unknown loss name fails here, in one line
+    config.validate()
     world = init_distributed(config.device)
-    device = torch.device(config.device)
-    if config.device.startswith("cuda") and world.world_size > 1:
-        device = torch.device("cuda", world.local_rank)
+    device = torch.device("cuda", world.local_rank) if (
+        config.device.startswith("cuda") and world.active) else torch.device(config.device)
     if config.threads:
         torch.set_num_threads(config.threads)
-    dataset = load_training_set(config.data)
-    model_config = config.model_config(len(dataset.categories), dataset.image_size)
-    torch.manual_seed(config.seed + world.rank)
-    state = build_state(config, model_config, device)
-    if dry_run:
-        _describe(run_dir, config, model_config, state, dataset)
-        return run_dir
-    checkpoint = latest_checkpoint(run_dir) if resume else None
-    if checkpoint is not None:
-        restore(state, load_checkpoint(checkpoint))
-        set_learning_rates(state, config)
-    if changed and world.is_main:
-        record_changes(run_dir, changed, state.kimg)
-    if world.world_size > 1:
-        state.G = nn.parallel.DistributedDataParallel(state.G)
-        state.D = nn.parallel.DistributedDataParallel(state.D)
-    if world.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2) + "\n")
-        atomic_write_text(run_dir / "model_config.json",
-                          json.dumps(model_config.to_dict(), indent=2) + "\n")
-        atomic_write_text(run_dir / "classes.json",
-                          json.dumps(dataset.categories.to_dicts(), indent=1) + "\n")
     try:
+        dataset = load_training_set(config.data)
+        model_config = config.model_config(len(dataset.categories), dataset.image_size)
+        torch.manual_seed(config.seed + world.rank)
+        state = build_state(config, model_config, device)
+        if dry_run:
+            _describe(run_dir, config, model_config, state, dataset)
+            return run_dir
+        if resume is not None:
+            _resume(run_dir, state, config, world)
+        if changed and world.is_main:
+            record_changes(run_dir, changed, state.kimg)
+        if world.active:
+            state.G = nn.parallel.DistributedDataParallel(state.G)
+            state.D = nn.parallel.DistributedDataParallel(state.D)
+        if world.is_main:
+            write_run_files(run_dir, config, model_config, dataset.categories)
         deadline = (None if stop_after_minutes is None
                     else time.monotonic() + 60 * stop_after_minutes)
         with stop_on_signals() as stop, fastest_kernels(device):
             _loop(run_dir, config, state, dataset, device, world, show_progress,
                   stop_after_steps, deadline, stop)
     finally:
-        if world.world_size > 1:
+        if world.active:
             dist.destroy_process_group()
     if stop.requested:
         raise TrainingStopped(run_dir, state.kimg, stop.signal_name)
     return run_dir
+
+
+def _resume(run_dir: Path, state: TrainState, config: TrainConfig, world: Distributed) -> None:
+    """The newest intact checkpoint back in place (damaged ones skipped, each named once)."""
+    note = print if world.is_main else (lambda _: None)
+    if world.is_main:
+        tidy_after_kill(run_dir)
+    found = latest_intact_checkpoint(run_dir, note)
+    if found is not None:
+        restore(state, found[1], world.rank, world.world_size, note)
+        set_learning_rates(state, config)
 
 
 def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: TrainingSet,
@@ -639,7 +373,7 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                 bar.update(task, stats=means.stats(config.class_loss_weight))
                 if world.is_main:
                     rate = steps_done * per_step / (time.monotonic() - started)
-                    _log(run_dir, state, means, rate, objective.condition)
+                    write_log_row(run_dir, state, means, rate, objective.condition)
             if world.is_main and state.images_seen >= next_grid:
                 save_grid(run_dir / f"fakes{int(state.kimg):06d}.png", state.G_ema,
                           dataset.categories, config, dataset.image_size)
@@ -648,8 +382,10 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                 next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
             finished = (state.images_seen >= total or stop_after_steps == steps_done
                         or _asked_to_stop(deadline, stop, world, device, state.step))
-            if world.is_main and (state.images_seen >= next_checkpoint or finished):
-                save_checkpoint(run_dir, state, config)
+            if state.images_seen >= next_checkpoint or finished:  # every rank: RNGs gathered
+                rng_by_rank = gather_rng_states(world)
+                if world.is_main:
+                    save_checkpoint(run_dir, state, config, rng_by_rank)
                 next_checkpoint = _next_multiple(state.images_seen, config.checkpoint_every_kimg)
             if finished:
                 break
@@ -674,57 +410,9 @@ def _asked_to_stop(deadline: float | None, stop: StopRequest | None, world: Dist
     return past_deadline or signalled
 
 
-@dataclass
-class LossMeans:
-    """The mean losses of the steps since the last log row, read from the device at once."""
-
-    d_loss: float
-    g_loss: float
-    d_class_loss: float
-    g_class_loss: float
-    diversity: float
-    gradient_penalty: float  # the last R1/R2 penalty; nan when there is none
-
-    @classmethod
-    def of(cls, losses: list[tuple[StepLosses, StepLosses]],
-           penalty: torch.Tensor | float) -> LossMeans:
-        device = losses[0][0].adversarial.device
-        columns = [[d.adversarial for d, _ in losses], [g.adversarial for _, g in losses],
-                   [d.classification for d, _ in losses], [g.classification for _, g in losses],
-                   [g.diversity for _, g in losses], [penalty]]
-        means = torch.stack([
-            torch.stack([torch.as_tensor(v, dtype=torch.float32, device=device)
-                         for v in column]).mean()
-            for column in columns])
-        return cls(*means.cpu().tolist())
-
-    def stats(self, class_loss_weight: float) -> str:
-        """The progress bar's loss column; class losses only when they train anything."""
-        text = f"D {self.d_loss:.3f}  G {self.g_loss:.3f}"
-        if class_loss_weight:
-            text += f"  class D {self.d_class_loss:.2f}  G {self.g_class_loss:.2f}"
-        return text
-
-
 def _next_multiple(images_seen: int, every_kimg: float) -> int:
     every = max(int(every_kimg * 1000), 1)
     return (images_seen // every + 1) * every
-
-
-def _log(run_dir: Path, state: TrainState, means: LossMeans, rate: float,
-         condition: float) -> None:
-    if not (math.isfinite(means.d_loss) and math.isfinite(means.g_loss)):
-        raise GanpageError(f"training diverged at step {state.step} (non-finite loss); resume "
-                           "from an earlier checkpoint with a lower learning rate")
-    row = {"step": state.step, "kimg": round(state.kimg, 3), "d_loss": round(means.d_loss, 5),
-           "g_loss": round(means.g_loss, 5), "d_class_loss": round(means.d_class_loss, 5),
-           "g_class_loss": round(means.g_class_loss, 5), "diversity": round(means.diversity, 5),
-           "condition": round(condition, 4), "images_per_s": round(rate, 2),
-           "time": time.time()}
-    if math.isfinite(means.gradient_penalty):
-        row["gradient_penalty"] = round(means.gradient_penalty, 5)
-    with open(run_dir / "log.jsonl", "a") as log:
-        log.write(json.dumps(row) + "\n")
 
 
 def _describe(run_dir: Path, config: TrainConfig, model_config: CGANConfig, state: TrainState,
