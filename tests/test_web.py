@@ -150,3 +150,39 @@ def test_category_names_read_right_as_plurals_and_proper_words(tmp_path):
     assert "picture of a DVD that does not exist" in html["dvd"]
     assert ">DVD</a>" in client.get("/categories").text
     assert 'alt="AI-generated DVD, seed 0"' in client.get("/c/dvd").text
+
+
+def test_about_credits_the_art_a_built_in_model_learnt_from(tmp_path):
+    """The emoji64 weights carry CC BY 4.0 and CC BY-SA 4.0 art: its sites must say so."""
+    from fastapi.testclient import TestClient
+
+    from ganpage.web.app import create_app
+
+    with Gallery.open(tmp_path / "g", create=True) as gallery:
+        gallery.record_model("emoji64", "# emoji64\n\nThe built-in model.\n", 64, [])
+        gallery.record_model("../emoji64", "# a gallery's own name for a model\n", 64, [])
+        gallery.record_model("tiny", "# tiny\n", 32, [])
+    about = TestClient(create_app(tmp_path / "g")).get("/about").text
+    assert about.count("Credits: the art") == 1 and "Credits: the art emoji64 learnt" in about
+    for credit in ("Twemoji by Twitter and contributors", "OpenMoji, the open-source emoji",
+                   'href="https://creativecommons.org/licenses/by/4.0/"',
+                   'href="https://creativecommons.org/licenses/by-sa/4.0/"'):
+        assert credit in about
+
+
+def test_notice_and_about_page_credit_every_set_of_the_built_in_model():
+    from pathlib import Path
+
+    from ganpage.data.emoji import SOURCES
+    from ganpage.web.app import shipped_attributions
+
+    notice = (Path(__file__).parents[1] / "NOTICE").read_text()
+    credits = shipped_attributions()["emoji64"]
+    trained_on = [s for s in SOURCES if s.name in ("noto", "twemoji", "openmoji", "fluent-flat",
+                                                   "fluent-modern")]  # docs/emoji64-card.md
+    licence_names = {"Apache-2.0": "Apache", "CC-BY-4.0": "CC BY 4.0",
+                     "CC-BY-SA-4.0": "CC BY-SA 4.0", "MIT": "MIT"}
+    for source in trained_on:
+        for text in (notice, credits):
+            assert source.pin in text and licence_names[source.licence] in text, source.name
+    assert "MIT" in (Path(__file__).parents[1] / "LICENSE").read_text()

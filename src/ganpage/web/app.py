@@ -7,6 +7,7 @@ request path is ever joined to a file name.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -132,6 +133,16 @@ class PageRenderer:
         return self._markdown.render(text)
 
 
+@functools.cache
+def shipped_attributions() -> dict[str, str]:
+    """model_id -> the Markdown credits of the art a built-in model was trained on
+    (``resources/attributions/<model_id>.md``; see NOTICE). Looked up by id, so no model id
+    from a gallery ever becomes a path."""
+    folder = resources.files("ganpage") / "resources" / "attributions"
+    return {item.name.removesuffix(".md"): item.read_text(encoding="utf-8")
+            for item in folder.iterdir() if item.name.endswith(".md")}
+
+
 def image_url(record: ImageRecord) -> str:
     return f"/images/{record.relative_path}"
 
@@ -180,9 +191,11 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> Non
 
     async def about(request: Request) -> Response:
         _check_query(request)
-        cards = {model: pages.markdown(card)
-                 for model, card in catalog.current().model_cards.items()}
-        return _html(pages.render("about.html", cards=cards))
+        models = catalog.current().model_cards
+        cards = {model: pages.markdown(card) for model, card in models.items()}
+        credits = {model: pages.markdown(shipped_attributions()[model])
+                   for model in models if model in shipped_attributions()}
+        return _html(pages.render("about.html", cards=cards, credits=credits))
 
     async def image(request: Request) -> Response:
         stem, _, extension = request.path_params["filename"].partition(".")
