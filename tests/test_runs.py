@@ -36,7 +36,7 @@ def test_read_log_leaves_out_only_a_torn_last_line(tmp_path):
 
 
 def test_unknown_config_keys_are_named_not_dropped():
-    with pytest.raises(GanpageError, match="unknown training setting 'gamma_r1'"):
+    with pytest.raises(GanpageError, match="unknown setting .gamma_r1. in the run.s config.json"):
         TrainConfig.from_dict({"data": "d", "gamma_r1": 1.0})
 
 

@@ -3,9 +3,10 @@ what a resumed run may change, and the checks every setting passes before a run 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from ganpage.augment import parse_policy
+from ganpage.configs import known_fields
 from ganpage.errors import GanpageError
 from ganpage.losses import ADVERSARIAL_LOSSES
 from ganpage.models.cgan import CGANConfig
@@ -59,13 +60,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
         """A config from JSON; a key this version does not know is named, never dropped."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise GanpageError(f"unknown training setting {unknown[0]!r} in the run's config; "
-                               "it comes from another version of ganpage: remove it, or train "
-                               "with the version that wrote it")
-        values = dict(raw)
+        values = known_fields(cls, raw, "run's config.json")
         if "betas" in values:
             values["betas"] = tuple(values["betas"])
         return cls(**values)

@@ -10,11 +10,13 @@ spectral_norm computes it in eval mode), so sampling pays nothing for it.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganpage.configs import known_fields
 
 # (upsample?, in multiplier, out multiplier) per block, times channel_width; attention at 64 px
 LAYERS_128 = [(False, 16, 16), (True, 16, 16), (False, 16, 16), (True, 16, 8), (False, 8, 8),
@@ -43,8 +45,7 @@ class BigGANConfig:
 
     @classmethod
     def from_dict(cls, raw: dict) -> BigGANConfig:
-        known = {f.name for f in fields(cls)}
-        config = cls(**{k: v for k, v in raw.items() if k in known})
+        config = cls(**known_fields(cls, raw, "BigGAN config"))
         config.layers = [(bool(u), int(i), int(o)) for u, i, o in config.layers]
         return config
 

@@ -8,13 +8,15 @@ hinge loss, DiffAugment for small data (Zhao et al. 2020), EMA of G for sampling
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
+
+from ganpage.configs import known_fields
 
 
 @dataclass
@@ -44,8 +46,7 @@ class CGANConfig:
 
     @classmethod
     def from_dict(cls, raw: dict) -> CGANConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        return cls(**known_fields(cls, raw, "model's config"))
 
     def to_dict(self) -> dict:
         return asdict(self)

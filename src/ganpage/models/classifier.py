@@ -4,11 +4,13 @@ memorisation checks, with no download."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganpage.configs import known_fields
 
 
 @dataclass
@@ -19,8 +21,7 @@ class ClassifierConfig:
 
     @classmethod
     def from_dict(cls, raw: dict) -> ClassifierConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        return cls(**known_fields(cls, raw, "classifier's config"))
 
     def to_dict(self) -> dict:
         return asdict(self)
