@@ -125,8 +125,35 @@ class TrainingSet:
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path} cannot be read as a picture ({error}); re-make the data "
+                           "set with `ganpage data ...`") from None
+
+
+def _read_json(path: Path, lines: bool = False) -> list:
+    """classes.json, or the rows of manifest.jsonl; a damaged file is one DatasetError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if lines:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return json.loads(text)
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path} is damaged ({error}); re-make the data set with "
+                           "`ganpage data ...`") from None
+
+
+def _picture_path(root: Path, row: object, slugs: set[str]) -> Path:
+    """A manifest row's picture: a file inside ``root`` of a class in classes.json. The
+    manifest may come from elsewhere, so its names never become paths unchecked."""
+    path = row.get("path") if isinstance(row, dict) else None
+    if (not isinstance(path, str) or row.get("class") not in slugs
+            or Path(path).is_absolute() or ".." in Path(path).parts):
+        raise DatasetError(f"{root / MANIFEST}: row {row!r} does not name a picture of a class "
+                           f"in {CLASSES}; re-make the data set with `ganpage data ...`")
+    return root / path
 
 
 def load_training_set(root: str | Path) -> TrainingSet:
@@ -135,14 +162,22 @@ def load_training_set(root: str | Path) -> TrainingSet:
     if not (root / MANIFEST).is_file() or not (root / CLASSES).is_file():
         raise DatasetError(f"{root} is not a ganpage data set (no {MANIFEST}/{CLASSES}); make "
                            "one with `ganpage data folder` or `ganpage data emoji`")
-    categories = CategorySet.from_dicts(json.loads((root / CLASSES).read_text()))
-    rows = [json.loads(line) for line in (root / MANIFEST).read_text().splitlines() if line]
+    try:
+        categories = CategorySet.from_dicts(_read_json(root / CLASSES))
+    except (KeyError, TypeError, ValueError) as error:
+        raise DatasetError(f"{root / CLASSES} does not list categories ({error!r}); re-make "
+                           "the data set with `ganpage data ...`") from None
+    rows = _read_json(root / MANIFEST, lines=True)
     if not rows:
         raise DatasetError(f"{root} holds no pictures")
     if len(categories) < 2:
         raise DatasetError(f"{root} has {len(categories)} class; a class-conditional GAN needs "
                            "at least 2 (put pictures in one sub-folder per class)")
     slug_to_id = {c.slug: c.id for c in categories}
-    images = np.stack([_read_rgb(root / r["path"]) for r in rows])
+    paths = [_picture_path(root, row, set(slug_to_id)) for row in rows]
+    pictures = [_read_rgb(path) for path in paths]
+    if len({p.shape for p in pictures}) > 1:
+        raise DatasetError(f"{root} mixes picture sizes; re-make it with one --size")
+    images = np.stack(pictures)
     labels = np.array([slug_to_id[r["class"]] for r in rows], dtype=np.int64)
     return TrainingSet(images.transpose(0, 3, 1, 2).copy(), labels, categories, root)
