@@ -186,3 +186,19 @@ def test_notice_and_about_page_credit_every_set_of_the_built_in_model():
         for text in (notice, credits):
             assert source.pin in text and licence_names[source.licence] in text, source.name
     assert "MIT" in (Path(__file__).parents[1] / "LICENSE").read_text()
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_a_taken_port_is_one_line_not_a_server_panic(tiny_gallery, server):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "ganpage", "serve", str(tiny_gallery), "--port", str(port),
+             "--server", server], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port} (Address already in use); choose another "
+        "--port or --host"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +45,20 @@ SERVERS: dict[str, Callable[[str, int, int], None]] = {
 }
 
 
+def check_address(host: str, port: int) -> None:
+    """Fail with one line, before a server starts, if it could not listen on host:port (the
+    port is taken, or the host is not an address of this machine); Granian would panic."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
+            probe.bind(address)
+    except OSError as error:
+        raise GanpageError(f"cannot listen on {host}:{port} ({error.strerror or error}); "
+                           "choose another --port or --host") from None
+
+
 def run_server(gallery: Path, host: str, port: int, statuses: tuple[str, ...],
                public_url: str, site_name: str, workers: int = 1,
                server: str = "granian") -> None:
@@ -54,5 +69,6 @@ def run_server(gallery: Path, host: str, port: int, statuses: tuple[str, ...],
                 "public_url": public_url.rstrip("/"), "site_name": site_name}
     os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
     app_from_environment().catalog.gallery.close()  # fail fast, here, on a bad gallery
+    check_address(host, port)
     print(f"serving {gallery} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     SERVERS[server](host, port, workers)
