@@ -2,7 +2,13 @@ import re
 
 import pytest
 
-from ganpage.categories import Category, CategorySet, UnknownCategoryError, slugify
+from ganpage.categories import (
+    Category,
+    CategoryFileError,
+    CategorySet,
+    UnknownCategoryError,
+    slugify,
+)
 from ganpage.gallery import SAFE_NAME
 
 
@@ -80,3 +86,18 @@ def test_ids_must_be_dense_and_slugs_unique():
 def test_round_trip_through_dicts(categories):
     again = CategorySet.from_dicts(categories.to_dicts())
     assert list(again) == list(categories)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('[{"id": 0}]', "KeyError: 'name'"),
+    ('[{"id": 1, "name": "A"}]', "ValueError: category ids must be 0..N-1"),
+    ("{", "JSONDecodeError"),
+    ('{"id": 0}', "TypeError"),
+])
+def test_a_damaged_classes_json_is_one_error_naming_the_file(tmp_path, text, reason):
+    (tmp_path / "classes.json").write_text(text)
+    with pytest.raises(CategoryFileError, match=f"classes.json does not list categories "
+                                                f"\\({reason}"):
+        CategorySet.read(tmp_path / "classes.json")
+    with pytest.raises(CategoryFileError, match="No such file"):
+        CategorySet.read(tmp_path / "missing.json")

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from ganpage.data.dataset import DatasetError, DatasetWriter, load_training_set
+from ganpage.errors import GanpageError
 
 
 @pytest.fixture
@@ -52,5 +53,5 @@ def test_damaged_files_are_one_line_errors(dataset):
     with pytest.raises(DatasetError, match="manifest.jsonl is damaged"):
         load_training_set(dataset)
     (dataset / "classes.json").write_text('[{"id": 0}]')
-    with pytest.raises(DatasetError, match="classes.json does not list categories"):
+    with pytest.raises(GanpageError, match=r"classes.json does not list categories \(KeyError"):
         load_training_set(dataset)

@@ -6,6 +6,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from conftest import make_tiny_model
+from ganpage.errors import GanpageError
 from ganpage.models import ModelLoadError, load_generator
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
 from ganpage.models.loading import check_device, resolve_model_dir
@@ -103,6 +104,12 @@ def test_misshaped_key_is_named(tiny_model):
 def test_corrupt_weights_file(tiny_model):
     (tiny_model / "model.safetensors").write_bytes(b"\x00" * 64)
     with pytest.raises(ModelLoadError, match="not a readable safetensors"):
+        load_generator(tiny_model)
+
+
+def test_damaged_classes_json_is_named(tiny_model):
+    (tiny_model / "classes.json").write_text('[{"id": 0}]')
+    with pytest.raises(GanpageError, match="classes.json does not list categories"):
         load_generator(tiny_model)
 
 

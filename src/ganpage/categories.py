@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 from ganpage.errors import GanpageError
 
@@ -23,6 +24,10 @@ SLUG_LENGTH = 80  # the longest slug a gallery accepts as a folder name (gallery
 
 class UnknownCategoryError(GanpageError, LookupError):
     """A category name that matches nothing; the message lists the closest names."""
+
+
+class CategoryFileError(GanpageError):
+    """A ``classes.json`` that is missing or does not list categories."""
 
 
 def slugify(name: str) -> str:
@@ -95,6 +100,17 @@ class CategorySet(Sequence[Category]):
                      tuple(r.get("synonyms", ())))
             for r in rows
         )
+
+    @classmethod
+    def read(cls, path: Path) -> CategorySet:
+        """The categories of a ``classes.json`` (a model's or a data set's, maybe from
+        elsewhere); a missing or damaged one is one CategoryFileError naming the problem."""
+        try:
+            return cls.from_dicts(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            reason = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}"
+            raise CategoryFileError(f"{path} does not list categories ({reason}); restore it "
+                                    "or re-make the folder it belongs to") from None
 
     def to_dicts(self) -> list[dict]:
         return [c.to_dict() for c in self._items]

@@ -133,13 +133,11 @@ def _read_rgb(path: Path) -> np.ndarray:
                            "set with `ganpage data ...`") from None
 
 
-def _read_json(path: Path, lines: bool = False) -> list:
-    """classes.json, or the rows of manifest.jsonl; a damaged file is one DatasetError."""
+def _read_manifest(path: Path) -> list:
+    """The rows of manifest.jsonl; a damaged file is one DatasetError."""
     try:
         text = path.read_text(encoding="utf-8")
-        if lines:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        return json.loads(text)
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
     except (OSError, ValueError) as error:
         raise DatasetError(f"{path} is damaged ({error}); re-make the data set with "
                            "`ganpage data ...`") from None
@@ -162,12 +160,8 @@ def load_training_set(root: str | Path) -> TrainingSet:
     if not (root / MANIFEST).is_file() or not (root / CLASSES).is_file():
         raise DatasetError(f"{root} is not a ganpage data set (no {MANIFEST}/{CLASSES}); make "
                            "one with `ganpage data folder` or `ganpage data emoji`")
-    try:
-        categories = CategorySet.from_dicts(_read_json(root / CLASSES))
-    except (KeyError, TypeError, ValueError) as error:
-        raise DatasetError(f"{root / CLASSES} does not list categories ({error!r}); re-make "
-                           "the data set with `ganpage data ...`") from None
-    rows = _read_json(root / MANIFEST, lines=True)
+    categories = CategorySet.read(root / CLASSES)
+    rows = _read_manifest(root / MANIFEST)
     if not rows:
         raise DatasetError(f"{root} holds no pictures")
     if len(categories) < 2:

@@ -180,7 +180,7 @@ def load_generator(name_or_path: str | os.PathLike, device: str = "cpu",
     net, z_dim, image_size = ARCHITECTURES[architecture](meta.get("config", {}))
     load_state_dict_strict(net, read_safetensors(folder / WEIGHTS_FILE))
     net.prepare_for_inference()
-    categories = CategorySet.from_dicts(_read_json(folder / "classes.json"))
+    categories = CategorySet.read(folder / "classes.json")
     card = (folder / "README.md").read_text() if (folder / "README.md").is_file() else ""
     model_id = meta.get("model_id") or folder.name
     generator = Generator(net, categories, model_id, z_dim, image_size, card=card,
