@@ -11,6 +11,7 @@ import pytest
 import pytorch_pretrained_biggan as reference  # noqa: E402 - a declared test dependency
 import torch
 
+from biggan_weights import random_state
 from ganpage.models import ModelLoadError, load_generator
 from ganpage.models.biggan import LAYERS_128, LAYERS_256, BigGANConfig, BigGANDeep
 from ganpage.noise import truncated_noise
@@ -20,32 +21,6 @@ def config_dict(layers, output_dim: int, channel_width: int) -> dict:
     return dict(output_dim=output_dim, z_dim=128, class_embed_dim=128,
                 channel_width=channel_width, num_classes=1000, layers=layers,
                 attention_layer_position=8, eps=1e-4, n_stats=51)
-
-
-def random_state(keys_and_shapes: dict[str, torch.Size], seed: int = 0) -> dict:
-    """Random weights in the published layout, with u and v set to each weight's top singular
-    vectors (so spectral norm divides by the true norm, as in a trained checkpoint)."""
-    g = torch.Generator().manual_seed(seed)
-    state = {}
-    for key, shape in keys_and_shapes.items():
-        if key.endswith("running_vars"):
-            state[key] = torch.rand(shape, generator=g) * 1.5 + 0.5
-        elif key.endswith("gamma"):
-            state[key] = torch.full(shape, 0.7)
-        elif key == "generator.bn.weight":
-            state[key] = torch.randn(shape, generator=g) * 0.3  # spread the output over tanh
-        else:
-            state[key] = torch.randn(shape, generator=g) * (0.1 if "running" in key else 1.0)
-    for key in [k for k in state if k.endswith("weight_orig")]:
-        matrix = state[key].flatten(1)
-        v = torch.randn(matrix.shape[1], generator=g)
-        for _ in range(30):
-            u = matrix @ v
-            u /= u.norm()
-            v = matrix.t() @ u
-            v /= v.norm()
-        state[key[:-4] + "u"], state[key[:-4] + "v"] = u, v
-    return state
 
 
 def reference_model(config: dict):

@@ -23,6 +23,7 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 
 import ganpage
+from biggan_weights import random_state
 from conftest import free_port
 from ganpage.augment import parse_policy
 from ganpage.categories import CategorySet
@@ -34,7 +35,7 @@ from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.loading import save_model
 from ganpage.train import Objective, autocast_dtype, build_state, d_step, g_step, train, update_ema
 from ganpage.train_config import TrainConfig
-from test_train import make_dataset, tiny_config
+from test_train import assert_same_networks, make_dataset, tiny_config
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),
                                                    reason="needs an NVIDIA GPU and CUDA torch")]
@@ -168,7 +169,7 @@ def test_train_on_cuda_logs_grids_and_checkpoints_that_export_to_the_cpu(dataset
     with Image.open(run / "fakes000000.png") as grid:
         assert grid.size == (3 * 32, 2 * 32) and np.asarray(grid).std() > 1
     checkpoint = load_checkpoint(latest_checkpoint(run))
-    assert checkpoint["images_seen"] == 8 and "rng_cuda" in checkpoint
+    assert checkpoint["images_seen"] == 8 and "cuda" in checkpoint["rng_by_rank"][0]
     assert all(t.device.type == "cpu" for t in checkpoint["G_ema"].values())  # map_location
     on_cpu = load_generator(export_run(run, tmp_path / "model"))
     assert on_cpu.sample([0, 1], [0, 1], 0.7).shape == (2, 32, 32, 3)
@@ -196,10 +197,8 @@ def test_resume_on_cuda_reproduces_the_uninterrupted_run(dataset, tmp_path, prec
     a = load_checkpoint(latest_checkpoint(straight))
     b = load_checkpoint(latest_checkpoint(interrupted))
     assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (4, 16)
-    for key in ("G", "D", "G_ema"):
-        for name, tensor in a[key].items():
-            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
-    assert torch.equal(a["rng_cuda"][0], b["rng_cuda"][0])
+    assert_same_networks(a, b)
+    assert torch.equal(a["rng_by_rank"][0]["cuda"], b["rng_by_rank"][0]["cuda"])
 
 
 # -- DDP ----------------------------------------------------------------------------------------
@@ -267,7 +266,7 @@ def test_torchrun_trains_on_cuda(dataset, tmp_path):
     run = tmp_path / "runs" / "00000-shapes-32"
     checkpoint = load_checkpoint(latest_checkpoint(run))
     assert (checkpoint["step"], checkpoint["images_seen"]) == (2, 8)
-    assert "rng_cuda" in checkpoint
+    assert "cuda" in checkpoint["rng_by_rank"][0]
 
 
 # -- sampling and generation --------------------------------------------------------------------
@@ -343,31 +342,10 @@ def test_generate_command_on_cuda(tiny_model, tmp_path):
 
 
 def random_biggan(folder: Path, channel_width: int = 4, num_classes: int = 10) -> Path:
-    """A BigGAN-deep 128 of random weights, spread like a trained one (the recipe of
-    test_biggan.random_state, which cannot be imported here: that module needs the reference
-    package), saved as a model folder."""
+    """A BigGAN-deep 128 of random weights, spread like a trained one, as a model folder."""
     config = BigGANConfig(channel_width=channel_width, num_classes=num_classes)
     net = BigGANDeep(config)
-    g = torch.Generator().manual_seed(0)
-    state = {}
-    for key, value in net.state_dict().items():
-        if key.endswith("running_vars"):
-            state[key] = torch.rand(value.shape, generator=g) * 1.5 + 0.5
-        elif key.endswith("gamma"):
-            state[key] = torch.full(value.shape, 0.7)
-        elif key == "generator.bn.weight":
-            state[key] = torch.randn(value.shape, generator=g) * 0.3
-        else:
-            state[key] = torch.randn(value.shape, generator=g) * (0.1 if "running" in key else 1)
-    for key in [k for k in state if k.endswith("weight_orig")]:
-        matrix = state[key].flatten(1)  # u, v: the top singular vectors, as after training
-        v = torch.randn(matrix.shape[1], generator=g)
-        for _ in range(30):
-            u = matrix @ v
-            u /= u.norm()
-            v = matrix.t() @ u
-            v /= v.norm()
-        state[key[:-4] + "u"], state[key[:-4] + "v"] = u, v
+    state = random_state({key: value.shape for key, value in net.state_dict().items()})
     net.load_state_dict(state, strict=True)
     categories = CategorySet.from_names([f"Class {i}" for i in range(num_classes)])
     return save_model(folder, architecture="biggan-deep", model_id="tiny-biggan",

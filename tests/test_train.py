@@ -103,6 +103,11 @@ def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path, precision):
     a = load_checkpoint(latest_checkpoint(straight))
     b = load_checkpoint(latest_checkpoint(interrupted))
     assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (3, 12)
+    assert_same_networks(a, b)
+
+
+def assert_same_networks(a: dict, b: dict) -> None:
+    """Two checkpoints' G, D and EMA G equal bit for bit."""
     for key in ("G", "D", "G_ema"):
         for name, tensor in a[key].items():
             assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
@@ -373,6 +378,4 @@ def test_relativistic_loss_with_penalties_trains_logs_and_resumes_exactly(datase
     train(config(tmp_path / "b"), resume=interrupted, show_progress=False, stop_after_steps=2)
     a = load_checkpoint(latest_checkpoint(straight))
     b = load_checkpoint(latest_checkpoint(interrupted))
-    for key in ("G", "D", "G_ema"):
-        for name, tensor in a[key].items():
-            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
+    assert_same_networks(a, b)
