@@ -39,9 +39,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 from safetensors.torch import load_file, save_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +51,7 @@ from ganpage.checkpoints import (  # noqa: E402
     load_checkpoint,
     save_checkpoint,
 )
-from ganpage.data.dataset import DatasetWriter  # noqa: E402
+from ganpage.data.synthetic import write_noise_dataset  # noqa: E402
 from ganpage.models.cgan import CGANConfig  # noqa: E402
 from ganpage.train import build_state  # noqa: E402
 from ganpage.train_config import TrainConfig  # noqa: E402
@@ -146,18 +144,6 @@ def unpack_data(archive: Path, work: Path) -> Path:
     if len(folders) != 1:
         raise SystemExit(f"{archive} should hold one data set folder, found {len(folders)}")
     return folders[0]
-
-
-def tiny_dataset(root: Path, classes: int = 4, per_class: int = 6, size: int = 32) -> Path:
-    """Random pictures in a few classes, for the smoke rehearsal."""
-    rng = np.random.default_rng(0)
-    writer = DatasetWriter(root, size)
-    for c in range(classes):
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-            writer.add(Image.fromarray(pixels), f"Class {c}", f"img{i}", source="smoke")
-    writer.finish()
-    return root
 
 
 # -- stage 1: tests --------------------------------------------------------------------------
@@ -385,7 +371,7 @@ def stages(args: argparse.Namespace, work: Path, clock: Clock, log: Log, results
     if args.data:
         data = args.data
     elif args.smoke:
-        data = tiny_dataset(work / "data" / "tiny")
+        data = write_noise_dataset(work / "data" / "tiny", classes=4)
     else:
         data = unpack_data(DATA_ARCHIVE, work)
     log(f"data: {data}")

@@ -8,6 +8,7 @@ from PIL import Image
 from ganpage import train as train_module
 from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.data.dataset import DatasetError, DatasetWriter, load_training_set
+from ganpage.data.synthetic import write_noise_dataset
 from ganpage.errors import GanpageError
 from ganpage.export import export_run
 from ganpage.models import load_generator
@@ -17,14 +18,7 @@ from ganpage.train_config import TrainConfig
 
 def make_dataset(root: Path, classes: int = 2, per_class: int = 6, size: int = 32) -> Path:
     """Random-noise pictures, distinct enough to survive near-duplicate removal."""
-    rng = np.random.default_rng(0)
-    writer = DatasetWriter(root, size)
-    for c in range(classes):
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-            writer.add(Image.fromarray(pixels), f"Class {c}", f"img{i}", source="test")
-    writer.finish()
-    return root
+    return write_noise_dataset(root, classes, per_class, size)
 
 
 def tiny_config(data: Path, out: Path, **changes) -> TrainConfig:
