@@ -40,7 +40,7 @@ def test_every_command_help_shows_a_runnable_example(command):
     (["gallery", "verify", "nowhere"], "is not a gallery"),
     (["data", "folder", "missing-folder", "--out", "o"], "is not a folder"),
     (["train", "no-data"], "not a ganpage data set"),
-    (["train", "--resume", "no-run"], "not a run folder"),
+    (["train", "--resume", "no-run"], "no run folder at no-run"),
     (["eval", "emoji64", "--data", "d", "--classifier", "nowhere"], "not a classifier folder"),
     (["generate", "/etc/passwd", "-c", "hamster"], "is a file, not a gallery folder"),
     (["interpolate", "x.gif", "--model", "nope"], "no model 'nope'"),

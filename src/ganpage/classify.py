@@ -167,7 +167,7 @@ def load_classifier(folder: Path) -> LoadedClassifier:
     load_state_dict_strict(net, read_safetensors(folder / "model.safetensors"))
     net.eval()
     metrics = json.loads((folder / "metrics.json").read_text())
-    categories = CategorySet.from_dicts(json.loads((folder / "classes.json").read_text()))
+    categories = CategorySet.read(folder / "classes.json")
     return LoadedClassifier(net, categories, metrics["held_out_accuracy"], metrics["held_out"],
                             meta.get("model_id") or folder.name)
 

@@ -457,8 +457,9 @@ def train(
 
     ganpage train data/emoji64 --dry-run
     """
-    from ganpage.train import TrainConfig, TrainingStopped
+    from ganpage.train import TrainingStopped
     from ganpage.train import train as run_training
+    from ganpage.train_config import TrainConfig
 
     if data is None and resume is None:
         raise GanpageError("give a data set folder, or --resume RUN_FOLDER")

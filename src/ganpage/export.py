@@ -27,7 +27,7 @@ def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str 
         raise CheckpointError(f"{run_dir} has no checkpoint to export")
     payload = load_checkpoint(checkpoint)
     model_config = CGANConfig.from_dict(json.loads((run_dir / "model_config.json").read_text()))
-    categories = CategorySet.from_dicts(json.loads((run_dir / "classes.json").read_text()))
+    categories = CategorySet.read(run_dir / "classes.json")
     net = CGANGenerator(model_config)
     net.load_state_dict(payload["G_ema"])
     model_id = model_id or run_dir.name
