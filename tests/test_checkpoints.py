@@ -11,6 +11,7 @@ from ganpage.checkpoints import (
     restore_rng,
     save_checkpoint,
 )
+from ganpage.errors import GanpageError
 from ganpage.train import build_state, train
 from test_train import dataset, tiny_config  # noqa: F401 (the module-scoped data set fixture)
 
@@ -127,3 +128,23 @@ def test_each_rank_takes_back_its_own_rng_and_new_world_sizes_get_distinct_seeds
         fresh.append(torch.rand(3))
     assert len(notes) == 1 and "2 rank(s)" in notes[0]
     assert not torch.equal(fresh[0], fresh[1]) and not torch.equal(fresh[1], fresh[2])
+
+
+def test_a_new_run_can_start_from_another_runs_networks(dataset, tmp_path):  # noqa: F811
+    first = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
+                  stop_after_steps=2)
+    source = load_checkpoint(latest_checkpoint(first))
+    second = train(tiny_config(dataset, tmp_path / "runs", init_from=str(first), g_lr=1e-12,
+                               d_lr=1e-12, ema_kimg=1e6), show_progress=False, stop_after_steps=1)
+    started = load_checkpoint(latest_checkpoint(second))
+    assert started["step"] == 1 and second != first  # a new run, counted from zero
+    weights = [name for name in source["G_ema"] if "running" not in name and "batches" not in name]
+    for name in weights:  # a negligible step from the same weights (batch-norm statistics move)
+        tensor = source["G_ema"][name]
+        assert torch.allclose(tensor.float(), started["G_ema"][name].float(), atol=1e-5), name
+    with pytest.raises(CheckpointError, match="does not fit this run's networks"):
+        train(tiny_config(dataset, tmp_path / "runs", init_from=str(first), g_channels=8),
+              show_progress=False, stop_after_steps=1)
+    with pytest.raises(GanpageError, match="--init-from: nothing at"):
+        train(tiny_config(dataset, tmp_path / "runs", init_from=str(tmp_path / "nope")),
+              show_progress=False)

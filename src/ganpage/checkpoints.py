@@ -214,6 +214,27 @@ def _mix(step: int, rank: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{step}/{rank}".encode()).digest()[:8], "little")
 
 
+def warm_start(state: TrainState, source: Path) -> Path:
+    """Begin a new run's networks as ``source``'s (a checkpoint file, or a run folder's newest
+    intact one); returns the checkpoint used. Shapes must match: same classes, same widths."""
+    if source.is_dir():
+        found = latest_intact_checkpoint(source)
+        if found is None:
+            raise CheckpointError(f"no checkpoint in {source} to start from")
+        path, payload = found
+    else:
+        path, payload = source, load_checkpoint(source)
+    try:
+        for name in ("G", "D"):
+            unwrap(getattr(state, name)).load_state_dict(payload[name])
+        state.G_ema.load_state_dict(payload["G_ema"])
+    except RuntimeError as error:
+        first = str(error).splitlines()[0][:200]
+        raise CheckpointError(f"{path} does not fit this run's networks ({first}); give the "
+                              "same classes and --g-channels/--d-channels as its run") from error
+    return path
+
+
 def set_learning_rates(state: TrainState, config: TrainConfig) -> None:
     """The config's learning rates, over the ones a restored optimiser state carries."""
     for optimizer, lr in ((state.opt_g, config.g_lr), (state.opt_d, config.d_lr)):

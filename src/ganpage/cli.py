@@ -430,6 +430,9 @@ def train(
         help="kimg between sample grids.", show_default="10")] = None,
     checkpoint_every: Annotated[float | None, typer.Option(
         help="kimg between checkpoints.", show_default="10")] = None,
+    init_from: Annotated[Path | None, typer.Option(
+        help="Start a new run's networks from this checkpoint or run folder (fine-tuning).")]
+    = None,
     log_every: Annotated[int | None, typer.Option(
         help="Steps between rows of log.jsonl.", show_default="20")] = None,
     seed: Annotated[int | None, typer.Option(show_default="0")] = None,
@@ -470,6 +473,7 @@ def train(
              "r1_gamma": r1_gamma, "condition_start_kimg": condition_start,
              "condition_fade_kimg": condition_fade, "grid_every_kimg": grid_every,
              "checkpoint_every_kimg": checkpoint_every, "log_every_steps": log_every,
+             "init_from": str(init_from) if init_from else None,
              "seed": seed}
     given = {name: value for name, value in given.items() if value is not None}
     config = TrainConfig(data=str(data or ""), out=str(out), device=device, threads=threads,

@@ -33,6 +33,7 @@ from ganpage.checkpoints import (
     save_checkpoint,
     set_learning_rates,
     unwrap,
+    warm_start,
 )
 from ganpage.data.dataset import TrainingSet, load_training_set
 from ganpage.errors import GanpageError
@@ -294,6 +295,10 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
             return run_dir
         if resume is not None:
             _resume(run_dir, state, config, world)
+        elif config.init_from:
+            used = warm_start(state, Path(config.init_from))
+            if world.is_main:
+                print(f"networks start as {used}")
         if changed and world.is_main:
             record_changes(run_dir, changed, state.kimg)
         if world.active:

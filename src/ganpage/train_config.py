@@ -4,6 +4,7 @@ what a resumed run may change, and the checks every setting passes before a run 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ganpage.augment import parse_policy
 from ganpage.configs import known_fields
@@ -42,6 +43,9 @@ class TrainConfig:
     # fades in over condition_fade_kimg (both 0: conditional from the start)
     condition_start_kimg: float = 0.0
     condition_fade_kimg: float = 0.0
+    # warm start: a new run whose G, D and EMA G begin as this checkpoint's (a ckpt-*.pt file or
+    # a run folder's newest); optimisers, counters and RNG start fresh. "" starts from scratch
+    init_from: str = ""
     xflip: bool = True
     z_dim: int = 128
     embed_dim: int = 128
@@ -111,6 +115,9 @@ def _problems(config: TrainConfig) -> list[str]:
     if config.precision not in PRECISIONS:
         problems.append(f"unknown precision {config.precision!r}; use auto, float32 or "
                         "bfloat16")
+    if config.init_from and not Path(config.init_from).exists():
+        problems.append(f"--init-from: nothing at {config.init_from}; give a ckpt-*.pt file or a "
+                        "run folder")
     try:
         parse_policy(config.augment)
     except ValueError as error:
