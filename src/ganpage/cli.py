@@ -36,7 +36,10 @@ app.add_typer(data_app, name="data")
 
 # Choices, spelt as the library spells them (tests/test_cli.py checks that they agree).
 ImageFormat = Literal["webp", "png"]  # gallery.FORMATS
-Dtype = Literal["float32", "bfloat16"]  # models.loading.DTYPES
+Dtype = Literal["auto", "float32", "bfloat16"]  # models.loading.DTYPES
+PRECISION_HELP = ("auto: bfloat16 where the device runs it faster (CUDA, CPUs with AMX or AMD's "
+                  "AVX512-BF16), else float32; bfloat16 pictures differ from float32 ones by "
+                  "under one 8-bit level on average.")
 Resize = Literal["crop", "pad", "stretch"]  # data.decode.ResizeMode
 Server = Literal["granian", "uvicorn"]  # web.server.SERVERS
 
@@ -119,8 +122,7 @@ def generate(
     = "0.7",
     batch_size: Annotated[int, typer.Option(min=1, max=4096)] = 32,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")] = "cpu",
-    dtype: Annotated[Dtype | None, typer.Option(
-        help="Default: bfloat16 on CUDA, float32 on CPU.")] = None,
+    dtype: Annotated[Dtype, typer.Option("--dtype", "--precision", help=PRECISION_HELP)] = "auto",
     preset: Annotated[str | None, typer.Option(
         help="ImageNet models: 'seed' (no people, no dogs), 'no-people' or 'all'.")] = None,
     shard: Annotated[str, typer.Option(help="I/N: do only this machine's share of the job.")]
@@ -241,7 +243,7 @@ def interpolate(
     grid: Annotated[Path | None, typer.Option(help="Also write the frames as a PNG grid.")]
     = None,
     device: str = "cpu",
-    dtype: Dtype | None = None,
+    dtype: Annotated[Dtype, typer.Option("--dtype", "--precision", help=PRECISION_HELP)] = "auto",
 ) -> None:
     """Morph between two categories and/or two seeds, as an animation and a grid.
 

@@ -45,6 +45,7 @@ from ganpage.losses import (
     mode_seeking_loss,
 )
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
+from ganpage.precision import cpu_has_native_bfloat16
 from ganpage.progress import progress_bar
 from ganpage.reporting import LossMeans, StepLosses, save_grid, save_plot, write_log_row
 from ganpage.runs import prepare_run, record_changes, tidy_after_kill, write_run_files
@@ -80,14 +81,6 @@ def build_state(config: TrainConfig, model_config: CGANConfig, device: torch.dev
 
 
 # -- precision ------------------------------------------------------------------------------
-
-
-def cpu_has_native_bfloat16() -> bool:
-    """True on CPUs with bfloat16 instructions (AVX512-BF16 or AMX), where oneDNN runs
-    bfloat16 convolutions natively (benchmarks/train_speed.py: 1.67x the float32 images/s on
-    an AMD EPYC with AVX512-BF16); elsewhere bfloat16 is emulated, so auto does not use it."""
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:

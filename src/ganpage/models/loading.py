@@ -157,17 +157,20 @@ DEVICE_COUNTS: dict[str, Callable[[], int]] = {
 }
 
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+# --precision name -> weight dtype; auto (None) lets Generator.to pick (ganpage.precision)
+DTYPES: dict[str, torch.dtype | None] = {"auto": None, "float32": torch.float32,
+                                         "bfloat16": torch.bfloat16}
 
 
 def load_generator(name_or_path: str | os.PathLike, device: str = "cpu",
                    dtype: str | None = None) -> Generator:
     """Load a generator by built-in name, local folder or Hugging Face repo id.
 
-    ``dtype``: "float32" or "bfloat16"; None picks bfloat16 on CUDA and float32 on CPU.
+    ``dtype``: "float32", "bfloat16", or "auto"/None: bfloat16 where the device computes it
+    faster (CUDA, CPUs with AMX or AMD's AVX512-BF16), float32 elsewhere.
     """
     if dtype is not None and dtype not in DTYPES:
-        raise ModelLoadError(f"unknown dtype {dtype!r}; use float32 or bfloat16")
+        raise ModelLoadError(f"unknown precision {dtype!r}; use auto, float32 or bfloat16")
     check_device(device)
     folder = resolve_model_dir(name_or_path)
     meta = _read_json(folder / "config.json")
@@ -185,7 +188,7 @@ def load_generator(name_or_path: str | os.PathLike, device: str = "cpu",
     model_id = meta.get("model_id") or folder.name
     generator = Generator(net, categories, model_id, z_dim, image_size, card=card,
                           category_scores=read_category_scores(folder, categories))
-    return generator.to(device, DTYPES[dtype] if dtype else None)
+    return generator.to(device, DTYPES[dtype or "auto"])
 
 
 def read_category_scores(folder: Path, categories: CategorySet) -> dict[int, float]:
