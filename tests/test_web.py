@@ -3,12 +3,23 @@
 import re
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
 
 from conftest import free_port, wait_for_http
 from ganpage.gallery import Gallery
+
+
+def eventually(check, seconds: float = 10.0) -> bool:
+    """Whether ``check()`` comes true within ``seconds`` (asked every 20 ms)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_home_shows_a_random_picture_with_its_title(live_server):
@@ -119,7 +130,8 @@ def test_pending_pictures_are_hidden_until_approved(tiny_model, tmp_path):
     assert "waiting for review" in client.get("/").text
     with Gallery.open(tmp_path / "g") as gallery:
         gallery.set_status("approved", category="hamster")
-    assert "This Hamster Does Not Exist" in client.get("/").text
+    # the index is read again on a background thread: shown within moments, not at once
+    assert eventually(lambda: "This Hamster Does Not Exist" in client.get("/").text)
 
 
 def test_category_names_read_right_as_plurals_and_proper_words(tmp_path):

@@ -167,18 +167,32 @@ def generate(
 
 @app.command()
 def serve(
-    gallery: Annotated[Path, typer.Argument(help="Gallery folder made by `ganpage generate`.")],
-    host: str = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    gallery: Annotated[Path, typer.Argument(help="Gallery folder made by `ganpage generate`.",
+                                            envvar="GANPAGE_GALLERY")],
+    host: Annotated[str, typer.Option(envvar="GANPAGE_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, envvar="GANPAGE_PORT")] = 8000,
     show: Annotated[list[Status], typer.Option(
-        help="Curation statuses to show; repeatable.")]
+        help="Curation statuses to show; repeatable.", envvar="GANPAGE_SHOW")]
     = [Status.APPROVED],  # noqa: B006
-    public_url: Annotated[str, typer.Option(help="Base URL for OpenGraph links.")] = "",
-    site_name: str = "This X Does Not Exist",
-    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
-    server: Annotated[Server, typer.Option(help="ASGI server.")] = "granian",
+    public_url: Annotated[str, typer.Option(help="Base URL for OpenGraph links.",
+                                            envvar="GANPAGE_PUBLIC_URL")] = "",
+    site_name: Annotated[str, typer.Option(envvar="GANPAGE_SITE_NAME")]
+    = "This X Does Not Exist",
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.",
+                                         envvar="GANPAGE_WORKERS")] = 1,
+    server: Annotated[Server, typer.Option(help="ASGI server.", envvar="GANPAGE_SERVER")]
+    = "granian",
+    access_log: Annotated[str, typer.Option(
+        help="Append a JSON line per request to this file ('-': standard output).",
+        envvar="GANPAGE_ACCESS_LOG")] = "",
+    shutdown_timeout: Annotated[int, typer.Option(
+        min=1, help="Seconds to finish requests in flight on SIGTERM or Ctrl-C.",
+        envvar="GANPAGE_SHUTDOWN_TIMEOUT")] = 30,
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery.
+
+    Every option can also be set by its GANPAGE_* environment variable (a flag wins).
+    /healthz, /readyz and /metrics (Prometheus) are for monitoring.
 
     [bold]Examples[/bold]
 
@@ -187,11 +201,13 @@ def serve(
     ganpage serve gallery/ --show approved --show pending --port 8080
 
     ganpage serve gallery/ --host 0.0.0.0 --public-url https://thisxdoesnotexist.example
+
+    GANPAGE_WORKERS=4 ganpage serve gallery/ --access-log access.jsonl
     """
     from ganpage.web.server import run_server
 
     run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
-               server)
+               server, access_log, shutdown_timeout)
 
 
 @app.command()
@@ -203,8 +219,8 @@ def demo(
     best_categories: Annotated[int, typer.Option(
         min=0, help="Show the N categories the model draws best; 0 shows all.")]
     = DEMO_CATEGORIES,
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, envvar="GANPAGE_PORT")] = 8000,
+    host: Annotated[str, typer.Option(envvar="GANPAGE_HOST")] = "127.0.0.1",
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the gallery only.")] = False,
 ) -> None:
     """Build a small gallery with the built-in model and serve it: the whole product in one go.

@@ -2,13 +2,15 @@
 
 HTML pages are plain Starlette routes rendered by Jinja2 and cached per picture; the JSON API
 is FastAPI so it gets an OpenAPI document. Pictures are looked up by id in the catalog, so no
-request path is ever joined to a file name.
+request path is ever joined to a file name. Every response passes ``hygiene.Hygiene`` (security
+headers, HEAD) and ``observe.Observer`` (metrics, access log); the fast path does both itself.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,9 +19,10 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from ganpage.blurb import (
@@ -31,14 +34,22 @@ from ganpage.blurb import (
     with_article,
 )
 from ganpage.gallery import FORMATS, Gallery, ImageRecord
+from ganpage.web.access_log import AccessLog
 from ganpage.web.catalog import Catalog
+from ganpage.web.hygiene import ALLOWED_METHODS, SECURITY_HEADERS, Hygiene
+from ganpage.web.images import ImageFiles, etag, etag_matches
+from ganpage.web.metrics import Metrics
+from ganpage.web.observe import Observer
+from ganpage.web.operations import add_operations_routes
 
 PAGE_HEADERS = {"Cache-Control": "no-store"}
 IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable"}
 IMAGE_ID = re.compile(r"^[0-9a-f]{12}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+PAGE_NUMBER = re.compile(r"[0-9]{1,7}")  # ASCII digits only: '²'.isdigit() is True
 PER_PAGE = 60
 MAX_QUERY_LENGTH = 256
+MAX_CACHED_PAGES = 4096  # rendered picture pages kept (about 2.3 kB each)
 
 
 @dataclass(frozen=True)
@@ -51,50 +62,72 @@ class SiteConfig:
     refresh_seconds: float = 2.0
 
 
-def create_app(gallery_root: str | Path, config: SiteConfig | None = None) -> RandomPageFastPath:
-    """Build the site for the gallery at ``gallery_root``."""
+def create_app(gallery_root: str | Path, config: SiteConfig | None = None,
+               access_log: str | Path | None = None) -> RandomPageFastPath:
+    """Build the site for the gallery at ``gallery_root``, logging requests to ``access_log``
+    (a path, or ``-`` for standard output) if given."""
     config = config or SiteConfig()
     gallery = Gallery.open(gallery_root, shared=True)
     catalog = Catalog(gallery, config.statuses, config.refresh_seconds)
     pages = PageRenderer(config)
+    metrics = Metrics()
     app = FastAPI(title="ganpage", version="1", docs_url=None, redoc_url=None,
                   description="Pictures of things that do not exist, made by a GAN.")
     static_dir = Path(str(resources.files("ganpage.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     _add_page_routes(app, catalog, pages)
     _add_api_routes(app, catalog, config)
+    add_operations_routes(app, catalog, metrics)
     _add_error_handlers(app, pages)
     app.state.gallery = gallery
-    return RandomPageFastPath(app, catalog, pages)
+    observer = Observer(metrics, AccessLog(access_log) if access_log else None)
+    return RandomPageFastPath(app, catalog, pages, observer)
 
 
 class RandomPageFastPath:
     """ASGI wrapper that answers the hot request, a plain ``GET /``, from the page cache.
 
     The random page is most of the traffic; answering it here skips routing, middleware and
-    response objects (about 2x the requests/s, see benchmarks/serve.py). Everything else,
+    response objects (about 2x the requests/s, see benchmarks/serve.py), while sending the
+    same security headers and recording the same metrics as the rest. Everything else,
     including ``/`` with a query string or on an empty gallery, goes to the full app.
     """
 
-    HEADERS = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
+    HEADERS = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store"),
+               *SECURITY_HEADERS]
 
-    def __init__(self, app: FastAPI, catalog: Catalog, pages: PageRenderer):
+    def __init__(self, app: FastAPI, catalog: Catalog, pages: PageRenderer,
+                 observer: Observer):
         self.app = app
         self.catalog = catalog
         self.pages = pages
+        self.observer = observer
+        self._hygienic_app = Hygiene(app)
 
     async def __call__(self, scope, receive, send) -> None:
-        if (scope["type"] == "http" and scope["path"] == "/" and not scope["query_string"]
-                and scope["method"] in ("GET", "HEAD")):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == "/" and not scope["query_string"] and scope["method"] in ("GET",
+                                                                                     "HEAD"):
+            started = time.perf_counter()
             record = self.catalog.random_record()
             if record is not None:
                 body = self.pages.picture_page(record, self.catalog.snapshot.version)
-                headers = [*self.HEADERS, (b"content-length", str(len(body)).encode())]
+                if scope["method"] == "HEAD":
+                    headers, body = [*self.HEADERS, (b"content-length", b"%d" % len(body))], b""
+                else:
+                    headers = [*self.HEADERS, (b"content-length", b"%d" % len(body))]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body",
-                            "body": body if scope["method"] == "GET" else b""})
+                await send({"type": "http.response.body", "body": body})
+                self.observer.record(scope, "/", 200, len(body), started)
                 return
-        await self.app(scope, receive, send)
+        await self.observer.wrap(self._hygienic_app, scope, receive, send)
+
+    def close(self) -> None:
+        """Close the gallery index and the access log."""
+        self.catalog.gallery.close()
+        self.observer.close()
 
 
 class PageRenderer:
@@ -109,7 +142,7 @@ class PageRenderer:
         self.env.filters["display_name"] = display_name
         self.env.filters["in_sentence"] = in_sentence
         self.config = config
-        self._picture_cache: dict[str, bytes] = {}
+        self._picture_cache: dict[str, bytes] = {}  # at most MAX_CACHED_PAGES, oldest out first
         self._cache_version = -1
         self._markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
@@ -126,8 +159,14 @@ class PageRenderer:
             blurb = blurb_for(record.id, record.category_name, record.seed, record.truncation)
             page = self.render("picture.html", record=record, blurb=blurb,
                                image_url=image_url(record)).encode()
+            if len(self._picture_cache) >= MAX_CACHED_PAGES:
+                del self._picture_cache[next(iter(self._picture_cache))]
             self._picture_cache[record.id] = page
         return page
+
+    def forget(self, image_id: str) -> None:
+        """Drop a picture's cached page (it is no longer shown)."""
+        self._picture_cache.pop(image_id, None)
 
     def markdown(self, text: str) -> str:
         return self._markdown.render(text)
@@ -157,6 +196,8 @@ def _check_query(request: Request) -> None:
 
 
 def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> None:
+    files = ImageFiles(catalog.gallery)
+
     async def home(request: Request) -> Response:
         _check_query(request)
         record = catalog.random_record()
@@ -203,8 +244,17 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> Non
         if (record is None or record.category != request.path_params["slug"]
                 or record.format != extension):
             raise HTTPException(404, "no such image")
-        return FileResponse(catalog.gallery.path_of(record), media_type=FORMATS[record.format],
-                            headers=IMAGE_HEADERS)
+        headers = {**IMAGE_HEADERS, "ETag": etag(record)}
+        if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+            if await run_in_threadpool(files.unchanged, record):
+                return Response(status_code=304, headers=headers)
+        else:
+            data = await run_in_threadpool(files.read, record)
+            if data is not None:
+                return Response(data, media_type=FORMATS[record.format], headers=headers)
+        catalog.hide(record.id)  # deleted or damaged under the server: no longer shown
+        pages.forget(record.id)
+        raise HTTPException(404, "no such image")
 
     async def favicon(request: Request) -> Response:
         return RedirectResponse("/static/favicon.svg", status_code=301)
@@ -221,7 +271,7 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> Non
 def _page_number(request: Request) -> int:
     _check_query(request)
     raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+    if not PAGE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= 1_000_000:
         raise HTTPException(400, "page must be a whole number from 1")
     return int(raw)
 
@@ -263,9 +313,14 @@ def _add_api_routes(app: FastAPI, catalog: Catalog, config: SiteConfig) -> None:
 
 def _add_error_handlers(app: FastAPI, pages: PageRenderer) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ALLOWED_METHODS  # HEAD too: hygiene.Hygiene answers it as GET
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code,
+                                headers={**PAGE_HEADERS, **headers})
         body = pages.render("error.html", status=error.status_code, detail=error.detail)
-        return _html(body, status_code=error.status_code)
+        return HTMLResponse(body, status_code=error.status_code,
+                            headers={**PAGE_HEADERS, **headers})
 
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

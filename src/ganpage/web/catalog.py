@@ -7,6 +7,7 @@ picks "a random category, then a random picture of it" as the original site did.
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -46,30 +47,75 @@ class Snapshot:
         return cls({r.id: r for r in records}, categories, ordered, gallery.model_cards(),
                    pending, version)
 
+    def remove(self, image_id: str) -> None:
+        """Take one picture out (and its category, if it was the last one)."""
+        record = self.by_id.pop(image_id, None)
+        if record is None:
+            return
+        view = self.categories[record.category]
+        view.records = [r for r in view.records if r.id != image_id]
+        if not view.records:
+            del self.categories[record.category]
+            self.category_list = [v for v in self.category_list if v.slug != record.category]
+
 
 class Catalog:
-    """Thread-safe holder of the current snapshot; checks the index for changes at most every
-    ``refresh_seconds`` (a cheap ``PRAGMA data_version``)."""
+    """Holder of the current snapshot. At most every ``refresh_seconds`` a look at the index (a
+    cheap ``PRAGMA data_version``, then a reload if it changed) starts on a background thread,
+    so a locked or slow index never holds up the event loop: requests meanwhile get the
+    snapshot they had."""
 
     def __init__(self, gallery: Gallery, statuses: Sequence[str], refresh_seconds: float = 2.0):
         self.gallery = gallery
         self.statuses = tuple(statuses)
         self.refresh_seconds = refresh_seconds
+        self.hidden: set[str] = set()  # ids whose files went bad under the running server
+        self.refresh_error: str | None = None  # why the last look at the index failed
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
         self._random = random.Random()
         self._checked_at = time.monotonic()
         self.snapshot = Snapshot.load(gallery, self.statuses, gallery.change_counter())
 
     def current(self) -> Snapshot:
-        """The snapshot, reloaded first if the index changed since the last look."""
-        now = time.monotonic()
-        if now - self._checked_at >= self.refresh_seconds:
-            with self._lock:
-                self._checked_at = now
-                version = self.gallery.change_counter()
-                if version != self.snapshot.version:
-                    self.snapshot = Snapshot.load(self.gallery, self.statuses, version)
+        """The snapshot; starts a look for changes in the background when one is due."""
+        if time.monotonic() - self._checked_at >= self.refresh_seconds:
+            self._start_refresh()
         return self.snapshot
+
+    def _start_refresh(self) -> None:
+        if not self._refreshing.acquire(blocking=False):
+            return  # one look at a time
+        self._checked_at = time.monotonic()
+        threading.Thread(target=self._refresh_then_release, name="catalog-refresh",
+                         daemon=True).start()
+
+    def _refresh_then_release(self) -> None:
+        try:
+            self.refresh()
+        finally:
+            self._checked_at = time.monotonic()
+            self._refreshing.release()
+
+    def refresh(self) -> None:
+        """Reload the snapshot now if the index changed (blocking: call it off the event loop)."""
+        try:
+            version = self.gallery.change_counter()
+            if version != self.snapshot.version:
+                snapshot = Snapshot.load(self.gallery, self.statuses, version)
+                with self._lock:  # held briefly: hide() is called on the event loop
+                    for image_id in self.hidden & snapshot.by_id.keys():
+                        snapshot.remove(image_id)
+                    self.snapshot = snapshot
+            self.refresh_error = None
+        except sqlite3.Error as error:  # keep showing what was there; /readyz tells
+            self.refresh_error = f"cannot read the gallery index ({error})"
+
+    def hide(self, image_id: str) -> None:
+        """Stop showing a picture (its file is missing or damaged), now and after reloads."""
+        with self._lock:
+            self.hidden.add(image_id)
+            self.snapshot.remove(image_id)
 
     def random_record(self) -> ImageRecord | None:
         """A random category, then a random picture of it (None for an empty gallery)."""

@@ -1,18 +1,45 @@
-"""Run the site under an ASGI server: Granian (default, measured faster) or uvicorn."""
+"""Run the site under an ASGI server: Granian (default, measured faster) or uvicorn.
+
+Both servers' own supervisors keep the workers up (a worker that dies is replaced: Granian's
+``respawn_failed_workers``, uvicorn's multiprocess supervisor), finish requests in flight on
+SIGTERM/Ctrl-C for up to ``shutdown_timeout`` seconds, and bound what slow clients can hold.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ganpage.errors import GanpageError
 from ganpage.web.app import RandomPageFastPath, SiteConfig, create_app
+from ganpage.web.metrics import multiprocess_directory
 
 SETTINGS_VARIABLE = "GANPAGE_SERVE_SETTINGS"
 APP_FACTORY = "ganpage.web.server:app_from_environment"
+# Slow clients: a request's headers must arrive within this many seconds (Granian; uvicorn has
+# no such timeout, see README), idle keep-alive connections close after KEEP_ALIVE_SECONDS, and
+# a Granian worker holds up to CONNECTIONS_PER_WORKER connections (its default, the backlog
+# divided among workers, let ~1,000 slow sockets lock everyone out).
+HEADER_TIMEOUT_SECONDS = 10
+KEEP_ALIVE_SECONDS = 5
+CONNECTIONS_PER_WORKER = 16_384
+BACKLOG = 4096
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How to run the server processes (the site's own settings are ``SiteConfig``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    server: str = "granian"
+    shutdown_timeout: int = 30  # seconds to finish requests in flight after SIGTERM/Ctrl-C
 
 
 def app_from_environment() -> RandomPageFastPath:
@@ -20,26 +47,34 @@ def app_from_environment() -> RandomPageFastPath:
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
     config = SiteConfig(site_name=settings["site_name"], public_url=settings["public_url"],
                         statuses=tuple(settings["statuses"]))
-    return create_app(settings["gallery"], config)
+    return create_app(settings["gallery"], config, settings["access_log"] or None)
 
 
-def _run_granian(host: str, port: int, workers: int) -> None:
+def _run_granian(target: str, options: ServerOptions) -> None:
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
-    Granian(APP_FACTORY, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
-            factory=True, log_level=LogLevels.warning, log_access=False).serve()
+    Granian(target, address=options.host, port=options.port, interface=Interfaces.ASGI,
+            workers=options.workers, factory=True, log_level=LogLevels.warning,
+            log_access=False, respawn_failed_workers=True,
+            workers_kill_timeout=options.shutdown_timeout, backlog=BACKLOG,
+            backpressure=CONNECTIONS_PER_WORKER,
+            http1_settings=HTTP1Settings(header_read_timeout=HEADER_TIMEOUT_SECONDS * 1000)
+            ).serve()
 
 
-def _run_uvicorn(host: str, port: int, workers: int) -> None:
+def _run_uvicorn(target: str, options: ServerOptions) -> None:
     import uvicorn
 
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    uvicorn.run(target, factory=True, host=options.host, port=options.port,
+                workers=options.workers, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=options.shutdown_timeout, backlog=BACKLOG,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
-SERVERS: dict[str, Callable[[str, int, int], None]] = {
+SERVERS: dict[str, Callable[[str, ServerOptions], None]] = {
     "granian": _run_granian,
     "uvicorn": _run_uvicorn,
 }
@@ -59,16 +94,38 @@ def check_address(host: str, port: int) -> None:
                            "choose another --port or --host") from None
 
 
+def serve_target(target: str, options: ServerOptions) -> None:
+    """Run the app factory ``target`` ("module:function") until SIGTERM or Ctrl-C, with a
+    fresh multiprocess metrics folder that is removed when the server stops."""
+    # uvicorn in one process raises the SIGTERM it stopped on again once its requests are
+    # done; with the default action that would end the process before the folder is removed.
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        with multiprocess_directory():
+            SERVERS[options.server](target, options)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run_server(gallery: Path, host: str, port: int, statuses: tuple[str, ...],
                public_url: str, site_name: str, workers: int = 1,
-               server: str = "granian") -> None:
+               server: str = "granian", access_log: str = "",
+               shutdown_timeout: int = 30) -> None:
     """Serve ``gallery`` until interrupted, printing the URL first."""
+    options = ServerOptions(host, port, workers, server, shutdown_timeout)
+    settings = {"gallery": str(Path(gallery).resolve()), "statuses": list(statuses),
+                "public_url": public_url.rstrip("/"), "site_name": site_name,
+                "access_log": access_log if access_log in ("", "-")
+                else str(Path(access_log).resolve())}
+    os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
+    app_from_environment().close()  # fail fast, here, on a bad gallery or access log
     if server not in SERVERS:
         raise GanpageError(f"unknown server {server!r}; use one of {', '.join(SERVERS)}")
-    settings = {"gallery": str(Path(gallery).resolve()), "statuses": list(statuses),
-                "public_url": public_url.rstrip("/"), "site_name": site_name}
-    os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
-    app_from_environment().catalog.gallery.close()  # fail fast, here, on a bad gallery
     check_address(host, port)
     print(f"serving {gallery} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
-    SERVERS[server](host, port, workers)
+    serve_target(APP_FACTORY, options)
+

@@ -1,0 +1,69 @@
+"""Picture files as the site serves them: only while a file is still the one its row describes.
+
+A file deleted, truncated or overwritten under a running server is found out here (its bytes no
+longer hash to the row's sha256) and the request answers 404 instead of sending broken bytes
+with a one-year cache header. A file's sha256 is checked once per version of the file (inode,
+size, modification time); later requests only ``stat`` it. The sha256 is also the ETag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from ganpage.gallery import Gallery, ImageRecord
+
+MAX_CHECKED = 100_000  # files whose check is remembered; past it the memory starts again
+
+
+class ImageFiles:
+    """Reads picture files of a gallery, checked against their rows."""
+
+    def __init__(self, gallery: Gallery):
+        self.gallery = gallery
+        self._checked: dict[str, tuple[int, int, int]] = {}  # id -> (inode, size, mtime_ns)
+
+    def read(self, record: ImageRecord) -> bytes | None:
+        """The file's bytes, or None when it is missing or no longer matches its row."""
+        try:
+            with open(self.gallery.path_of(record), "rb") as file:
+                version = _version(os.fstat(file.fileno()))
+                data = file.read()
+        except OSError:
+            return None
+        if self._checked.get(record.id) != version:
+            if hashlib.sha256(data).hexdigest() != record.sha256:
+                return None
+            self._remember(record.id, version)
+        return data
+
+    def unchanged(self, record: ImageRecord) -> bool:
+        """Whether the file is still the one its row describes, reading it only if it changed."""
+        try:
+            version = _version(os.stat(self.gallery.path_of(record)))
+        except OSError:
+            return False
+        return self._checked.get(record.id) == version or self.read(record) is not None
+
+    def _remember(self, image_id: str, version: tuple[int, int, int]) -> None:
+        if len(self._checked) >= MAX_CHECKED:
+            self._checked.clear()
+        self._checked[image_id] = version
+
+
+def _version(stat: os.stat_result) -> tuple[int, int, int]:
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def etag(record: ImageRecord) -> str:
+    """A strong ETag: the picture's sha256, which its file is checked against."""
+    return f'"{record.sha256}"'
+
+
+def etag_matches(if_none_match: str, tag: str) -> bool:
+    """RFC 9110's weak comparison of an If-None-Match header value with ``tag``."""
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == tag:
+            return True
+    return False

@@ -1,0 +1,140 @@
+"""The server processes (web/server.py) under faults: a worker killed, a stop while requests
+are in flight, slow clients; each against real Granian and uvicorn processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import free_port, wait_for_http
+
+SERVERS = ["granian", "uvicorn"]
+TESTS = Path(__file__).parent
+
+
+def slow_app():
+    """App factory for the shutdown test: ``GET /?S`` answers after S seconds."""
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await asyncio.sleep(float(scope["query_string"] or 0))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"finished"})
+
+    return app
+
+
+def worker_pids(pid: int) -> set[int]:
+    """The server's worker processes: children of ``pid`` except multiprocessing's tracker."""
+    children = set()
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        children.update(int(p) for p in Path(f"/proc/{pid}/task/{thread}/children").read_text()
+                        .split())
+    return {p for p in children
+            if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()}
+
+
+@contextlib.contextmanager
+def serving(reap, gallery: Path, server: str, *options: str,
+            environment: dict | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`ganpage serve` in a child process, stopped with SIGTERM at the end (as systemd does)."""
+    port = free_port()
+    process = reap(subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", str(gallery), "--port", str(port),
+         "--server", server, *options], stdout=subprocess.DEVNULL, start_new_session=True,
+        env=environment))
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(base + "/healthz", process)
+    try:
+        yield process, base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(tiny_gallery, reap, server):
+    with serving(reap, tiny_gallery, server, "--workers", "2") as (process, base):
+        statuses, victim, replaced = kill_a_worker(process, base)
+    assert process.returncode == 0  # and SIGTERM still stops it cleanly
+    assert len(replaced) == 2 and victim not in replaced
+    assert set(statuses) == {200}
+
+
+def kill_a_worker(process: subprocess.Popen, base: str) -> tuple[list[int], int, set[int]]:
+    """SIGKILL one of two workers, then ask for pages until another takes its place; returns
+    the statuses seen, the pid killed and the workers after."""
+    deadline = time.monotonic() + 20
+    while len(workers := worker_pids(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(workers) == 2
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    statuses = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        statuses.append(httpx.get(base + "/", timeout=5).status_code)
+        replaced = worker_pids(process.pid) - {victim}
+        if len(replaced) == 2 and len(statuses) >= 20:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the server exited when one worker died"
+    return statuses, victim, replaced
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_stop_finishes_requests_in_flight_and_removes_the_metrics_folder(reap, server, tmp_path):
+    port = free_port()
+    code = ("from ganpage.web.server import ServerOptions, serve_target; "
+            f"serve_target('test_server:slow_app', ServerOptions(port={port}, server={server!r}, "
+            "shutdown_timeout=20))")
+    environment = {**os.environ, "PYTHONPATH": str(TESTS), "TMPDIR": str(tmp_path)}
+    process = reap(subprocess.Popen([sys.executable, "-c", code], env=environment,
+                                    start_new_session=True))
+    base = f"http://127.0.0.1:{port}/"
+    wait_for_http(base, process)
+    made = list(tmp_path.iterdir())
+    assert len(made) == 1 and made[0].name.startswith("ganpage-metrics-")
+    answers = []
+    slow = threading.Thread(target=lambda: answers.append(httpx.get(base + "?3", timeout=30)))
+    slow.start()
+    time.sleep(1.0)  # the request is in the app now
+    process.send_signal(signal.SIGTERM)
+    slow.join()
+    assert answers[0].status_code == 200 and answers[0].text == "finished"
+    assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert list(tmp_path.iterdir()) == []  # the multiprocess metrics folder is gone
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_hundreds_of_slow_clients_do_not_starve_a_normal_one(tiny_gallery, reap, server):
+    slow = []
+    with serving(reap, tiny_gallery, server) as (_, base):
+        try:
+            for _ in range(1100):  # more than Granian's default connections per worker (1,024)
+                client = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+                client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # never finishes
+                slow.append(client)
+            time.sleep(0.5)
+            started = time.monotonic()
+            response = httpx.get(base + "/", timeout=10)
+            assert response.status_code == 200 and time.monotonic() - started < 2.0
+        finally:
+            for client in slow:
+                client.close()
