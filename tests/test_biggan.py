@@ -122,13 +122,17 @@ def test_not_a_biggan_config_is_refused(small_checkpoint):
         load_generator(folder)
 
 
-def test_bfloat16_pictures_stay_close_to_float32(small_checkpoint):
+def test_bfloat16_pictures_stay_within_one_level_of_float32(small_checkpoint):
+    """Full width (random weights, 16 pictures at 0.4/0.7/1.0) measured mean 0.27-0.33, max 2."""
     folder, state, config = small_checkpoint
     write_published_checkpoint(folder, state, config)
-    exact = load_generator(folder).sample([3, 500], [1, 2], 0.6).astype(int)
-    fast = load_generator(folder, dtype="bfloat16").sample([3, 500], [1, 2], 0.6).astype(int)
-    assert np.abs(exact - fast).mean() < 2.0
-    assert not np.array_equal(exact, fast)  # it really ran in bfloat16
+    labels, seeds = [3, 500, 207, 980], [1, 2, 3, 4]
+    for truncation in (0.4, 1.0):
+        exact = load_generator(folder, dtype="float32").sample(labels, seeds, truncation)
+        fast = load_generator(folder, dtype="bfloat16").sample(labels, seeds, truncation)
+        difference = np.abs(exact.astype(int) - fast.astype(int))
+        assert difference.mean() < 1.0, truncation
+        assert difference.max() > 0  # it really ran in bfloat16
 
 
 def test_generate_command_with_a_biggan_folder_and_preset(small_checkpoint, tmp_path):
