@@ -69,19 +69,20 @@ class SpectralNormed(nn.Module):
     def normalised_weight(self) -> torch.Tensor:
         if self.folded is not None:
             return self.folded
+        return self.weight_orig / self.sigma()
+
+    def sigma(self) -> torch.Tensor:
         matrix = self.weight_orig.flatten(1)  # (out, in * k * k)
-        sigma = torch.dot(self.weight_u, torch.mv(matrix, self.weight_v))
-        return self.weight_orig / sigma
+        return torch.dot(self.weight_u, torch.mv(matrix, self.weight_v))
 
     def fold(self) -> None:
         """Store the normalised weight; 4-D (conv) weights in channels_last, the layout oneDNN
-        convolves fastest on CPU (measured 1.4x over NCHW for BigGAN-deep 128)."""
+        convolves fastest on CPU (measured 1.4x over NCHW for BigGAN-deep 128). Divided
+        straight into that layout: one pass over the weights instead of three."""
         with torch.no_grad():
-            self.folded = None
-            weight = self.normalised_weight().detach().clone()
-            if weight.dim() == 4:
-                weight = weight.contiguous(memory_format=torch.channels_last)
-            self.folded = weight
+            layout = torch.channels_last if self.weight_orig.dim() == 4 else torch.contiguous_format
+            folded = torch.empty_like(self.weight_orig, memory_format=layout)
+            self.folded = torch.div(self.weight_orig, self.sigma(), out=folded)
 
     def _apply(self, fn, recurse=True):  # keep the folded weight on the module's device/dtype
         super()._apply(fn, recurse)
@@ -223,9 +224,12 @@ class DeepBlock(nn.Module):
         h = self.conv_2(self.bn_2(h, truncation, projected[2]))
         h = self.conv_3(self.bn_3(h, truncation, projected[3]))
         skip = x[:, : self.out_channels]  # BigGAN-deep drops channels rather than projecting
-        if self.upsample:
-            skip = F.interpolate(skip, scale_factor=2.0, mode="nearest")
-        return h.add_(skip)
+        if not self.upsample:
+            return h.add_(skip)
+        # nearest 2x upsampling of the skip as a broadcast over each 2x2 cell of h: no copy
+        b, c, height, width = skip.shape
+        h.view(b, c, height, 2, width, 2).add_(skip[:, :, :, None, :, None])
+        return h
 
 
 def transposed_kernel(weight: torch.Tensor) -> torch.Tensor:
