@@ -122,6 +122,21 @@ def test_not_a_biggan_config_is_refused(small_checkpoint):
         load_generator(folder)
 
 
+def test_folded_state_dict_is_still_a_checkpoint_of_the_same_network(small_checkpoint):
+    """Folding divides the weights by sigma in place; the stored u and v then give sigma 1."""
+    _, state, config = small_checkpoint
+    folded = BigGANDeep(BigGANConfig.from_dict(config))
+    folded.load_state_dict(state, strict=True)
+    folded.fold_spectral_norm()
+    again = BigGANDeep(BigGANConfig.from_dict(config))
+    again.load_state_dict(folded.state_dict(), strict=True)
+    again.fold_spectral_norm()
+    z = torch.from_numpy(truncated_noise([1, 2], 128, 0.5))
+    with torch.no_grad():
+        expected = folded.generate(z, torch.tensor([3, 500]), 0.5)
+        assert (again.generate(z, torch.tensor([3, 500]), 0.5) - expected).abs().max() < 1e-5
+
+
 def test_bfloat16_pictures_stay_within_one_level_of_float32(small_checkpoint):
     """Full width (random weights, 16 pictures at 0.4/0.7/1.0) measured mean 0.27-0.33, max 2."""
     folder, state, config = small_checkpoint
