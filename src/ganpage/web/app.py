@@ -39,7 +39,7 @@ from ganpage.web.catalog import Catalog
 from ganpage.web.hygiene import ALLOWED_METHODS, SECURITY_HEADERS, Hygiene
 from ganpage.web.images import ImageFiles, etag, etag_matches
 from ganpage.web.metrics import Metrics
-from ganpage.web.observe import Observer
+from ganpage.web.observe import Observer, route_labels
 from ganpage.web.operations import add_operations_routes
 
 PAGE_HEADERS = {"Cache-Control": "no-store"}
@@ -80,7 +80,8 @@ def create_app(gallery_root: str | Path, config: SiteConfig | None = None,
     add_operations_routes(app, catalog, metrics)
     _add_error_handlers(app, pages)
     app.state.gallery = gallery
-    observer = Observer(metrics, AccessLog(access_log) if access_log else None)
+    observer = Observer(metrics, AccessLog(access_log) if access_log else None,
+                        route_labels(app.routes))
     return RandomPageFastPath(app, catalog, pages, observer)
 
 

@@ -32,8 +32,7 @@ class Hygiene:
             await self.app(scope, receive, send)
             return
         head = scope["method"] == "HEAD"
-        if head:
-            scope["method"] = "GET"  # in place: the router's match is read from this scope
+        inner = {**scope, "method": "GET"} if head else scope  # the server's scope says HEAD
 
         async def hygienic_send(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -43,4 +42,6 @@ class Hygiene:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app(scope, receive, hygienic_send)
+        await self.app(inner, receive, hygienic_send)
+        if "endpoint" in inner:
+            scope["endpoint"] = inner["endpoint"]  # the router's match, for the metrics' label

@@ -8,6 +8,8 @@ for one server run and removes it when the server stops.
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import contextlib
 import os
 import shutil
@@ -34,7 +36,15 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 
 class Metrics:
-    """The site's counters; one per app, so apps made side by side (tests) never collide."""
+    """The site's counters; one per app, so apps made side by side (tests) never collide.
+
+    A request is first counted in plain Python numbers and added to prometheus-client's
+    values at most ``FLUSH_SECONDS`` later, in one go per series: its multiprocess values take
+    a lock and write a file per change, which nearly quadrupled the random page's time in
+    Python (2.4 -> 9.2 us per request; batched, 3.7 us).
+    """
+
+    FLUSH_SECONDS = 0.5
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -43,26 +53,52 @@ class Metrics:
         self.latency = Histogram("ganpage_http_request_duration_seconds",
                                  "Time from a request's start to its response's last byte",
                                  ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self._children: dict[tuple[str, str, int], tuple] = {}
+        # (route, method, status) -> [sum of seconds, count per bucket..., count over the last]
+        self._pending: dict[tuple[str, str, int], list[float]] = {}
+        self._flush_due = False
 
     def record(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request (route is a route template such as ``/p/{image_id}``)."""
         key = (route, method if method in METHODS else "other", status)
-        children = self._children.get(key)
-        if children is None:  # labels() takes a lock and builds a key: do it once per series
-            children = (self.requests.labels(key[0], key[1], str(status)),
-                        self.latency.labels(route))
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        pending[0] += seconds
+        pending[1 + bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1  # first bound >= it
+        if not self._flush_due:
+            self._flush_due = True
+            try:
+                asyncio.get_running_loop().call_later(self.FLUSH_SECONDS, self.flush)
+            except RuntimeError:  # not called from an event loop
+                self.flush()
+
+    def flush(self) -> None:
+        """Add what was counted since the last flush to the exported values."""
+        pending, self._pending, self._flush_due = self._pending, {}, False
+        for (route, method, status), sums in pending.items():
+            self.requests.labels(route, method, str(status)).inc(sum(sums[1:]))
+            _add_observations(self.latency.labels(route), sums[0], sums[1:])
 
     def exposition(self) -> tuple[bytes, str]:
-        """The text format body and its content type: all workers' values in multiprocess mode."""
+        """The text format body and its content type: all workers' values in multiprocess mode
+        (each worker's last ``FLUSH_SECONDS`` may be missing; call ``flush()`` first for this
+        one's)."""
         if os.environ.get(MULTIPROCESS_VARIABLE):
             registry = CollectorRegistry()
             MultiProcessCollector(registry)
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _add_observations(histogram, seconds: float, counts: list[float]) -> None:
+    """What ``histogram.observe`` does for each of many observations, at once: the sum, and one
+    count per bucket (prometheus-client stores them per bucket and adds them up on export).
+    Its public API observes one value at a time; tests/test_web_operations.py checks that
+    the export matches observe()'s."""
+    histogram._sum.inc(seconds)
+    for bucket, count in zip(histogram._buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)
 
 
 @contextlib.contextmanager

@@ -14,12 +14,20 @@ from ganpage.web.metrics import Metrics
 UNMATCHED = "unmatched"  # the route label of a request no route took (404s)
 
 
+def route_labels(routes: list) -> dict[object, str]:
+    """Each route's endpoint (what the router puts in ``scope["endpoint"]``, a mount's app for
+    a mount) -> its path template, the label of its requests."""
+    return {getattr(route, "endpoint", route.app): route.path for route in routes}
+
+
 class Observer:
     """Metrics, and the access log when there is one."""
 
-    def __init__(self, metrics: Metrics, access_log: AccessLog | None = None):
+    def __init__(self, metrics: Metrics, access_log: AccessLog | None = None,
+                 routes: dict[object, str] | None = None):
         self.metrics = metrics
         self.access_log = access_log
+        self.routes = routes or {}
 
     def record(self, scope: dict, route: str, status: int, size: int, started: float) -> None:
         seconds = time.perf_counter() - started
@@ -34,7 +42,6 @@ class Observer:
     async def wrap(self, app, scope, receive, send) -> None:
         """Run ``app`` for one HTTP request and record what it answered."""
         started = time.perf_counter()
-        method = scope["method"]  # inner layers may answer HEAD as GET
         answer = {"status": 500, "size": 0}
 
         async def watched_send(message: dict) -> None:
@@ -47,6 +54,5 @@ class Observer:
         try:
             await app(scope, receive, watched_send)
         finally:
-            route = scope.get("route")
-            self.record({**scope, "method": method}, getattr(route, "path", UNMATCHED),
+            self.record(scope, self.routes.get(scope.get("endpoint"), UNMATCHED),
                         answer["status"], answer["size"], started)

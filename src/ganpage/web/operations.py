@@ -43,6 +43,7 @@ def add_operations_routes(app: FastAPI, catalog: Catalog, metrics: Metrics) -> N
                             status_code=200 if ready else 503, headers=NO_STORE)
 
     async def metrics_page(request: Request) -> Response:
+        metrics.flush()  # here, on the event loop that counts
         body, content_type = await run_in_threadpool(metrics.exposition)
         return Response(body, headers={**NO_STORE, "Content-Type": content_type})
 

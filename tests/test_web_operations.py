@@ -1,0 +1,162 @@
+"""Running the site (web/operations.py, metrics.py, access_log.py and `ganpage serve`'s
+settings): health checks, Prometheus metrics with one and several workers, JSON access logs,
+GANPAGE_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import free_port, wait_for_http
+from ganpage.web.app import create_app
+from ganpage.web.metrics import Metrics
+from test_server import serving
+
+SERVERS = ["granian", "uvicorn"]
+
+
+def metric(text: str, route: str, method: str = "GET", status: int = 200) -> float:
+    """The value of ganpage_http_requests_total for one series (0 if absent)."""
+    wanted = {"route": route, "method": method, "status": str(status)}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "ganpage_http_requests_total" and sample.labels == wanted:
+                return sample.value
+    return 0.0
+
+
+def test_health_and_readiness(live_server):
+    alive = httpx.get(live_server + "/healthz")
+    assert alive.status_code == 200 and alive.json() == {"status": "alive"}
+    ready = httpx.get(live_server + "/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.json()["pictures"] == 12 and ready.json()["problems"] == []
+    assert ready.headers["cache-control"] == "no-store"
+
+
+def test_metrics_count_requests_by_route_method_and_status(tiny_gallery):
+    client = TestClient(create_app(tiny_gallery))
+    picture = client.get("/api/random").json()
+    for _ in range(3):
+        client.get("/")  # the fast path
+        client.head("/")
+        client.get(picture["permalink"])
+    client.get("/p/000000000000")
+    client.get("/no/such/page")
+    client.request("BREW", "/")  # a method no label may be made of
+    text = client.get("/metrics").text
+    assert metric(text, "/") == 3 and metric(text, "/", "HEAD") == 3
+    assert metric(text, "/p/{image_id}") == 3
+    assert metric(text, "/p/{image_id}", status=404) == 1
+    assert metric(text, "unmatched", status=404) == 1
+    assert metric(text, "/", "other", 405) == 1 and "BREW" not in text
+    assert metric(text, "/api/random") == 1
+    count = re.search(r'ganpage_http_request_duration_seconds_count\{route="/"\} (\S+)', text)
+    assert float(count.group(1)) == 7  # GET, HEAD and BREW
+    assert 'ganpage_http_request_duration_seconds_bucket{le="0.005",route="/"}' in text
+
+
+def test_batched_observations_export_as_observe_would():
+    """Metrics adds many observations at once; the export must be what one observe() per
+    request gives (a guard on the prometheus-client internals it uses)."""
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from ganpage.web.metrics import LATENCY_BUCKETS
+
+    seconds = [0.0, 0.0004, 0.0005, 0.0007, 0.003, 0.003, 0.2, 9.0, 10.0, 11.0, 1e6]
+    batched = Metrics()
+    for value in seconds:
+        batched.record("/x", "GET", 200, value)
+    batched.flush()
+    registry = CollectorRegistry()
+    reference = Histogram("ganpage_http_request_duration_seconds", "Time from a request's "
+                          "start to its response's last byte", ["route"],
+                          buckets=LATENCY_BUCKETS, registry=registry)
+    for value in seconds:
+        reference.labels("/x").observe(value)
+
+    def histogram_lines(text: bytes) -> list[str]:
+        return [line for line in text.decode().splitlines()
+                if line.startswith("ganpage_http_request_duration_seconds_")
+                and "_created" not in line]
+
+    assert histogram_lines(batched.exposition()[0]) == histogram_lines(generate_latest(registry))
+    assert metric(batched.exposition()[0].decode(), "/x") == len(seconds)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_metrics_add_up_across_workers(tiny_gallery, reap, server, tmp_path):
+    with serving(reap, tiny_gallery, server, "--workers", "2") as (process, base):
+        for _ in range(60):
+            assert httpx.get(base + "/").status_code == 200  # a new connection each
+        time.sleep(Metrics.FLUSH_SECONDS * 2)  # each worker adds up what it counted
+        # the two workers share the listening socket, so both answered some of these; each
+        # one's /metrics must still count all 60
+        for _ in range(6):
+            assert metric(httpx.get(base + "/metrics").text, "/") == 60
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_access_log_is_one_json_line_per_request(tiny_gallery, reap, server, tmp_path):
+    log = tmp_path / "access.jsonl"
+    with serving(reap, tiny_gallery, server, "--workers", "2", "--access-log", str(log)) as (
+            _, base):
+        picture = httpx.get(base + "/api/random").json()
+        asked = [("GET", "/"), ("HEAD", "/"), ("GET", picture["image_url"]),
+                 ("GET", "/p/000000000000?x=1"), ("POST", "/about")]
+        for method, path in asked * 10:
+            httpx.request(method, base + path, headers={"User-Agent": "test-agent"})
+    lines = [json.loads(line) for line in log.read_text().splitlines()]  # each one whole
+    assert len(lines) == 2 + 50  # the /healthz that waited for the server, /api/random, ours
+    ours = [line for line in lines if line["user_agent"] == "test-agent"]
+    answered = {(m, p): s for (m, p), s in zip(asked, [200, 200, 200, 404, 405], strict=True)}
+    assert Counter((line["method"], line["path"] + "?" * bool(line["query"]) + line["query"],
+                    line["status"]) for line in ours) == {
+        (m, p, s): 10 for (m, p), s in answered.items()}
+    by_request = {(line["method"], line["path"]): line for line in ours}
+    assert by_request[("GET", picture["image_url"])]["bytes"] > 0
+    assert by_request[("HEAD", "/")]["bytes"] == 0 and by_request[("GET", "/")]["ms"] >= 0
+    assert by_request[("GET", "/")]["client"] == "127.0.0.1"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ours[0]["time"])
+
+
+def test_settings_come_from_flags_and_environment(tiny_gallery, reap, tmp_path):
+    log = tmp_path / "from-env.jsonl"
+    port = free_port()
+    environment = {**os.environ, "GANPAGE_GALLERY": str(tiny_gallery), "GANPAGE_PORT": "1",
+                   "GANPAGE_SERVER": "uvicorn", "GANPAGE_ACCESS_LOG": str(log),
+                   "GANPAGE_SITE_NAME": "Env Site", "GANPAGE_SHOW": "approved pending"}
+    process = reap(subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", "--port", str(port)],  # the flag wins
+        env=environment, stdout=subprocess.DEVNULL))
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        about = httpx.get(f"http://127.0.0.1:{port}/about")
+        assert "Env Site" in about.text and about.headers["server"] == "uvicorn"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert '"path": "/about"' in log.read_text()
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("GANPAGE_WORKERS", "many", "Invalid value for '--workers' (env var: 'GANPAGE_WORKERS')"),
+    ("GANPAGE_SERVER", "nginx", "Invalid value for '--server' (env var: 'GANPAGE_SERVER')"),
+    ("GANPAGE_ACCESS_LOG", "/proc/no/such/dir/log", "cannot write the access log"),
+])
+def test_a_bad_setting_is_one_line(tiny_gallery, variable, value, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "ganpage", "serve", str(tiny_gallery), "--port", str(free_port())],
+        env={**os.environ, variable: value}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
