@@ -122,6 +122,23 @@ def test_stop_finishes_requests_in_flight_and_removes_the_metrics_folder(reap, s
     assert list(tmp_path.iterdir()) == []  # the multiprocess metrics folder is gone
 
 
+def test_a_request_whose_headers_never_finish_is_dropped(tiny_gallery, reap):
+    """Granian closes it after HEADER_TIMEOUT_SECONDS (uvicorn has no such timeout)."""
+    from ganpage.web.server import HEADER_TIMEOUT_SECONDS
+
+    with serving(reap, tiny_gallery, "granian") as (_, base):
+        client = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        client.settimeout(HEADER_TIMEOUT_SECONDS + 10)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        with contextlib.suppress(ConnectionResetError):
+            while client.recv(4096):  # a 408 answer, if any, then the close
+                pass
+        waited = time.monotonic() - started
+        client.close()
+    assert HEADER_TIMEOUT_SECONDS - 1 < waited < HEADER_TIMEOUT_SECONDS + 5
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_hundreds_of_slow_clients_do_not_starve_a_normal_one(tiny_gallery, reap, server):
     slow = []

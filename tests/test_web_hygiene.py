@@ -4,13 +4,16 @@ site, the page cache bounded and the catalog read off the event loop."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -208,11 +211,45 @@ def test_damaged_pictures_answer_404_and_stop_being_shown(tiny_gallery, tmp_path
         process.wait(timeout=30)
 
 
-def test_an_unreadable_index_keeps_the_site_up_and_makes_it_unready(tiny_gallery, tmp_path):
+def test_an_unreadable_index_keeps_the_site_up_and_makes_it_unready(tiny_gallery, tmp_path,
+                                                                    monkeypatch):
     app = create_app(copy_of(tiny_gallery, tmp_path), SiteConfig(refresh_seconds=0))
     client = TestClient(app, raise_server_exceptions=False)
+    assert client.get("/readyz").status_code == 200
+
+    def locked() -> int:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(app.catalog.gallery, "change_counter", locked)
+    app.catalog.refresh()  # as the background thread does
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "database is locked" in ready.json()["problems"][0]
+    monkeypatch.undo()
+    app.catalog.refresh()
     assert client.get("/readyz").status_code == 200
     os.remove(tmp_path / "gallery" / "gallery.sqlite")
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "is gone" in ready.json()["problems"][0]
     assert client.get("/").status_code == 200  # what was loaded is still shown
+
+
+def test_a_machine_error_reading_a_picture_is_503_and_the_picture_stays(tiny_gallery,
+                                                                        monkeypatch):
+    """Too many open files says nothing about the picture: try again later, keep showing it."""
+    from ganpage.web import images
+
+    client = TestClient(create_app(tiny_gallery), raise_server_exceptions=False)
+    picture = client.get("/api/random").json()
+
+    def out_of_files(*args, **kwargs):
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(images, "open", out_of_files, raising=False)
+    monkeypatch.setattr(images, "os", SimpleNamespace(stat=out_of_files, fstat=os.fstat))
+    for headers in ({}, {"If-None-Match": f'"{picture["sha256"]}"'}):
+        busy = client.get(picture["image_url"], headers=headers)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+        assert "immutable" not in busy.headers["cache-control"]
+    monkeypatch.undo()
+    assert client.get(picture["image_url"]).status_code == 200
+    assert client.get(picture["permalink"]).status_code == 200

@@ -246,13 +246,17 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> Non
                 or record.format != extension):
             raise HTTPException(404, "no such image")
         headers = {**IMAGE_HEADERS, "ETag": etag(record)}
-        if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
-            if await run_in_threadpool(files.unchanged, record):
-                return Response(status_code=304, headers=headers)
-        else:
-            data = await run_in_threadpool(files.read, record)
-            if data is not None:
-                return Response(data, media_type=FORMATS[record.format], headers=headers)
+        try:
+            if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+                if await run_in_threadpool(files.unchanged, record):
+                    return Response(status_code=304, headers=headers)
+            else:
+                data = await run_in_threadpool(files.read, record)
+                if data is not None:
+                    return Response(data, media_type=FORMATS[record.format], headers=headers)
+        except OSError:  # the machine's trouble (EMFILE, EIO), not the picture's
+            raise HTTPException(503, "the picture cannot be read now; try again",
+                                headers={"Retry-After": "5"}) from None
         catalog.hide(record.id)  # deleted or damaged under the server: no longer shown
         pages.forget(record.id)
         raise HTTPException(404, "no such image")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord
 
 
@@ -108,7 +109,8 @@ class Catalog:
                         snapshot.remove(image_id)
                     self.snapshot = snapshot
             self.refresh_error = None
-        except sqlite3.Error as error:  # keep showing what was there; /readyz tells
+        except (sqlite3.Error, GanpageError) as error:
+            # keep showing what was there; /readyz says why it is not ready
             self.refresh_error = f"cannot read the gallery index ({error})"
 
     def hide(self, image_id: str) -> None:

@@ -2,8 +2,10 @@
 
 A file deleted, truncated or overwritten under a running server is found out here (its bytes no
 longer hash to the row's sha256) and the request answers 404 instead of sending broken bytes
-with a one-year cache header. A file's sha256 is checked once per version of the file (inode,
-size, modification time); later requests only ``stat`` it. The sha256 is also the ETag.
+with a one-year cache header. Errors that say nothing about the file (too many open files, an
+I/O error) are raised, for a 503: they must not take a good picture off the site. A file's
+sha256 is checked once per version of the file (inode, size, modification time); later
+requests only ``stat`` it. The sha256 is also the ETag.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import os
 from ganpage.gallery import Gallery, ImageRecord
 
 MAX_CHECKED = 100_000  # files whose check is remembered; past it the memory starts again
+# What these errors say is true of the file itself; any other OSError is the machine's.
+GONE = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
 class ImageFiles:
@@ -29,7 +33,7 @@ class ImageFiles:
             with open(self.gallery.path_of(record), "rb") as file:
                 version = _version(os.fstat(file.fileno()))
                 data = file.read()
-        except OSError:
+        except GONE:
             return None
         if self._checked.get(record.id) != version:
             if hashlib.sha256(data).hexdigest() != record.sha256:
@@ -41,7 +45,7 @@ class ImageFiles:
         """Whether the file is still the one its row describes, reading it only if it changed."""
         try:
             version = _version(os.stat(self.gallery.path_of(record)))
-        except OSError:
+        except GONE:
             return False
         return self._checked.get(record.id) == version or self.read(record) is not None
 
