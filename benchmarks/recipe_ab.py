@@ -35,6 +35,7 @@ from ganpage.data.dataset import CLASSES, MANIFEST, load_training_set
 from ganpage.export import export_run
 from ganpage.metrics import evaluate
 from ganpage.models import load_generator
+from ganpage.reporting import read_log
 
 # the control is the recipe emoji64 v1 ended on; the others add one idea each
 CLASS_AND_DIVERSITY = ["--class-loss-weight", "1", "--diversity-loss-weight", "0.2"]
@@ -106,8 +107,7 @@ def score_arm(arm: str, out: Path, classifier: Path, dataset, per_class: int) ->
                       dataset.images.transpose(0, 2, 3, 1), per_class, 1.0,
                       training_labels=dataset.labels).to_dict()
     kimg = load_checkpoint(latest_checkpoint(run))["images_seen"] / 1000
-    log = run / "log.jsonl"
-    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+    rows = read_log(run)
     result.update(arm=arm, kimg=kimg, images_per_s=rows[-1]["images_per_s"] if rows else None)
     save_grid(generator, out / f"grid-{arm}.png")
     return result

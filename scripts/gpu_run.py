@@ -53,6 +53,7 @@ from ganpage.checkpoints import (  # noqa: E402
 )
 from ganpage.data.synthetic import write_noise_dataset  # noqa: E402
 from ganpage.models.cgan import CGANConfig  # noqa: E402
+from ganpage.reporting import read_log  # noqa: E402
 from ganpage.train import build_state  # noqa: E402
 from ganpage.train_config import TrainConfig  # noqa: E402
 
@@ -164,8 +165,7 @@ def run_tests(out: Path, log: Log, cap: float) -> dict:
 
 def steady_images_per_s(run_dir: Path) -> float | None:
     """Training images/s between the second and the last log row (warm-up left out)."""
-    log = run_dir / "log.jsonl"
-    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+    rows = read_log(run_dir)
     if len(rows) < 3:  # too short to leave the warm-up out
         return rows[-1]["images_per_s"] if rows else None
     first, last = rows[1], rows[-1]
@@ -202,7 +202,7 @@ def lightweight_gan_speed(data: Path, work: Path, seconds: float, log: Log,
     return {"not_run": lines[-1][:300] if lines else f"exit {code}"}
 
 
-def run_speed(data: Path, work: Path, clock: Clock, log: Log, smoke: bool) -> dict:
+def run_speed(data: Path, work: Path, log: Log, smoke: bool) -> dict:
     device = "cpu" if smoke else "cuda"
     seconds = 6 if smoke else 12
     speeds = {}
@@ -381,7 +381,7 @@ def stages(args: argparse.Namespace, work: Path, clock: Clock, log: Log, results
                                   *(["--threads", "1"] if args.smoke else []))
     else:
         if "speed" not in args.skip:
-            results["speed"] = run_speed(data, work, clock, log, args.smoke)
+            results["speed"] = run_speed(data, work, log, args.smoke)
             speeds = results["speed"]["ganpage_images_per_s"]
         else:
             speeds = {WIDTHS[-1]: 1.0}

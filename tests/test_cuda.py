@@ -35,7 +35,7 @@ from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.loading import save_model
 from ganpage.train import Objective, autocast_dtype, build_state, d_step, g_step, train, update_ema
 from ganpage.train_config import TrainConfig
-from test_train import assert_same_networks, make_dataset, tiny_config
+from test_train import assert_same_networks, make_dataset, straight_and_resumed, tiny_config
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),
                                                    reason="needs an NVIDIA GPU and CUDA torch")]
@@ -191,11 +191,7 @@ def test_resume_on_cuda_reproduces_the_uninterrupted_run(dataset, tmp_path, prec
     RNG state is in the checkpoint, and with cuDNN's deterministic kernels nothing else in the
     step varies between runs (so it was on an H200 with torch 2.11, in both precisions)."""
     config = lambda out: quick_config(dataset, out, precision=precision)  # noqa: E731
-    straight = train(config(tmp_path / "a"), show_progress=False, stop_after_steps=4)
-    interrupted = train(config(tmp_path / "b"), show_progress=False, stop_after_steps=2)
-    train(config(tmp_path / "b"), resume=interrupted, show_progress=False, stop_after_steps=2)
-    a = load_checkpoint(latest_checkpoint(straight))
-    b = load_checkpoint(latest_checkpoint(interrupted))
+    a, b, _ = straight_and_resumed(config, tmp_path, before=2, after=2)
     assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (4, 16)
     assert_same_networks(a, b)
     assert torch.equal(a["rng_by_rank"][0]["cuda"], b["rng_by_rank"][0]["cuda"])

@@ -91,13 +91,22 @@ def test_resume_refuses_changes_to_the_networks_or_data(dataset, tmp_path):
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path, precision):
     config = lambda out: tiny_config(dataset, out, precision=precision)  # noqa: E731
-    straight = train(config(tmp_path / "a"), show_progress=False, stop_after_steps=3)
-    interrupted = train(config(tmp_path / "b"), show_progress=False, stop_after_steps=2)
-    train(config(tmp_path / "b"), resume=interrupted, show_progress=False, stop_after_steps=1)
-    a = load_checkpoint(latest_checkpoint(straight))
-    b = load_checkpoint(latest_checkpoint(interrupted))
+    a, b, _ = straight_and_resumed(config, tmp_path, before=2, after=1)
     assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (3, 12)
     assert_same_networks(a, b)
+
+
+def straight_and_resumed(config, tmp_path: Path, before: int, after: int):
+    """The last checkpoints of ``before + after`` steps in one go and of ``before`` steps, a
+    resume, then ``after`` more; with the straight run's folder. ``config(out)`` makes a
+    config."""
+    straight = train(config(tmp_path / "a"), show_progress=False,
+                     stop_after_steps=before + after)
+    interrupted = train(config(tmp_path / "b"), show_progress=False, stop_after_steps=before)
+    train(config(tmp_path / "b"), resume=interrupted, show_progress=False,
+          stop_after_steps=after)
+    return (load_checkpoint(latest_checkpoint(straight)),
+            load_checkpoint(latest_checkpoint(interrupted)), straight)
 
 
 def assert_same_networks(a: dict, b: dict) -> None:
@@ -363,13 +372,9 @@ def test_relativistic_loss_with_penalties_trains_logs_and_resumes_exactly(datase
     config = lambda out: tiny_config(dataset, out, loss="relativistic", r1_gamma=0.1,  # noqa: E731
                                      r1_every=2, diversity_loss_weight=0.2,
                                      condition_fade_kimg=0.02, precision="float32")
-    straight = train(config(tmp_path / "a"), show_progress=False, stop_after_steps=5)
+    a, b, straight = straight_and_resumed(config, tmp_path, before=3, after=2)
     rows = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(row["d_loss"]) and np.isfinite(row["g_loss"]) for row in rows)
     assert all(row["gradient_penalty"] >= 0 for row in rows)
     assert rows[0]["d_loss"] == pytest.approx(np.log(2), abs=0.3)  # softplus(0) at the start
-    interrupted = train(config(tmp_path / "b"), show_progress=False, stop_after_steps=3)
-    train(config(tmp_path / "b"), resume=interrupted, show_progress=False, stop_after_steps=2)
-    a = load_checkpoint(latest_checkpoint(straight))
-    b = load_checkpoint(latest_checkpoint(interrupted))
     assert_same_networks(a, b)

@@ -98,6 +98,15 @@ def read_log(run_dir: Path) -> list[dict]:
     return rows
 
 
+def save_pictures(run_dir: Path, state: TrainState, categories: CategorySet,
+                  config: TrainConfig, image_size: int) -> None:
+    """The progress pictures at this point: the sample grid ``fakes000140.png`` (named by
+    kimg) and the loss plot."""
+    save_grid(run_dir / f"fakes{int(state.kimg):06d}.png", state.G_ema, categories, config,
+              image_size)
+    save_plot(run_dir)
+
+
 def grid_labels(categories: CategorySet, count: int) -> list[int]:
     """``count`` class ids spread evenly over all classes (all of them if fewer)."""
     if len(categories) <= count:

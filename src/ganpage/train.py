@@ -47,7 +47,7 @@ from ganpage.losses import (
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
 from ganpage.precision import cpu_has_native_bfloat16
 from ganpage.progress import progress_bar
-from ganpage.reporting import LossMeans, StepLosses, save_grid, save_plot, write_log_row
+from ganpage.reporting import LossMeans, StepLosses, save_pictures, write_log_row
 from ganpage.runs import prepare_run, record_changes, tidy_after_kill, write_run_files
 from ganpage.train_config import TrainConfig
 
@@ -373,10 +373,7 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                     rate = steps_done * per_step / (time.monotonic() - started)
                     write_log_row(run_dir, state, means, rate, objective.condition)
             if world.is_main and state.images_seen >= next_grid:
-                save_grid(run_dir / f"fakes{int(state.kimg):06d}.png", state.G_ema,
-                          dataset.categories, config, dataset.image_size)
-                if (run_dir / "log.jsonl").is_file():
-                    save_plot(run_dir)
+                save_pictures(run_dir, state, dataset.categories, config, dataset.image_size)
                 next_grid = _next_multiple(state.images_seen, config.grid_every_kimg)
             finished = (state.images_seen >= total or stop_after_steps == steps_done
                         or _asked_to_stop(deadline, stop, world, device, state.step))
