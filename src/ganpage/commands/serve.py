@@ -1,0 +1,89 @@
+"""``ganpage serve`` and ``ganpage demo``: the site, for a gallery or the built-in model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ganpage.cli import DEFAULT_MODEL, DEMO_CATEGORIES, Server, Status, app
+
+
+@app.command()
+def serve(
+    gallery: Annotated[Path, typer.Argument(help="Gallery folder made by `ganpage generate`.",
+                                            envvar="GANPAGE_GALLERY")],
+    host: Annotated[str, typer.Option(envvar="GANPAGE_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, envvar="GANPAGE_PORT")] = 8000,
+    show: Annotated[list[Status], typer.Option(
+        help="Curation statuses to show; repeatable.", envvar="GANPAGE_SHOW")]
+    = [Status.APPROVED],  # noqa: B006
+    public_url: Annotated[str, typer.Option(help="Base URL for OpenGraph links.",
+                                            envvar="GANPAGE_PUBLIC_URL")] = "",
+    site_name: Annotated[str, typer.Option(envvar="GANPAGE_SITE_NAME")]
+    = "This X Does Not Exist",
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.",
+                                         envvar="GANPAGE_WORKERS")] = 1,
+    server: Annotated[Server, typer.Option(help="ASGI server.", envvar="GANPAGE_SERVER")]
+    = "granian",
+    access_log: Annotated[str, typer.Option(
+        help="Append a JSON line per request to this file ('-': standard output).",
+        envvar="GANPAGE_ACCESS_LOG")] = "",
+    shutdown_timeout: Annotated[int, typer.Option(
+        min=1, help="Seconds to finish requests in flight on SIGTERM or Ctrl-C.",
+        envvar="GANPAGE_SHUTDOWN_TIMEOUT")] = 30,
+) -> None:
+    """Serve the "This X Does Not Exist" site for a gallery.
+
+    Every option can also be set by its GANPAGE_* environment variable (a flag wins).
+    /healthz, /readyz and /metrics (Prometheus) are for monitoring.
+
+    [bold]Examples[/bold]
+
+    ganpage serve gallery/
+
+    ganpage serve gallery/ --show approved --show pending --port 8080
+
+    ganpage serve gallery/ --host 0.0.0.0 --public-url https://thisxdoesnotexist.example
+
+    GANPAGE_WORKERS=4 ganpage serve gallery/ --access-log access.jsonl
+    """
+    from ganpage.web.server import run_server
+
+    run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
+               server, access_log, shutdown_timeout)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Where to build the demo gallery.")]
+    = Path("demo-gallery"),
+    model: str = DEFAULT_MODEL,
+    per_category: Annotated[int, typer.Option(min=1)] = 8,
+    best_categories: Annotated[int, typer.Option(
+        min=0, help="Show the N categories the model draws best; 0 shows all.")]
+    = DEMO_CATEGORIES,
+    port: Annotated[int, typer.Option(min=1, max=65535, envvar="GANPAGE_PORT")] = 8000,
+    host: Annotated[str, typer.Option(envvar="GANPAGE_HOST")] = "127.0.0.1",
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the gallery only.")] = False,
+) -> None:
+    """Build a small gallery with the built-in model and serve it: the whole product in one go.
+
+    [bold]Examples[/bold]
+
+    ganpage demo
+
+    ganpage demo --port 8080 --per-category 16
+
+    ganpage demo --best-categories 0 --per-category 2 --out demo-all
+    """
+    from ganpage.demo import build_demo_gallery
+    from ganpage.outputs import removed_on_error
+    from ganpage.web.server import run_server
+
+    with removed_on_error(out):
+        made = build_demo_gallery(out, model, per_category, best_categories)
+    typer.echo(f"demo gallery: {out} ({made} new pictures)")
+    if not no_serve:
+        run_server(out, host, port, ("approved", "pending"), "", "This X Does Not Exist", 1)
