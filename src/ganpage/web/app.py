@@ -35,9 +35,10 @@ from ganpage.blurb import (
 )
 from ganpage.gallery import FORMATS, Gallery, ImageRecord
 from ganpage.web.access_log import AccessLog
-from ganpage.web.catalog import Catalog
+from ganpage.web.catalog import Catalog, CategoryView
 from ganpage.web.hygiene import ALLOWED_METHODS, SECURITY_HEADERS, Hygiene
 from ganpage.web.images import ImageFiles, etag, etag_matches
+from ganpage.web.links import Links
 from ganpage.web.metrics import Metrics
 from ganpage.web.observe import Observer, route_labels
 from ganpage.web.operations import add_operations_routes
@@ -134,7 +135,7 @@ class RandomPageFastPath:
 class PageRenderer:
     """Jinja2 templates plus a per-picture cache of the rendered permalink page."""
 
-    def __init__(self, config: SiteConfig):
+    def __init__(self, config: SiteConfig, links: Links | None = None):
         templates = Path(str(resources.files("ganpage.web") / "templates"))
         self.env = Environment(loader=FileSystemLoader(templates),
                                autoescape=select_autoescape(["html"]))
@@ -143,12 +144,15 @@ class PageRenderer:
         self.env.filters["display_name"] = display_name
         self.env.filters["in_sentence"] = in_sentence
         self.config = config
+        self.links = links or Links(public_url=config.public_url)
         self._picture_cache: dict[str, bytes] = {}  # at most MAX_CACHED_PAGES, oldest out first
         self._cache_version = -1
         self._markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
     def render(self, template: str, **context: object) -> str:
-        return self.env.get_template(template).render(site=self.config, **context)
+        """The page; ``links`` in ``context`` overrides the renderer's (a static page's depth)."""
+        return self.env.get_template(template).render(
+            {"site": self.config, "links": self.links, **context})
 
     def picture_page(self, record: ImageRecord, version: int) -> bytes:
         """The picture's page, rendered once per gallery version."""
@@ -157,13 +161,32 @@ class PageRenderer:
             self._cache_version = version
         page = self._picture_cache.get(record.id)
         if page is None:
-            blurb = blurb_for(record.id, record.category_name, record.seed, record.truncation)
-            page = self.render("picture.html", record=record, blurb=blurb,
-                               image_url=image_url(record)).encode()
+            page = self.picture_html(record).encode()
             if len(self._picture_cache) >= MAX_CACHED_PAGES:
                 del self._picture_cache[next(iter(self._picture_cache))]
             self._picture_cache[record.id] = page
         return page
+
+    def picture_html(self, record: ImageRecord, **context: object) -> str:
+        """The picture's page, uncached (``context`` as in ``render``)."""
+        blurb = blurb_for(record.id, record.category_name, record.seed, record.truncation)
+        return self.render("picture.html", record=record, blurb=blurb, **context)
+
+    def category_html(self, view: CategoryView, page: int, **context: object) -> str | None:
+        """Page ``page`` (from 1) of a category's grid, or None past its last page."""
+        shown = view.records[(page - 1) * PER_PAGE: page * PER_PAGE]
+        if page > 1 and not shown:
+            return None
+        more = len(view.records) > page * PER_PAGE
+        return self.render("category.html", view=view, records=shown, page=page, more=more,
+                           **context)
+
+    def about_html(self, model_cards: dict[str, str], **context: object) -> str:
+        """The about page: how GANs work, each model's card and a built-in model's credits."""
+        cards = {model: self.markdown(card) for model, card in model_cards.items()}
+        credits = {model: self.markdown(shipped_attributions()[model])
+                   for model in model_cards if model in shipped_attributions()}
+        return self.render("about.html", cards=cards, credits=credits, **context)
 
     def forget(self, image_id: str) -> None:
         """Drop a picture's cached page (it is no longer shown)."""
@@ -219,13 +242,10 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> Non
         view = catalog.current().categories.get(request.path_params["slug"])
         if view is None:
             raise HTTPException(404, "no such category")
-        page = _page_number(request)
-        shown = view.records[(page - 1) * PER_PAGE: page * PER_PAGE]
-        if page > 1 and not shown:
+        body = pages.category_html(view, _page_number(request))
+        if body is None:
             raise HTTPException(404, "no such page")
-        more = len(view.records) > page * PER_PAGE
-        return _html(pages.render("category.html", view=view, records=shown, page=page,
-                                  more=more, image_url=image_url))
+        return _html(body)
 
     async def categories(request: Request) -> Response:
         _check_query(request)
@@ -233,11 +253,7 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> Non
 
     async def about(request: Request) -> Response:
         _check_query(request)
-        models = catalog.current().model_cards
-        cards = {model: pages.markdown(card) for model, card in models.items()}
-        credits = {model: pages.markdown(shipped_attributions()[model])
-                   for model in models if model in shipped_attributions()}
-        return _html(pages.render("about.html", cards=cards, credits=credits))
+        return _html(pages.about_html(catalog.current().model_cards))
 
     async def image(request: Request) -> Response:
         stem, _, extension = request.path_params["filename"].partition(".")
