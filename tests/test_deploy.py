@@ -1,0 +1,209 @@
+"""deploy/: the systemd unit and the nginx site files of docs/deploy.md, each run for real (nginx
+in front of a running `ganpage serve`, with TLS) or checked by systemd-analyze."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import free_port, wait_for_http
+from ganpage.gallery import INDEX_FILE, Gallery
+from nginx_deploy import DEPLOY, NGINX, check_config, running_nginx, write_config
+
+needs_nginx = pytest.mark.skipif(NGINX is None or shutil.which("openssl") is None,
+                                 reason="nginx or openssl is not installed")
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+
+@pytest.fixture(scope="module")
+def gallery(tiny_gallery: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the tiny gallery with things in its folder that nginx must never serve: a
+    picture-shaped symbolic link to a secret file, a leftover atomic write, the index."""
+    root = tmp_path_factory.mktemp("deploy") / "gallery"
+    shutil.copytree(tiny_gallery, root)
+    with Gallery.open(root) as opened:
+        record = opened.records()[0]
+    (root.parent / "secret.txt").write_text("secret")
+    (root / "hamster" / "0123456789ab.png").symlink_to(root.parent / "secret.txt")
+    (root / record.category / f".{record.id}.{record.format}.x1.partial").write_bytes(b"half")
+    return root
+
+
+@pytest.fixture(scope="module")
+def ganpage_server(gallery: Path):
+    """`ganpage serve` on loopback, as the systemd unit runs it (settings from GANPAGE_*)."""
+    port = free_port()
+    environment = {"GANPAGE_GALLERY": str(gallery), "GANPAGE_PORT": str(port),
+                   "GANPAGE_HOST": "127.0.0.1", "PATH": "/usr/bin:/bin",
+                   "PYTHONPATH": ":".join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-m", "ganpage", "serve"], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def front_replacements(gallery: Path, port: int) -> dict[str, str]:
+    return {"server 127.0.0.1:8000;": f"server 127.0.0.1:{port};",
+            "/srv/ganpage/gallery/": f"{gallery}/"}
+
+
+@pytest.fixture(scope="module")
+def front(gallery: Path, ganpage_server: int, tmp_path_factory: pytest.TempPathFactory):
+    if NGINX is None or shutil.which("openssl") is None:
+        pytest.skip("nginx or openssl is not installed")
+    with running_nginx(tmp_path_factory.mktemp("nginx-front"), "ganpage.conf",
+                       front_replacements(gallery, ganpage_server)) as nginx, \
+            httpx.Client(base_url=nginx.https, verify=nginx.tls(), timeout=10) as client:
+        yield nginx, client
+
+
+@needs_nginx
+@pytest.mark.parametrize("name", ["ganpage.conf", "ganpage-site.conf"])
+def test_nginx_accepts_each_site_file(tmp_path, name):
+    replacements = {"server 127.0.0.1:8000;": "server 127.0.0.1:1;"} if name == "ganpage.conf" \
+        else {"root /srv/ganpage/site;": f"root {tmp_path};"}
+    config, _, _ = write_config(tmp_path, name, replacements)
+    checked = check_config(config)
+    assert checked.returncode == 0, checked.stderr
+    assert "[warn]" not in checked.stderr.replace("the \"user\" directive", ""), checked.stderr
+
+
+def test_pages_and_api_go_through_nginx_to_ganpage(front):
+    nginx, client = front
+    page = client.get("/")
+    assert page.status_code == 200 and "<img" in page.text
+    assert "frame-ancestors" in page.headers["content-security-policy"]  # ganpage's own
+    assert page.headers["strict-transport-security"] == "max-age=31536000"  # nginx's
+    assert "nginx/" not in page.headers.get("server", "")
+    api = client.get("/api/categories")
+    assert api.status_code == 200 and len(api.json()) == 3
+
+
+def test_plain_http_is_redirected_to_https(front):
+    nginx, _ = front
+    answer = httpx.get(nginx.http + "/c/hamster?page=2", follow_redirects=False)
+    assert answer.status_code == 301
+    assert answer.headers["location"] == "https://127.0.0.1/c/hamster?page=2"
+
+
+def test_pictures_come_from_the_gallery_folder_with_their_cache_headers(front, gallery):
+    nginx, client = front
+    picture = client.get("/api/random").json()
+    answer = client.get(picture["image_url"])
+    assert answer.status_code == 200
+    assert answer.content == (gallery / picture["image_url"].removeprefix("/images/")).read_bytes()
+    assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert answer.headers["content-type"] in ("image/webp", "image/png")
+    assert answer.headers["etag"] != f'"{picture["sha256"]}"'  # nginx's ETag, not ganpage's
+    again = client.get(picture["image_url"], headers={"If-None-Match": answer.headers["etag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("path", [
+    f"/images/{INDEX_FILE}", f"/images/hamster/../{INDEX_FILE}",
+    f"/images/hamster/..%2f{INDEX_FILE}", f"/images/hamster/%2e%2e/{INDEX_FILE}",
+    f"/images/%2e%2e/%2e%2e/{INDEX_FILE}", f"/{INDEX_FILE}", f"/images/{INDEX_FILE}-wal",
+    "/images/hamster/0123456789ab.png", "/images/hamster/", "/images/model/model.json",
+    "/images/hamster/0123456789ab.png%00.png", "/images//etc/passwd", "/metrics",
+])
+def test_nothing_else_in_the_gallery_folder_is_served(front, path):
+    nginx, client = front
+    answer = client.get(path)
+    assert answer.status_code in (400, 403, 404), (path, answer.status_code)
+    assert b"SQLite format 3" not in answer.content and b"secret" not in answer.content
+
+
+def test_leftover_partial_writes_are_not_served(front, gallery):
+    nginx, client = front
+    leftover = next(gallery.glob("*/.*.partial"))
+    answer = client.get(f"/images/{leftover.parent.name}/{leftover.name}")
+    assert answer.status_code == 404 and answer.content != b"half"
+
+
+def test_a_burst_from_one_client_is_rate_limited_with_429_not_5xx(front):
+    nginx, client = front
+    statuses = [client.get("/api/categories").status_code for _ in range(90)]
+    assert 429 in statuses and statuses[0] == 200
+    assert not [s for s in statuses if s >= 500]
+
+
+def test_oversized_headers_are_refused_by_nginx(front):
+    nginx, client = front
+    answer = client.get("/", headers={"X-Big": "x" * 20_000})
+    assert answer.status_code in (400, 431, 494)
+
+
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory: pytest.TempPathFactory):
+    """deploy/nginx/ganpage-site.conf serving a folder shaped like `ganpage build-site`'s."""
+    if NGINX is None or shutil.which("openssl") is None:
+        pytest.skip("nginx or openssl is not installed")
+    root = tmp_path_factory.mktemp("static")
+    site = root / "site"
+    (site / "images" / "hamster").mkdir(parents=True)
+    (site / "index.html").write_text("<!doctype html><title>home</title>")
+    (site / "categories.html").write_text("<!doctype html><title>categories</title>")
+    (site / "images" / "hamster" / "0123456789ab.webp").write_bytes(b"RIFF0000WEBP")
+    (site / ".index.html.x.partial").write_text("half")
+    with running_nginx(root / "nginx", "ganpage-site.conf",
+                       {"root /srv/ganpage/site;": f"root {site};"}) as nginx, \
+            httpx.Client(base_url=nginx.https, verify=nginx.tls(), timeout=10) as client:
+        yield nginx, client
+
+
+def test_the_static_site_is_served_with_page_and_picture_cache_headers(static_site):
+    nginx, client = static_site
+    home = client.get("/")
+    assert home.status_code == 200 and "home" in home.text
+    assert home.headers["cache-control"] == "no-cache"
+    assert "frame-ancestors 'none'" in home.headers["content-security-policy"]
+    assert client.get("/categories").text == client.get("/categories.html").text
+    picture = client.get("/images/hamster/0123456789ab.webp")
+    assert picture.headers["content-type"] == "image/webp"
+    assert picture.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert client.get("/.index.html.x.partial").status_code == 404
+    assert client.post("/", content=b"x").status_code == 403
+    assert httpx.get(nginx.http + "/").status_code == 301
+
+
+def unit_for_this_machine(tmp_path: Path) -> Path:
+    """deploy/ganpage.service with ExecStart pointing at this environment's ganpage."""
+    text = (DEPLOY / "ganpage.service").read_text()
+    executable = Path(sys.executable).parent / "ganpage"
+    assert "ExecStart=/opt/ganpage/venv/bin/ganpage serve" in text
+    unit = tmp_path / "ganpage.service"
+    unit.write_text(text.replace("/opt/ganpage/venv/bin/ganpage", str(executable)))
+    return unit
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+def test_systemd_accepts_the_unit(tmp_path):
+    if not (Path(sys.executable).parent / "ganpage").exists():
+        pytest.skip("the ganpage command is not installed in this environment")
+    verified = subprocess.run([SYSTEMD_ANALYZE, "verify", str(unit_for_this_machine(tmp_path))],
+                              capture_output=True, text=True)
+    assert verified.returncode == 0 and "ganpage.service" not in verified.stderr, verified.stderr
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+def test_the_unit_is_hardened(tmp_path):
+    unit = unit_for_this_machine(tmp_path)
+    scored = subprocess.run([SYSTEMD_ANALYZE, "security", "--offline=yes", "--threshold=20",
+                             str(unit)], capture_output=True, text=True)
+    if "Unknown option" in scored.stderr or "unrecognized option" in scored.stderr:
+        pytest.skip("this systemd-analyze has no --offline security check")
+    exposure = float(scored.stdout.rsplit("Overall exposure level for", 1)[1].split(":")[1]
+                     .split()[0])
+    assert exposure <= 2.0, scored.stdout  # systemd's scale: 0 (locked down) to 10 (exposed)
+    settings = (DEPLOY / "ganpage.service").read_text()
+    for setting in ("NoNewPrivileges=yes", "ProtectSystem=strict", "EnvironmentFile="):
+        assert setting in settings
