@@ -1,5 +1,6 @@
 """The command line as a user meets it: help with examples, one-line errors, no tracebacks."""
 
+import os
 import subprocess
 import sys
 
@@ -12,9 +13,12 @@ COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["in
 
 
 def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    # PYTHONPATH kept: without it a checkout's tests would run the installed ganpage
     return subprocess.run([sys.executable, "-m", "ganpage", *args], capture_output=True,
                           text=True, cwd=cwd, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
-                                                   "HOME": str(cwd or "/tmp")})
+                                                   "HOME": str(cwd or "/tmp"),
+                                                   "PYTHONPATH": os.environ.get("PYTHONPATH",
+                                                                                "")})
 
 
 def test_top_level_help_lists_commands():
@@ -153,6 +157,9 @@ def test_generate_verify_approve_round_trip(tmp_path, tiny_model):
     assert "6 pictures (6 pending, 0 approved, 0 rejected), 0 problems" in verify.stdout
     approve = ganpage("gallery", "approve", "g", "--category", "bagel", cwd=tmp_path)
     assert "2 pictures approved" in approve.stdout
+    unknown = ganpage("gallery", "approve", "g", "0123456789ab", "feedfacecafe", cwd=tmp_path)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "has no picture 0123456789ab, feedfacecafe; nothing changed" in unknown.stderr
 
 
 def test_demo_builds_a_gallery_from_a_model_folder(tmp_path, tiny_model):

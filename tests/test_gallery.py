@@ -152,3 +152,138 @@ def test_merge_refuses_a_file_that_does_not_match_its_row_and_leaves_nothing(tmp
             with pytest.raises(GalleryError, match="has no file"):
                 merged.merge_from(b)
     assert list((tmp_path / "all").rglob("*.png")) == []
+
+
+# -- schema 2: curation -------------------------------------------------------------------------
+
+def make_v1_gallery(root) -> None:
+    """A gallery as ganpage wrote it before schema 2: three rows, two already decided."""
+    from ganpage.gallery import MIGRATIONS
+
+    root.mkdir()
+    with sqlite3.connect(root / "gallery.sqlite") as db:
+        db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+        for seed, status in enumerate(["pending", "approved", "rejected"]):
+            row = {k: v for k, v in record(seed=seed).to_row().items()
+                   if k not in ("decided_by", "decided_at", "flags", "source")}
+            row |= {"status": status, "scores": '{"class_probability": 0.5}'}
+            db.execute(f"INSERT INTO images ({', '.join(row)}) VALUES "
+                       f"({', '.join('?' * len(row))})", list(row.values()))
+            (root / "hamster").mkdir(exist_ok=True)
+
+
+def test_a_v1_gallery_migrates_keeping_rows_and_counting_old_decisions_as_manual(tmp_path):
+    make_v1_gallery(tmp_path / "g")
+    with Gallery.open(tmp_path / "g") as gallery:
+        assert gallery.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        stored = {r.seed: r for r in gallery.records()}
+        assert [stored[s].status for s in range(3)] == ["pending", "approved", "rejected"]
+        assert [stored[s].decided_by for s in range(3)] == ["", "manual", "manual"]
+        assert all(r.flags == [] and r.source is None and r.decided_at == ""
+                   for r in stored.values())
+        assert stored[1].scores == {"class_probability": 0.5}
+        # the recipe stays unique after the rebuild, and the decisions log exists
+        with pytest.raises(sqlite3.IntegrityError):
+            plant_row(gallery, id="aaaaaaaaaaaa", seed=0)
+        assert gallery.decisions(stored[1].id) == []
+
+
+def test_set_status_records_who_decided_and_when_and_logs_it(tmp_path):
+    with Gallery.open(tmp_path, create=True) as gallery:
+        gallery.add([(record(seed=1), b"one")])
+        picture = gallery.records()[0].id
+        assert gallery.set_status("approved", [picture], decided_by="rule:min-score") == 1
+        stored = gallery.get(picture)
+        assert stored.decided_by == "rule:min-score" and stored.decided_at.endswith("+00:00")
+        gallery.set_status("rejected", [picture])  # the CLI's default: manual
+        log = gallery.decisions(picture)
+        assert [(d.previous_status, d.status, d.decided_by) for d in log] == [
+            ("pending", "approved", "rule:min-score"), ("approved", "rejected", "manual")]
+        with pytest.raises(GalleryError, match="unknown decider"):
+            gallery.set_status("approved", [picture], decided_by="robot")
+
+
+def test_a_rule_never_overrides_a_person(tmp_path):
+    with Gallery.open(tmp_path, create=True) as gallery:
+        gallery.add([(record(seed=s), b"x") for s in range(3)])
+        by_hand, by_review, by_rule = (r.id for r in gallery.records())
+        gallery.set_status("approved", [by_hand], decided_by="manual")
+        gallery.set_status("approved", [by_review], decided_by="review")
+        gallery.set_status("approved", [by_rule], decided_by="rule:top-k")
+        assert gallery.set_status("rejected", decided_by="rule:duplicate") == 1
+        assert gallery.set_status("rejected", [by_hand, by_review],
+                                  decided_by="rule:duplicate") == 0
+        assert {r.id: r.status for r in gallery.records()} == {
+            by_hand: "approved", by_review: "approved", by_rule: "rejected"}
+        assert gallery.get(by_rule).decided_by == "rule:duplicate"
+
+
+def test_undo_is_a_stack_that_restores_status_decider_and_time(tmp_path):
+    with Gallery.open(tmp_path, create=True) as gallery:
+        gallery.add([(record(seed=1), b"one")])
+        picture = gallery.records()[0].id
+        assert gallery.undo(picture) is None  # nothing decided yet
+        gallery.set_status("approved", [picture], decided_by="rule:top-k")
+        first = gallery.get(picture)
+        gallery.set_status("rejected", [picture], decided_by="review")
+        after_one = gallery.undo(picture)
+        assert (after_one.status, after_one.decided_by, after_one.decided_at) == (
+            "approved", "rule:top-k", first.decided_at)
+        after_two = gallery.undo(picture)
+        assert (after_two.status, after_two.decided_by, after_two.decided_at) == (
+            "pending", "", "")
+        assert gallery.undo(picture) is None
+        log = gallery.decisions(picture)
+        assert [d.undoes for d in log] == [None, None, log[1].seq, log[0].seq]
+        assert all(d.decided_by == "review" for d in log[2:])  # who undid it
+        assert gallery.undo("ffffffffffff") is None
+
+
+def test_scores_and_flags_are_saved_without_touching_the_status(tmp_path):
+    with Gallery.open(tmp_path, create=True) as gallery:
+        gallery.add([(record(seed=1), b"one")])
+        picture = gallery.records()[0].id
+        gallery.set_status("approved", [picture])
+        assert gallery.save_scores([(picture, {"class_probability": 0.9},
+                                     ["duplicate", "blank", "duplicate"])]) == 1
+        stored = gallery.get(picture)
+        assert stored.scores == {"class_probability": 0.9}
+        assert stored.flags == ["blank", "duplicate"] and stored.status == "approved"
+        with pytest.raises(GalleryError, match="flag"):
+            gallery.save_scores([(picture, {}, ["Bad Flag"])])
+
+
+def imported(name="cat.png", content=b"cat") -> ImageRecord:
+    from ganpage.gallery import source_image_id
+
+    return ImageRecord(id=source_image_id(hashlib.sha256(content).hexdigest()),
+                       category="hamster", category_name="Hamster", label=0, model_id="m-cls",
+                       seed=None, truncation=1.0, width=2, height=2, format="png", sha256="",
+                       source=name)
+
+
+def test_an_imported_picture_has_a_source_and_no_seed(tmp_path):
+    with Gallery.open(tmp_path, create=True) as gallery:
+        gallery.add([(imported(), b"png"), (imported("dog.png", b"dog"), b"png2"),
+                     (record(seed=1), b"one")])
+        stored = {r.id: r for r in gallery.records()}
+        assert sorted((r.source, r.seed) for r in stored.values() if r.imported) == [
+            ("cat.png", None), ("dog.png", None)]
+        assert imported().id in stored and imported().id != imported(content=b"dog").id
+    with pytest.raises(GalleryError, match="either a seed"):
+        ImageRecord(**{**imported().__dict__, "seed": 3})
+    with pytest.raises(GalleryError, match="source name"):
+        ImageRecord(**{**imported().__dict__, "source": "evil\nname"})
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"decided_by": "root"}, "decided_by is 'root'"),
+    ({"flags": '["<script>"]'}, "flags"),
+    ({"flags": "{"}, "flags are not JSON"),
+])
+def test_merge_refuses_damaged_curation_fields(tmp_path, changes, message):
+    with Gallery.open(tmp_path / "evil", create=True) as evil:
+        plant_row(evil, **changes)
+        with Gallery.open(tmp_path / "merged", create=True) as merged, \
+                pytest.raises(GalleryError, match=message):
+            merged.merge_from(evil)

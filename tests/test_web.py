@@ -214,3 +214,34 @@ def test_a_taken_port_is_one_line_not_a_server_panic(tiny_gallery, server):
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         f"error: cannot listen on 127.0.0.1:{port} (Address already in use); choose another "
         "--port or --host"]
+
+
+def test_an_imported_picture_shows_its_source_and_no_seed(tmp_path):
+    """Pictures from `ganpage label` have no seed: page, listing and API say where they came
+    from instead."""
+    import hashlib
+    import io
+
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from ganpage.gallery import ImageRecord, source_image_id
+    from ganpage.web.app import create_app
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 40, 40)).save(buffer, "PNG")
+    record = ImageRecord(id=source_image_id(hashlib.sha256(b"original").hexdigest()),
+                         category="hamster", category_name="Hamster", label=0,
+                         model_id="tiny-cls", seed=None, truncation=1.0, width=16, height=16,
+                         format="png", sha256="", source="unconditional/0001.png")
+    with Gallery.open(tmp_path / "g", create=True) as gallery:
+        gallery.add([(record, buffer.getvalue())])
+        gallery.set_status("approved")
+    client = TestClient(create_app(tmp_path / "g"))
+    page = client.get(f"/p/{record.id}").text
+    assert "imported from unconditional/0001.png" in page and "named by the classifier" in page
+    assert "seed" not in page.lower().replace("no seed", "")
+    assert "None" not in page
+    assert "seed" not in client.get("/c/hamster").text
+    detail = client.get(f"/api/images/{record.id}").json()
+    assert detail["seed"] is None and detail["source"] == "unconditional/0001.png"

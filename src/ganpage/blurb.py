@@ -31,6 +31,9 @@ TEMPLATES = (
     "and a critic, until the forger won.",
 )
 
+# An imported picture (`ganpage label`) has no seed or truncation to speak of.
+SEEDLESS_TEMPLATES = tuple(t for t in TEMPLATES if "{seed}" not in t and "{truncation" not in t)
+
 SINGULAR_WORDS = {"this": "this", "this_one": "this one", "it": "it", "they": "it", "one": "one",
                   "was": "was", "has": "has", "does": "does", "another": "another"}
 PLURAL_WORDS = {"this": "these", "this_one": "these", "it": "them", "they": "they", "one": "some",
@@ -169,12 +172,14 @@ def author_for(image_id: str) -> str:
             f"{last[int.from_bytes(digest[12:16], 'big') % len(last)]}")
 
 
-def blurb_for(image_id: str, category_name: str, seed: int, truncation: float) -> Blurb:
-    """The blurb and author name of one picture; always the same for the same id."""
+def blurb_for(image_id: str, category_name: str, seed: int | None, truncation: float) -> Blurb:
+    """The blurb and author name of one picture; always the same for the same id. A picture
+    without a seed (imported) gets a blurb that names neither seed nor truncation."""
     number = int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:8], "big")
     words = PLURAL_WORDS if is_plural(category_name) else SINGULAR_WORDS
     capitals = {key.capitalize(): value.capitalize() for key, value in words.items()}
-    template = TEMPLATES[number % len(TEMPLATES)]
+    templates = TEMPLATES if seed is not None else SEEDLESS_TEMPLATES
+    template = templates[number % len(templates)]
     text = template.format(thing=in_sentence(category_name), things=plural_of(category_name),
                            seed=seed, truncation=truncation, **words, **capitals)
     return Blurb(text=text, author=author_for(image_id))

@@ -300,6 +300,11 @@ def gallery_approve(
     if not (ids or all_images or category):
         raise GanpageError("say which pictures: image ids, --category SLUG or --all")
     with Gallery.open(gallery) as target:
+        unknown = sorted(set(ids or ()) - target.existing_ids(ids or ()))
+        if unknown:
+            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+            raise GanpageError(f"{gallery} has no picture {', '.join(unknown[:10])}{more}; "
+                               f"nothing changed; see `ganpage gallery list {gallery}`")
         changed = target.set_status("rejected" if reject else "approved", ids or None, category)
     typer.echo(f"{changed} pictures {'rejected' if reject else 'approved'}")
 

@@ -3,6 +3,16 @@
 The schema lives here and only here, versioned with ``PRAGMA user_version``; ``MIGRATIONS[i]``
 takes a database from version i to i + 1. Files are written atomically before their rows are
 committed, so a row always points at a complete file.
+
+Curation (schema 2): each picture has a status, who decided it (``decided_by``: "" while
+pending, ``rule:<name>`` for a curation rule, ``review`` for the review page, ``manual`` for
+``ganpage gallery approve``) and when, numeric ``scores`` and ``flags`` ("duplicate",
+"memorised", "blank", "framed", "unsure", ...). Every status change is appended to the
+``decisions`` table: ``Gallery.decisions(image_id)`` lists a picture's history, oldest first,
+and ``Gallery.undo(image_id)`` reverts its latest decision not yet undone (a stack: undo twice
+goes back two decisions; each undo is logged too). A rule never overrides a person's decision,
+enforced in ``set_status`` itself. Pictures imported by ``ganpage label`` have no seed: their
+``source`` is the original file name and their id is ``source_image_id`` of the file's sha256.
 """
 
 from __future__ import annotations
@@ -54,8 +64,61 @@ MIGRATIONS: list[str] = [
         categories TEXT NOT NULL DEFAULT '[]'    -- JSON: the model's classes.json
     );
     """,
+    # 1 -> 2: curation. SQLite cannot drop NOT NULL from seed, so the table is rebuilt.
+    # (Statements are split on semicolons: none may appear in a comment.)
+    # Decisions made before schema 2 came from `gallery approve`: they count as manual.
+    """
+    CREATE TABLE images_v2 (
+        id            TEXT PRIMARY KEY,
+        category      TEXT NOT NULL,
+        category_name TEXT NOT NULL,
+        label         INTEGER NOT NULL,
+        model_id      TEXT NOT NULL,             -- for imported pictures: the classifier's id
+        seed          INTEGER,                   -- NULL for pictures imported by `label`
+        truncation    REAL NOT NULL,             -- 1.0 (unused) for imported pictures
+        width         INTEGER NOT NULL,
+        height        INTEGER NOT NULL,
+        format        TEXT NOT NULL,
+        sha256        TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'approved', 'rejected')),
+        scores        TEXT NOT NULL DEFAULT '{}',
+        decided_by    TEXT NOT NULL DEFAULT '',  -- '', rule:<name>, review or manual
+        decided_at    TEXT NOT NULL DEFAULT '',  -- ISO 8601 UTC, '' while pending or unknown
+        flags         TEXT NOT NULL DEFAULT '[]', -- JSON list of strings
+        source        TEXT,                      -- imported pictures: the original file name
+        CHECK ((seed IS NULL) = (source IS NOT NULL))
+    );
+    INSERT INTO images_v2 (id, category, category_name, label, model_id, seed, truncation,
+                           width, height, format, sha256, created_at, status, scores,
+                           decided_by)
+        SELECT id, category, category_name, label, model_id, seed, truncation, width, height,
+               format, sha256, created_at, status, scores,
+               CASE status WHEN 'pending' THEN '' ELSE 'manual' END
+        FROM images;
+    DROP TABLE images;
+    ALTER TABLE images_v2 RENAME TO images;
+    CREATE INDEX images_by_category_status ON images (category, status);
+    CREATE UNIQUE INDEX images_by_recipe ON images (model_id, label, seed, truncation);
+    CREATE TABLE decisions (
+        seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        image_id            TEXT NOT NULL,
+        status              TEXT NOT NULL,
+        decided_by          TEXT NOT NULL,
+        decided_at          TEXT NOT NULL,
+        previous_status     TEXT NOT NULL,
+        previous_decided_by TEXT NOT NULL,
+        previous_decided_at TEXT NOT NULL,
+        undoes              INTEGER REFERENCES decisions (seq)  -- set on an undo's own row
+    );
+    CREATE INDEX decisions_by_image ON decisions (image_id, seq);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+PEOPLE = ("review", "manual")  # deciders whose decisions no rule may override
+DECIDER = re.compile(r"|review|manual|rule:[a-z0-9][a-z0-9-]{0,79}")  # use with fullmatch
+FLAG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
 class GalleryError(GanpageError):
@@ -66,6 +129,16 @@ def image_id(model_id: str, label: int, seed: int, truncation: float) -> str:
     """The permalink id of the picture made from this recipe: 12 hex digits, stable forever."""
     recipe = f"{model_id}|{label}|{seed}|{truncation_text(truncation)}"
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def source_image_id(content_sha256: str) -> str:
+    """The permalink id of a picture imported by ``ganpage label``: from its file's sha256."""
+    return hashlib.sha256(f"source|{content_sha256}".encode()).hexdigest()[:12]
+
+
+def now_utc() -> str:
+    """The current time as the index spells it: ISO 8601, UTC, whole seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def truncation_text(truncation: float) -> str:
@@ -85,15 +158,19 @@ class ImageRecord:
     category_name: str
     label: int
     model_id: str
-    seed: int
+    seed: int | None  # None for a picture imported by `ganpage label` (see ``source``)
     truncation: float
     width: int
     height: int
     format: str
     sha256: str
-    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    created_at: str = field(default_factory=now_utc)
     status: str = "pending"
-    scores: dict = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)  # name -> number (class_probability, ...)
+    decided_by: str = ""  # "" while pending; "rule:<name>", "review" or "manual"
+    decided_at: str = ""  # ISO 8601 UTC; "" while pending
+    flags: list[str] = field(default_factory=list)  # "duplicate", "memorised", "blank", ...
+    source: str | None = None  # imported pictures: the original file name; else None
 
     def __post_init__(self) -> None:
         _check_record(self)
@@ -107,17 +184,39 @@ class ImageRecord:
     def to_row(self) -> dict:
         row = asdict(self)
         row["scores"] = json.dumps(self.scores, sort_keys=True)
+        row["flags"] = json.dumps(self.flags)
         return row
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ImageRecord:
         values = dict(row)
-        try:
-            values["scores"] = json.loads(values["scores"])
-        except (TypeError, ValueError) as error:
-            raise GalleryError(f"picture {values['id']!r}: its scores are not JSON ({error}); "
-                               "the index is damaged") from error
+        for name in ("scores", "flags"):
+            try:
+                values[name] = json.loads(values[name])
+            except (TypeError, ValueError) as error:
+                raise GalleryError(f"picture {values['id']!r}: its {name} are not JSON "
+                                   f"({error}); the index is damaged") from error
         return cls(**values)
+
+    @property
+    def imported(self) -> bool:
+        """True for a picture imported by ``ganpage label`` (no seed; its recipe is its file)."""
+        return self.source is not None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One row of the decisions log: a status change, or the undo of one (``undoes``)."""
+
+    seq: int
+    image_id: str
+    status: str
+    decided_by: str
+    decided_at: str
+    previous_status: str
+    previous_decided_by: str
+    previous_decided_at: str
+    undoes: int | None = None
 
 
 class Gallery:
@@ -233,18 +332,83 @@ class Gallery:
         return {row[0]: row[1] for row in self.db.execute("SELECT id, card FROM models")}
 
     def set_status(self, status: str, ids: Iterable[str] | None = None,
-                   category: str | None = None) -> int:
-        """Set the curation status of the given ids, a category, or (neither) every picture."""
+                   category: str | None = None, decided_by: str = "manual") -> int:
+        """Set the status of the given ids, a category, or (neither) every picture; record who
+        decided (``manual``, ``review`` or ``rule:<name>``) and when, in the row and the log.
+
+        A rule's decision leaves pictures that a person decided alone. Returns how many
+        pictures it changed.
+        """
         if status not in STATUSES:
             raise GalleryError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
-        query, params = "UPDATE images SET status = ?", [status]
+        if not decided_by or not DECIDER.fullmatch(decided_by):
+            raise GalleryError(f"unknown decider {decided_by!r}; use manual, review or "
+                               "rule:<name>")
+        query, params = "SELECT id, status, decided_by, decided_at FROM images WHERE 1", []
         if category is not None:
-            query, params = query + " WHERE category = ?", [*params, category]
+            query, params = query + " AND category = ?", [category]
+        if decided_by.startswith("rule:"):
+            query += f" AND decided_by NOT IN ({', '.join('?' * len(PEOPLE))})"
+            params += list(PEOPLE)
+        when = now_utc()
         with self.transaction() as db:
             if ids is None:
-                return db.execute(query, params).rowcount
-            joiner = " AND" if category is not None else " WHERE"
-            return sum(db.execute(f"{query}{joiner} id = ?", [*params, i]).rowcount for i in ids)
+                targets = db.execute(query, params).fetchall()
+            else:
+                targets = [row for i in dict.fromkeys(ids)
+                           for row in db.execute(query + " AND id = ?", [*params, i])]
+            self._apply(db, [(row, status, decided_by, when, None) for row in targets])
+        return len(targets)
+
+    @staticmethod
+    def _apply(db: sqlite3.Connection, changes: list[tuple]) -> None:
+        """Write (row before, status, decided_by, decided_at, undoes) changes and log them."""
+        db.executemany("UPDATE images SET status = ?, decided_by = ?, decided_at = ? "
+                       "WHERE id = ?", [(s, by, at, row[0]) for row, s, by, at, _ in changes])
+        db.executemany(
+            "INSERT INTO decisions (image_id, status, decided_by, decided_at, previous_status, "
+            "previous_decided_by, previous_decided_at, undoes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(row[0], s, by, at, row[1], row[2], row[3], undoes)
+             for row, s, by, at, undoes in changes])
+
+    def decisions(self, image_id: str) -> list[Decision]:
+        """Every status change of one picture, undos included, oldest first."""
+        rows = self.db.execute("SELECT * FROM decisions WHERE image_id = ? ORDER BY seq",
+                               (image_id,))
+        return [Decision(**dict(row)) for row in rows]
+
+    def undo(self, image_id: str, decided_by: str = "review") -> ImageRecord | None:
+        """Revert the picture's latest decision not yet undone (status, decider and time as
+        they were before it); None when there is nothing left to undo."""
+        with self.transaction() as db:
+            row = db.execute("SELECT id, status, decided_by, decided_at FROM images "
+                             "WHERE id = ?", (image_id,)).fetchone()
+            last = db.execute(
+                "SELECT seq, previous_status, previous_decided_by, previous_decided_at "
+                "FROM decisions AS d WHERE image_id = ? AND undoes IS NULL AND NOT EXISTS "
+                "(SELECT 1 FROM decisions WHERE undoes = d.seq) ORDER BY seq DESC LIMIT 1",
+                (image_id,)).fetchone()
+            if row is None or last is None:
+                return None
+            # the undo's own row names who undid it; the picture gets back the old decider
+            self._apply(db, [(row, last[1], last[2], last[3], last[0])])
+            db.execute("UPDATE decisions SET decided_by = ? WHERE seq = last_insert_rowid()",
+                       (decided_by,))
+        return self.get(image_id)
+
+    def save_scores(self, updates: Iterable[tuple[str, dict, list[str]]]) -> int:
+        """Replace the scores and flags of pictures: (id, scores, flags) tuples, one
+        transaction. Statuses are left alone."""
+        rows = [(json.dumps(scores, sort_keys=True), json.dumps(sorted(set(flags))), image)
+                for image, scores, flags in updates]
+        for _, flags_text, image in rows:
+            bad = [f for f in json.loads(flags_text) if not FLAG.fullmatch(f)]
+            if bad:
+                raise GalleryError(f"picture {image}: unknown flag spelling {bad[0]!r}; flags "
+                                   "are lower-case letters, digits and hyphens")
+        with self.transaction() as db:
+            return sum(db.execute("UPDATE images SET scores = ?, flags = ? WHERE id = ?",
+                                  row).rowcount for row in rows)
 
     def remove_stale_temporaries(self) -> int:
         """Delete half-written files a killed job left behind."""
@@ -347,9 +511,12 @@ def _checked_bytes(gallery: Gallery, record: ImageRecord) -> bytes:
 
 # Field -> (accepted types, what to call them) for the values a gallery from elsewhere could
 # get wrong (SQLite stores any value in any column).
-RECORD_TYPES = {"label": (int, "an integer"), "seed": (int, "an integer"),
+RECORD_TYPES = {"label": (int, "an integer"), "seed": ((int, type(None)), "an integer"),
                 "width": (int, "an integer"), "height": (int, "an integer"),
-                "truncation": ((int, float), "a number"), "scores": (dict, "a JSON object")}
+                "truncation": ((int, float), "a number"), "scores": (dict, "a JSON object"),
+                "flags": (list, "a JSON list"), "decided_by": (str, "a string"),
+                "decided_at": (str, "a string"), "source": ((str, type(None)), "a string")}
+MAX_SOURCE_LENGTH = 1000
 
 
 def _check_record(record: ImageRecord) -> None:
@@ -365,3 +532,22 @@ def _check_record(record: ImageRecord) -> None:
         if not isinstance(value, kind) or isinstance(value, bool):
             raise GalleryError(f"picture {record.id}: {name} is {value!r}, not {called}; "
                                "the index is damaged")
+    _check_curation(record)
+
+
+def _check_curation(record: ImageRecord) -> None:
+    """Refuse curation fields that no ganpage writes: they are displayed and compared."""
+    if not DECIDER.fullmatch(record.decided_by):
+        raise GalleryError(f"picture {record.id}: decided_by is {record.decided_by!r}; "
+                           "the index is damaged")
+    if not all(isinstance(f, str) and FLAG.fullmatch(f) for f in record.flags):
+        raise GalleryError(f"picture {record.id}: flags {record.flags!r} are not lower-case "
+                           "words; the index is damaged")
+    source = record.source
+    if source is not None and (not source or len(source) > MAX_SOURCE_LENGTH
+                               or not source.isprintable()):
+        raise GalleryError(f"picture {record.id}: its source name is empty, too long or has "
+                           "control characters; the index is damaged")
+    if (record.seed is None) != (source is not None):
+        raise GalleryError(f"picture {record.id}: a picture has either a seed (generated) or "
+                           "a source (imported), not both or neither")

@@ -303,6 +303,7 @@ def _record_json(record: ImageRecord) -> dict:
         "model_id": record.model_id, "seed": record.seed, "truncation": record.truncation,
         "width": record.width, "height": record.height, "sha256": record.sha256,
         "created_at": record.created_at, "status": record.status, "scores": record.scores,
+        "source": record.source,  # imported pictures (seed null): the original file name
         "image_url": image_url(record), "permalink": f"/p/{record.id}",
         "author": blurb_for(record.id, record.category_name, record.seed,
                             record.truncation).author,
