@@ -33,6 +33,10 @@ def serve(
     shutdown_timeout: Annotated[int, typer.Option(
         min=1, help="Seconds to finish requests in flight on SIGTERM or Ctrl-C.",
         envvar="GANPAGE_SHUTDOWN_TIMEOUT")] = 30,
+    review: Annotated[bool, typer.Option(
+        "--review", help="Add /review to approve and reject pictures, behind a token "
+        "(GANPAGE_REVIEW_TOKEN, else a new one); the login URL is printed.",
+        envvar="GANPAGE_REVIEW")] = False,
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery.
 
@@ -48,11 +52,14 @@ def serve(
     ganpage serve gallery/ --host 0.0.0.0 --public-url https://thisxdoesnotexist.example
 
     GANPAGE_WORKERS=4 ganpage serve gallery/ --access-log access.jsonl
+
+    ganpage serve gallery/ --review --show approved --show pending
     """
+    from ganpage.web.review import review_token
     from ganpage.web.server import run_server
 
     run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
-               server, access_log, shutdown_timeout)
+               server, access_log, shutdown_timeout, review_token() if review else "")
 
 
 @app.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from ganpage.web.links import Links
 from ganpage.web.metrics import Metrics
 from ganpage.web.observe import Observer, route_labels
 from ganpage.web.operations import add_operations_routes
+from ganpage.web.review import ReviewAuth, ReviewDesk, add_review_routes
 
 PAGE_HEADERS = {"Cache-Control": "no-store"}
 IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -61,6 +62,7 @@ class SiteConfig:
     public_url: str = ""  # absolute base for OpenGraph URLs, e.g. https://example.org
     statuses: tuple[str, ...] = ("approved",)
     refresh_seconds: float = 2.0
+    review_token: str = field(default="", repr=False)  # set: the /review routes exist
 
 
 def create_app(gallery_root: str | Path, config: SiteConfig | None = None,
@@ -79,6 +81,9 @@ def create_app(gallery_root: str | Path, config: SiteConfig | None = None,
     _add_page_routes(app, catalog, pages)
     _add_api_routes(app, catalog, config)
     add_operations_routes(app, catalog, metrics)
+    if config.review_token:
+        app.state.review = ReviewDesk(gallery_root)
+        add_review_routes(app, app.state.review, ReviewAuth(config.review_token), pages.render)
     _add_error_handlers(app, pages)
     app.state.gallery = gallery
     observer = Observer(metrics, AccessLog(access_log) if access_log else None,
@@ -129,6 +134,8 @@ class RandomPageFastPath:
     def close(self) -> None:
         """Close the gallery index and the access log."""
         self.catalog.gallery.close()
+        if hasattr(self.app.state, "review"):
+            self.app.state.review.close()
         self.observer.close()
 
 
@@ -336,9 +343,10 @@ def _add_api_routes(app: FastAPI, catalog: Catalog, config: SiteConfig) -> None:
 def _add_error_handlers(app: FastAPI, pages: PageRenderer) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         headers = dict(error.headers or {})
-        if error.status_code == 405:
-            headers["Allow"] = ALLOWED_METHODS  # HEAD too: hygiene.Hygiene answers it as GET
-        if request.url.path.startswith("/api/"):
+        if error.status_code == 405 and not request.url.path.startswith("/review/"):
+            # HEAD too: hygiene.Hygiene answers it as GET (/review/ has POSTs: the router's)
+            headers["Allow"] = ALLOWED_METHODS
+        if request.url.path.startswith(("/api/", "/review/api/")):
             return JSONResponse({"detail": error.detail}, status_code=error.status_code,
                                 headers={**PAGE_HEADERS, **headers})
         body = pages.render("error.html", status=error.status_code, detail=error.detail)

@@ -18,6 +18,7 @@ from pathlib import Path
 from ganpage.errors import GanpageError
 from ganpage.web.app import RandomPageFastPath, SiteConfig, create_app
 from ganpage.web.metrics import multiprocess_directory
+from ganpage.web.review import login_url
 
 SETTINGS_VARIABLE = "GANPAGE_SERVE_SETTINGS"
 APP_FACTORY = "ganpage.web.server:app_from_environment"
@@ -46,7 +47,8 @@ def app_from_environment() -> RandomPageFastPath:
     """App factory for the server's worker processes (settings travel as JSON in the env)."""
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
     config = SiteConfig(site_name=settings["site_name"], public_url=settings["public_url"],
-                        statuses=tuple(settings["statuses"]))
+                        statuses=tuple(settings["statuses"]),
+                        review_token=settings.get("review_token", ""))
     return create_app(settings["gallery"], config, settings["access_log"] or None)
 
 
@@ -114,18 +116,21 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 def run_server(gallery: Path, host: str, port: int, statuses: tuple[str, ...],
                public_url: str, site_name: str, workers: int = 1,
                server: str = "granian", access_log: str = "",
-               shutdown_timeout: int = 30) -> None:
-    """Serve ``gallery`` until interrupted, printing the URL first."""
+               shutdown_timeout: int = 30, review_token: str = "") -> None:
+    """Serve ``gallery`` until interrupted, printing the URL first (and the review page's
+    login URL when ``review_token`` is set; every worker gets the same token)."""
     options = ServerOptions(host, port, workers, server, shutdown_timeout)
     settings = {"gallery": str(Path(gallery).resolve()), "statuses": list(statuses),
                 "public_url": public_url.rstrip("/"), "site_name": site_name,
                 "access_log": access_log if access_log in ("", "-")
-                else str(Path(access_log).resolve())}
+                else str(Path(access_log).resolve()), "review_token": review_token}
     os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
     app_from_environment().close()  # fail fast, here, on a bad gallery or access log
     if server not in SERVERS:
         raise GanpageError(f"unknown server {server!r}; use one of {', '.join(SERVERS)}")
     check_address(host, port)
     print(f"serving {gallery} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+    if review_token:
+        print(f"review page: {login_url(f'http://{host}:{port}', review_token)}", flush=True)
     serve_target(APP_FACTORY, options)
 
