@@ -304,10 +304,27 @@ class ReviewView:
                    sorted({s for r in records for s in numeric_scores(r)}))
 
 
-async def _json_body(request: Request) -> dict:
+async def _body(request: Request) -> bytes:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise HTTPException(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+    return body
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A form's fields (the page's forms are url-encoded: the standard library reads them)."""
+    body = await _body(request)
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+            "application/x-www-form-urlencoded"):
+        return {}
+    try:
+        return dict(parse_qsl(body.decode("ascii"), max_num_fields=8))
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "the form is not url-encoded") from None
+
+
+async def _json_body(request: Request) -> dict:
+    body = await _body(request)
     try:
         value = json.loads(body)
     except ValueError:
@@ -344,9 +361,8 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
         return page("review_login.html")
 
     async def login(request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=4)
-        token = form.get("token")
-        if not isinstance(token, str) or not auth.token_matches(token):
+        token = (await _form(request)).get("token")
+        if token is None or not auth.token_matches(token):
             return page("review_login.html", status_code=403, wrong=True)
         response = RedirectResponse("/review", status_code=303, headers=NO_STORE)
         response.set_cookie(COOKIE, auth.session, max_age=COOKIE_SECONDS, path="/review",
@@ -355,9 +371,7 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
         return response
 
     async def logout(request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=4)
-        csrf = form.get("csrf")
-        auth.check_change(request, csrf if isinstance(csrf, str) else None)
+        auth.check_change(request, (await _form(request)).get("csrf"))
         response = RedirectResponse("/review/login", status_code=303, headers=NO_STORE)
         response.delete_cookie(COOKIE, path="/review", httponly=True, samesite="strict")
         return response
@@ -402,12 +416,11 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
         return JSONResponse({"changed": changed}, headers=NO_STORE)
 
     async def form_decide(request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=8)
-        csrf = form.get("csrf")
-        auth.check_change(request, csrf if isinstance(csrf, str) else None)
+        form = await _form(request)
+        auth.check_change(request, form.get("csrf"))
         ids = _checked_ids([form.get("id")])
         await run_in_threadpool(desk.decide, ids, _checked_decision(form.get("status")))
-        back = ReviewFilter.from_query(dict(parse_qsl(str(form.get("back", ""))))).query()
+        back = ReviewFilter.from_query(dict(parse_qsl(form.get("back", "")))).query()
         return RedirectResponse(f"/review?{back}#p-{ids[0]}" if back else f"/review#p-{ids[0]}",
                                 status_code=303, headers=NO_STORE)
 
