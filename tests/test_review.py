@@ -185,6 +185,23 @@ def test_decide_with_bearer_and_csrf_and_the_site_follows(client, gallery):
     assert client.get(f"/review/images/{image_id}", headers=BEARER).content[:4] == b"RIFF"
 
 
+def test_undo_restores_the_status_and_who_decided(client, gallery):
+    image_id = some_id(gallery)
+    headers = {**BEARER, "X-CSRF-Token": csrf_of(client)}
+    before = client.get("/review/api/images", headers=BEARER).json()
+    was = next(c for c in before["images"] if c["id"] == image_id)
+    decided = client.post("/review/api/decide", json={"ids": [image_id], "status": "rejected"},
+                          headers=headers).json()["changed"][0]
+    assert (decided["status"], decided["decided_by"]) == ("rejected", "review")
+    undone = client.post("/review/api/undo", json={"ids": [image_id]}, headers=headers)
+    assert undone.status_code == 200
+    back = undone.json()["changed"][0]
+    assert (back["status"], back["decided_by"]) == (was["status"], was["decided_by"])
+    assert statuses(gallery)[image_id] == was["status"]
+    assert client.post("/review/api/undo", json={"ids": [image_id]},
+                       headers=BEARER).status_code == 403  # no CSRF token
+
+
 @pytest.mark.parametrize("body", [
     {"ids": ["000000000000"], "status": "rejected"},
     {"ids": [], "status": "rejected"}, {"ids": "abc", "status": "rejected"},
@@ -281,6 +298,11 @@ def test_reject_by_keyboard_in_chromium(review_server, gallery: Path):
             page.keyboard.press("r")
             page.locator(f"#p-{image_id}.status-rejected").wait_for()
             assert statuses(gallery)[image_id] == "rejected"
+            second = page.locator(".review-card").nth(1).get_attribute("data-id")
+            page.keyboard.press("a")  # focus moved on to the next card
+            page.locator(f"#p-{second} .decided-by", has_text="review").wait_for()
+            page.keyboard.press("u")  # undoes the approval of the second, not the rejection
+            page.locator("#review-message", has_text="undone " + second).wait_for()
             page.reload()
             assert page.locator(f"#p-{image_id}").get_attribute("data-status") == "rejected"
             assert page.locator(f"#p-{image_id} .state").inner_text().lower() == "rejected"

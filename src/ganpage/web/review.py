@@ -244,7 +244,15 @@ class ReviewDesk:
         """Set ``status`` on every picture of ``ids`` (all of them exist, or none changes)."""
         with self._lock:
             self._check_exist(ids)
-            self.gallery.set_status(status, ids)
+            self.gallery.set_status(status, ids, decided_by="review")
+            return [card_json(self.gallery.get(i)) for i in ids]  # type: ignore[arg-type]
+
+    def undo(self, ids: list[str]) -> list[dict]:
+        """Revert each picture's latest decision (status and who decided, as before it)."""
+        with self._lock:
+            self._check_exist(ids)
+            for image_id in ids:
+                self.gallery.undo(image_id, decided_by="review")
             return [card_json(self.gallery.get(i)) for i in ids]  # type: ignore[arg-type]
 
     def _check_exist(self, ids: list[str]) -> None:
@@ -415,6 +423,12 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
         changed = await run_in_threadpool(desk.decide, ids, status)
         return JSONResponse({"changed": changed}, headers=NO_STORE)
 
+    async def api_undo(request: Request) -> Response:
+        auth.check_change(request, request.headers.get(CSRF_HEADER))
+        ids = _checked_ids((await _json_body(request)).get("ids"))
+        return JSONResponse({"changed": await run_in_threadpool(desk.undo, ids)},
+                            headers=NO_STORE)
+
     async def form_decide(request: Request) -> Response:
         form = await _form(request)
         auth.check_change(request, form.get("csrf"))
@@ -432,6 +446,7 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
               ("/review/images/{image_id}", picture, ["GET", "HEAD"]),
               ("/review/api/csrf", api_csrf, ["GET", "HEAD"]),
               ("/review/api/images", api_images, ["GET", "HEAD"]),
-              ("/review/api/decide", api_decide, ["POST"])]
+              ("/review/api/decide", api_decide, ["POST"]),
+              ("/review/api/undo", api_undo, ["POST"])]
     for path, endpoint, methods in routes:
         app.add_route(path, endpoint, methods=methods, include_in_schema=False)
