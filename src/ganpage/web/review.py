@@ -138,10 +138,6 @@ def numeric_scores(record: ImageRecord) -> dict[str, float]:
     return scores
 
 
-def flags_of(record: ImageRecord) -> list[str]:
-    return list(getattr(record, "flags", None) or [])
-
-
 @dataclass(frozen=True)
 class ReviewFilter:
     """What the review page shows: filters by category, status, flag and a score range, and
@@ -182,8 +178,7 @@ class ReviewFilter:
             return False
         if self.status and record.status != self.status:
             return False
-        flags = flags_of(record)
-        if self.flag and (flags if self.flag == NO_FLAG else self.flag not in flags):
+        if self.flag and (record.flags if self.flag == NO_FLAG else self.flag not in record.flags):
             return False
         if self.score:
             value = numeric_scores(record).get(self.score)
@@ -270,9 +265,8 @@ def card_json(record: ImageRecord) -> dict:
     return {"id": record.id, "category": record.category,
             "category_name": record.category_name, "seed": record.seed,
             "truncation": record.truncation, "status": record.status,
-            "decided_by": getattr(record, "decided_by", ""),
-            "decided_at": getattr(record, "decided_at", ""),
-            "scores": numeric_scores(record), "flags": flags_of(record),
+            "decided_by": record.decided_by, "decided_at": record.decided_at,
+            "scores": numeric_scores(record), "flags": list(record.flags),
             "image_url": f"/review/images/{record.id}", "permalink": f"/p/{record.id}"}
 
 
@@ -308,7 +302,7 @@ class ReviewView:
         names = {r.category: r.category_name for r in records}
         return cls(list(groups.values()), len(kept), len(kept) > start + PER_PAGE, counts,
                    sorted(names.items(), key=lambda item: item[1].lower()),
-                   sorted({f for r in records for f in flags_of(r)}),
+                   sorted({f for r in records for f in r.flags}),
                    sorted({s for r in records for s in numeric_scores(r)}))
 
 
@@ -391,7 +385,7 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
         chosen = ReviewFilter.from_query(request.query_params)
         view = ReviewView.of(await run_in_threadpool(desk.records), chosen)
         return page("review.html", view=view, chosen=chosen, csrf=auth.csrf,
-                    scores=numeric_scores, flags_of=flags_of, no_flag=NO_FLAG)
+                    scores=numeric_scores, no_flag=NO_FLAG)
 
     async def picture(request: Request) -> Response:
         auth.check(request)
