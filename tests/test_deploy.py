@@ -23,24 +23,35 @@ SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 @pytest.fixture(scope="module")
 def gallery(tiny_gallery: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the tiny gallery with things in its folder that nginx must never serve: a
-    picture-shaped symbolic link to a secret file, a leftover atomic write, the index."""
+    picture-shaped symbolic link to a secret file, a leftover atomic write, the index, a
+    rejected and a pending picture (their files are there, their URLs are guessable)."""
     root = tmp_path_factory.mktemp("deploy") / "gallery"
     shutil.copytree(tiny_gallery, root)
     with Gallery.open(root) as opened:
-        record = opened.records()[0]
+        record, rejected, pending = opened.records()[:3]
+        opened.set_status("rejected", [rejected.id])
+        opened.set_status("pending", [pending.id])
     (root.parent / "secret.txt").write_text("secret")
     (root / "hamster" / "0123456789ab.png").symlink_to(root.parent / "secret.txt")
     (root / record.category / f".{record.id}.{record.format}.x1.partial").write_bytes(b"half")
     return root
 
 
+def deployed_environment() -> dict[str, str]:
+    """The GANPAGE_* settings of deploy/ganpage.env, as systemd's EnvironmentFile reads them."""
+    lines = (DEPLOY / "ganpage.env").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {key: value for key, value in pairs}
+
+
 @pytest.fixture(scope="module")
 def ganpage_server(gallery: Path):
-    """`ganpage serve` on loopback, as the systemd unit runs it (settings from GANPAGE_*)."""
+    """`ganpage serve` on loopback, as the systemd unit runs it: the settings of
+    deploy/ganpage.env, with this test's gallery and port."""
     port = free_port()
-    environment = {"GANPAGE_GALLERY": str(gallery), "GANPAGE_PORT": str(port),
-                   "GANPAGE_HOST": "127.0.0.1", "PATH": "/usr/bin:/bin",
-                   "PYTHONPATH": ":".join(sys.path)}
+    environment = {**deployed_environment(), "GANPAGE_GALLERY": str(gallery),
+                   "GANPAGE_PORT": str(port), "GANPAGE_ACCESS_LOG": "",
+                   "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
     process = subprocess.Popen([sys.executable, "-m", "ganpage", "serve"], env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -95,6 +106,12 @@ def test_plain_http_is_redirected_to_https(front):
     assert answer.headers["location"] == "https://127.0.0.1/c/hamster?page=2"
 
 
+def test_the_deployed_settings_send_pictures_through_nginx():
+    assert deployed_environment()["GANPAGE_ACCEL_REDIRECT"] == "/_gallery/"
+    site = (DEPLOY / "nginx" / "ganpage.conf").read_text()
+    assert "location /_gallery/ {\n        internal;" in site
+
+
 def test_pictures_come_from_the_gallery_folder_with_their_cache_headers(front, gallery):
     nginx, client = front
     picture = client.get("/api/random").json()
@@ -103,9 +120,44 @@ def test_pictures_come_from_the_gallery_folder_with_their_cache_headers(front, g
     assert answer.content == (gallery / picture["image_url"].removeprefix("/images/")).read_bytes()
     assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert answer.headers["content-type"] in ("image/webp", "image/png")
-    assert answer.headers["etag"] != f'"{picture["sha256"]}"'  # nginx's ETag, not ganpage's
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "x-accel-redirect" not in answer.headers
+    assert answer.headers["etag"] != f'"{picture["sha256"]}"'  # nginx's ETag: nginx sent it
     again = client.get(picture["image_url"], headers={"If-None-Match": answer.headers["etag"]})
-    assert again.status_code == 304
+    assert again.status_code == 304 and again.content == b""
+    head = client.head(picture["image_url"])
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(answer.content))
+
+
+@pytest.mark.parametrize("status", ["rejected", "pending"])
+def test_pictures_not_shown_cannot_be_fetched_by_their_url(front, gallery, status):
+    nginx, client = front
+    with Gallery.open(gallery) as opened:
+        hidden = opened.records([status])[0]
+    assert (gallery / hidden.relative_path).exists()
+    answer = client.get(f"/images/{hidden.relative_path}")
+    assert answer.status_code == 404
+    assert answer.content != (gallery / hidden.relative_path).read_bytes()
+
+
+def test_the_internal_location_cannot_be_asked_for_directly(front, gallery):
+    nginx, client = front
+    picture = client.get("/api/random").json()
+    relative = picture["image_url"].removeprefix("/images/")
+    for path in (f"/_gallery/{relative}", f"/_gallery/{INDEX_FILE}", "/_gallery/"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_a_picture_damaged_under_the_server_is_404_through_nginx(front, gallery):
+    nginx, client = front
+    with Gallery.open(gallery) as opened:
+        victim = opened.records(["approved"])[-1]
+    url = f"/images/{victim.relative_path}"
+    assert client.get(url).status_code == 200
+    path = gallery / victim.relative_path
+    path.write_bytes(path.read_bytes()[:40])  # truncated: no longer its row's sha256
+    assert client.get(url).status_code == 404
 
 
 @pytest.mark.parametrize("path", [

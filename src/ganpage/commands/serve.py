@@ -37,6 +37,10 @@ def serve(
         "--review", help="Add /review to approve and reject pictures, behind a token "
         "(GANPAGE_REVIEW_TOKEN, else a new one); the login URL is printed.",
         envvar="GANPAGE_REVIEW")] = False,
+    accel_redirect: Annotated[str, typer.Option(
+        help="Behind nginx: answer a checked picture with X-Accel-Redirect to this internal "
+        "location (e.g. /_gallery/, aliasing the gallery folder); nginx sends the bytes.",
+        envvar="GANPAGE_ACCEL_REDIRECT")] = "",
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery.
 
@@ -54,12 +58,15 @@ def serve(
     GANPAGE_WORKERS=4 ganpage serve gallery/ --access-log access.jsonl
 
     ganpage serve gallery/ --review --show approved --show pending
+
+    GANPAGE_ACCEL_REDIRECT=/_gallery/ ganpage serve gallery/   # nginx in front: docs/deploy.md
     """
     from ganpage.web.review import review_token
     from ganpage.web.server import run_server
 
     run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
-               server, access_log, shutdown_timeout, review_token() if review else "")
+               server, access_log, shutdown_timeout, review_token() if review else "",
+               accel_redirect)
 
 
 @app.command()

@@ -37,7 +37,13 @@ from ganpage.gallery import FORMATS, Gallery, ImageRecord
 from ganpage.web.access_log import AccessLog
 from ganpage.web.catalog import Catalog, CategoryView
 from ganpage.web.hygiene import ALLOWED_METHODS, SECURITY_HEADERS, Hygiene
-from ganpage.web.images import ImageFiles, etag, etag_matches
+from ganpage.web.images import (
+    ImageFiles,
+    accel_redirect,
+    accel_redirect_prefix,
+    etag,
+    etag_matches,
+)
 from ganpage.web.links import Links
 from ganpage.web.metrics import Metrics
 from ganpage.web.observe import Observer, route_labels
@@ -63,6 +69,7 @@ class SiteConfig:
     statuses: tuple[str, ...] = ("approved",)
     refresh_seconds: float = 2.0
     review_token: str = field(default="", repr=False)  # set: the /review routes exist
+    accel_redirect: str = ""  # set (e.g. /_gallery/): nginx sends picture bytes, ganpage checks
 
 
 def create_app(gallery_root: str | Path, config: SiteConfig | None = None,
@@ -70,6 +77,7 @@ def create_app(gallery_root: str | Path, config: SiteConfig | None = None,
     """Build the site for the gallery at ``gallery_root``, logging requests to ``access_log``
     (a path, or ``-`` for standard output) if given."""
     config = config or SiteConfig()
+    accel_redirect_prefix(config.accel_redirect)
     gallery = Gallery.open(gallery_root, shared=True)
     catalog = Catalog(gallery, config.statuses, config.refresh_seconds)
     pages = PageRenderer(config)
@@ -228,6 +236,7 @@ def _check_query(request: Request) -> None:
 
 def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> None:
     files = ImageFiles(catalog.gallery)
+    accel_prefix = pages.config.accel_redirect
 
     async def home(request: Request) -> Response:
         _check_query(request)
@@ -273,6 +282,10 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> Non
             if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
                 if await run_in_threadpool(files.unchanged, record):
                     return Response(status_code=304, headers=headers)
+            elif accel_prefix:  # nginx sends the file ganpage has just checked
+                if await run_in_threadpool(files.unchanged, record):
+                    headers["X-Accel-Redirect"] = accel_redirect(accel_prefix, record)
+                    return Response(media_type=FORMATS[record.format], headers=headers)
             else:
                 data = await run_in_threadpool(files.read, record)
                 if data is not None:

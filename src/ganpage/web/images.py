@@ -5,19 +5,23 @@ longer hash to the row's sha256) and the request answers 404 instead of sending 
 with a one-year cache header. Errors that say nothing about the file (too many open files, an
 I/O error) are raised, for a 503: they must not take a good picture off the site. A file's
 sha256 is checked once per version of the file (inode, size, modification time); later
-requests only ``stat`` it. The sha256 is also the ETag.
+requests only ``stat`` it. The sha256 is also the ETag. Behind nginx, ``accel_redirect``
+names the checked file for nginx to send (X-Accel-Redirect to an ``internal`` location).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 
+from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord
 
 MAX_CHECKED = 100_000  # files whose check is remembered; past it the memory starts again
 # What these errors say is true of the file itself; any other OSError is the machine's.
 GONE = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+ACCEL_PREFIX = re.compile(r"^/(?:[A-Za-z0-9_-]+/)+$")  # e.g. /_gallery/: a plain URI path
 
 
 class ImageFiles:
@@ -71,3 +75,17 @@ def etag_matches(if_none_match: str, tag: str) -> bool:
         if candidate == "*" or candidate.removeprefix("W/") == tag:
             return True
     return False
+
+
+def accel_redirect_prefix(value: str) -> str:
+    """``value`` if it can prefix an X-Accel-Redirect URI ('' turns it off), else one line."""
+    if value and not ACCEL_PREFIX.match(value):
+        raise GanpageError(f"accel-redirect prefix {value!r} must be a path such as /_gallery/ "
+                           "(letters, digits, - and _ between slashes, ending in /)")
+    return value
+
+
+def accel_redirect(prefix: str, record: ImageRecord) -> str:
+    """The URI of the picture's file in the nginx ``internal`` location at ``prefix``, which
+    aliases the gallery folder (``relative_path`` is checked safe when the row is read)."""
+    return prefix + record.relative_path

@@ -48,7 +48,8 @@ def app_from_environment() -> RandomPageFastPath:
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
     config = SiteConfig(site_name=settings["site_name"], public_url=settings["public_url"],
                         statuses=tuple(settings["statuses"]),
-                        review_token=settings.get("review_token", ""))
+                        review_token=settings.get("review_token", ""),
+                        accel_redirect=settings.get("accel_redirect", ""))
     return create_app(settings["gallery"], config, settings["access_log"] or None)
 
 
@@ -116,14 +117,16 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 def run_server(gallery: Path, host: str, port: int, statuses: tuple[str, ...],
                public_url: str, site_name: str, workers: int = 1,
                server: str = "granian", access_log: str = "",
-               shutdown_timeout: int = 30, review_token: str = "") -> None:
+               shutdown_timeout: int = 30, review_token: str = "",
+               accel_redirect: str = "") -> None:
     """Serve ``gallery`` until interrupted, printing the URL first (and the review page's
     login URL when ``review_token`` is set; every worker gets the same token)."""
     options = ServerOptions(host, port, workers, server, shutdown_timeout)
     settings = {"gallery": str(Path(gallery).resolve()), "statuses": list(statuses),
                 "public_url": public_url.rstrip("/"), "site_name": site_name,
                 "access_log": access_log if access_log in ("", "-")
-                else str(Path(access_log).resolve()), "review_token": review_token}
+                else str(Path(access_log).resolve()), "review_token": review_token,
+                "accel_redirect": accel_redirect}
     os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
     app_from_environment().close()  # fail fast, here, on a bad gallery or access log
     if server not in SERVERS:
