@@ -182,10 +182,12 @@ class PageRenderer:
             self._picture_cache[record.id] = page
         return page
 
-    def picture_html(self, record: ImageRecord, **context: object) -> str:
-        """The picture's page, uncached (``context`` as in ``render``)."""
+    def picture_html(self, record: ImageRecord, template: str = "picture.html",
+                     **context: object) -> str:
+        """The picture's page, uncached (``context`` as in ``render``; ``template`` one that
+        extends picture.html, such as the static site's home page)."""
         blurb = blurb_for(record.id, record.category_name, record.seed, record.truncation)
-        return self.render("picture.html", record=record, blurb=blurb, **context)
+        return self.render(template, record=record, blurb=blurb, **context)
 
     def category_html(self, view: CategoryView, page: int, **context: object) -> str | None:
         """Page ``page`` (from 1) of a category's grid, or None past its last page."""

@@ -1,0 +1,53 @@
+"""``ganpage build-site``: a gallery's approved pictures as a static site for any host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ganpage.cli import Status, app
+
+
+@app.command("build-site")
+def build_site_command(
+    gallery: Annotated[Path, typer.Argument(help="Gallery folder made by `ganpage generate`.")],
+    out: Annotated[Path, typer.Argument(
+        help="Folder for the site: new, empty, or an earlier build (brought up to date).")],
+    public_url: Annotated[str, typer.Option(
+        help="Where the site will live (https://user.github.io/mysite): absolute URLs for "
+        "OpenGraph, sitemap.xml and 404.html.")] = "",
+    show: Annotated[list[Status], typer.Option(
+        help="Curation statuses to show; repeatable.")] = [Status.APPROVED],  # noqa: B006
+    site_name: str = "This X Does Not Exist",
+) -> None:
+    """Build a static site of a gallery's pictures: the pages of `ganpage serve` with relative
+    links, for GitHub Pages, Netlify, Cloudflare Pages, nginx or any folder on a web server.
+
+    A rebuild after curation rewrites only the files that changed and removes the pages of
+    pictures no longer shown.
+
+    [bold]Examples[/bold]
+
+    ganpage build-site gallery/ site/
+
+    ganpage build-site gallery/ site/ --public-url https://user.github.io/mysite
+
+    python -m http.server -d site/ 8000
+    """
+    from ganpage.outputs import removed_on_error
+    from ganpage.static_site import SiteOptions, build_site
+
+    options = SiteOptions(public_url, tuple(s.value for s in show), site_name)
+    with removed_on_error(out):
+        report = build_site(gallery, out, options)
+    counts = report.counts
+    typer.echo(f"site: {out} ({report.pictures} pictures in {report.categories} categories; "
+               f"files: {counts.written} written, {counts.unchanged} unchanged, "
+               f"{counts.removed} removed)")
+    if report.skipped:
+        typer.echo(f"skipped {len(report.skipped)} pictures whose file is missing or damaged, "
+                   f"e.g. {report.skipped[0]}; run `ganpage gallery verify {gallery}`")
+    for note in report.notes:
+        typer.echo(f"note: {note}")

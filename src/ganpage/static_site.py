@@ -1,0 +1,253 @@
+"""``ganpage build-site``: the gallery's showable pictures as a static site for any host.
+
+The pages are ``ganpage serve``'s, rendered by the same ``PageRenderer`` with relative links
+(``web/links.py``), so the site works from any sub-path. ``index.html`` holds one picture (the
+page without JavaScript) and ``static/random.js`` swaps in a random one from ``pictures.json``.
+No page has an inline script or style, so a strict Content-Security-Policy holds (each page
+carries one in a meta tag; ``_headers`` sends it on Netlify and Cloudflare Pages).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+from ganpage.errors import GanpageError
+from ganpage.gallery import Gallery, ImageRecord
+from ganpage.progress import progress_bar
+from ganpage.site_writer import SiteWriter, WriteCounts
+from ganpage.web.app import PER_PAGE, PageRenderer, SiteConfig
+from ganpage.web.catalog import Snapshot
+from ganpage.web.hygiene import CONTENT_SECURITY_POLICY
+from ganpage.web.links import Links
+
+STATIC_FILES = ("site.css", "favicon.svg", "random.js")  # of web/static/, what the pages use
+PICTURES_MANIFEST = "pictures.json"
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
+META_CSP_IGNORED = ("frame-ancestors",)  # browsers ignore these in a <meta> policy
+
+
+@dataclass
+class SiteReport:
+    """What a build made: file counts, pictures shown and skipped, and what was left out."""
+
+    counts: WriteCounts
+    pictures: int = 0
+    categories: int = 0
+    skipped: list[str] = field(default_factory=list)  # "<id>: why"
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SiteOptions:
+    public_url: str = ""  # https://user.github.io/mysite: absolute URLs in OpenGraph, sitemap
+    statuses: tuple[str, ...] = ("approved",)
+    site_name: str = "This X Does Not Exist"
+
+
+def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None,
+               show_progress: bool = True) -> SiteReport:
+    """Build (or bring up to date) the static site of ``gallery_root`` in ``out``."""
+    options = options or SiteOptions()
+    public_url = checked_public_url(options.public_url)
+    _check_folders(gallery_root, out)
+    with Gallery.open(gallery_root) as gallery:
+        snapshot = Snapshot.load(gallery, options.statuses, gallery.change_counter())
+        if not snapshot.by_id:
+            raise GanpageError(f"{gallery_root} has no {' or '.join(options.statuses)} picture "
+                               "to put on a site; approve some with `ganpage gallery approve "
+                               f"{gallery_root} --all`, or pass --show pending")
+        out.mkdir(parents=True, exist_ok=True)
+        writer = SiteWriter(out)
+        report = SiteReport(writer.counts)
+        with progress_bar(transient=True) as bar:
+            task = bar.add_task("copying pictures", total=len(snapshot.by_id), unit="file",
+                                stats="", visible=show_progress)
+            _copy_images(gallery, snapshot, writer, report, lambda: bar.advance(task))
+            if not snapshot.by_id:
+                raise GanpageError(f"no picture of {gallery_root} could be copied "
+                                   f"({report.skipped[0]}); run `ganpage gallery verify "
+                                   f"{gallery_root}`")
+            site = StaticPages(SiteConfig(site_name=options.site_name, public_url=public_url),
+                               snapshot)
+            files = site.files()
+            writer.claim(list(files))
+            task = bar.add_task("writing pages", total=len(files), unit="file", stats="",
+                                visible=show_progress)
+            for path, make in files.items():
+                writer.write(path, make())
+                bar.advance(task)
+        report.counts = writer.finish()
+    report.pictures, report.categories = len(snapshot.by_id), len(snapshot.category_list)
+    if not public_url:
+        report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
+                            "out, 404.html links relative to the site's root")
+    return report
+
+
+def checked_public_url(url: str) -> str:
+    """``url`` without a trailing slash, or a GanpageError naming what is wrong with it."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+            or parts.fragment:
+        raise GanpageError(f"--public-url {url!r} must be an http(s) address of the site's "
+                           "folder without query or fragment, e.g. https://user.github.io/mysite")
+    return url.rstrip("/")
+
+
+def _check_folders(gallery_root: Path, out: Path) -> None:
+    gallery, site = gallery_root.resolve(), out.resolve()
+    if site == gallery or gallery in site.parents or site in gallery.parents:
+        raise GanpageError(f"the site folder {out} and the gallery {gallery_root} must not "
+                           "contain each other; choose another OUT")
+
+
+def _copy_images(gallery: Gallery, snapshot: Snapshot, writer: SiteWriter, report: SiteReport,
+                 advance: Callable[[], None]) -> None:
+    """Copy each picture's file, checked against its sha256; a missing or damaged one is left
+    out of the site and counted in ``report.skipped``."""
+    records = list(snapshot.by_id.values())
+    writer.claim([image_path(record) for record in records])
+    for record in records:
+        if not writer.copy(image_path(record), gallery.path_of(record), record.sha256):
+            report.skipped.append(f"{record.id}: {record.relative_path} is missing or does not "
+                                  "match its sha256")
+            snapshot.remove(record.id)
+        advance()
+
+
+def image_path(record: ImageRecord) -> str:
+    return Links(style="static").path("image", path=record.relative_path)
+
+
+class StaticPages:
+    """Every file of the site but the pictures: path -> a function making its bytes."""
+
+    def __init__(self, config: SiteConfig, snapshot: Snapshot):
+        self.config = config
+        self.snapshot = snapshot
+        self.renderer = PageRenderer(config, links=self.links(0))
+        self.meta_csp = "; ".join(
+            part for part in CONTENT_SECURITY_POLICY.split("; ")
+            if part.split(" ")[0] not in META_CSP_IGNORED)
+
+    def links(self, depth: int, base: str | None = None) -> Links:
+        """The links of a page ``depth`` folders below the site's root."""
+        return Links(base="../" * depth if base is None else base,
+                     public_url=self.config.public_url, style="static")
+
+    def files(self) -> dict[str, Callable[[], bytes]]:
+        top = self.links(0)
+        files: dict[str, Callable[[], bytes]] = {}
+        for name in STATIC_FILES:
+            files[top.path("static", name=name)] = _static_file(name)
+        for record in self.snapshot.by_id.values():
+            files[top.path("picture", id=record.id)] = self._picture(record)
+        for view in self.snapshot.category_list:
+            for page in range(1, max(1, -(-len(view.records) // PER_PAGE)) + 1):
+                path = top.path("category" if page == 1 else "category_page", slug=view.slug,
+                                page=page)
+                files[path] = self._category(view, page)
+        files.update({
+            "index.html": self._index, top.path("categories"): self._categories,
+            top.path("about"): self._about, "404.html": self._not_found,
+            PICTURES_MANIFEST: self._pictures_manifest, "robots.txt": self._robots,
+            "_headers": self._headers, ".nojekyll": lambda: b""})
+        if self.config.public_url:
+            files.update(self._sitemaps(list(files)))
+        return files
+
+    def _page(self, depth: int) -> dict:
+        return {"links": self.links(depth), "meta_csp": self.meta_csp}
+
+    def _picture(self, record: ImageRecord) -> Callable[[], bytes]:
+        return lambda: self.renderer.picture_html(record, **self._page(1)).encode()
+
+    def _category(self, view, page: int) -> Callable[[], bytes]:
+        return lambda: (self.renderer.category_html(view, page, **self._page(1)) or "").encode()
+
+    def _index(self) -> bytes:
+        """The home page: a picture chosen by its id (the page without JavaScript, the same
+        on every build while that picture is shown), ``random.js`` swapping in another."""
+        first = min(self.snapshot.by_id.values(), key=lambda record: record.id)
+        return self.renderer.picture_html(first, template="static_index.html",
+                                          **self._page(0)).encode()
+
+    def _categories(self) -> bytes:
+        return self.renderer.render("categories.html", categories=self.snapshot.category_list,
+                                    **self._page(0)).encode()
+
+    def _about(self) -> bytes:
+        return self.renderer.about_html(self.snapshot.model_cards, **self._page(0)).encode()
+
+    def _not_found(self) -> bytes:
+        """Hosts answer any missing path with 404.html, at any depth: with a public URL its
+        links start at that URL's path (``/mysite/``), else they are relative to the root."""
+        base = urlsplit(self.config.public_url).path.rstrip("/") + "/" \
+            if self.config.public_url else ""
+        return self.renderer.render("error.html", status=404, detail="No page has this address.",
+                                    links=self.links(0, base), meta_csp=self.meta_csp).encode()
+
+    def _pictures_manifest(self) -> bytes:
+        """What random.js picks from: a random category, then a random picture of it (as
+        ``ganpage serve`` does), whose page is ``page`` with the id put in."""
+        manifest = {"page": self.links(0).path("picture", id="{id}"), "categories": [
+            {"slug": view.slug, "pictures": [record.id for record in view.records]}
+            for view in self.snapshot.category_list]}
+        return (json.dumps(manifest, separators=(",", ":")) + "\n").encode()
+
+    def _robots(self) -> bytes:
+        lines = ["User-agent: *", "Allow: /"]
+        if self.config.public_url:
+            lines.append(f"Sitemap: {self.config.public_url}/sitemap.xml")
+        return ("\n".join(lines) + "\n").encode()
+
+    def _headers(self) -> bytes:
+        """Netlify's and Cloudflare Pages' ``_headers``: the server's security headers, and
+        pictures cached for good (their name is their recipe's hash)."""
+        return ("/*\n"
+                f"  Content-Security-Policy: {CONTENT_SECURITY_POLICY}\n"
+                "  X-Content-Type-Options: nosniff\n"
+                "  Referrer-Policy: strict-origin-when-cross-origin\n"
+                "  X-Frame-Options: DENY\n"
+                "/images/*\n"
+                "  Cache-Control: public, max-age=31536000, immutable\n").encode()
+
+    def _sitemaps(self, paths: Sequence[str]) -> dict[str, Callable[[], bytes]]:
+        """sitemap.xml of every page (an index of numbered sitemaps past 50,000 URLs)."""
+        pages = sorted(path for path in paths if path.endswith(".html") and path != "404.html")
+        urls = [self.config.public_url + "/" + ("" if p == "index.html" else p) for p in pages]
+        if len(urls) <= SITEMAP_LIMIT:
+            return {"sitemap.xml": lambda: _sitemap(urls)}
+        chunks = [urls[i:i + SITEMAP_LIMIT] for i in range(0, len(urls), SITEMAP_LIMIT)]
+        files: dict[str, Callable[[], bytes]] = {
+            f"sitemap-{n}.xml": (lambda chunk=chunk: _sitemap(chunk))
+            for n, chunk in enumerate(chunks, 1)}
+        files["sitemap.xml"] = lambda: _sitemap_index(
+            [f"{self.config.public_url}/sitemap-{n}.xml" for n in range(1, len(chunks) + 1)])
+        return files
+
+
+def _static_file(name: str) -> Callable[[], bytes]:
+    return lambda: (resources.files("ganpage.web") / "static" / name).read_bytes()
+
+
+def _sitemap(urls: Sequence[str]) -> bytes:
+    body = "".join(f"<url><loc>{escape(url)}</loc></url>\n" for url in urls)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{body}</urlset>\n").encode()
+
+
+def _sitemap_index(urls: Sequence[str]) -> bytes:
+    body = "".join(f"<sitemap><loc>{escape(url)}</loc></sitemap>\n" for url in urls)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{body}</sitemapindex>\n").encode()

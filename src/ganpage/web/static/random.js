@@ -1,0 +1,38 @@
+// The static site's home page (ganpage build-site): show a random picture on every load, as
+// `ganpage serve` does at /. It picks a random category, then a random picture of it, from
+// pictures.json, and swaps that picture's own page's <article> in for the one built into
+// index.html. Without JavaScript, or if anything fails, the built-in picture stays.
+"use strict";
+(() => {
+  const root = document.documentElement;
+  const pick = (list) => list[Math.floor(Math.random() * list.length)];
+  const fetched = async (url) => {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    return response;
+  };
+  const loaded = new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve));
+
+  async function showRandomPicture() {
+    const manifest = await (await fetched(new URL("pictures.json", document.baseURI))).json();
+    const id = pick(pick(manifest.categories).pictures);
+    const pageUrl = new URL(manifest.page.replace("{id}", id), document.baseURI);
+    const page = new DOMParser().parseFromString(await (await fetched(pageUrl)).text(), "text/html");
+    const article = page.querySelector("article.picture");
+    for (const element of article.querySelectorAll("[href], [src]")) {
+      for (const name of ["href", "src"]) {  // the page's relative links, made absolute
+        if (element.hasAttribute(name)) {
+          element.setAttribute(name, new URL(element.getAttribute(name), pageUrl).href);
+        }
+      }
+    }
+    await loaded;
+    document.querySelector("article.picture").replaceWith(document.adoptNode(article));
+    document.title = page.title;
+  }
+
+  root.classList.add("picking");
+  const shown = () => root.classList.remove("picking");
+  setTimeout(shown, 3000);  // a slow network: show the built-in picture meanwhile
+  showRandomPicture().catch((error) => console.warn("random picture:", error)).finally(shown);
+})();

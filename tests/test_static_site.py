@@ -1,0 +1,301 @@
+"""ganpage build-site: the static site's files, its relative links, strict-CSP pages, incremental
+rebuilds, and headless Chromium against `python -m http.server` with the site under a sub-path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from typer.testing import CliRunner
+
+from ganpage.cli import app
+from ganpage.errors import GanpageError
+from ganpage.gallery import Gallery
+from ganpage.static_site import SiteOptions, build_site
+
+PUBLIC = "https://user.github.io/mysite"
+
+
+@pytest.fixture
+def gallery(tiny_gallery: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny gallery (3 categories x 4 approved pictures) that a test may curate."""
+    return Path(shutil.copytree(tiny_gallery, tmp_path / "gallery"))
+
+
+def build(gallery: Path, out: Path, **options):
+    return build_site(gallery, out, SiteOptions(**options), show_progress=False)
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page as (tag, attributes), and the text of its script elements."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.script_text = ""
+        self._in = ""
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in = tag
+
+    def handle_endtag(self, tag):
+        self._in = ""
+
+    def handle_data(self, data):
+        if self._in == "script":
+            self.script_text += data.strip()
+
+    def urls(self) -> list[str]:
+        return [attrs[name] for tag, attrs in self.tags for name in ("href", "src")
+                if attrs.get(name) and not (tag == "link" and attrs.get("rel") == "canonical")]
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def test_the_site_has_every_page_of_serve_and_the_pictures_checked(gallery, tmp_path):
+    site = tmp_path / "site"
+    report = build(gallery, site)
+    with Gallery.open(gallery) as opened:
+        records = opened.records(["approved"])
+    assert (report.pictures, report.categories, report.skipped) == (12, 3, [])
+    for record in records:
+        assert (site / "p" / f"{record.id}.html").is_file()
+        copy = site / "images" / record.relative_path
+        assert hashlib.sha256(copy.read_bytes()).hexdigest() == record.sha256
+    slugs = {record.category for record in records}
+    assert {p.stem for p in (site / "c").iterdir()} == slugs
+    for name in ("index.html", "categories.html", "about.html", "404.html", "robots.txt",
+                 "pictures.json", "_headers", ".nojekyll", "static/site.css", "static/random.js",
+                 "static/favicon.svg"):
+        assert (site / name).is_file(), name
+    assert not (site / "sitemap.xml").exists()  # needs absolute URLs: --public-url
+    assert "public-url" in report.notes[0]
+    manifest = json.loads((site / "pictures.json").read_text())
+    assert manifest["page"] == "p/{id}.html"
+    assert sorted(i for c in manifest["categories"] for i in c["pictures"]) == sorted(
+        r.id for r in records)
+    assert "Hamster" in (site / "categories.html").read_text()
+    assert "tiny" in (site / "about.html").read_text()  # the model's card
+
+
+def test_category_pages_are_paginated_like_serve(gallery, tmp_path, monkeypatch):
+    monkeypatch.setattr("ganpage.web.app.PER_PAGE", 3)
+    monkeypatch.setattr("ganpage.static_site.PER_PAGE", 3)
+    site = tmp_path / "site"
+    build(gallery, site)
+    first, second = site / "c" / "hamster.html", site / "c" / "hamster.page2.html"
+    assert 'href="../c/hamster.page2.html">Next' in first.read_text()
+    assert 'href="../c/hamster.html">Previous' in second.read_text()
+    assert second.read_text().count('<li><a href="../p/') == 1  # 4 pictures, 3 a page
+    assert not (site / "c" / "hamster.page3.html").exists()
+
+
+def test_every_link_is_relative_and_names_a_file_of_the_site(gallery, tmp_path):
+    site = tmp_path / "site"
+    build(gallery, site)
+    for page in pages(site):
+        if page.name == "404.html":
+            continue  # shown at any depth: its own test
+        for url in Tags(page.read_text()).urls():
+            assert not urlsplit(url).scheme and not url.startswith("/"), (page, url)
+            target = (page.parent / url).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            assert target.is_file() and site.resolve() in target.parents, (page, url)
+
+
+def test_a_public_url_gives_absolute_opengraph_urls_a_sitemap_and_an_absolute_404(gallery,
+                                                                                   tmp_path):
+    site = tmp_path / "site"
+    build(gallery, site, public_url=PUBLIC + "/")
+    with Gallery.open(gallery) as opened:
+        record = opened.records(["approved"])[0]
+    page = (site / "p" / f"{record.id}.html").read_text()
+    assert f'<meta property="og:url" content="{PUBLIC}/p/{record.id}.html">' in page
+    assert (f'<meta property="og:image" content="{PUBLIC}/images/{record.relative_path}">'
+            in page)
+    sitemap = (site / "sitemap.xml").read_text()
+    locs = [line for line in sitemap.splitlines() if "<loc>" in line]
+    assert len(locs) == 12 + 3 + 3  # pictures, categories, index + categories + about
+    assert f"<loc>{PUBLIC}/</loc>" in sitemap and "404" not in sitemap
+    assert all(loc.startswith(f"<url><loc>{PUBLIC}/") for loc in locs)
+    assert f"Sitemap: {PUBLIC}/sitemap.xml" in (site / "robots.txt").read_text()
+    not_found = Tags((site / "404.html").read_text()).urls()
+    assert "/mysite/static/site.css" in not_found and "/mysite/" in not_found
+
+
+def test_no_page_needs_what_a_strict_content_security_policy_blocks(gallery, tmp_path):
+    site = tmp_path / "site"
+    build(gallery, site, public_url=PUBLIC)
+    for page in pages(site):
+        html = Tags(page.read_text())
+        assert html.script_text == "", page  # no inline script
+        for tag, attrs in html.tags:
+            assert tag != "style", page
+            assert "style" not in attrs, (page, tag)
+            assert not [name for name in attrs if name.startswith("on")], (page, tag)
+            assert not any((value or "").strip().lower().startswith("javascript:")
+                           for value in attrs.values()), (page, tag)
+            if tag == "script":
+                assert attrs["src"].endswith("static/random.js")
+        policy = [a["content"] for t, a in html.tags if a.get("http-equiv")
+                  == "Content-Security-Policy"]
+        assert policy and "script-src 'self'" in policy[0] and "unsafe-inline" not in policy[0]
+    assert "Content-Security-Policy: default-src 'none'" in (site / "_headers").read_text()
+
+
+def test_a_rebuild_after_curation_rewrites_only_what_changed(gallery, tmp_path):
+    site = tmp_path / "site"
+    first = build(gallery, site)
+    assert first.counts.unchanged == 0 and first.counts.removed == 0
+    again = build(gallery, site)
+    assert (again.counts.written, again.counts.removed) == (0, 0)
+    assert again.counts.unchanged == first.counts.written
+    with Gallery.open(gallery) as opened:
+        records = opened.records(["approved"], category="hamster")
+        shown_on_index = min(r.id for r in opened.records(["approved"]))
+        rejected = next(r for r in records if r.id != shown_on_index)
+        opened.set_status("rejected", [rejected.id])
+    before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    after_curation = build(gallery, site)
+    changed = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()
+               and p.name != ".ganpage-site.json" and before.get(p) != p.stat().st_mtime_ns}
+    assert changed == {"c/hamster.html", "categories.html", "pictures.json"}
+    assert after_curation.counts.written == 3 and after_curation.counts.removed == 2
+    assert not (site / "p" / f"{rejected.id}.html").exists()
+    assert not (site / "images" / rejected.relative_path).exists()
+    assert rejected.id not in (site / "pictures.json").read_text()
+
+
+def test_a_damaged_picture_is_left_out_and_counted(gallery, tmp_path):
+    with Gallery.open(gallery) as opened:
+        damaged = opened.records(["approved"])[3]
+    (gallery / damaged.relative_path).write_bytes(b"not the picture")
+    report = build(gallery, tmp_path / "site")
+    assert report.pictures == 11 and len(report.skipped) == 1
+    assert report.skipped[0].startswith(damaged.id)
+    assert not (tmp_path / "site" / "p" / f"{damaged.id}.html").exists()
+    assert damaged.id not in (tmp_path / "site" / "pictures.json").read_text()
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org", "example.org/site",
+                                 "https://example.org/?x=1"])
+def test_a_bad_public_url_is_refused_before_anything_is_written(gallery, tmp_path, url):
+    with pytest.raises(GanpageError, match="--public-url"):
+        build(gallery, tmp_path / "site", public_url=url)
+    assert not (tmp_path / "site").exists()
+
+
+def test_the_command_reports_written_unchanged_and_removed(gallery, tmp_path):
+    site = tmp_path / "site"
+    runner = CliRunner()
+    first = runner.invoke(app, ["build-site", str(gallery), str(site)])
+    assert first.exit_code == 0, first.output
+    assert "12 pictures in 3 categories" in first.output and "0 unchanged" in first.output
+    second = runner.invoke(app, ["build-site", str(gallery), str(site)])
+    assert "0 written" in second.output and "0 removed" in second.output
+    pending = runner.invoke(app, ["build-site", str(gallery), str(tmp_path / "other"),
+                                  "--show", "pending"])
+    assert pending.exit_code != 0 and "no pending picture" in str(pending.exception)
+    assert not (tmp_path / "other").exists()  # removed again: nothing half made
+
+
+# -- in a browser ---------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def served_site(gallery, tmp_path):
+    """The site at /site/ of `python -m http.server` serving its parent folder."""
+    from conftest import free_port, wait_for_http
+
+    build(gallery, tmp_path / "public" / "site")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1", "--directory", str(tmp_path / "public")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", server)
+        yield f"http://127.0.0.1:{port}/site/"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+def test_the_site_under_a_sub_path_in_chromium(served_site, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 900})
+            failures = watch(page)
+            seen = {shown_picture(page, served_site) for _ in range(10)}
+            assert len(seen) > 1  # another picture on a reload
+            visited = crawl(page, served_site)
+            assert len(visited) == 1 + 3 + 2 + 12  # index, categories, about, c/, p/ pages
+            shot = Path(os.environ.get("GANPAGE_STATIC_SCREENSHOT", tmp_path / "site.png"))
+            shown_picture(page, served_site)
+            page.screenshot(path=str(shot))
+            assert failures == []
+            without_js = browser.new_page(java_script_enabled=False)
+            assert shown_picture(without_js, served_site).endswith(".webp")
+        finally:
+            browser.close()
+
+
+def watch(page) -> list[str]:
+    """The page's failed requests, 4xx/5xx responses and CSP violations, as they happen."""
+    failures: list[str] = []
+    page.on("response", lambda r: r.status >= 400 and failures.append(f"{r.status} {r.url}"))
+    # a request cut short by the next navigation is ERR_ABORTED, not a missing file
+    page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
+            and failures.append(f"{r.failure} {r.url}"))
+    page.on("console", lambda m: "Content Security Policy" in m.text
+            and failures.append(m.text))
+    return failures
+
+
+def shown_picture(page, url: str) -> str:
+    """Load the home page; the src of the picture it shows, once decoded."""
+    page.goto(url)
+    page.wait_for_function("() => !document.documentElement.classList.contains('picking')")
+    image = page.locator("article.picture img")
+    image.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=image.element_handle())
+    return image.get_attribute("src")
+
+
+def crawl(page, root: str) -> set[str]:
+    """Visit every page linked from the home page within the site; each picture must decode."""
+    todo, visited = [root], set()
+    while todo:
+        url = todo.pop()
+        if url in visited:
+            continue
+        visited.add(url)
+        page.goto(url)
+        page.wait_for_function("() => [...document.images].every(i => i.complete && "
+                               "i.naturalWidth > 0)", timeout=5000)  # lazy ones too
+        links = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        todo += [link.split("#")[0] for link in links if link.startswith(root)]
+    return {url.replace("index.html", "") for url in visited}
