@@ -8,7 +8,8 @@ import pytest
 
 COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["interpolate"],
             ["categories"], ["models"], ["rank-categories"], ["gallery", "merge"],
-            ["gallery", "approve"], ["gallery", "verify"], ["data", "folder"], ["data", "emoji"],
+            ["gallery", "approve"], ["gallery", "verify"], ["gallery", "list"], ["data", "folder"],
+            ["data", "emoji"],
             ["data", "urls"]]
 
 

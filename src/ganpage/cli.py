@@ -27,9 +27,6 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-gallery_app = typer.Typer(help="Inspect, curate and merge galleries.", no_args_is_help=True,
-                          rich_markup_mode="rich")
-app.add_typer(gallery_app, name="gallery")
 data_app = typer.Typer(help="Make training data sets: image folders, the emoji set, URL lists.",
                        no_args_is_help=True, rich_markup_mode="rich")
 app.add_typer(data_app, name="data")
@@ -255,79 +252,6 @@ def models() -> None:
         typer.echo(f"{name}  ({folder})")
     if not found:
         typer.echo("no built-in model is installed")
-
-
-@gallery_app.command("merge")
-def gallery_merge(
-    target: Annotated[Path, typer.Argument(help="Gallery to merge into (created if missing).")],
-    sources: Annotated[list[Path], typer.Argument(help="Galleries to copy from.")],
-) -> None:
-    """Merge shard galleries into one.
-
-    [bold]Example[/bold]
-
-    ganpage gallery merge gallery/ shard0/ shard1/ shard2/ shard3/
-    """
-    from ganpage.gallery import Gallery
-    from ganpage.outputs import removed_on_error
-
-    for source in sources:  # every source is a gallery before the target is made
-        Gallery.open(source).close()
-    with removed_on_error(target), Gallery.open(target, create=True) as merged:
-        for source in sources:
-            with Gallery.open(source) as other:
-                typer.echo(f"{source}: {merged.merge_from(other)} pictures merged")
-
-
-@gallery_app.command("approve")
-def gallery_approve(
-    gallery: Path,
-    ids: Annotated[list[str] | None, typer.Argument(help="Image ids.")] = None,
-    all_images: Annotated[bool, typer.Option("--all", help="Every picture.")] = False,
-    category: Annotated[str | None, typer.Option(help="Every picture of this slug.")] = None,
-    reject: Annotated[bool, typer.Option(help="Reject instead of approve.")] = False,
-) -> None:
-    """Approve (or --reject) pictures so that `ganpage serve` shows (or hides) them.
-
-    [bold]Examples[/bold]
-
-    ganpage gallery approve gallery/ --all
-
-    ganpage gallery approve gallery/ 3f2a9c01b2de --reject
-    """
-    from ganpage.gallery import Gallery
-
-    if not (ids or all_images or category):
-        raise GanpageError("say which pictures: image ids, --category SLUG or --all")
-    with Gallery.open(gallery) as target:
-        unknown = sorted(set(ids or ()) - target.existing_ids(ids or ()))
-        if unknown:
-            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-            raise GanpageError(f"{gallery} has no picture {', '.join(unknown[:10])}{more}; "
-                               f"nothing changed; see `ganpage gallery list {gallery}`")
-        changed = target.set_status("rejected" if reject else "approved", ids or None, category)
-    typer.echo(f"{changed} pictures {'rejected' if reject else 'approved'}")
-
-
-@gallery_app.command("verify")
-def gallery_verify(gallery: Path) -> None:
-    """Check that every indexed picture exists and matches its sha256.
-
-    [bold]Example[/bold]
-
-    ganpage gallery verify gallery/
-    """
-    from ganpage.gallery import Gallery
-
-    with Gallery.open(gallery) as target:
-        problems = target.verify()
-        counts = target.count_by_status()
-    for problem in problems:
-        typer.echo(problem)
-    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
-    typer.echo(f"{sum(counts.values())} pictures ({summary}), {len(problems)} problems")
-    if problems:
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -703,6 +627,7 @@ def data_emoji(
 # Commands that live in modules of their own (ganpage/commands/), one module per area; each
 # registers itself on ``app`` when imported, after everything above is defined.
 from ganpage.commands import build_site as _build_site_commands  # noqa: E402, F401
+from ganpage.commands import gallery as _gallery_commands  # noqa: E402, F401
 from ganpage.commands import serve as _serve_commands  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover

@@ -439,6 +439,10 @@ class Gallery:
         rows = self.db.execute(query + " ORDER BY created_at, id", params)
         return [ImageRecord.from_row(row) for row in rows]
 
+    def category_slugs(self) -> set[str]:
+        """The slug of every category with at least one picture here."""
+        return {row[0] for row in self.db.execute("SELECT DISTINCT category FROM images")}
+
     def get(self, image_id: str) -> ImageRecord | None:
         row = self.db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
         return ImageRecord.from_row(row) if row else None
