@@ -3,6 +3,7 @@ in front of a running `ganpage serve`, with TLS) or checked by systemd-analyze."
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -259,3 +260,37 @@ def test_the_unit_is_hardened(tmp_path):
     settings = (DEPLOY / "ganpage.service").read_text()
     for setting in ("NoNewPrivileges=yes", "ProtectSystem=strict", "EnvironmentFile="):
         assert setting in settings
+
+
+GUIDE = Path(__file__).parents[1] / "docs" / "deploy.md"
+SHOWN_FILES = {"nginx": ["nginx/ganpage.conf", "nginx/ganpage-site.conf"],
+               "ini": ["ganpage.service", "ganpage.env"]}
+
+
+def guide_blocks(language: str) -> list[list[str]]:
+    """The lines of each ```language block of docs/deploy.md."""
+    parts = GUIDE.read_text().split(f"```{language}\n")[1:]
+    return [part.split("```", 1)[0].splitlines() for part in parts]
+
+
+@pytest.mark.parametrize("language", sorted(SHOWN_FILES))
+def test_every_config_line_the_guide_shows_is_in_the_tested_file(language):
+    files = "\n".join((DEPLOY / name).read_text() for name in SHOWN_FILES[language])
+    blocks = guide_blocks(language)
+    assert blocks, f"docs/deploy.md shows no {language} block"
+    for block in blocks:
+        for line in block:
+            assert line in files.splitlines(), f"docs/deploy.md shows {line!r}, not in deploy/"
+
+
+def test_the_guide_links_every_deploy_file_and_documents_every_setting_it_uses():
+    guide = GUIDE.read_text()
+    for path in DEPLOY.rglob("*"):
+        if path.is_file():
+            assert f"(../deploy/{path.relative_to(DEPLOY)})" in guide, path
+    options = (Path(__file__).parents[1] / "src" / "ganpage" / "commands" / "serve.py").read_text()
+    for variable in deployed_environment():
+        assert f"`{variable}`" in guide, variable
+    for variable in set(re.findall(r"`(GANPAGE_[A-Z_]+)`", guide)) - {"GANPAGE_REVIEW_TOKEN"}:
+        assert f'envvar="{variable}"' in options, f"docs/deploy.md names {variable}: no such option"
+    assert "(docs/deploy.md)" in (Path(__file__).parents[1] / "README.md").read_text()
