@@ -13,13 +13,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
+from conftest import free_port, wait_for_http
 from ganpage.cli import app
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.static_site import SiteOptions, build_site
+from nginx_deploy import NGINX, running_nginx
 
 PUBLIC = "https://user.github.io/mysite"
 
@@ -212,6 +215,26 @@ def test_the_command_reports_written_unchanged_and_removed(gallery, tmp_path):
     assert not (tmp_path / "other").exists()  # removed again: nothing half made
 
 
+def test_nginx_serves_the_built_site_with_its_404_page(gallery, tmp_path):
+    """deploy/nginx/ganpage-site.conf in front of a real build: pages with and without .html,
+    the site's 404 page (links from the root) for any missing path, no dot files."""
+    if NGINX is None or shutil.which("openssl") is None:
+        pytest.skip("nginx or openssl is not installed")
+    site = tmp_path / "site"
+    build(gallery, site, public_url="https://static.thisxdoesnotexist.example")
+    record_id = json.loads((site / "pictures.json").read_text())["categories"][0]["pictures"][0]
+    with running_nginx(tmp_path / "nginx", "ganpage-site.conf",
+                       {"root /srv/ganpage/site;": f"root {site};"}) as nginx, \
+            httpx.Client(base_url=nginx.https, verify=nginx.tls(), timeout=10) as client:
+        assert client.get("/").text == (site / "index.html").read_text()
+        assert client.get(f"/p/{record_id}").text == client.get(f"/p/{record_id}.html").text
+        assert client.get("/pictures.json").headers["content-type"] == "application/json"
+        for missing in ("/p/000000000000.html", "/no/such/folder/page", "/.ganpage-site.json"):
+            answer = client.get(missing)
+            assert answer.status_code == 404 and answer.text == (site / "404.html").read_text()
+        assert 'href="/static/site.css"' in client.get("/a/b/c").text
+
+
 # -- in a browser ---------------------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -223,8 +246,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 @pytest.fixture
 def served_site(gallery, tmp_path):
     """The site at /site/ of `python -m http.server` serving its parent folder."""
-    from conftest import free_port, wait_for_http
-
     build(gallery, tmp_path / "public" / "site")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
