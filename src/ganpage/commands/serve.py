@@ -12,8 +12,9 @@ from ganpage.cli import DEFAULT_MODEL, DEMO_CATEGORIES, Server, Status, app
 
 @app.command()
 def serve(
-    gallery: Annotated[Path, typer.Argument(help="Gallery folder made by `ganpage generate`.",
-                                            envvar="GANPAGE_GALLERY")],
+    gallery: Annotated[Path | None, typer.Argument(
+        help="Gallery folder made by `ganpage generate` (optional with --live).",
+        envvar="GANPAGE_GALLERY", show_default=False)] = None,
     host: Annotated[str, typer.Option(envvar="GANPAGE_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, envvar="GANPAGE_PORT")] = 8000,
     show: Annotated[list[Status], typer.Option(
@@ -41,8 +42,24 @@ def serve(
         help="Behind nginx: answer a checked picture with X-Accel-Redirect to this internal "
         "location (e.g. /_gallery/, aliasing the gallery folder); nginx sends the bytes.",
         envvar="GANPAGE_ACCEL_REDIRECT")] = "",
+    live: Annotated[str, typer.Option(
+        "--live", metavar="MODEL", help="Also draw pictures on demand with this model (a "
+        "built-in name, folder or Hugging Face id): /draw?category=&seed=&truncation= and, "
+        "without a gallery, the random page.", envvar="GANPAGE_LIVE")] = "",
+    live_device: Annotated[str, typer.Option(
+        help="Where the live model runs: cpu, cuda or cuda:N.",
+        envvar="GANPAGE_LIVE_DEVICE")] = "cpu",
+    live_batch: Annotated[int, typer.Option(
+        min=1, help="Most pictures drawn in one batch (requests that arrive together are "
+        "drawn together); 1 turns micro-batching off.", envvar="GANPAGE_LIVE_BATCH")] = 32,
+    live_queue: Annotated[int, typer.Option(
+        min=1, help="Most requests waiting for the live model in a worker; past it, 503 "
+        "with Retry-After at once.", envvar="GANPAGE_LIVE_QUEUE")] = 128,
+    live_rate: Annotated[float, typer.Option(
+        min=0, help="Pictures one client may have drawn per second (bursts of twice that); "
+        "0: no limit.", envvar="GANPAGE_LIVE_RATE")] = 20.0,
 ) -> None:
-    """Serve the "This X Does Not Exist" site for a gallery.
+    """Serve the "This X Does Not Exist" site for a gallery, a live model, or both.
 
     Every option can also be set by its GANPAGE_* environment variable (a flag wins).
     /healthz, /readyz and /metrics (Prometheus) are for monitoring.
@@ -60,13 +77,21 @@ def serve(
     ganpage serve gallery/ --review --show approved --show pending
 
     GANPAGE_ACCEL_REDIRECT=/_gallery/ ganpage serve gallery/   # nginx in front: docs/deploy.md
+
+    ganpage serve --live emoji64
+
+    ganpage serve gallery/ --live emoji64 --live-device cuda --workers 2
     """
+    from ganpage.live.settings import LiveSettings
     from ganpage.web.review import review_token
     from ganpage.web.server import run_server
 
+    settings = LiveSettings(device=live_device, max_batch=live_batch, max_queue=live_queue,
+                            rate_per_second=live_rate,
+                            rate_burst=max(1, round(2 * live_rate)))
     run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
                server, access_log, shutdown_timeout, review_token() if review else "",
-               accel_redirect)
+               accel_redirect, live, settings)
 
 
 @app.command()

@@ -8,6 +8,7 @@ headers, HEAD) and ``observe.Observer`` (metrics, access log); the fast path doe
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import time
@@ -33,9 +34,13 @@ from ganpage.blurb import (
     title_words,
     with_article,
 )
+from ganpage.errors import GanpageError
 from ganpage.gallery import FORMATS, Gallery, ImageRecord
+from ganpage.live.engine import LiveEngine, LiveUnavailable
+from ganpage.live.settings import LiveSettings
 from ganpage.web.access_log import AccessLog
 from ganpage.web.catalog import Catalog, CategoryView
+from ganpage.web.draw import add_draw_routes, drawn_page, unavailable
 from ganpage.web.hygiene import ALLOWED_METHODS, SECURITY_HEADERS, Hygiene
 from ganpage.web.images import (
     ImageFiles,
@@ -70,25 +75,38 @@ class SiteConfig:
     refresh_seconds: float = 2.0
     review_token: str = field(default="", repr=False)  # set: the /review routes exist
     accel_redirect: str = ""  # set (e.g. /_gallery/): nginx sends picture bytes, ganpage checks
+    live_model: str = ""  # set: pictures drawn by the server (/draw), `serve --live MODEL`
+    live: LiveSettings = field(default_factory=LiveSettings)
 
 
-def create_app(gallery_root: str | Path, config: SiteConfig | None = None,
+def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None,
                access_log: str | Path | None = None) -> RandomPageFastPath:
-    """Build the site for the gallery at ``gallery_root``, logging requests to ``access_log``
-    (a path, or ``-`` for standard output) if given."""
+    """Build the site for the gallery at ``gallery_root`` (None: live pictures only, which
+    needs ``config.live_model``), logging requests to ``access_log`` (a path, or ``-`` for
+    standard output) if given. The live model loads on a thread of its own when the server
+    starts or its first request comes, whichever is first."""
     config = config or SiteConfig()
     accel_redirect_prefix(config.accel_redirect)
-    gallery = Gallery.open(gallery_root, shared=True)
+    if gallery_root is None and not config.live_model:
+        raise GanpageError("nothing to serve: give a GALLERY folder, --live MODEL, or both")
+    if gallery_root is None and config.review_token:
+        raise GanpageError("--review needs a GALLERY folder to review")
+    gallery = Gallery.open(gallery_root, shared=True) if gallery_root is not None else None
     catalog = Catalog(gallery, config.statuses, config.refresh_seconds)
     pages = PageRenderer(config)
     metrics = Metrics()
+    engine = LiveEngine(config.live_model, config.live, metrics) if config.live_model else None
     app = FastAPI(title="ganpage", version="1", docs_url=None, redoc_url=None,
-                  description="Pictures of things that do not exist, made by a GAN.")
+                  description="Pictures of things that do not exist, made by a GAN.",
+                  lifespan=_starting(engine))
     static_dir = Path(str(resources.files("ganpage.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
-    _add_page_routes(app, catalog, pages)
+    _add_page_routes(app, catalog, pages, engine)
     _add_api_routes(app, catalog, config)
-    add_operations_routes(app, catalog, metrics)
+    add_operations_routes(app, catalog, metrics, engine)
+    if engine is not None:
+        add_draw_routes(app, engine, pages)
+    app.state.live = engine
     if config.review_token:
         app.state.review = ReviewDesk(gallery_root)
         add_review_routes(app, app.state.review, ReviewAuth(config.review_token), pages.render)
@@ -96,7 +114,19 @@ def create_app(gallery_root: str | Path, config: SiteConfig | None = None,
     app.state.gallery = gallery
     observer = Observer(metrics, AccessLog(access_log) if access_log else None,
                         route_labels(app.routes))
-    return RandomPageFastPath(app, catalog, pages, observer)
+    return RandomPageFastPath(app, catalog, pages, observer, engine)
+
+
+def _starting(engine: LiveEngine | None):
+    """The app's lifespan: the live model starts loading as the server starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if engine is not None:
+            engine.start()
+        yield
+
+    return lifespan
 
 
 class RandomPageFastPath:
@@ -104,16 +134,19 @@ class RandomPageFastPath:
 
     The random page is most of the traffic; answering it here skips routing, middleware and
     response objects (about 2x the requests/s, see benchmarks/serve.py), while sending the
-    same security headers and recording the same metrics as the rest. Everything else,
-    including ``/`` with a query string or on an empty gallery, goes to the full app.
+    same security headers and recording the same metrics as the rest. Without a gallery
+    picture to show and with a live model, it shows a fresh picture from the live pool.
+    Everything else, including ``/`` with a query string or on an empty gallery without a
+    live model, goes to the full app.
     """
 
     HEADERS = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store"),
                *SECURITY_HEADERS]
 
     def __init__(self, app: FastAPI, catalog: Catalog, pages: PageRenderer,
-                 observer: Observer):
+                 observer: Observer, engine: LiveEngine | None = None):
         self.app = app
+        self.engine = engine
         self.catalog = catalog
         self.pages = pages
         self.observer = observer
@@ -127,8 +160,12 @@ class RandomPageFastPath:
                                                                                      "HEAD"):
             started = time.perf_counter()
             record = self.catalog.random_record()
+            body = None
             if record is not None:
                 body = self.pages.picture_page(record, self.catalog.snapshot.version)
+            elif self.engine is not None and self.engine.generator is not None:
+                body = drawn_page(self.pages, self.engine, self.engine.fresh()).encode()
+            if body is not None:
                 if scope["method"] == "HEAD":
                     headers, body = [*self.HEADERS, (b"content-length", b"%d" % len(body))], b""
                 else:
@@ -140,8 +177,11 @@ class RandomPageFastPath:
         await self.observer.wrap(self._hygienic_app, scope, receive, send)
 
     def close(self) -> None:
-        """Close the gallery index and the access log."""
-        self.catalog.gallery.close()
+        """Close the gallery index and the access log, and stop the live model."""
+        if self.catalog.gallery is not None:
+            self.catalog.gallery.close()
+        if self.engine is not None:
+            self.engine.close()
         if hasattr(self.app.state, "review"):
             self.app.state.review.close()
         self.observer.close()
@@ -236,13 +276,20 @@ def _check_query(request: Request) -> None:
         raise HTTPException(400, "query string too long")
 
 
-def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer) -> None:
+def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer,
+                     engine: LiveEngine | None = None) -> None:
     files = ImageFiles(catalog.gallery)
     accel_prefix = pages.config.accel_redirect
 
     async def home(request: Request) -> Response:
         _check_query(request)
         record = catalog.random_record()
+        if record is None and engine is not None:
+            try:
+                await engine.ready()
+            except LiveUnavailable as error:
+                raise unavailable(error) from None
+            return _html(drawn_page(pages, engine, engine.fresh()))
         if record is None:
             snapshot = catalog.current()
             return _html(pages.render("empty.html", pending=snapshot.pending_count,

@@ -48,6 +48,11 @@ class Snapshot:
         return cls({r.id: r for r in records}, categories, ordered, gallery.model_cards(),
                    pending, version)
 
+    @classmethod
+    def empty(cls) -> Snapshot:
+        """Nothing to show: the snapshot of a site without a gallery (live pictures only)."""
+        return cls({}, {}, [], {}, 0, 0)
+
     def remove(self, image_id: str) -> None:
         """Take one picture out (and its category, if it was the last one)."""
         record = self.by_id.pop(image_id, None)
@@ -64,9 +69,10 @@ class Catalog:
     """Holder of the current snapshot. At most every ``refresh_seconds`` a look at the index (a
     cheap ``PRAGMA data_version``, then a reload if it changed) starts on a background thread,
     so a locked or slow index never holds up the event loop: requests meanwhile get the
-    snapshot they had."""
+    snapshot they had. Without a gallery (``None``: a live-only site) it stays empty."""
 
-    def __init__(self, gallery: Gallery, statuses: Sequence[str], refresh_seconds: float = 2.0):
+    def __init__(self, gallery: Gallery | None, statuses: Sequence[str],
+                 refresh_seconds: float = 2.0):
         self.gallery = gallery
         self.statuses = tuple(statuses)
         self.refresh_seconds = refresh_seconds
@@ -76,11 +82,13 @@ class Catalog:
         self._refreshing = threading.Lock()
         self._random = random.Random()
         self._checked_at = time.monotonic()
-        self.snapshot = Snapshot.load(gallery, self.statuses, gallery.change_counter())
+        self.snapshot = (Snapshot.empty() if gallery is None
+                         else Snapshot.load(gallery, self.statuses, gallery.change_counter()))
 
     def current(self) -> Snapshot:
         """The snapshot; starts a look for changes in the background when one is due."""
-        if time.monotonic() - self._checked_at >= self.refresh_seconds:
+        if (self.gallery is not None
+                and time.monotonic() - self._checked_at >= self.refresh_seconds):
             self._start_refresh()
         return self.snapshot
 

@@ -20,6 +20,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     values,
@@ -31,6 +32,7 @@ MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # can make new time series (label values are never taken from the request as they are).
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Seconds; the random page answers in well under a millisecond, images and pages in a few.
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # pictures per sample call (live)
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                    5.0, 10.0)
 
@@ -53,6 +55,18 @@ class Metrics:
         self.latency = Histogram("ganpage_http_request_duration_seconds",
                                  "Time from a request's start to its response's last byte",
                                  ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.live_pictures = Counter("ganpage_live_pictures_drawn",
+                                     "Pictures the live model drew: on_demand or fresh (pool)",
+                                     ["kind"], registry=self.registry)
+        self.live_batch_size = Histogram("ganpage_live_batch_size",
+                                         "Pictures per call of the live model", ["kind"],
+                                         buckets=BATCH_BUCKETS, registry=self.registry)
+        self.live_queue_depth = Gauge("ganpage_live_queue_depth",
+                                      "Recipes waiting to be drawn, after the last batch",
+                                      registry=self.registry, multiprocess_mode="livesum")
+        self.live_refused = Counter("ganpage_live_refused",
+                                    "Live pictures refused: rate, queue_full or timeout",
+                                    ["reason"], registry=self.registry)
         # (route, method, status) -> [sum of seconds, count per bucket..., count over the last]
         self._pending: dict[tuple[str, str, int], list[float]] = {}
         self._flush_due = False
@@ -78,6 +92,15 @@ class Metrics:
         for (route, method, status), sums in pending.items():
             self.requests.labels(route, method, str(status)).inc(sum(sums[1:]))
             _add_observations(self.latency.labels(route), sums[0], sums[1:])
+
+    def record_live_batch(self, kind: str, pictures: int, queue_depth: int) -> None:
+        """One call of the live model (from its drawing thread; a batch per change is cheap)."""
+        self.live_pictures.labels(kind).inc(pictures)
+        self.live_batch_size.labels(kind).observe(pictures)
+        self.live_queue_depth.set(queue_depth)
+
+    def record_live_refusal(self, reason: str) -> None:
+        self.live_refused.labels(reason).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format body and its content type: all workers' values in multiprocess mode

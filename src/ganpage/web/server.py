@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganpage.errors import GanpageError
+from ganpage.live.settings import LiveSettings
 from ganpage.web.app import RandomPageFastPath, SiteConfig, create_app
 from ganpage.web.metrics import multiprocess_directory
 from ganpage.web.review import login_url
@@ -49,7 +50,9 @@ def app_from_environment() -> RandomPageFastPath:
     config = SiteConfig(site_name=settings["site_name"], public_url=settings["public_url"],
                         statuses=tuple(settings["statuses"]),
                         review_token=settings.get("review_token", ""),
-                        accel_redirect=settings.get("accel_redirect", ""))
+                        accel_redirect=settings.get("accel_redirect", ""),
+                        live_model=settings.get("live_model", ""),
+                        live=LiveSettings.from_dict(settings.get("live", {})))
     return create_app(settings["gallery"], config, settings["access_log"] or None)
 
 
@@ -114,25 +117,72 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def run_server(gallery: Path, host: str, port: int, statuses: tuple[str, ...],
+def check_live_model(model: str, device: str) -> None:
+    """Load the live model once in a child process started afresh, so that a bad model is one
+    line before the server starts, and this process (whose forks become Granian's workers)
+    never runs torch: OpenMP's threads do not survive a fork."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ganpage.models.loading import resolve_model_dir
+
+    try:
+        resolve_model_dir(model)  # the usual mistake, a wrong name, without a child's start-up
+    except GanpageError as error:
+        raise GanpageError(f"--live {model}: {error}") from None
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        problem = child.submit(_live_model_problem, model, device).result()
+    if problem:
+        raise GanpageError(problem)
+
+
+def _live_model_problem(model: str, device: str) -> str:
+    from ganpage.models import load_generator
+
+    try:
+        load_generator(model, device)
+    except GanpageError as error:
+        return f"--live {model}: {error}"
+    return ""
+
+
+def live_settings_for(live: LiveSettings, workers: int) -> LiveSettings:
+    """The settings with torch's threads chosen, when not given: the cores divided among the
+    worker processes, so that they do not fight over them."""
+    if live.threads:
+        return live
+    return LiveSettings.from_dict({**live.to_dict(),
+                                   "threads": max(1, (os.cpu_count() or 1) // workers)})
+
+
+def run_server(gallery: Path | None, host: str, port: int, statuses: tuple[str, ...],
                public_url: str, site_name: str, workers: int = 1,
                server: str = "granian", access_log: str = "",
                shutdown_timeout: int = 30, review_token: str = "",
-               accel_redirect: str = "") -> None:
-    """Serve ``gallery`` until interrupted, printing the URL first (and the review page's
-    login URL when ``review_token`` is set; every worker gets the same token)."""
+               accel_redirect: str = "", live_model: str = "",
+               live: LiveSettings | None = None) -> None:
+    """Serve ``gallery`` (None: live pictures only) and, with ``live_model``, pictures drawn
+    by the server until interrupted, printing the URL first (and the review page's login URL
+    when ``review_token`` is set; every worker gets the same token)."""
     options = ServerOptions(host, port, workers, server, shutdown_timeout)
-    settings = {"gallery": str(Path(gallery).resolve()), "statuses": list(statuses),
+    settings = {"gallery": str(Path(gallery).resolve()) if gallery is not None else None,
+                "statuses": list(statuses),
                 "public_url": public_url.rstrip("/"), "site_name": site_name,
                 "access_log": access_log if access_log in ("", "-")
                 else str(Path(access_log).resolve()), "review_token": review_token,
-                "accel_redirect": accel_redirect}
+                "accel_redirect": accel_redirect,
+                "live_model": live_model,
+                "live": live_settings_for(live or LiveSettings(), workers).to_dict()}
     os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
     app_from_environment().close()  # fail fast, here, on a bad gallery or access log
     if server not in SERVERS:
         raise GanpageError(f"unknown server {server!r}; use one of {', '.join(SERVERS)}")
     check_address(host, port)
-    print(f"serving {gallery} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+    if live_model:
+        check_live_model(live_model, (live or LiveSettings()).device)
+    what = " and ".join(filter(None, [str(gallery) if gallery is not None else "",
+                                      f"live pictures of {live_model}" if live_model else ""]))
+    print(f"serving {what} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
     if review_token:
         print(f"review page: {login_url(f'http://{host}:{port}', review_token)}", flush=True)
     serve_target(APP_FACTORY, options)

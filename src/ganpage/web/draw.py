@@ -1,0 +1,96 @@
+"""Pictures drawn by the server (``serve --live MODEL``): ``/draw?category=&seed=&truncation=``
+is a picture's page, ``/draw/image.webp?...`` the picture, both read by ``recipe.py``.
+
+A drawn picture is a pure function of (model, recipe), so its ETag is the recipe's image id and
+a client that has it gets a 304 without the model running.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from ganpage.blurb import blurb_for
+from ganpage.gallery import image_id
+from ganpage.live.engine import IMAGE_FORMAT, LiveEngine, LiveUnavailable
+from ganpage.recipe import QUERY_KEYS, Recipe, RecipeError, parse_recipe
+from ganpage.web.images import etag_matches
+
+PAGE_PATH = "/draw"
+IMAGE_PATH = f"/draw/image.{IMAGE_FORMAT}"
+MAX_QUERY_LENGTH = 256
+# A recipe draws the same picture until the model changes; a day keeps a new model's visible.
+IMAGE_HEADERS = {"Cache-Control": "public, max-age=86400"}
+PAGE_HEADERS = {"Cache-Control": "no-store"}
+
+
+def permalink(recipe: Recipe) -> str:
+    return f"{PAGE_PATH}?{recipe.query()}"
+
+
+def image_link(recipe: Recipe) -> str:
+    return f"{IMAGE_PATH}?{recipe.query()}"
+
+
+def recipe_etag(engine: LiveEngine, recipe: Recipe) -> str:
+    return '"' + image_id(engine.model_id, recipe.category.id, recipe.seed,
+                          recipe.truncation) + '"'
+
+
+def drawn_page(pages, engine: LiveEngine, recipe: Recipe, another: str = "/") -> str:
+    """The page of a drawn picture: the same look as a gallery picture's page."""
+    picture_id = image_id(engine.model_id, recipe.category.id, recipe.seed, recipe.truncation)
+    blurb = blurb_for(picture_id, recipe.category.name, recipe.seed, recipe.truncation)
+    return pages.render("drawn.html", recipe=recipe, blurb=blurb, model_id=engine.model_id,
+                        size=engine.image_size, image=image_link(recipe),
+                        permalink=permalink(recipe), another=another)
+
+
+def requested_recipe(request: Request, engine: LiveEngine) -> Recipe:
+    """The recipe of the query (404 with one line for one that names no picture)."""
+    if len(request.url.query) > MAX_QUERY_LENGTH:
+        raise HTTPException(400, "query string too long")
+    params = request.query_params
+    for key in QUERY_KEYS:
+        if len(params.getlist(key)) > 1:
+            raise HTTPException(400, f"give {key} once")
+    try:
+        return parse_recipe(engine.categories, params.get("category"), params.get("seed"),
+                            params.get("truncation"))
+    except RecipeError as error:
+        raise HTTPException(404, str(error)) from None
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def unavailable(error: LiveUnavailable) -> HTTPException:
+    return HTTPException(error.status, error.reason,
+                         headers={"Retry-After": str(error.retry_after)})
+
+
+def add_draw_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
+    async def draw_page(request: Request) -> Response:
+        try:
+            await engine.ready()
+        except LiveUnavailable as error:
+            raise unavailable(error) from None
+        recipe = requested_recipe(request, engine)
+        return HTMLResponse(drawn_page(pages, engine, recipe), headers=PAGE_HEADERS)
+
+    async def draw_image(request: Request) -> Response:
+        try:
+            await engine.ready()
+            recipe = requested_recipe(request, engine)
+            headers = {**IMAGE_HEADERS, "ETag": recipe_etag(engine, recipe)}
+            if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+                return Response(status_code=304, headers=headers)
+            data = await engine.picture(recipe, client_of(request))
+        except LiveUnavailable as error:
+            raise unavailable(error) from None
+        return Response(data, media_type=f"image/{IMAGE_FORMAT}", headers=headers)
+
+    app.add_route(PAGE_PATH, draw_page, methods=["GET", "HEAD"])
+    app.add_route(IMAGE_PATH, draw_image, methods=["GET", "HEAD"])

@@ -1,0 +1,246 @@
+"""Live pictures drawn by the server (live/ and web/draw.py): permalinks that redraw the same
+bytes, micro-batching, the bounded queue, the rate limit, bad recipes, with and without a
+gallery, HEAD and security headers; and `ganpage serve --live` as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import free_port, make_tiny_model, wait_for_http
+from ganpage.errors import GanpageError
+from ganpage.generate import encode
+from ganpage.live.settings import LiveSettings
+from ganpage.models import load_generator
+from ganpage.web.app import SiteConfig, create_app
+
+IMAGE_SRC = re.compile(r'<img src="(/draw/image\.webp\?[^"]+)"')
+PERMALINK = re.compile(r'<a href="(/draw\?[^"]+)" rel="bookmark">')
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("live") / "model")
+
+
+def live_app(model: Path, gallery: Path | None = None, **settings):
+    return create_app(gallery, SiteConfig(live_model=str(model),
+                                          live=LiveSettings(**settings)))
+
+
+def links_of(page: str) -> tuple[str, str]:
+    """(image URL, permalink) of a drawn picture's page."""
+    return (html.unescape(IMAGE_SRC.search(page).group(1)),
+            html.unescape(PERMALINK.search(page).group(1)))
+
+
+def test_a_fresh_picture_is_redrawn_from_its_permalink_to_the_same_bytes(model):
+    first = live_app(model, pool_size=2)
+    with TestClient(first) as client:
+        deadline = time.monotonic() + 20
+        while len(first.engine.pool or ()) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the pool fills in the background
+        page = client.get("/")
+        assert page.status_code == 200 and "Does Not Exist" in page.text
+        image, permalink = links_of(page.text)
+        assert image.split("?")[1] == permalink.split("?")[1]
+        fresh = client.get(image)
+    first.close()
+    assert fresh.status_code == 200 and fresh.headers["content-type"] == "image/webp"
+    second = live_app(model, pool_size=0)  # nothing cached: drawn on demand, in a new process'
+    with TestClient(second) as client:     # stead, as a permalink is days later
+        assert client.get(permalink).status_code == 200
+        again = client.get(image)
+    second.close()
+    assert again.content == fresh.content
+    category, seed = re.search(r"category=([a-z-]+)&seed=(\d+)", image).groups()
+    generator = load_generator(model)
+    label = generator.categories.by_slug(category).id
+    assert encode(generator.sample([label], [int(seed)], 0.7)[0], "webp") == fresh.content
+
+
+def test_fresh_seeds_differ(model):
+    app = live_app(model, pool_size=0)
+    with TestClient(app) as client:
+        seeds = {re.search(r"seed=(\d+)", links_of(client.get("/").text)[0]).group(1)
+                 for _ in range(5)}
+    app.close()
+    assert len(seeds) == 5
+
+
+def batch_sizes(metrics_text: str) -> dict[float, float]:
+    """Bucket bound -> cumulative count of on-demand batches."""
+    return {float(s.labels["le"]): s.value for family in text_string_to_metric_families(
+        metrics_text) for s in family.samples
+        if s.name == "ganpage_live_batch_size_bucket" and s.labels["kind"] == "on_demand"}
+
+
+async def draw_together(app, count: int, first_seed: int = 100) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://live") as client:
+        await client.get("/readyz")
+        while (await client.get("/readyz")).status_code != 200:
+            await asyncio.sleep(0.05)
+        return await asyncio.gather(*(
+            client.get(f"/draw/image.webp?category=bagel&seed={first_seed + i}")
+            for i in range(count)))
+
+
+def test_concurrent_requests_are_drawn_in_one_batch(model):
+    app = live_app(model, pool_size=0, max_batch=16, max_wait_seconds=0.05, rate_per_second=0)
+    answers = asyncio.run(draw_together(app, 12))
+    with TestClient(app) as client:
+        buckets = batch_sizes(client.get("/metrics").text)
+    app.close()
+    assert [a.status_code for a in answers] == [200] * 12
+    assert buckets[1.0] < buckets[float("inf")]  # some batch drew more than one picture
+    assert len({a.content for a in answers}) == 12
+
+
+def test_without_micro_batching_every_batch_is_one_picture(model):
+    app = live_app(model, pool_size=0, max_batch=1, rate_per_second=0)
+    answers = asyncio.run(draw_together(app, 6))
+    with TestClient(app) as client:
+        buckets = batch_sizes(client.get("/metrics").text)
+    app.close()
+    assert [a.status_code for a in answers] == [200] * 6
+    assert buckets[1.0] == buckets[float("inf")] == 6
+
+
+def test_a_full_queue_answers_503_with_retry_after_at_once(model):
+    app = live_app(model, pool_size=0, max_batch=1, max_queue=2, rate_per_second=0)
+    gate = threading.Event()
+    engine = app.engine
+    draw = engine._draw
+    engine._draw = lambda recipes: gate.wait(10) and draw(recipes)  # hold the model
+
+    async def flood() -> tuple[list[httpx.Response], float]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://live") as client:
+            await engine.ready()
+            tasks = [asyncio.create_task(client.get(
+                f"/draw/image.webp?category=hamster&seed={i}")) for i in range(8)]
+            started = time.perf_counter()
+            done, _ = await asyncio.wait(tasks, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            refused_in = time.perf_counter() - started
+            gate.set()
+            return await asyncio.gather(*tasks), refused_in
+
+    answers, refused_in = asyncio.run(flood())
+    app.close()
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(503) >= 5 and 200 in statuses  # the drawn one, 2 queued at most
+    assert refused_in < 1.0
+    refused = next(a for a in answers if a.status_code == 503)
+    assert refused.headers["retry-after"] == "1" and "try again" in refused.text
+
+
+def test_the_rate_limit_answers_429_per_client_and_spares_cached_pictures(model):
+    app = live_app(model, pool_size=0, rate_per_second=0.5, rate_burst=2)
+    with TestClient(app, client=("10.0.0.1", 5000)) as client:
+        first = [client.get(f"/draw/image.webp?category=bagel&seed={s}") for s in (1, 2, 3)]
+        cached = client.get("/draw/image.webp?category=bagel&seed=1")
+    with TestClient(app, client=("10.0.0.2", 5000)) as other:
+        elsewhere = other.get("/draw/image.webp?category=bagel&seed=4")
+    app.close()
+    assert [a.status_code for a in first] == [200, 200, 429]
+    assert int(first[2].headers["retry-after"]) >= 1
+    assert cached.status_code == 200 and elsewhere.status_code == 200
+
+
+@pytest.mark.parametrize("query, status", [
+    ("category=bagel", 404), ("seed=3", 404), ("category=Bagel&seed=3", 404),
+    ("category=nope&seed=3", 404), ("category=bagel&seed=-1", 404),
+    ("category=bagel&seed=4294967296", 404), ("category=bagel&seed=%C2%B2", 404),
+    ("category=bagel&seed=1e3", 404), ("category=bagel&seed=3&truncation=0", 404),
+    ("category=bagel&seed=3&truncation=1.5", 404), ("category=bagel&seed=3&truncation=nan", 404),
+    ("category=bagel&seed=3&seed=4", 400), ("category=bagel&seed=3&x=" + "a" * 300, 400),
+    ("category=%00&seed=3", 404), ("category=bagel&seed=3&truncation=0.5", 200),
+])
+def test_bad_recipes_are_one_line_4xx_never_500(model, query, status):
+    app = live_app(model)
+    with TestClient(app) as client:
+        page = client.get(f"/draw?{query}")
+        image = client.get(f"/draw/image.webp?{query}")
+    app.close()
+    assert page.status_code == image.status_code == status
+    if status != 200:
+        assert "Traceback" not in page.text and "<p>" in page.text
+
+
+def test_with_a_gallery_both_work(model, tiny_gallery):
+    app = live_app(model, tiny_gallery)
+    with TestClient(app) as client:
+        home = client.get("/")
+        drawn = client.get("/draw?category=mailbox&seed=9")
+        image = client.get(links_of(drawn.text)[0])
+    app.close()
+    assert home.status_code == 200 and '<img src="/images/' in home.text
+    assert drawn.status_code == 200 and "This Mailbox Does Not Exist" in drawn.text
+    assert image.status_code == 200 and image.content[:4] == b"RIFF"
+
+
+def test_head_etag_and_security_headers(model):
+    app = live_app(model)
+    with TestClient(app) as client:
+        url = "/draw/image.webp?category=hamster&seed=77&truncation=0.9"
+        got = client.get(url)
+        head = client.head(url)
+        page_head = client.head("/draw?category=hamster&seed=77")
+        unchanged = client.get(url, headers={"If-None-Match": got.headers["etag"]})
+        home = client.get("/")
+        ready = client.get("/readyz").json()
+    app.close()
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
+    assert page_head.status_code == 200 and page_head.content == b""
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    for answer in (got, head, page_head, unchanged, home):
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert ready["model_loaded"] is True and ready["status"] == "ready"
+
+
+def test_nothing_to_serve_is_one_line():
+    with pytest.raises(GanpageError, match="GALLERY folder, --live MODEL, or both"):
+        create_app(None, SiteConfig())
+
+
+def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
+    port = free_port()
+    process = reap(subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", "--live", str(model), "--port", str(port),
+         "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/healthz", process)
+        page = httpx.get(base + "/", timeout=30)
+        image = httpx.get(base + links_of(page.text)[0], timeout=30)
+        ready = httpx.get(base + "/readyz").json()
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert page.status_code == 200 and image.status_code == 200
+    assert ready["gallery"] is None and ready["model_loaded"] is True
+    assert "serving live pictures of" in output
+
+
+def test_a_bad_live_model_is_one_line_before_serving(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ganpage", "serve", "--live",
+                           str(tmp_path / "missing"), "--port", str(free_port())],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "--live" in done.stderr
+    assert "Traceback" not in done.stderr
