@@ -1,20 +1,101 @@
-"""ONNX export: onnxruntime's pictures match PyTorch's (float32 and float16 tolerances)."""
+"""ONNX export: onnxruntime's pictures match PyTorch's (float32 and float16 tolerances), for
+ganpage-cgan models and BigGAN-deep (truncation as an input), and the manifest describes them."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+import numpy as np
 import pytest
+import torch
 
+from biggan_weights import random_state
+from conftest import make_tiny_model
+from ganpage.categories import CategorySet
 from ganpage.models import load_generator
-from ganpage.onnx_export import export_onnx
+from ganpage.models.biggan import BigGANConfig, BigGANDeep
+from ganpage.models.generator import to_uint8
+from ganpage.models.loading import save_model
+from ganpage.noise import truncated_noise
+from ganpage.onnx_export import GOALS, MANIFEST, OnnxExportError, export_onnx
 
-TOLERANCE = {"float32": 1e-3, "float16": 3e-2}
+TINY_BIGGAN_LAYERS = [(False, 16, 16), (True, 16, 4), (False, 4, 4), (True, 4, 1)]
 
 
-@pytest.mark.parametrize("model", ["tiny", "emoji64"])
-def test_exported_onnx_matches_pytorch(model, tiny_model, tmp_path):
-    generator = load_generator(tiny_model if model == "tiny" else model, dtype="float32")
-    files = export_onnx(generator, tmp_path / "onnx")
+def tiny_biggan(folder):
+    """A BigGAN-deep with the published block structure cut to 16 px and 4 channels a unit."""
+    config = BigGANConfig(output_dim=16, z_dim=8, class_embed_dim=8, channel_width=4,
+                          num_classes=5, layers=TINY_BIGGAN_LAYERS, attention_layer_position=2)
+    net = BigGANDeep(config)
+    net.load_state_dict(random_state({k: v.shape for k, v in net.state_dict().items()}))
+    categories = CategorySet.from_names(["Husky", "Tabby cat", "Bagel", "Mailbox", "Ferret"])
+    save_model(folder, architecture="biggan-deep", model_id="tiny-biggan",
+               config=config.to_dict(), net=net, categories=categories, card="# tiny\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """model name -> (generator, exported files), each exported once for this module."""
+    root = tmp_path_factory.mktemp("onnx")
+    sources = {"tiny": make_tiny_model(root / "tiny"), "biggan": tiny_biggan(root / "biggan"),
+               "emoji64": "emoji64"}
+    made = {}
+
+    def export(name):
+        if name not in made:
+            generator = load_generator(sources[name], dtype="float32")
+            made[name] = generator, export_onnx(generator, root / f"{name}-onnx")
+        return made[name]
+    return export
+
+
+@pytest.mark.parametrize("model", ["tiny", "emoji64", "biggan"])
+def test_exported_onnx_matches_pytorch(model, exported):
+    _, files = exported(model)
     assert [f.dtype for f in files] == ["float32", "float16"]
-    for exported in files:
-        assert exported.path.stat().st_size > 0
-        assert exported.max_abs_diff <= TOLERANCE[exported.dtype], exported
+    for file in files:
+        assert file.size == file.path.stat().st_size > 0
+        assert file.max_abs_diff <= GOALS[file.dtype], file
+
+
+def test_biggan_onnx_takes_truncation_off_the_grid(exported):
+    """Truncation is an input, and picks the statistics Python's float64 arithmetic picks."""
+    import onnxruntime
+
+    generator, files = exported("biggan")
+    session = onnxruntime.InferenceSession(str(files[0].path))
+    assert [i.name for i in session.get_inputs()] == ["noise", "labels", "truncation"]
+    pictures = []
+    for truncation in (0.7, 0.555, 0.02, 0.999):
+        z = truncated_noise([5, 6], generator.z_dim, truncation)
+        images = session.run(None, {"noise": z, "labels": np.array([4, 0]),
+                                    "truncation": np.array([truncation])})[0]
+        got = to_uint8(torch.from_numpy(images))
+        expected = generator.sample([4, 0], [5, 6], truncation)
+        assert np.abs(got.astype(int) - expected).max() <= 1, truncation
+        pictures.append(got)
+    assert not np.array_equal(pictures[0], pictures[1])
+
+
+def test_manifest_names_inputs_classes_and_checksums(exported):
+    _, files = exported("tiny")
+    folder = files[0].path.parent
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["model_id"] == "tiny-0" and manifest["z_dim"] == 8
+    assert manifest["resolution"] == 32 and list(manifest["inputs"]) == ["noise", "labels"]
+    assert manifest["output"]["range"] == [-1.0, 1.0] and manifest["output"]["layout"] == "NCHW"
+    assert [c["slug"] for c in manifest["classes"]] == ["hamster", "bagel", "mailbox"]
+    for entry in manifest["files"]:
+        data = (folder / entry["file"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["bytes"] == len(data)
+    assert not list(folder.glob(".*"))  # no temporary files left
+
+
+def test_other_networks_are_refused(tiny_model):
+    generator = load_generator(tiny_model, dtype="float32")
+    generator.net = torch.nn.Identity()
+    with pytest.raises(OnnxExportError, match="only ganpage-cgan and BigGAN-deep"):
+        export_onnx(generator, tiny_model / "onnx")

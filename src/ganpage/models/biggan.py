@@ -134,9 +134,12 @@ class TruncationBatchNorm(nn.Module):
             self.weight = nn.Parameter(torch.ones(channels))
             self.bias = nn.Parameter(torch.zeros(channels))
 
-    def statistics(self, truncation: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def statistics(self, truncation: float | torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and variance (C,) for ``truncation``; the weighting between the two neighbouring
         grid points reproduces the published reference implementation exactly."""
+        if isinstance(truncation, torch.Tensor):
+            return self.traceable_statistics(truncation)
         coef, start = math.modf(truncation / self.step)
         start = int(start)
         if coef == 0.0:
@@ -145,12 +148,33 @@ class TruncationBatchNorm(nn.Module):
         var = self.running_vars[start] * coef + self.running_vars[start + 1] * (1 - coef)
         return mean, var
 
+    def traceable_statistics(self, truncation: torch.Tensor
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``statistics`` for a (1,) float64 tensor, as a graph an exporter can trace (ONNX).
+
+        The grid position is computed in float64 and by true division, as Python computes it
+        (the step as a tensor: torch's ONNX exporter rounds a Python float constant to float32,
+        which moved 0.7's grid position from 35.0 to 35.0000008, picking other statistics)."""
+        step = torch.tensor([self.step], dtype=torch.float64, device=truncation.device)
+        position = truncation.to(torch.float64).reshape(1) / step
+        start = position.floor()
+        coef = position - start  # exact, as math.modf's fraction
+        lower = start.long()
+        upper = (lower + 1).clamp(max=self.running_means.shape[0] - 1)
+        stats = []
+        for table in (self.running_means, self.running_vars):
+            table64 = table.to(torch.float64)
+            low, high = table64.index_select(0, lower)[0], table64.index_select(0, upper)[0]
+            mixed = torch.where(coef == 0, low, low * coef + high * (1 - coef))  # (C,)
+            stats.append(mixed.to(table.dtype))
+        return stats[0], stats[1]
+
     def projection_weights(self) -> list[torch.Tensor]:
         """The scale and offset projections, (C, cond_dim) each: the generator stacks every
         conditional batch norm's to compute them all in one matrix product."""
         return [self.scale.normalised_weight(), self.offset.normalised_weight()]
 
-    def forward(self, x: torch.Tensor, truncation: float,
+    def forward(self, x: torch.Tensor, truncation: float | torch.Tensor,
                 projected: torch.Tensor | None = None) -> torch.Tensor:
         """``projected``: (B, 2 C), the conditioning vector through ``projection_weights``;
         returns ReLU(batch norm(x)), the only way the generator uses it."""
@@ -217,7 +241,7 @@ class DeepBlock(nn.Module):
             self.upsample_weight = transposed_kernel(self.conv_1.normalised_weight().detach())
 
     def forward(self, x: torch.Tensor, projected: Sequence[torch.Tensor],
-                truncation: float) -> torch.Tensor:
+                truncation: float | torch.Tensor) -> torch.Tensor:
         """``projected``: the four batch norms' (B, 2 C) conditioning (``norms()`` order)."""
         h = self.conv_0(self.bn_0(x, truncation, projected[0]))
         h = self.bn_1(h, truncation, projected[1])
@@ -296,7 +320,8 @@ class BigGANDeepGenerator(nn.Module):
             self.rgb_weight = weight.contiguous(memory_format=torch.channels_last)
             self.rgb_bias = self.conv_to_rgb.bias[:3].clone()
 
-    def forward(self, cond: torch.Tensor, truncation: float) -> torch.Tensor:
+    def forward(self, cond: torch.Tensor, truncation: float | torch.Tensor) -> torch.Tensor:
+        """``truncation``: a float, or a (1,) float64 tensor for a traced graph (ONNX)."""
         norms = self.conditional_norms()
         weight = self.projection_weight if self.projection_weight is not None else torch.cat(
             [w for norm in norms for w in norm.projection_weights()])
