@@ -4,7 +4,8 @@ along one side (emoji64 drew one on about a quarter of its seeds).
 For each picture, the darkest of its four 2-pixel side strips (mean brightness 0-255); a
 generated picture counts as framed when that is below the 5th percentile of the training
 pictures' values (so 5% of real pictures count: some emoji fill their square). Seeds 0..N-1 of
-every class at one truncation.
+every class at one truncation. The measure is ``ganpage.curation.quality``'s, which
+``ganpage curate`` flags pictures with.
 Usage: python scripts/frame_check.py MODEL --data data/emoji64 [--seeds 8] [--truncation 0.65]
            [--grid out.png]
 """
@@ -17,25 +18,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganpage.curation.quality import REAL_PERCENTILE, darkest_side, frame_threshold
 from ganpage.data.dataset import load_training_set
 from ganpage.models import load_generator
-
-STRIP = 2
-REAL_PERCENTILE = 5
-
-
-def darkest_side(pictures: np.ndarray) -> np.ndarray:
-    """(N, H, W, 3) uint8 -> (N,) mean brightness of the darkest 2-pixel side strip."""
-    x = pictures.astype(np.float32)
-    sides = [x[:, :STRIP], x[:, -STRIP:], x[:, :, :STRIP], x[:, :, -STRIP:]]
-    return np.min([side.mean(axis=(1, 2, 3)) for side in sides], axis=0)
 
 
 def framed(generator, real_images: np.ndarray, seeds: int = 8, truncation: float = 0.65,
            batch_size: int = 256) -> tuple[np.ndarray, float, list[np.ndarray]]:
     """(is framed per picture, in class-major order; the threshold; the darkest 2 pictures
     of each batch) for seeds 0..seeds-1 of every class. ``real_images``: (N, H, W, 3) uint8."""
-    threshold = float(np.percentile(darkest_side(real_images), REAL_PERCENTILE))
+    threshold = frame_threshold(real_images)
     values, worst = [], []
     for _, pictures in generator.sample_every_class(seeds, truncation, batch_size):
         values.append(darkest_side(pictures))
@@ -55,7 +47,7 @@ def main() -> None:
     real = load_training_set(args.data).images.transpose(0, 2, 3, 1)
     is_framed, threshold, worst = framed(generator, real, args.seeds, args.truncation)
     per_seed = is_framed.reshape(-1, args.seeds).mean(axis=0)
-    print(f"real pictures: {REAL_PERCENTILE}th percentile of the darkest side {threshold:.1f}")
+    print(f"real pictures: {REAL_PERCENTILE:g}th percentile of the darkest side {threshold:.1f}")
     print(f"generated: {is_framed.mean():.1%} framed ({is_framed.sum()} of {len(is_framed)})")
     print("framed share per seed: " + " ".join(f"{s}:{v:.0%}" for s, v in enumerate(per_seed)))
     if args.grid:

@@ -627,6 +627,7 @@ def data_emoji(
 # Commands that live in modules of their own (ganpage/commands/), one module per area; each
 # registers itself on ``app`` when imported, after everything above is defined.
 from ganpage.commands import build_site as _build_site_commands  # noqa: E402, F401
+from ganpage.commands import curate as _curate_commands  # noqa: E402, F401
 from ganpage.commands import export_onnx as _export_onnx_commands  # noqa: E402, F401
 from ganpage.commands import gallery as _gallery_commands  # noqa: E402, F401
 from ganpage.commands import serve as _serve_commands  # noqa: E402, F401

@@ -1,0 +1,49 @@
+"""One curation run: score what needs it, derive flags, decide by the rules, apply (or, dry,
+only say what would change)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ganpage.curation.rules import Change, Rules, apply, changes, decide
+from ganpage.curation.scoring import Scorers, ScoringResult, derive_flags, score_gallery
+from ganpage.gallery import Gallery, ImageRecord
+
+
+@dataclass
+class CurationRun:
+    records: list[ImageRecord]  # as they are after the run (or would be, when dry)
+    scoring: ScoringResult
+    groups: list[list[str]]  # near-duplicate groups of ids
+    verdict: dict[str, tuple[str, str]]  # id -> (status, rule)
+    changes: list[Change]
+    changed: int  # pictures whose status was written (0 when dry)
+
+
+def curate_gallery(gallery: Gallery, scorers: Scorers, rules: Rules, dry_run: bool = False,
+                   batch_size: int = 256, show_progress: bool = True) -> CurationRun:
+    """Score, flag, decide and (unless ``dry_run``) write; a second run changes nothing."""
+    records = gallery.records()
+    scoring = score_gallery(gallery, records, scorers, batch_size, save=not dry_run,
+                            show_progress=show_progress)
+    flags_before = {r.id: list(r.flags) for r in records}
+    groups = derive_flags(records, scorers)
+    if not dry_run:
+        gallery.save_scores((r.id, r.scores, r.flags) for r in records
+                            if r.flags != flags_before[r.id])
+    verdict = decide(records, groups, rules)
+    found = changes(records, verdict)
+    changed = 0 if dry_run else apply(gallery, found)
+    after = records if dry_run else gallery.records()
+    if dry_run:
+        _pretend(after, found)
+    return CurationRun(after, scoring, groups, verdict, found, changed)
+
+
+def _pretend(records: list[ImageRecord], found: list[Change]) -> None:
+    """Show the changes in memory only, for a dry run's report."""
+    by_id = {c.image_id: c for c in found}
+    for record in records:
+        change = by_id.get(record.id)
+        if change is not None:
+            record.status, record.decided_by = change.status, f"rule:{change.rule}"

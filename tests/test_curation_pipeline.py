@@ -1,0 +1,189 @@
+"""A whole curation run on a hand-made gallery: copies of training pictures, duplicates and a
+blank picture are flagged and rejected, the rest approved; re-runs change nothing, people's
+decisions stay, a dry run writes nothing, and `ganpage curate` says all that in a few lines."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from curation_fixtures import (
+    ColourClassifier,
+    make_gallery,
+    shapes,
+    shifted,
+    training_data,
+)
+from ganpage.classify import train_classifier
+from ganpage.curation.memorisation import training_reference
+from ganpage.curation.pipeline import curate_gallery
+from ganpage.curation.rules import Rules
+from ganpage.curation.scoring import Scorers
+from ganpage.data.dataset import load_training_set
+from ganpage.gallery import INDEX_FILE, Gallery
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return training_data(tmp_path_factory.mktemp("shapes") / "data")
+
+
+@pytest.fixture(scope="module")
+def reference(data):
+    return training_reference(data)
+
+
+@pytest.fixture
+def hand_made(tmp_path, data):
+    """Eight pictures: an exact and a 2-px shifted copy of training pictures, two identical
+    new ones, a blank one and three distinct new ones."""
+    real = load_training_set(data).images.transpose(0, 2, 3, 1)
+    twin = shapes(5000, 1)
+    ids = make_gallery(tmp_path / "gallery", [
+        ("Red", real[0]), ("Green", shifted(real[12], 2)), ("Green", twin), ("Green", twin),
+        ("Blue", np.full_like(twin, 255)), ("Red", shapes(5001, 0)), ("Blue", shapes(5002, 2)),
+        ("Blue", shapes(5003, 2))])
+    names = ["copy", "shifted", "twin-a", "twin-b", "blank", "red", "blue-a", "blue-b"]
+    return tmp_path / "gallery", dict(zip(names, ids.values(), strict=True))
+
+
+def run(root, reference, rules=None, dry_run=False):
+    with Gallery.open(root) as gallery:
+        return curate_gallery(gallery, Scorers.build(ColourClassifier(), reference),
+                              rules or Rules(),
+                              dry_run=dry_run, batch_size=3, show_progress=False)
+
+
+def state(root) -> dict[str, tuple]:
+    with Gallery.open(root) as gallery:
+        return {r.id: (r.status, r.decided_by, r.flags, r.scores) for r in gallery.records()}
+
+
+def test_copies_duplicates_and_blanks_are_flagged_and_rejected_the_rest_approved(
+        hand_made, reference):
+    root, ids = hand_made
+    result = run(root, reference)
+    assert result.scoring.scored == 8
+    records = state(root)
+    flags = {name: records[i][2] for name, i in ids.items()}
+    assert "memorised" in flags["copy"] and "memorised" in flags["shifted"]
+    assert "duplicate" in flags["twin-a"] and "duplicate" in flags["twin-b"]
+    assert "blank" in flags["blank"]
+    for name in ("red", "blue-a", "blue-b"):
+        assert flags[name] == [], name
+    status = {name: records[i][:2] for name, i in ids.items()}
+    assert status["copy"] == status["shifted"] == ("rejected", "rule:memorised")
+    assert status["blank"] == ("rejected", "rule:blank")
+    twins = sorted([status["twin-a"], status["twin-b"]])
+    assert twins == [("approved", "rule:passed"), ("rejected", "rule:duplicate")]
+    for name in ("red", "blue-a", "blue-b"):
+        assert status[name] == ("approved", "rule:passed")
+
+
+def test_a_second_run_scores_nothing_and_changes_nothing(hand_made, reference):
+    root, _ = hand_made
+    run(root, reference)
+    before = state(root)
+    again = run(root, reference)
+    assert again.scoring.scored == 0 and again.changes == [] and again.changed == 0
+    assert state(root) == before
+
+
+def test_a_decision_made_by_hand_survives_re_runs(hand_made, reference):
+    root, ids = hand_made
+    run(root, reference)
+    with Gallery.open(root) as gallery:
+        gallery.set_status("approved", [ids["copy"]], decided_by="manual")
+        gallery.set_status("rejected", [ids["red"]], decided_by="review")
+    for _ in range(2):
+        run(root, reference, Rules(top_k=1))
+    records = state(root)
+    assert records[ids["copy"]][:2] == ("approved", "manual")
+    assert records[ids["red"]][:2] == ("rejected", "review")
+    # the hand-approved red copy took the one red place, so no rule approved another red
+    approved_red = [i for i, r in records.items() if r[0] == "approved" and i in
+                    (ids["copy"], ids["red"])]
+    assert approved_red == [ids["copy"]]
+
+
+def test_a_person_approving_one_twin_makes_it_the_one_kept(hand_made, reference):
+    root, ids = hand_made
+    with Gallery.open(root) as gallery:
+        gallery.set_status("approved", [ids["twin-b"]], decided_by="review")
+    run(root, reference)
+    records = state(root)
+    assert records[ids["twin-b"]][:2] == ("approved", "review")
+    assert records[ids["twin-a"]][:2] == ("rejected", "rule:duplicate")
+
+
+def test_a_dry_run_changes_nothing_but_says_what_would(hand_made, reference):
+    root, ids = hand_made
+    index = root / INDEX_FILE
+    dump = "\n".join(sqlite3.connect(index).iterdump())
+    result = run(root, reference, dry_run=True)
+    assert "\n".join(sqlite3.connect(index).iterdump()) == dump
+    would = {c.image_id: (c.status, c.rule) for c in result.changes}
+    assert would[ids["blank"]] == ("rejected", "blank")
+    assert would[ids["copy"]] == ("rejected", "memorised")
+    assert len(would) == 8 and result.changed == 0
+
+
+def test_without_the_training_set_memorisation_is_not_judged_and_old_flags_stay(
+        hand_made, reference):
+    root, ids = hand_made
+    run(root, reference)
+    with Gallery.open(root) as gallery:
+        again = curate_gallery(gallery, Scorers.build(ColourClassifier(), None), Rules(),
+                               show_progress=False)
+    assert again.scoring.scored == 0
+    assert "memorised" in state(root)[ids["copy"]][2]
+
+
+@pytest.fixture(scope="module")
+def classifier_folder(data, tmp_path_factory):
+    """A ganpage classifier of the shapes' 3 classes (one epoch: its scores are not judged)."""
+    out = tmp_path_factory.mktemp("classifier") / "cls"
+    train_classifier(data, out, epochs=1, batch_size=8, channels=4, show_progress=False)
+    return out
+
+
+def curate_command(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ganpage", "curate", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_scores_with_a_classifier_folder_and_prints_what_a_dry_run_would_do(
+        hand_made, data, classifier_folder, tmp_path):
+    root, ids = hand_made
+    rules = tmp_path / "rules.toml"
+    rules.write_text("top_k = 2\nreject = ['blank', 'memorised', 'duplicate', 'framed']\n")
+    done = curate_command(str(root), "--classifier", str(classifier_folder), "--training-data",
+                          str(data), "--rules", str(rules), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "class agreement: data-cls" in done.stdout
+    assert f"memorisation: against {data}" in done.stdout
+    assert f"would set {ids['blank']} blue: pending -> rejected (rule:blank)" in done.stdout
+    assert "scored 8 pictures; 1 near-duplicate groups" in done.stdout
+    assert state(root)[ids["blank"]][0] == "pending"
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--top-k", "1"], "--top-k and --min-category-median need a classifier"),
+    (["--rules", "{rules}"], "top_k = 'many' has the wrong type"),
+    (["--rules", "{rules}x"], "cannot read --rules"),
+    (["--classifier", "{rules}"], "is not a folder"),
+])
+def test_the_command_refuses_mistakes_in_one_line_before_scoring(hand_made, tmp_path,
+                                                                 arguments, message):
+    root, _ = hand_made
+    rules = tmp_path / "rules.toml"
+    rules.write_text("top_k = 'many'\n")
+    done = curate_command(str(root), *[a.format(rules=rules) for a in arguments])
+    assert done.returncode == 2
+    assert message in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr and "scoring" not in done.stderr
+    assert all(scores == {} for *_, scores in state(root).values())
