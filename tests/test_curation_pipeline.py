@@ -175,7 +175,7 @@ def test_the_command_scores_with_a_classifier_folder_and_prints_what_a_dry_run_w
     (["--top-k", "1"], "--top-k and --min-category-median need a classifier"),
     (["--rules", "{rules}"], "top_k = 'many' has the wrong type"),
     (["--rules", "{rules}x"], "cannot read --rules"),
-    (["--classifier", "{rules}"], "is not a folder"),
+    (["--classifier", "{rules}x"], "no classifier"),
 ])
 def test_the_command_refuses_mistakes_in_one_line_before_scoring(hand_made, tmp_path,
                                                                  arguments, message):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ganpage.classify import BUNDLED_FOLDER, load_classifier
-from ganpage.errors import GanpageError
+from ganpage import classifiers
+from ganpage.classify import BUNDLED_FOLDER, LoadedClassifier, load_classifier
 from ganpage.models.loading import builtin_models, resolve_model_dir
 
 
@@ -30,15 +30,12 @@ def bundled_classifier_folder(model: str | None) -> Path | None:
     return folder if (folder / "metrics.json").is_file() else None
 
 
-def open_classifier(spec: str | None, model: str | None):
-    """``--classifier`` (a folder from ``ganpage train-classifier``), else the model's own;
-    None when neither exists."""
+def open_classifier(spec: str | None, model: str | None) -> LoadedClassifier | None:
+    """``--classifier`` (``classifiers.open_classifier``: a classifier or model folder, a
+    built-in name, ImageNet ResNet-50 weights or a repo id), else the model's own; None when
+    neither exists."""
     if spec is not None:
-        folder = Path(spec)
-        if not folder.is_dir():
-            raise GanpageError(f"--classifier {spec} is not a folder; pass one made by "
-                               "`ganpage train-classifier DATA --out FOLDER`")
-        return load_classifier(folder)
+        return classifiers.open_classifier(spec)
     folder = bundled_classifier_folder(model)
     return None if folder is None else load_classifier(folder)
 
