@@ -85,7 +85,8 @@ def test_toml_rules_are_read_and_checked(tmp_path):
     for text, message in [("top_k = 0\n", "at least 1"), ("min_class_score = 2\n", "between"),
                           ("keep = 1\n", "unknown key 'keep'"),
                           ("reject = ['ugly']\n", "unknown flag 'ugly'"),
-                          ("top_k = true\n", "wrong type"), ("top_k = \n", "is not TOML")]:
+                          ("top_k = true\n", "wrong type"), ("top_k = \n", "is not TOML"),
+                          ("duplicate_bits = 300\n", "between 0 and 256")]:
         path.write_text(text)
         with pytest.raises(GanpageError, match=message):
             read_rules(path)

@@ -26,7 +26,8 @@ def curate(
         help="The data set the model learnt from, for the memorisation check (default: the "
         "one its classifier names, if it is here).")] = None,
     rules: Annotated[Path | None, typer.Option(
-        help="TOML file of rules: min_class_score, top_k, min_category_median, reject.")]
+        help="TOML file of rules: min_class_score, top_k, min_category_median, reject, "
+        "duplicate_bits.")]
     = None,
     min_class_score: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="Reject pictures whose class probability is lower.")] = None,
@@ -38,6 +39,9 @@ def curate(
     reject: Annotated[list[str] | None, typer.Option(
         help="Flags to reject (repeatable; default duplicate, memorised, blank; also framed)."
     )] = None,
+    duplicate_bits: Annotated[int | None, typer.Option(
+        min=0, max=256, help="Pictures whose 256-bit hashes differ in at most this many bits "
+        "are near-duplicates (default 32).")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print what would change; write nothing.")] = False,
     report: Annotated[Path | None, typer.Option(
@@ -67,7 +71,7 @@ def curate(
 
     chosen = (read_rules(rules) if rules else Rules()).overridden(
         min_class_score=min_class_score, top_k=top_k, min_category_median=min_category_median,
-        reject=tuple(reject) if reject else None)
+        reject=tuple(reject) if reject else None, duplicate_bits=duplicate_bits)
     if report is not None:
         writable_file(report, "--report")
     with Gallery.open(gallery) as opened:
@@ -85,7 +89,7 @@ def curate(
     if report is not None:
         from ganpage.curation.report import write_report
 
-        write_report(report, gallery, run)
+        write_report(report, gallery, run, dry_run=dry_run)
         typer.echo(f"wrote {report}")
 
 

@@ -27,7 +27,7 @@ def curate_gallery(gallery: Gallery, scorers: Scorers, rules: Rules, dry_run: bo
     scoring = score_gallery(gallery, records, scorers, batch_size, save=not dry_run,
                             show_progress=show_progress)
     flags_before = {r.id: list(r.flags) for r in records}
-    groups = derive_flags(records, scorers)
+    groups = derive_flags(records, scorers, rules.duplicate_bits)
     if not dry_run:
         gallery.save_scores((r.id, r.scores, r.flags) for r in records
                             if r.flags != flags_before[r.id])

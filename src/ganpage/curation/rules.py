@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from statistics import median
 
+from ganpage.curation.duplicates import HASH_BITS, MAX_DISTANCE
 from ganpage.errors import GanpageError
 from ganpage.gallery import PEOPLE, Gallery, ImageRecord
 
@@ -30,12 +31,16 @@ class Rules:
     top_k: int | None = None
     min_category_median: float | None = None
     reject: tuple[str, ...] = DEFAULT_REJECT  # flags whose pictures are rejected
+    duplicate_bits: int = MAX_DISTANCE  # hashes this many bits apart or fewer are duplicates
 
     def __post_init__(self) -> None:
         for name in ("min_class_score", "min_category_median"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise GanpageError(f"{name} must be between 0 and 1, got {value}")
+        if not 0 <= self.duplicate_bits <= HASH_BITS:
+            raise GanpageError(f"duplicate_bits must be between 0 and {HASH_BITS}, got "
+                               f"{self.duplicate_bits}")
         if self.top_k is not None and self.top_k < 1:
             raise GanpageError(f"top_k must be at least 1, got {self.top_k}")
         unknown = sorted(set(self.reject) - {"duplicate", "memorised", "blank", "framed"})
@@ -66,7 +71,7 @@ def read_rules(path: Path) -> Rules:
         raise GanpageError(f"--rules {path}: unknown key {unknown[0]!r}; use "
                            f"{', '.join(known)}")
     expected = {"min_class_score": (int, float), "min_category_median": (int, float),
-                "top_k": int, "reject": list}
+                "top_k": int, "reject": list, "duplicate_bits": int}
     for key, value in document.items():
         if not isinstance(value, expected[key]) or isinstance(value, bool):
             raise GanpageError(f"--rules {path}: {key} = {value!r} has the wrong type")

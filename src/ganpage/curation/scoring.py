@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ganpage.curation.agreement import class_agreement, classifier_labels
-from ganpage.curation.duplicates import duplicate_groups, picture_hash
+from ganpage.curation.duplicates import MAX_DISTANCE, duplicate_groups, picture_hash
 from ganpage.curation.memorisation import TrainingReference
 from ganpage.curation.quality import frame_threshold, is_blank, quality_scores
 from ganpage.gallery import Gallery, ImageRecord
@@ -134,14 +134,15 @@ def _read_picture(gallery: Gallery, record: ImageRecord, result: ScoringResult
     return None
 
 
-def derive_flags(records: list[ImageRecord], scorers: Scorers) -> list[list[str]]:
+def derive_flags(records: list[ImageRecord], scorers: Scorers,
+                 duplicate_bits: int = MAX_DISTANCE) -> list[list[str]]:
     """Duplicate groups (lists of ids); sets each record's curation flags from its scores.
 
     A flag whose evidence this run cannot weigh (``framed`` and ``memorised`` without the
     training set) is left as it was; flags curation does not own (``unsure``) are kept.
     """
     scored = [r for r in records if "dhash" in r.scores]
-    groups = duplicate_groups([r.scores["dhash"] for r in scored])
+    groups = duplicate_groups([r.scores["dhash"] for r in scored], duplicate_bits)
     duplicated = {scored[i].id for group in groups for i in group}
     for record in records:
         flags = set(record.flags)
