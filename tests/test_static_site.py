@@ -277,10 +277,22 @@ def test_the_site_under_a_sub_path_in_chromium(served_site, tmp_path):
             shown_picture(page, served_site)
             page.screenshot(path=str(shot))
             assert failures == []
+            assert page.evaluate(INLINE_SCRIPT_REFUSED) == "script-src-elem"  # the meta CSP
             without_js = browser.new_page(java_script_enabled=False)
             assert shown_picture(without_js, served_site).endswith(".webp")
         finally:
             browser.close()
+
+
+# Adds an inline script and answers the directive that refused it (a page without a policy
+# runs it and answers "ran").
+INLINE_SCRIPT_REFUSED = """() => new Promise(resolve => {
+  document.addEventListener("securitypolicyviolation", e => resolve(e.effectiveDirective));
+  window.ran = () => resolve("ran");
+  const script = document.createElement("script");
+  script.textContent = "window.ran()";
+  document.head.append(script);
+})"""
 
 
 def watch(page) -> list[str]:
