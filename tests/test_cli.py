@@ -10,7 +10,7 @@ COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["in
             ["categories"], ["models"], ["rank-categories"], ["gallery", "merge"],
             ["gallery", "approve"], ["gallery", "verify"], ["gallery", "list"], ["data", "folder"],
             ["data", "emoji"],
-            ["data", "urls"], ["export-onnx"]]
+            ["data", "urls"], ["export-onnx"], ["build-site"]]
 
 
 def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -49,6 +49,8 @@ def test_every_command_help_shows_a_runnable_example(command):
     (["eval", "emoji64", "--data", "d", "--classifier", "nowhere"], "not a classifier folder"),
     (["generate", "/etc/passwd", "-c", "hamster"], "is a file, not a gallery folder"),
     (["interpolate", "x.gif", "--model", "nope"], "no model 'nope'"),
+    (["build-site", "not-a-gallery", "site"], "is not a gallery"),
+    (["build-site", "g", "site", "--public-url", "ftp://x.example"], "--public-url"),
 ])
 def test_bad_input_gives_one_line_error_without_traceback(tmp_path, args, message):
     result = ganpage(*args, cwd=tmp_path)
