@@ -630,6 +630,7 @@ from ganpage.commands import build_site as _build_site_commands  # noqa: E402, F
 from ganpage.commands import curate as _curate_commands  # noqa: E402, F401
 from ganpage.commands import export_onnx as _export_onnx_commands  # noqa: E402, F401
 from ganpage.commands import gallery as _gallery_commands  # noqa: E402, F401
+from ganpage.commands import label as _label_commands  # noqa: E402, F401
 from ganpage.commands import serve as _serve_commands  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
