@@ -4,7 +4,8 @@ The pages are ``ganpage serve``'s, rendered by the same ``PageRenderer`` with re
 (``web/links.py``), so the site works from any sub-path. ``index.html`` holds one picture (the
 page without JavaScript) and ``static/random.js`` swaps in a random one from ``pictures.json``.
 No page has an inline script or style, so a strict Content-Security-Policy holds (each page
-carries one in a meta tag; ``_headers`` sends it on Netlify and Cloudflare Pages).
+carries one in a meta tag; ``_headers`` adds the other security headers on Netlify and
+Cloudflare Pages).
 """
 
 from __future__ import annotations
@@ -211,14 +212,15 @@ class StaticPages:
 
     def _headers(self) -> bytes:
         """Netlify's and Cloudflare Pages' ``_headers``: the server's security headers, and
-        pictures cached for good (their name is their recipe's hash)."""
-        return ("/*\n"
-                f"  Content-Security-Policy: {CONTENT_SECURITY_POLICY}\n"
-                "  X-Content-Type-Options: nosniff\n"
-                "  Referrer-Policy: strict-origin-when-cross-origin\n"
-                "  X-Frame-Options: DENY\n"
-                "/images/*\n"
-                "  Cache-Control: public, max-age=31536000, immutable\n").encode()
+        pictures cached for good (their name is their recipe's hash). The policy stays in each
+        page's meta tag: both hosts add every matching rule's headers, and a second policy for
+        all pages would block the live page's WebAssembly; X-Frame-Options forbids framing."""
+        return (b"/*\n"
+                b"  X-Content-Type-Options: nosniff\n"
+                b"  Referrer-Policy: strict-origin-when-cross-origin\n"
+                b"  X-Frame-Options: DENY\n"
+                b"/images/*\n"
+                b"  Cache-Control: public, max-age=31536000, immutable\n")
 
     def _sitemaps(self, paths: Sequence[str]) -> dict[str, Callable[[], bytes]]:
         """sitemap.xml of every page (an index of numbered sitemaps past 50,000 URLs)."""
