@@ -25,6 +25,7 @@ from ganpage.label import DEFAULT_THRESHOLD, label_folder, source_name
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220),
            "grey": (128, 128, 128)}
+SQUARE_AT = {COLOURS["red"]: 0, COLOURS["green"]: 13, COLOURS["blue"]: 26}
 
 
 class MeanColour(torch.nn.Module):
@@ -49,8 +50,12 @@ def colour_classifier() -> LoadedClassifier:
 
 
 def picture_bytes(colour: tuple[int, int, int], fmt: str = "PNG", size: int = 40) -> bytes:
-    pixels = np.full((size, size + 8, 3), colour, dtype=np.uint8)  # not square: gets cropped
-    pixels[0, 0] = (0, 0, 0)  # pictures of one colour differ from those of another format
+    """A picture of one colour with a darker square on it (so no curation rule calls it blank),
+    placed by the colour (so no two colours are near-duplicates); not square: it is cropped."""
+    pixels = np.full((size, size + 8, 3), colour, dtype=np.uint8)
+    at = SQUARE_AT.get(colour, 10)
+    pixels[at:at + size // 3, at + 4:at + 4 + size // 3] = np.array(colour) * 2 // 3
+    pixels[0, 0] = (0, 0, 0)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, fmt)
     return buffer.getvalue()
@@ -214,3 +219,23 @@ def test_the_site_serves_a_labelled_picture_with_its_source(folder, tmp_path):
     assert hashlib.sha256(image.content).hexdigest() == red.sha256
     grey = records["grey.png"]  # rejected as unsure: not on the site
     assert client.get(f"/p/{grey.id}").status_code == 404
+
+
+def test_curate_keeps_unsure_pictures_rejected_and_decides_the_rest(folder, tmp_path):
+    from ganpage.curation.pipeline import curate_gallery
+    from ganpage.curation.rules import Rules
+    from ganpage.curation.scoring import Scorers
+
+    _, records = run_label(folder, tmp_path / "g")
+    with Gallery.open(tmp_path / "g") as gallery:
+        run = curate_gallery(gallery, Scorers.build(colour_classifier(), None), Rules(),
+                             show_progress=False)
+        assert run.scoring.skipped == {}
+        after = {r.source: r for r in gallery.records()}
+        again = curate_gallery(gallery, Scorers.build(colour_classifier(), None), Rules(),
+                               show_progress=False)
+    assert after["grey.png"].status == "rejected" and "unsure" in after["grey.png"].flags
+    assert {s: r.status for s, r in after.items() if s != "grey.png"} == {
+        "red.png": "approved", "sub/green photo.jpg": "approved", "blue.webp": "approved"}
+    assert after["red.png"].scores["class_probability"] > 0.9 and "dhash" in after["red.png"].scores
+    assert again.changed == 0

@@ -37,7 +37,8 @@ def curate(
         min=0.0, max=1.0, help="Reject categories whose median class probability is lower.")]
     = None,
     reject: Annotated[list[str] | None, typer.Option(
-        help="Flags to reject (repeatable; default duplicate, memorised, blank; also framed)."
+        help="Flags to reject (repeatable; default duplicate, memorised, blank, unsure; also "
+        "framed)."
     )] = None,
     duplicate_bits: Annotated[int | None, typer.Option(
         min=0, max=256, help="Pictures whose 256-bit hashes differ in at most this many bits "

@@ -1,6 +1,7 @@
 """Curation rules: which pictures a site shows, decided from their scores and flags.
 
-In order: pictures flagged ``blank``, ``memorised`` (or any flag in ``reject``) are rejected;
+In order: pictures flagged ``blank``, ``memorised``, ``unsure`` (or any flag in ``reject``) are
+rejected;
 then whole categories whose median class probability is below ``min_category_median``; then
 pictures below ``min_class_score``; then, best first (pictures a person approved, then by class
 probability), each picture is kept unless its near-duplicate group already kept one or its
@@ -21,7 +22,8 @@ from ganpage.errors import GanpageError
 from ganpage.gallery import PEOPLE, Gallery, ImageRecord
 
 SCORE = "class_probability"
-DEFAULT_REJECT = ("duplicate", "memorised", "blank")
+# unsure: `ganpage label` named the picture with a top-1 probability below its threshold
+DEFAULT_REJECT = ("duplicate", "memorised", "blank", "unsure")
 KEPT = "passed"  # the rule name of an approval
 
 
@@ -43,10 +45,11 @@ class Rules:
                                f"{self.duplicate_bits}")
         if self.top_k is not None and self.top_k < 1:
             raise GanpageError(f"top_k must be at least 1, got {self.top_k}")
-        unknown = sorted(set(self.reject) - {"duplicate", "memorised", "blank", "framed"})
+        unknown = sorted(set(self.reject) - {"duplicate", "memorised", "blank", "framed",
+                                             "unsure"})
         if unknown:
             raise GanpageError(f"reject: unknown flag {unknown[0]!r}; use duplicate, "
-                               "memorised, blank or framed")
+                               "memorised, blank, framed or unsure")
 
     def needs_scores(self) -> bool:
         return any(v is not None for v in (self.min_class_score, self.top_k,
