@@ -58,6 +58,9 @@ def serve(
     live_rate: Annotated[float, typer.Option(
         min=0, help="Pictures one client may have drawn per second (bursts of twice that); "
         "0: no limit.", envvar="GANPAGE_LIVE_RATE")] = 20.0,
+    live_pool: Annotated[int, typer.Option(
+        min=0, help="Fresh pictures kept ready per category for the random page (drawn while "
+        "nobody waits); 0: draw each one when asked.", envvar="GANPAGE_LIVE_POOL")] = 2,
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery, a live model, or both.
 
@@ -87,7 +90,7 @@ def serve(
     from ganpage.web.server import run_server
 
     settings = LiveSettings(device=live_device, max_batch=live_batch, max_queue=live_queue,
-                            rate_per_second=live_rate,
+                            rate_per_second=live_rate, pool_size=live_pool,
                             rate_burst=max(1, round(2 * live_rate)))
     run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
                server, access_log, shutdown_timeout, review_token() if review else "",

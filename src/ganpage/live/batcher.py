@@ -1,11 +1,12 @@
 """Micro-batching: concurrent requests for pictures gathered into one ``sample`` call.
 
 Requests arrive on the event loop; the drawing thread takes them in batches of up to
-``max_batch``: the first request of a batch waits at most ``max_wait`` seconds for others, so
-under load the model runs large batches (more pictures per second) and when idle it answers
-one request at once. The queue is bounded: past ``max_queue`` waiting requests, ``submit``
-refuses at once rather than let the wait grow without limit. Requests for a recipe already
-waiting share its drawing.
+``max_batch``. While requests come one at a time, each is drawn at once; once they come
+together (the last batch held more than one), the first request of a batch waits at most
+``max_wait`` seconds for others, so under load the model runs large batches (more pictures per
+second) without making a lone visitor wait for company that is not coming. The queue is
+bounded: past ``max_queue`` waiting requests, ``submit`` refuses at once rather than let the
+wait grow without limit. Requests for a recipe already waiting share its drawing.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class MicroBatcher:
         self.max_queue = max_queue
         self._waiting: dict[Hashable, Waiting] = {}  # in arrival order
         self._changed = threading.Condition()
+        self._last_batch = 1
         self.closed = False
 
     def submit(self, key: Hashable) -> asyncio.Future:
@@ -76,20 +78,22 @@ class MicroBatcher:
 
     def take(self, idle_timeout: float) -> list[Waiting]:
         """The next batch (drawing thread): waits up to ``idle_timeout`` for a first request,
-        then until the batch is full or its first request has waited ``max_wait``; [] if none
-        came or the batcher was closed."""
+        then (if the last batch held more than one) until the batch is full or its first
+        request has waited ``max_wait``; [] if none came or the batcher was closed."""
         with self._changed:
             if not self._waiting and not self.closed:
                 self._changed.wait(idle_timeout)
             if not self._waiting or self.closed:
                 return []
-            deadline = next(iter(self._waiting.values())).arrived + self.max_wait
+            wait = self.max_wait if self._last_batch > 1 else 0.0
+            deadline = next(iter(self._waiting.values())).arrived + wait
             while len(self._waiting) < self.max_batch and not self.closed:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self._changed.wait(left)
             keys = list(self._waiting)[:self.max_batch]
+            self._last_batch = len(keys)
             return [self._waiting.pop(key) for key in keys]
 
     def close(self, error: BaseException) -> None:

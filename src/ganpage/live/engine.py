@@ -97,7 +97,7 @@ class LiveEngine:
 
         from ganpage.models import load_generator
 
-        threads = self.settings.threads or max(1, (os.cpu_count() or 1))
+        threads = self.settings.threads or len(os.sched_getaffinity(0))
         torch.set_num_threads(threads)
         generator = load_generator(self.model_name, self.settings.device)
         self.pool = FreshPool(len(generator.categories), self.settings.pool_size)
@@ -130,7 +130,8 @@ class LiveEngine:
     def _refill_pool(self) -> None:
         if self.pool is None or self.settings.pool_size == 0:
             return
-        labels = self.pool.wanted(self.settings.max_batch)
+        # small batches: a visitor who comes meanwhile waits for one of them at most
+        labels = self.pool.wanted(max(1, self.settings.max_batch // 4))
         if not labels:
             return
         recipes = [self.fresh_recipe(label) for label in labels]

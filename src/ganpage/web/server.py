@@ -152,7 +152,7 @@ def live_settings_for(live: LiveSettings, workers: int) -> LiveSettings:
     if live.threads:
         return live
     return LiveSettings.from_dict({**live.to_dict(),
-                                   "threads": max(1, (os.cpu_count() or 1) // workers)})
+                                   "threads": max(1, len(os.sched_getaffinity(0)) // workers)})
 
 
 def run_server(gallery: Path | None, host: str, port: int, statuses: tuple[str, ...],
