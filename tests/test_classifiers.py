@@ -202,3 +202,25 @@ def test_builtin_and_model_folders_give_ganpages_own_classifier(tiny_model):
         open_classifier(tiny_model)
     with pytest.raises(ClassifierLoadError, match="no classifier 'nope'"):
         open_classifier("nope")
+
+
+def test_a_hub_repo_id_loads_from_the_cache_when_offline(weights, tmp_path, monkeypatch):
+    """The real snapshot_download, offline, reading a cache laid out as the Hub's client
+    writes it (refs/main -> snapshots/<commit>/...)."""
+    from huggingface_hub import constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--someone--resnet50-cached"
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    for name in ("config.json", "model.safetensors"):
+        (snapshot / name).symlink_to(weights["timm"] / name)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    classifier = open_classifier("someone/resnet50-cached")
+    assert classifier.net.preprocess.interpolation == "bicubic"
+    assert classifier.model_id == "someone-resnet50-cached"
+    with pytest.raises(ClassifierLoadError, match="could not fetch .*'someone/not-cached'"):
+        open_classifier("someone/not-cached")
