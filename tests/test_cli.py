@@ -10,7 +10,7 @@ COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["in
             ["categories"], ["models"], ["rank-categories"], ["gallery", "merge"],
             ["gallery", "approve"], ["gallery", "verify"], ["gallery", "list"], ["data", "folder"],
             ["data", "emoji"],
-            ["data", "urls"], ["export-onnx"], ["build-site"]]
+            ["data", "urls"], ["export-onnx"], ["build-site"], ["label"]]
 
 
 def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:
