@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -159,6 +160,21 @@ def test_the_rate_limit_answers_429_per_client_and_spares_cached_pictures(model)
     assert cached.status_code == 200 and elsewhere.status_code == 200
 
 
+def test_behind_a_local_proxy_each_visitor_has_their_own_limit(model):
+    app = live_app(model, pool_size=0, rate_per_second=0.1, rate_burst=1)
+    url = "/draw/image.webp?category=hamster&seed={}"
+    with TestClient(app, client=("127.0.0.1", 5000)) as proxy:
+        first = proxy.get(url.format(1), headers={"X-Real-IP": "203.0.113.7"})
+        again = proxy.get(url.format(2), headers={"X-Real-IP": "203.0.113.7"})
+        other = proxy.get(url.format(3), headers={"X-Real-IP": "203.0.113.8"})
+    with TestClient(app, client=("198.51.100.1", 5000)) as outsider:  # cannot pick a name
+        lied = [outsider.get(url.format(4 + i), headers={"X-Real-IP": f"203.0.113.{20 + i}"})
+                for i in range(2)]
+    app.close()
+    assert [first.status_code, again.status_code, other.status_code] == [200, 429, 200]
+    assert [answer.status_code for answer in lied] == [200, 429]
+
+
 @pytest.mark.parametrize("query, status", [
     ("category=bagel", 404), ("seed=3", 404), ("category=Bagel&seed=3", 404),
     ("category=nope&seed=3", 404), ("category=bagel&seed=-1", 404),
@@ -244,3 +260,18 @@ def test_a_bad_live_model_is_one_line_before_serving(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--live" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU")
+def test_on_cuda_a_picture_drawn_in_a_batch_is_the_one_drawn_alone(model):
+    app = live_app(model, device="cuda", pool_size=0, max_batch=16, max_wait_seconds=0.05,
+                   rate_per_second=0)
+    together = asyncio.run(draw_together(app, 12))
+    app.close()
+    alone = live_app(model, device="cuda", pool_size=0, max_batch=1, rate_per_second=0)
+    with TestClient(alone) as client:
+        redrawn = [client.get(f"/draw/image.webp?category=bagel&seed={100 + i}")
+                   for i in (0, 5, 11)]
+    alone.close()
+    assert [a.content for a in redrawn] == [together[i].content for i in (0, 5, 11)]

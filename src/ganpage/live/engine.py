@@ -89,8 +89,11 @@ class LiveEngine:
             batch = self.batcher.take(IDLE_SECONDS)
             if batch:
                 self._draw_for_requests(batch)
-            else:
+                continue
+            try:
                 self._refill_pool()
+            except Exception:  # noqa: BLE001 - e.g. CUDA out of memory: try again later
+                time.sleep(1.0)  # visitors are still served on demand
 
     def _load(self) -> None:
         import torch

@@ -7,6 +7,8 @@ a client that has it gets a 304 without the model running.
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastapi import FastAPI, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -63,7 +65,25 @@ def requested_recipe(request: Request, engine: LiveEngine) -> Recipe:
 
 
 def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address for the rate limit: a proxy on this machine (nginx, see deploy/)
+    names it in X-Real-IP; anyone else's X-Real-IP is not believed."""
+    peer = request.client.host if request.client else "unknown"
+    named = request.headers.get("x-real-ip", "")
+    if named and _is_loopback(peer) and _is_address(named):
+        return named
+    return peer
+
+
+def _is_loopback(text: str) -> bool:
+    return _is_address(text) and ipaddress.ip_address(text).is_loopback
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def unavailable(error: LiveUnavailable) -> HTTPException:
