@@ -99,3 +99,10 @@ def test_other_networks_are_refused(tiny_model):
     generator.net = torch.nn.Identity()
     with pytest.raises(OnnxExportError, match="only ganpage-cgan and BigGAN-deep"):
         export_onnx(generator, tiny_model / "onnx")
+
+
+def test_names_agree_with_the_live_page():
+    from ganpage.onnx_export import onnx_file_name
+    from ganpage.web import live_page
+
+    assert onnx_file_name("float32") == live_page.ONNX_FILE and live_page.MANIFEST == MANIFEST

@@ -13,6 +13,9 @@ import copy
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ from ganpage.errors import GanpageError
 from ganpage.models.biggan import BigGANDeep
 from ganpage.models.cgan import CGANGenerator
 from ganpage.models.generator import Generator
+from ganpage.models.loading import conversion_cache, load_generator, resolve_model_dir
 from ganpage.noise import truncated_noise
 
 PARITY_SEEDS = (0, 1, 2, 3)
@@ -177,3 +181,37 @@ def manifest(generator: Generator, files: list[ExportedFile]) -> dict:
         "parity": {"seeds": list(PARITY_SEEDS), "truncations": list(PARITY_TRUNCATIONS),
                    "goal_max_abs_diff": GOALS},
     }
+
+
+def cached_export(model: str | os.PathLike) -> Path:
+    """The ONNX folder of a model (name, folder or repo id), exported once into
+    ``$GANPAGE_CACHE/onnx/<digest of the model's files>`` and reused while its files match."""
+    source = resolve_model_dir(model)
+    digest = hashlib.sha256(MANIFEST_FORMAT.encode())
+    for path in sorted(p for p in source.iterdir() if p.is_file()):
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    target = conversion_cache().parent / "onnx" / digest.hexdigest()[:24]
+    if _intact(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=".export-"))
+    try:
+        export_onnx(load_generator(source, dtype="float32"), scratch)
+        shutil.rmtree(target, ignore_errors=True)  # a damaged copy
+        os.replace(scratch, target)
+    except OSError:
+        if not _intact(target):  # not another process that finished first
+            raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def _intact(folder: Path) -> bool:
+    """Whether ``folder`` holds a manifest whose files all match their sha256."""
+    try:
+        files = json.loads((folder / MANIFEST).read_text())["files"]
+        return all(hashlib.sha256((folder / f["file"]).read_bytes()).hexdigest() == f["sha256"]
+                   for f in files)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False

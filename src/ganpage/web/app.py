@@ -106,6 +106,9 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     add_operations_routes(app, catalog, metrics, engine)
     if engine is not None:
         add_draw_routes(app, engine, pages)
+        from ganpage.web.live_page import live_routes
+
+        app.router.routes.extend(live_routes(config.live_model, config.site_name))
     app.state.live = engine
     if config.review_token:
         app.state.review = ReviewDesk(gallery_root)

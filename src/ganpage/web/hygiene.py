@@ -2,7 +2,8 @@
 
 The pages load only the site's own stylesheet, icon and pictures (no script, no inline style,
 no frame), so the policy allows exactly that; the random page's fast path sends the same
-``SECURITY_HEADERS`` itself.
+``SECURITY_HEADERS`` itself. A response that sets its own Content-Security-Policy keeps it
+(the live page adds WebAssembly to it: ``web/live_page.py``).
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ class Hygiene:
 
         async def hygienic_send(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()),
-                                                  *SECURITY_HEADERS]}
+                headers = list(message.get("headers", ()))
+                own = {name.lower() for name, _ in headers}  # a page's own policy wins (live)
+                message = {**message, "headers": [*headers, *(
+                    header for header in SECURITY_HEADERS if header[0] not in own)]}
             elif head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)

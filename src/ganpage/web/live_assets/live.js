@@ -1,0 +1,164 @@
+// The live page: the model's ONNX generator run by onnxruntime-web (WebAssembly) in the
+// visitor's browser. The noise comes from noise.js and the permalink is read by recipe.js, so
+// live.html?category=<slug>&seed=<n>&truncation=<t> draws the picture that
+// load_generator(model).sample draws for the same recipe.
+import * as ort from "./ort/ort.wasm.min.mjs";
+import { truncatedNoise } from "./noise.js";
+import { DEFAULT_TRUNCATION, recipeFromQuery, recipeQuery } from "./recipe.js";
+
+const ASSETS = new URL("./", import.meta.url);
+const MORPH_FRAMES = 24;
+const canvas = document.getElementById("picture");
+const status = document.getElementById("status");
+const problem = document.getElementById("problem");
+const choice = document.getElementById("category");
+const buttons = [document.getElementById("another"), document.getElementById("morph")];
+const permalink = document.getElementById("permalink");
+
+// ort's default paths are its module's folder; threads need a cross-origin isolated page
+ort.env.wasm.wasmPaths = new URL("ort/", ASSETS).href;
+ort.env.wasm.numThreads = self.crossOriginIsolated
+  ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+
+let model = null;  // {info, session, bySlug}
+let current = null;  // the recipe on the canvas
+
+// to_uint8: round((clamp(x, -1, 1) + 1) * 127.5) in float32, halves to even as torch.round
+function toByte(value) {
+  const scaled = Math.fround(Math.fround(Math.min(1, Math.max(-1, value)) + 1) * 127.5);
+  const floor = Math.floor(scaled);
+  const rest = scaled - floor;
+  return rest > 0.5 || (rest === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+}
+
+function paint(images, size) {  // images: (1, 3, S, S) float32, NCHW RGB
+  const pixels = new ImageData(size, size);
+  const plane = size * size;
+  for (let i = 0; i < plane; i++) {
+    pixels.data[4 * i] = toByte(images[i]);
+    pixels.data[4 * i + 1] = toByte(images[plane + i]);
+    pixels.data[4 * i + 2] = toByte(images[2 * plane + i]);
+    pixels.data[4 * i + 3] = 255;
+  }
+  canvas.getContext("2d").putImageData(pixels, 0, 0);
+}
+
+async function run(noise, recipe) {
+  const feeds = {
+    noise: new ort.Tensor("float32", noise, [1, noise.length]),
+    labels: new ort.Tensor("int64", BigInt64Array.of(BigInt(recipe.category.id)), [1]),
+  };
+  if (model.info.truncation_input) {
+    feeds.truncation = new ort.Tensor("float64", Float64Array.of(recipe.truncation), [1]);
+  }
+  const out = await model.session.run(feeds);
+  return out.images.data;
+}
+
+function showRecipe(recipe, ms) {
+  const query = recipeQuery(recipe);
+  document.getElementById("title").textContent = recipe.category.title;
+  document.title = `${recipe.category.title} — drawn right now in your browser`;
+  permalink.href = `?${query}`;
+  history.replaceState(null, "", `?${query}`);
+  status.textContent = `drawn in ${ms.toFixed(0)} ms by ${model.info.model_id} in your browser ` +
+    `(WebAssembly, ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? "s" : ""}; ` +
+    `seed ${recipe.seed}, truncation ${recipe.truncation})`;
+}
+
+async function draw(recipe) {
+  canvas.dataset.state = "drawing";
+  const start = performance.now();
+  const images = await run(truncatedNoise(recipe.seed, model.info.z_dim, recipe.truncation),
+                           recipe);
+  paint(images, model.info.resolution);
+  const ms = performance.now() - start;
+  current = recipe;
+  canvas.dataset.ms = ms.toFixed(1);
+  canvas.dataset.sinceLoadMs ??= performance.now().toFixed(0);  // the first picture's time
+  canvas.dataset.state = "done";
+  showRecipe(recipe, ms);
+}
+
+// torch.lerp's two-sided formula, exact at both ends
+function lerp(start, end, weight) {
+  const out = new Float32Array(start.length);
+  for (let i = 0; i < start.length; i++) {
+    out[i] = weight < 0.5 ? start[i] + weight * (end[i] - start[i])
+      : end[i] - (end[i] - start[i]) * (1 - weight);
+  }
+  return out;
+}
+
+async function morph(target) {  // from the picture shown to another seed of its category
+  const { z_dim: zDim, resolution } = model.info;
+  const from = truncatedNoise(current.seed, zDim, current.truncation);
+  const to = truncatedNoise(target.seed, zDim, target.truncation);
+  canvas.dataset.state = "morphing";
+  for (let frame = 1; frame < MORPH_FRAMES; frame++) {
+    paint(await run(lerp(from, to, frame / MORPH_FRAMES), target), resolution);
+    await new Promise(requestAnimationFrame);
+  }
+  await draw(target);
+}
+
+function randomSeed() {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+function nextRecipe() {
+  const classes = model.info.classes;
+  const category = choice.value ? model.bySlug.get(choice.value)
+    : classes[crypto.getRandomValues(new Uint32Array(1))[0] % classes.length];
+  return { category, seed: randomSeed(), truncation: current?.truncation ?? DEFAULT_TRUNCATION };
+}
+
+function fail(message) {
+  canvas.dataset.state = "error";
+  canvas.hidden = true;
+  problem.textContent = message;
+  problem.hidden = false;
+  status.textContent = "";
+}
+
+async function busy(action) {
+  buttons.forEach((button) => { button.disabled = true; });
+  try {
+    await action();
+  } catch (error) {
+    fail(`Could not draw: ${error.message}`);
+  } finally {
+    buttons.forEach((button) => { button.disabled = false; });
+  }
+}
+
+function fillChoices(classes) {
+  for (const item of [...classes].sort((a, b) => a.name.localeCompare(b.name))) {
+    choice.append(new Option(item.name, item.slug));
+  }
+}
+
+async function start() {
+  const session = ort.InferenceSession.create(new URL("model/generator.float32.onnx", ASSETS).href,
+                                              { executionProviders: ["wasm"] });
+  const info = await (await fetch(new URL("live.json", ASSETS))).json();
+  const bySlug = new Map(info.classes.map((item) => [item.slug, item]));
+  let recipe = null;
+  if (location.search) {
+    try {
+      recipe = recipeFromQuery(bySlug, location.search);
+    } catch (error) {
+      fail(`This address names no picture: ${error.message}.`);
+      return;
+    }
+  }
+  fillChoices(info.classes);
+  model = { info, bySlug, session: await session };
+  if (recipe) choice.value = recipe.category.slug;
+  await busy(() => draw(recipe ?? nextRecipe()));
+  buttons[0].addEventListener("click", () => busy(() => draw(nextRecipe())));
+  buttons[1].addEventListener("click", () => busy(() => morph(
+    { category: current.category, seed: randomSeed(), truncation: current.truncation })));
+}
+
+start().catch((error) => fail(`Could not load the model: ${error.message}`));

@@ -1,0 +1,286 @@
+"""The live page (web/live_page.py): its files and links, recipe.js against recipe.py, the
+/live routes of `ganpage serve --live`, and headless Chromium drawing emoji64's pictures as
+PyTorch draws them."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from fastapi import HTTPException
+from starlette.requests import Request
+
+from ganpage.categories import CategorySet
+from ganpage.web.draw import requested_recipe
+from ganpage.web.live_page import LIVE_CONTENT_SECURITY_POLICY, PAGE, write_live_page
+
+RECIPE_JS = Path(__file__).parents[1] / "src" / "ganpage" / "web" / "live_assets" / "recipe.js"
+CATEGORIES = CategorySet.from_names(["Hamster", "Bagel", "Tabby cat", "Ice cream"])
+TRICKY_QUERIES = [
+    "category=hamster&seed=7&truncation=0.7", "category=hamster&seed=7", "?category=bagel&seed=0",
+    "category=hamster&seed=4294967295", "category=hamster&seed=4294967296",
+    "category=hamster&seed=00000000001", "category=hamster&seed=0000000001",
+    "category=hamster&seed=-1", "category=hamster&seed=1e3", "category=hamster&seed=%C2%B2",
+    "category=hamster&seed=+1", "category=hamster&seed=1&truncation=1",
+    "category=hamster&seed=1&truncation=1.000", "category=hamster&seed=1&truncation=1.0001",
+    "category=hamster&seed=1&truncation=0", "category=hamster&seed=1&truncation=.5",
+    "category=hamster&seed=1&truncation=0.", "category=hamster&seed=1&truncation=1e-1",
+    "category=hamster&seed=1&truncation=0.12345678901234567",
+    "category=hamster&seed=1&truncation=0.123456789012345678",
+    "category=hamster&seed=1&truncation=", "category=hamster&seed=1&truncation=NaN",
+    "category=hamster&seed=1&truncation=%200.5", "category=Hamster&seed=1",
+    "category=tabby-cat&seed=3", "category=tabby+cat&seed=3", "category=tabby%2Dcat&seed=3",
+    "category=&seed=3", "seed=3", "category=hamster", "category=hamster&seed=1&seed=2",
+    "category=hamster&category=bagel&seed=1",
+    "category=hamster&seed=1&truncation=0.5&truncation=0.6", "category=h%C3%A4mster&seed=1",
+    "category=%27quoted%22&seed=1", "category=it%27s&seed=1", "category=back%5Cslash&seed=1",
+    "category=" + "x" * 100 + "&seed=1", "category=hamster&seed=" + "9" * 50,
+    "category=hamster&seed=1&" + "pad=1&" * 50, "category=%zz&seed=1",
+    "category=hamster&seed=1&x=2",
+]
+
+
+def python_verdict(query: str) -> list:
+    """What `ganpage serve` answers for the query: [slug, seed, truncation] or [None, message]."""
+    text = query.removeprefix("?")
+    request = Request({"type": "http", "method": "GET", "path": "/live", "headers": [],
+                       "query_string": text.encode()})
+    try:
+        recipe = requested_recipe(request, SimpleNamespace(categories=CATEGORIES))
+    except HTTPException as error:
+        return [None, error.detail]
+    return [recipe.category.slug, recipe.seed, recipe.truncation, recipe.query()]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+def test_recipe_js_agrees_with_recipe_py_on_tricky_queries(tmp_path):
+    classes = [{"id": c.id, "slug": c.slug} for c in CATEGORIES]
+    script = tmp_path / "recipes.mjs"
+    script.write_text(
+        f"import {{ recipeFromQuery, recipeQuery }} from '{RECIPE_JS.as_posix()}';\n"
+        f"const bySlug = new Map({json.dumps(classes)}.map((c) => [c.slug, c]));\n"
+        f"const out = {json.dumps(TRICKY_QUERIES)}.map((query) => {{\n"
+        "  try { const r = recipeFromQuery(bySlug, query);\n"
+        "        return [r.category.slug, r.seed, r.truncation, recipeQuery(r)]; }\n"
+        "  catch (error) { return [null, error.message]; }\n"
+        "});\nconsole.log(JSON.stringify(out));\n")
+    result = subprocess.run(["node", str(script)], capture_output=True, text=True, check=True)
+    from_js = json.loads(result.stdout)
+    accepted = 0
+    for query, js in zip(TRICKY_QUERIES, from_js, strict=True):
+        assert js == python_verdict(query), query
+        accepted += js[0] is not None
+    assert 5 < accepted < len(TRICKY_QUERIES) - 20  # both verdicts are exercised
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    """One ONNX cache for the module, so emoji64 is exported once."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANPAGE_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def live_site(tmp_path_factory, onnx_cache) -> Path:
+    """emoji64's live page written into ``<root>/mysite/`` (a sub-path, as on GitHub Pages)."""
+    root = tmp_path_factory.mktemp("site")
+    write_live_page("emoji64", root / "mysite", home="index.html")
+    return root
+
+
+def test_written_page_links_relatively_and_runs_no_inline_script(live_site):
+    site = live_site / "mysite"
+    html = (site / PAGE).read_text()
+    links = re.findall(r'(?:href|src)="([^"]*)"', html)
+    assert links and all(not link.startswith(("/", "http")) for link in links)
+    for link in set(links) - {"", "index.html"}:  # the permalink (set by live.js), the site
+        assert (site / link).is_file(), link
+    assert "<script>" not in html and not re.search(r"\son[a-z]+=", html)
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html).group(1)
+    assert unescape(policy) == LIVE_CONTENT_SECURITY_POLICY
+    info = json.loads((site / "live" / "live.json").read_text())
+    assert info["model_id"] == "emoji64" and info["resolution"] == 64
+    assert info["classes"][0]["title"].endswith("Not Exist")
+    manifest = json.loads((site / "live" / "model" / "manifest.json").read_text())
+    assert manifest["files"][0]["bytes"] == (site / "live" / "model" /
+                                             "generator.float32.onnx").stat().st_size
+
+
+def test_a_second_write_changes_nothing(live_site):
+    assert write_live_page("emoji64", live_site / "mysite", home="index.html") == []
+
+
+def test_serve_live_routes(tiny_model, onnx_cache):
+    from fastapi.testclient import TestClient
+
+    from ganpage.web.app import SiteConfig, create_app
+
+    app = create_app(None, SiteConfig(live_model=str(tiny_model)))
+    with TestClient(app) as client:
+        page = client.get("/live")
+        assert page.status_code == 200 and 'id="picture"' in page.text
+        assert page.headers.get_list("content-security-policy") == [LIVE_CONTENT_SECURITY_POLICY]
+        assert page.headers["cross-origin-embedder-policy"] == "require-corp"
+        assert client.get("/live/live.json").json()["classes"][1]["slug"] == "bagel"
+        model = client.get("/live/model/generator.float32.onnx")
+        manifest = client.get("/live/model/manifest.json").json()
+        assert len(model.content) == manifest["files"][0]["bytes"]
+        wasm = client.get("/live/ort/ort-wasm-simd-threaded.wasm")
+        assert wasm.headers["content-type"] == "application/wasm"
+        for path in ("/live/../pyproject.toml", "/live/%2e%2e/%2e%2e/etc/passwd",
+                     "/live/live_page.py", "/live/model/model.safetensors"):
+            assert client.get(path).status_code == 404, path
+        assert client.head("/live").status_code == 200
+
+
+# -- In Chromium --------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def in_chromium(test):
+    """A test that drives headless Chromium."""
+    needs = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+    return pytest.mark.browser(needs(test))
+
+
+@pytest.fixture(scope="module")
+def static_server(live_site):
+    """``python -m http.server`` on the folder above the site: the page lives at /mysite/."""
+    from conftest import free_port, wait_for_http
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                                "127.0.0.1", "--directory", str(live_site)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/mysite/{PAGE}"
+    try:
+        wait_for_http(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 900, "height": 1000})
+    page = context.new_page()
+    page.failures = []  # responses >= 400 and script errors
+    page.on("response", lambda r: r.status >= 400 and page.failures.append(f"{r.status} {r.url}"))
+    page.on("pageerror", lambda error: page.failures.append(str(error)))
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def emoji64():
+    from ganpage.models import load_generator
+
+    return load_generator("emoji64", dtype="float32")
+
+
+def drawn(page, previous_url: str = "") -> np.ndarray:
+    """Wait for the canvas to be done with a new recipe; its pixels, (H, W, 3) uint8."""
+    page.wait_for_function("(previous) => document.getElementById('picture').dataset.state "
+                           "=== 'done' && location.href !== previous", arg=previous_url,
+                           timeout=30_000)
+    rgba = page.evaluate("""() => { const c = document.getElementById('picture');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""")
+    size = int(page.locator("#picture").get_attribute("width"))
+    return np.array(rgba, dtype=np.uint8).reshape(size, size, 4)[..., :3]
+
+
+def recipe_of(url: str) -> tuple[str, int, float]:
+    query = dict(part.split("=") for part in url.split("?", 1)[1].split("&"))
+    return query["category"], int(query["seed"]), float(query["truncation"])
+
+
+def pytorch_picture(generator, url: str) -> np.ndarray:
+    slug, seed, truncation = recipe_of(url)
+    return generator.sample([generator.categories.by_slug(slug).id], [seed], truncation)[0]
+
+
+@in_chromium
+def test_permalink_draws_the_picture_pytorch_draws(page, static_server, emoji64, tmp_path):
+    import os
+
+    page.goto(static_server + "?category=hamster&seed=42&truncation=0.6")
+    pixels = drawn(page)
+    expected = pytorch_picture(emoji64, page.url)
+    assert pixels.std() > 10  # not blank
+    assert np.abs(pixels.astype(int) - expected).mean() <= 2, "mean abs diff over 2 levels"
+    assert page.url.endswith("?category=hamster&seed=42&truncation=0.6000")  # canonical
+    assert page.title() == "This Hamster Does Not Exist — drawn right now in your browser"
+    assert float(page.locator("#picture").get_attribute("data-ms")) > 0
+    assert page.failures == []
+    shot = Path(os.environ.get("GANPAGE_LIVE_SCREENSHOT", tmp_path / "live-page.png"))
+    page.screenshot(path=str(shot), type="png", clip={"x": 0, "y": 0, "width": 900, "height": 760})
+    assert shot.stat().st_size > 10_000
+
+
+@in_chromium
+def test_seeds_differ_and_a_permalink_redraws_its_picture(page, static_server, emoji64):
+    page.goto(static_server)
+    first, first_url = drawn(page), page.url
+    page.click("#another")
+    second = drawn(page, first_url)
+    assert recipe_of(page.url)[1] != recipe_of(first_url)[1]
+    assert np.abs(second.astype(int) - first).mean() > 5
+    page.goto(first_url)
+    assert np.array_equal(drawn(page), first)
+    assert np.abs(first.astype(int) - pytorch_picture(emoji64, first_url)).mean() <= 2
+    assert page.failures == []
+
+
+@in_chromium
+def test_chosen_category_and_morph(page, static_server, emoji64):
+    page.goto(static_server + "?category=bagel&seed=1")
+    drawn(page)
+    page.select_option("#category", "hamster")
+    bagel_url = page.url
+    page.click("#another")
+    drawn(page, bagel_url)
+    hamster_url = page.url
+    assert recipe_of(hamster_url)[0] == "hamster"
+    page.click("#morph")
+    page.wait_for_function("document.getElementById('picture').dataset.state === 'morphing'")
+    after = drawn(page, hamster_url)
+    slug, seed, _ = recipe_of(page.url)
+    assert slug == "hamster" and seed != recipe_of(hamster_url)[1]
+    assert np.abs(after.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
+
+
+@in_chromium
+@pytest.mark.parametrize("query", ["category=no-such-thing&seed=1", "category=hamster&seed=-1",
+                                   "category=hamster&seed=1&truncation=1.5",
+                                   "category=hamster&seed=1&seed=2"])
+def test_a_bad_permalink_shows_an_error_not_a_picture(page, static_server, query):
+    page.goto(f"{static_server}?{query}")
+    page.wait_for_function("document.getElementById('picture').dataset.state === 'error'")
+    message = page.locator("#problem").text_content()
+    expected = python_verdict(query)[1]
+    assert message == f"This address names no picture: {expected}."
+    assert page.locator("#picture").is_hidden() and page.locator("#problem").is_visible()
