@@ -1,10 +1,14 @@
 """The command line as a user meets it: help with examples, one-line errors, no tracebacks."""
 
+import errno
 import os
+import sqlite3
 import subprocess
 import sys
 
 import pytest
+
+from ganpage import cli
 
 COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["interpolate"],
             ["categories"], ["models"], ["rank-categories"], ["gallery", "merge"],
@@ -185,3 +189,26 @@ def test_resume_with_a_different_network_width_says_to_start_a_new_run(tmp_path)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--resume cannot change g_channels" in lines[0], result.stderr
     assert "start a new run" in lines[0]
+
+
+@pytest.mark.parametrize("error", [sqlite3.OperationalError("database or disk is full"),
+                                   OSError(errno.EFBIG, "File too large", "g/x.webp")])
+def test_a_full_disk_is_one_line_and_says_the_command_resumes(monkeypatch, capsys, error):
+    def run_out_of_space(**_: object) -> None:
+        raise error
+
+    monkeypatch.setattr(cli, "app", run_out_of_space)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 2 and len(lines) == 1 and lines[0].startswith("error: ")
+    assert "free some space" in lines[0]
+
+
+def test_other_index_errors_keep_their_traceback(monkeypatch):
+    def broken(**_: object) -> None:
+        raise sqlite3.OperationalError("no such table: images")
+
+    monkeypatch.setattr(cli, "app", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        cli.main()

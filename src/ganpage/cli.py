@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -63,7 +64,9 @@ NPM_CACHE = Path("~/.cache/ganpage/npm").expanduser()
 USAGE_ERROR: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 # errno values that mean "this machine will not let you write there": the user's to fix
-UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# SQLite's own words for the same (its writes fail inside the library, not as an OSError)
+INDEX_UNWRITABLE = ("database or disk is full", "disk I/O error", "attempt to write a readonly")
 
 
 def main() -> None:
@@ -83,6 +86,11 @@ def main() -> None:
             raise
         fail(f"{error.filename or 'an output'}: {error.strerror}; free some space or choose a "
              "path you can write to")
+    except sqlite3.OperationalError as error:
+        if not str(error).startswith(INDEX_UNWRITABLE):
+            raise
+        fail(f"the gallery index could not be written ({error}); free some space or make it "
+             "writable, then run the same command again: it continues where it stopped")
     except KeyboardInterrupt:
         typer.echo("interrupted; re-run the same command to continue where it stopped", err=True)
         sys.exit(130)

@@ -54,6 +54,7 @@ from ganpage.web.metrics import Metrics
 from ganpage.web.observe import Observer, route_labels
 from ganpage.web.operations import add_operations_routes
 from ganpage.web.review import ReviewAuth, ReviewDesk, add_review_routes
+from ganpage.web.schemas import NOT_FOUND, CategorySummary, Picture
 
 PAGE_HEADERS = {"Cache-Control": "no-store"}
 IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -383,21 +384,24 @@ def _record_json(record: ImageRecord) -> dict:
 
 
 def _add_api_routes(app: FastAPI, catalog: Catalog, config: SiteConfig) -> None:
-    @app.get("/api/random", summary="A random picture: random category, then random picture")
+    @app.get("/api/random", summary="A random picture: random category, then random picture",
+             response_model=Picture, responses=NOT_FOUND)
     async def api_random() -> JSONResponse:
         record = catalog.random_record()
         if record is None:
             raise HTTPException(404, "the gallery has no picture to show yet")
         return JSONResponse(_record_json(record), headers=PAGE_HEADERS)
 
-    @app.get("/api/images/{image_id}", summary="One picture's recipe and metadata")
+    @app.get("/api/images/{image_id}", summary="One picture's recipe and metadata",
+             response_model=Picture, responses=NOT_FOUND)
     async def api_image(image_id: str) -> JSONResponse:
         record = catalog.current().by_id.get(image_id) if IMAGE_ID.match(image_id) else None
         if record is None:
             raise HTTPException(404, "no picture with that id")
         return JSONResponse(_record_json(record))
 
-    @app.get("/api/categories", summary="Categories with their picture counts")
+    @app.get("/api/categories", summary="Categories with their picture counts",
+             response_model=list[CategorySummary])
     async def api_categories() -> JSONResponse:
         return JSONResponse([
             {"slug": v.slug, "name": v.name, "count": len(v.records), "url": f"/c/{v.slug}"}

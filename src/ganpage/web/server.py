@@ -30,6 +30,9 @@ APP_FACTORY = "ganpage.web.server:app_from_environment"
 HEADER_TIMEOUT_SECONDS = 10
 KEEP_ALIVE_SECONDS = 5
 CONNECTIONS_PER_WORKER = 16_384
+# A request's line and headers must fit in this many bytes (Granian's read buffer; its default,
+# 408 kB, took a 64 kB header); past it the connection is closed. uvicorn's h11 limit is 16 kB.
+MAX_HEADER_BYTES = 32 * 1024
 BACKLOG = 4096
 
 
@@ -67,7 +70,8 @@ def _run_granian(target: str, options: ServerOptions) -> None:
             log_access=False, respawn_failed_workers=True,
             workers_kill_timeout=options.shutdown_timeout, backlog=BACKLOG,
             backpressure=CONNECTIONS_PER_WORKER,
-            http1_settings=HTTP1Settings(header_read_timeout=HEADER_TIMEOUT_SECONDS * 1000)
+            http1_settings=HTTP1Settings(header_read_timeout=HEADER_TIMEOUT_SECONDS * 1000,
+                                         max_buffer_size=MAX_HEADER_BYTES)
             ).serve()
 
 

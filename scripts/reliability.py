@@ -1,0 +1,575 @@
+"""The reliability suite (issue 20): load, faults and hostile input against a real `ganpage serve`
+(2 Granian workers, X-Accel-Redirect on), directly and behind deploy/nginx/ganpage.conf.
+
+    python scripts/reliability.py --short          # the CI form (tests/test_reliability.py)
+    python scripts/reliability.py --json out.json  # the long form, by hand: several minutes
+
+Each check prints one line of figures and the problems it found; the exit status is 1 if any
+check found one. Load runs use wrk (requests/s, p50/p99, non-2xx, socket errors and time-outs,
+the server's memory before and after); nginx's per-client rate and connection limits are lifted
+for them (one wrk client would otherwise only measure the 429s, which tests/test_deploy.py
+checks). Needs wrk, nginx and openssl; schemathesis for the API fuzzing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import free_port, make_tiny_model, wait_for_http  # noqa: E402
+from ganpage.gallery import INDEX_FILE, Gallery  # noqa: E402
+from ganpage.generate import TruncationRange, choose_categories, generate, plan  # noqa: E402
+from ganpage.models import load_generator  # noqa: E402
+from nginx_deploy import running_nginx  # noqa: E402
+
+CLASSES = [f"Thing {i}" for i in range(12)]
+LIFTED_LIMITS = {  # deploy/nginx/ganpage.conf's per-client limits, lifted for one load client
+    "rate=10r/s;": "rate=1000000r/s;", "rate=60r/s;": "rate=1000000r/s;",
+    "limit_conn ganpage_connections 64;": "limit_conn ganpage_connections 60000;",
+}
+
+
+@dataclass(frozen=True)
+class Form:
+    """How hard and how long: the CI form is a few seconds per check."""
+
+    seconds: int
+    connections: tuple[int, ...]
+    slow_clients: int
+    fuzz_examples: int
+    workers: int = 2
+
+
+SHORT = Form(seconds=1, connections=(16,), slow_clients=200, fuzz_examples=10)
+LONG = Form(seconds=10, connections=(16, 256, 1024), slow_clients=1100, fuzz_examples=200)
+
+
+@dataclass
+class Site:
+    """A running ganpage serve (and nginx in front of it) on a gallery of its own."""
+
+    gallery: Path
+    model: Path
+    process: subprocess.Popen
+    direct: str
+    nginx: str = ""
+    picture_urls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    name: str
+    figures: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+# -- the site ------------------------------------------------------------------------------------
+
+
+def build_gallery(root: Path, per_category: int = 6) -> tuple[Path, Path]:
+    """(gallery, model): 12 categories of approved pictures, and one rejected, one pending."""
+    model = make_tiny_model(root / "model", classes=CLASSES)
+    generator = load_generator(model)
+    jobs = plan(generator, choose_categories(generator), per_category, TruncationRange(0.5, 0.9))
+    with Gallery.open(root / "gallery", create=True) as gallery:
+        generate(generator, gallery, jobs, batch_size=64, show_progress=False)
+        gallery.set_status("approved")
+        first, second = gallery.records()[:2]
+        gallery.set_status("rejected", [first.id])
+        gallery.set_status("pending", [second.id])
+    return root / "gallery", model
+
+
+def start_server(gallery: Path, workers: int, *options: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", str(gallery), "--port", str(port),
+         "--workers", str(workers), "--accel-redirect", "/_gallery/", *options],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(base + "/readyz", process, timeout=60)
+    return process, base
+
+
+@contextlib.contextmanager
+def running_site(root: Path, form: Form) -> Iterator[Site]:
+    gallery, model = build_gallery(root)
+    process, direct = start_server(gallery, form.workers)
+    try:
+        replacements = {"server 127.0.0.1:8000;": f"server 127.0.0.1:{direct.rsplit(':', 1)[1]};",
+                        "/srv/ganpage/gallery/": f"{gallery}/", **LIFTED_LIMITS}
+        with running_nginx(root / "nginx", "ganpage.conf", replacements) as nginx:
+            site = Site(gallery, model, process, direct, nginx.https)
+            site.picture_urls = [
+                f"/images/{r.relative_path}" for r in Gallery.open(gallery).records(["approved"])]
+            yield site
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    tree, index = [pid], 0
+    while index < len(tree):
+        tree.extend(parents.get(tree[index], []))
+        index += 1
+    return tree
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, in MB."""
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{member}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    return round(total / 1024, 1)
+
+
+def workers_of(process: subprocess.Popen) -> list[int]:
+    return [pid for pid in process_tree(process.pid)[1:]
+            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+
+def wrk(url: str, seconds: float, connections: int, timeout_s: int = 5) -> dict:
+    """One wrk run: requests/s, p50/p99 in ms, non-2xx/3xx answers, socket errors, time-outs."""
+    run = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
+                          f"--timeout={timeout_s}s", "--latency", url],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    text = run.stdout
+    found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    connect, read, write, timeouts = map(int, found.groups()) if found else (0, 0, 0, 0)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+            "p50_ms": _latency(text, "50%"), "p99_ms": _latency(text, "99%"),
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+            "socket_errors": connect + read + write, "timeouts": timeouts}
+
+
+def _latency(text: str, percentile: str) -> float:
+    found = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)\b", text)
+    return round(float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)], 2)
+
+
+def check_load(site: Site, form: Form) -> Outcome:
+    outcome = Outcome("load")
+    paths = {"page": "/", "image": site.picture_urls[0], "api": "/api/random"}
+    for front, base in (("direct", site.direct), ("nginx", site.nginx)):
+        for kind, path in paths.items():
+            for connections in form.connections:
+                before = rss_mb(site.process.pid)
+                result = wrk(base + path, form.seconds, connections)
+                result["rss_mb_before"], result["rss_mb_after"] = before, rss_mb(site.process.pid)
+                outcome.figures[f"{front} {kind} c{connections}"] = result
+                failed = result["non_2xx"] + result["socket_errors"] + result["timeouts"]
+                if failed:
+                    outcome.problems.append(f"{front} {path} at {connections} connections: "
+                                            f"{failed} failed requests ({result})")
+    rss = [r["rss_mb_after"] for r in outcome.figures.values()]
+    first = next(iter(outcome.figures.values()))["rss_mb_before"]
+    outcome.figures["rss_mb"] = {"start": first, "max": max(rss), "end": rss[-1]}
+    if max(rss) > first * 1.5 + 50:
+        outcome.problems.append(f"memory grew from {first} to {max(rss)} MB under load")
+    return outcome
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+
+def check_worker_killed(site: Site, form: Form) -> Outcome:
+    """A worker killed with SIGKILL under load: it is replaced and the other keeps answering."""
+    outcome = Outcome("worker killed under load")
+    connections, seconds = 16, max(3, form.seconds)
+    before = workers_of(site.process)
+    results: dict = {}
+    load = threading.Thread(target=lambda: results.update(
+        wrk(site.direct + "/", seconds, connections)))
+    load.start()
+    time.sleep(seconds / 3)
+    os.kill(before[0], 9)
+    load.join()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(workers_of(site.process)) < len(before):
+        time.sleep(0.2)
+    after = workers_of(site.process)
+    answered = httpx.get(site.direct + "/", timeout=5).status_code
+    outcome.figures = {**results, "workers_before": len(before), "workers_after": len(after),
+                       "answer_after": answered}
+    if len(after) < len(before) or before[0] in after:
+        outcome.problems.append(f"the killed worker was not replaced ({before} -> {after})")
+    if results["non_2xx"] or results["timeouts"] or answered != 200:
+        outcome.problems.append(f"requests failed besides the killed worker's: {results}")
+    if results["socket_errors"] > connections:  # at most the connections the dead one held
+        outcome.problems.append(f"{results['socket_errors']} socket errors for {connections} "
+                                "connections")
+    return outcome
+
+
+def fetch_all(site: Site, paths: list[str], base: str = "") -> dict[int, int]:
+    """Status code -> count over one GET of each path."""
+    statuses: dict[int, int] = {}
+    with httpx.Client(base_url=base or site.direct, verify=False, timeout=10) as client:
+        for path in paths:
+            code = client.get(path).status_code
+            statuses[code] = statuses.get(code, 0) + 1
+    return statuses
+
+
+def site_paths(site: Site) -> list[str]:
+    return ["/", "/api/random", "/api/categories", "/categories", site.picture_urls[1],
+            "/c/thing-3", "/about"]
+
+
+def check_index_locked(site: Site, form: Form) -> Outcome:
+    """The gallery index held under an exclusive lock by another process: pages keep coming
+    from the catalog's snapshot, no 5xx."""
+    outcome = Outcome("index locked")
+    locker = sqlite3.connect(site.gallery / INDEX_FILE, timeout=1, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        statuses: dict[int, int] = {}
+        deadline = time.monotonic() + max(3, form.seconds)
+        while time.monotonic() < deadline:
+            for code, count in fetch_all(site, site_paths(site)).items():
+                statuses[code] = statuses.get(code, 0) + count
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    outcome.figures = {"statuses": statuses}
+    if set(statuses) != {200}:
+        outcome.problems.append(f"answers while the index was locked: {statuses}")
+    return outcome
+
+
+def check_index_read_only(site: Site, form: Form) -> Outcome:
+    """A gallery on a file system remounted read-only (tmpfs; needs root): a fresh server
+    serves it, and nothing answers 5xx."""
+    outcome = Outcome("index read-only")
+    mount = Path(tempfile.mkdtemp(prefix="ganpage-ro-"))
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        outcome.figures = {"skipped": "cannot mount a tmpfs here (not root)"}
+        mount.rmdir()
+        return outcome
+    try:
+        copy = Path(shutil.copytree(site.gallery, mount / "gallery"))
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        process, base = start_server(copy, 1)
+        try:
+            statuses = fetch_all(site, site_paths(site), base)
+            ready = httpx.get(base + "/readyz").status_code
+        finally:
+            stop(process)
+        outcome.figures = {"statuses": statuses, "readyz": ready}
+        if set(statuses) != {200} or ready != 200:
+            outcome.problems.append(f"a read-only gallery answered {statuses}, readyz {ready}")
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        mount.rmdir()
+    return outcome
+
+
+def check_pictures_damaged(site: Site, form: Form) -> Outcome:
+    """One picture deleted and one truncated under the running server: each is 404, directly
+    and through nginx, and the rest are still served."""
+    outcome = Outcome("pictures deleted or truncated")
+    deleted, truncated, intact = site.picture_urls[-1], site.picture_urls[-2], site.picture_urls[2]
+    for url in (deleted, truncated):  # served once first: the server has checked them
+        fetch_all(site, [url])
+    (site.gallery / deleted.removeprefix("/images/")).unlink()
+    path = site.gallery / truncated.removeprefix("/images/")
+    path.write_bytes(path.read_bytes()[:32])
+    for front, base in (("direct", site.direct), ("nginx", site.nginx)):
+        answers = {url: fetch_all(site, [url], base) for url in (deleted, truncated, intact)}
+        outcome.figures[front] = {name: list(codes) for name, codes in
+                                  zip(("deleted", "truncated", "intact"), answers.values(),
+                                      strict=True)}
+        if answers[deleted] != {404: 1} or answers[truncated] != {404: 1}:
+            outcome.problems.append(f"{front}: damaged pictures answered {answers}")
+        if answers[intact] != {200: 1}:
+            outcome.problems.append(f"{front}: an intact picture answered {answers[intact]}")
+    site.picture_urls = site.picture_urls[:-2]
+    return outcome
+
+
+def generate_command(gallery: Path, model: Path, per_category: int) -> list[str]:
+    return [sys.executable, "-m", "ganpage", "generate", str(gallery), "--model", str(model),
+            "--per-category", str(per_category), "--batch-size", "8"]
+
+
+def check_disk_full(site: Site, form: Form, tmpfs: bool = True) -> Outcome:
+    """`ganpage generate` running out of space (a 1 MB tmpfs where it can be mounted, else a
+    file-size limit): one error line, and every picture stored before is still whole."""
+    outcome = Outcome("disk full while generating" if tmpfs else "file-size limit while generating")
+    work = Path(tempfile.mkdtemp(prefix="ganpage-full-"))
+    mounted = tmpfs and subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                                        str(work)], capture_output=True).returncode == 0
+    try:
+        gallery = Path(shutil.copytree(site.gallery, work / "gallery"))
+        with Gallery.open(gallery) as opened:  # whole pictures (the damage check broke two)
+            broken = {problem.split(":")[0] for problem in opened.verify()}
+            stored = {r.id: r.sha256 for r in opened.records() if r.id not in broken}
+        limit = None if mounted else (gallery / INDEX_FILE).stat().st_size + 64 * 1024
+        run = subprocess.run(generate_command(gallery, site.model, 400), capture_output=True,
+                             text=True, timeout=300,
+                             preexec_fn=(lambda: resource.setrlimit(
+                                 resource.RLIMIT_FSIZE, (limit, limit))) if limit else None)
+        with Gallery.open(gallery) as opened:
+            problems = [p for p in opened.verify() if p.split(":")[0] not in broken]
+            kept = {r.id: r.sha256 for r in opened.records()}
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        outcome.figures = {"how": "tmpfs 1 MB" if mounted else f"RLIMIT_FSIZE {limit} bytes",
+                           "exit": run.returncode, "stderr_last": lines[-1] if lines else "",
+                           "pictures_before": len(stored), "pictures_after": len(kept)}
+        if run.returncode == 0:
+            outcome.problems.append("generate did not run out of space")
+        if "Traceback" in run.stderr or not lines or not lines[-1].startswith("error:"):
+            outcome.problems.append(f"not one clear error line: {run.stderr[-400:]!r}")
+        if problems or any(kept.get(i) != sha for i, sha in stored.items()):
+            outcome.problems.append(f"stored pictures lost or damaged: {problems[:3]}")
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(work)], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return outcome
+
+
+def check_writes_while_serving(site: Site, form: Form) -> Outcome:
+    """`ganpage generate` and `ganpage gallery approve` writing the served gallery while
+    clients read it: no 5xx."""
+    outcome = Outcome("generate and curate while serving")
+    statuses: dict[int, int] = {}
+    done = threading.Event()
+
+    def read_continuously() -> None:
+        while not done.is_set():
+            urls = [*site_paths(site), *site.picture_urls[3:6]]
+            for code, count in fetch_all(site, urls).items():
+                statuses[code] = statuses.get(code, 0) + count
+
+    reader = threading.Thread(target=read_continuously)
+    reader.start()
+    try:
+        command = generate_command(site.gallery, site.model, 7 if form is SHORT else 40)
+        exits = [subprocess.run(command, capture_output=True, timeout=600).returncode]
+        with Gallery.open(site.gallery) as curated:  # as `ganpage gallery approve --all` does
+            curated.set_status("approved", [r.id for r in curated.records(["pending"])])
+        exits.append(0)
+    finally:
+        done.set()
+        reader.join()
+    outcome.figures = {"statuses": statuses, "write_exits": exits}
+    if any(code >= 500 for code in statuses) or exits != [0, 0]:
+        outcome.problems.append(f"answers {statuses}, writers exited {exits}")
+    return outcome
+
+
+# -- hostile input -------------------------------------------------------------------------------
+
+TRAVERSALS = [
+    f"/images/{INDEX_FILE}", f"/images/thing-1/../../{INDEX_FILE}",
+    f"/images/thing-1/..%2f{INDEX_FILE}", f"/images/thing-1/%2e%2e/{INDEX_FILE}",
+    f"/images/thing-1/%2e%2e%2f{INDEX_FILE}", f"/images/thing-1/..%5c{INDEX_FILE}",
+    f"/images/thing-1/%252e%252e%252f{INDEX_FILE}", f"/images/thing-1/%c0%ae%c0%ae/{INDEX_FILE}",
+    f"/images/thing-1/%e0%80%ae%e0%80%ae/{INDEX_FILE}", f"/images/thing-1/..;/{INDEX_FILE}",
+    "/images/thing-1/x.webp%00.png", "/static/../../../../etc/passwd",
+    "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2f..%2fetc%2fpasswd",
+    "/c/..%2f..%2fetc", "/p/..%2f..%2f", "/_gallery/thing-1/", f"/{INDEX_FILE}",
+    f"/images/thing-1/{INDEX_FILE}-wal", "//etc/passwd", "/images//etc/passwd",
+]
+METHODS = ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND"]
+
+
+def raw_request(base: str, request: bytes, timeout: float = 5) -> int:
+    """Send ``request`` as it is (no client normalises the path) and return the status code."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        head = sock.recv(4096)
+    return int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+
+
+def check_hostile_input(site: Site, form: Form) -> Outcome:
+    """Traversal in many encodings, oversized headers and query strings, disallowed methods."""
+    outcome = Outcome("hostile input")
+    traversal = {}
+    for path in TRAVERSALS:
+        direct = raw_request(site.direct, f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+                             "Connection: close\r\n\r\n".encode())
+        with httpx.Client(verify=False, timeout=10) as client:
+            nginx = client.send(client.build_request("GET", site.nginx + path))
+        traversal[path] = (direct, nginx.status_code)
+        if direct not in (400, 404, 405) or nginx.status_code not in (400, 403, 404) \
+                or b"SQLite format 3" in nginx.content or b"root:" in nginx.content:
+            outcome.problems.append(f"{path}: direct {direct}, nginx {nginx.status_code}")
+    outcome.figures["traversal"] = {"paths": len(TRAVERSALS),
+                                    "statuses": sorted({s for pair in traversal.values()
+                                                        for s in pair})}
+    oversized = {
+        "header 64 kB": b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"x" * 65536 + b"\r\n\r\n",
+        "query 64 kB": b"GET /?q=" + b"x" * 65536 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        "query 2 kB": b"GET /?q=" + b"x" * 2048 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        "500 headers": b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(
+            b"X-%d: y\r\n" % i for i in range(500)) + b"\r\n",
+    }
+    outcome.figures["oversized"] = {}
+    for name, request in oversized.items():
+        try:
+            code = raw_request(site.direct, request)
+        except OSError:  # the server may close the socket before reading it all
+            code = 0
+        outcome.figures["oversized"][name] = code
+        if not (400 <= code < 500 or code == 0):
+            outcome.problems.append(f"{name}: answered {code}")
+    methods = {}
+    for method in METHODS:
+        for path in ("/", "/api/random", site.picture_urls[0]):
+            answer = httpx.request(method, site.direct + path, timeout=5)
+            methods[f"{method} {path}"] = answer.status_code
+            if answer.status_code != 405 or "GET" not in answer.headers.get("allow", ""):
+                outcome.problems.append(f"{method} {path}: {answer.status_code}, "
+                                        f"Allow {answer.headers.get('allow')!r}")
+    outcome.figures["methods"] = sorted(set(methods.values()))
+    if httpx.get(site.direct + "/healthz").status_code != 200:
+        outcome.problems.append("the server stopped answering")
+    return outcome
+
+
+def check_slow_clients(site: Site, form: Form) -> Outcome:
+    """Many clients that never finish their headers: the others are still answered fast."""
+    outcome = Outcome("slow clients")
+    host, port = site.direct.removeprefix("http://").split(":")
+    sockets = []
+    try:
+        for _ in range(form.slow_clients):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            sockets.append(sock)
+        times, codes = [], []
+        for _ in range(20):
+            started = time.perf_counter()
+            codes.append(httpx.get(site.direct + "/", timeout=10).status_code)
+            times.append(time.perf_counter() - started)
+    finally:
+        for sock in sockets:
+            sock.close()
+    outcome.figures = {"slow_clients": len(sockets), "answers": sorted(set(codes)),
+                       "max_ms": round(max(times) * 1000, 1),
+                       "median_ms": round(sorted(times)[len(times) // 2] * 1000, 1)}
+    if set(codes) != {200} or max(times) > 2:
+        outcome.problems.append(f"with {len(sockets)} slow clients: {outcome.figures}")
+    return outcome
+
+
+def check_api_fuzzing(site: Site, form: Form) -> Outcome:
+    """schemathesis against /openapi.json: every answer a documented status with a body that
+    matches its response schema, no 5xx."""
+    outcome = Outcome("API fuzzing (schemathesis)")
+    command = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+    if command is None:
+        outcome.problems.append("schemathesis is not installed (pip install schemathesis)")
+        return outcome
+    with tempfile.TemporaryDirectory() as scratch:  # its .schemathesis/ cache goes there
+        run = subprocess.run(
+            [command, "run", site.direct + "/openapi.json", "--checks", "all",
+             "--max-examples", str(form.fuzz_examples), "--seed", "20", "--no-color",
+             "--suppress-health-check", "all"],
+            capture_output=True, text=True, timeout=600, cwd=scratch)
+    summary = [line for line in run.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+    outcome.figures = {"exit": run.returncode, "summary": summary[-3:]}
+    if run.returncode != 0:
+        outcome.problems.append("schemathesis found failures:\n" + run.stdout[-3000:])
+    return outcome
+
+
+CHECKS: dict[str, Callable[[Site, Form], Outcome]] = {
+    "load": check_load,
+    "worker": check_worker_killed,
+    "locked": check_index_locked,
+    "readonly": check_index_read_only,
+    "damaged": check_pictures_damaged,
+    "diskfull": check_disk_full,
+    "filesize": lambda site, form: check_disk_full(site, form, tmpfs=False),
+    "writes": check_writes_while_serving,
+    "hostile": check_hostile_input,
+    "slow": check_slow_clients,
+    "fuzz": check_api_fuzzing,
+}
+
+
+def run_suite(form: Form, names: list[str]) -> list[Outcome]:
+    """Run the named checks, in order, against one site."""
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="ganpage-reliability-") as scratch, \
+            running_site(Path(scratch), form) as site:
+        for name in names:
+            started = time.monotonic()
+            outcome = CHECKS[name](site, form)
+            outcome.figures["seconds"] = round(time.monotonic() - started, 1)
+            print(f"{'ok  ' if not outcome.problems else 'FAIL'} {outcome.name}: "
+                  f"{json.dumps(outcome.figures)}", flush=True)
+            for problem in outcome.problems:
+                print(f"     {problem}", flush=True)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="the CI form: seconds, not minutes")
+    parser.add_argument("--only", nargs="+", choices=list(CHECKS), default=list(CHECKS))
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx", "openssl"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            sys.exit(f"error: {tool} is missing; apt-get install wrk nginx openssl")
+    outcomes = run_suite(SHORT if args.short else LONG, args.only)
+    if args.json:
+        args.json.write_text(json.dumps({o.name: {"figures": o.figures, "problems": o.problems}
+                                         for o in outcomes}, indent=2) + "\n")
+    failed = [o.name for o in outcomes if o.problems]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} checks passed"
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
