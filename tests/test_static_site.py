@@ -3,12 +3,14 @@ rebuilds, and headless Chromium against `python -m http.server` with the site un
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,7 +19,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import free_port, wait_for_http
+from conftest import free_port, make_tiny_model, wait_for_http
 from ganpage.cli import app
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
@@ -112,11 +114,17 @@ def test_every_link_is_relative_and_names_a_file_of_the_site(gallery, tmp_path):
         if page.name == "404.html":
             continue  # shown at any depth: its own test
         for url in Tags(page.read_text()).urls():
-            assert not urlsplit(url).scheme and not url.startswith("/"), (page, url)
-            target = (page.parent / url).resolve()
-            if target.is_dir():
-                target = target / "index.html"
-            assert target.is_file() and site.resolve() in target.parents, (page, url)
+            assert names_a_file_of(site, page, url), (page, url)
+
+
+def names_a_file_of(site: Path, page: Path, url: str) -> bool:
+    """Whether ``url``, a link on ``page``, is relative and names a file of ``site``."""
+    if urlsplit(url).scheme or url.startswith("/"):
+        return False
+    target = (page.parent / url).resolve()
+    if target.is_dir():
+        target = target / "index.html"
+    return target.is_file() and site.resolve() in target.parents
 
 
 def test_a_public_url_gives_absolute_opengraph_urls_a_sitemap_and_an_absolute_404(gallery,
@@ -236,6 +244,44 @@ def test_nginx_serves_the_built_site_with_its_404_page(gallery, tmp_path):
         assert 'href="/static/site.css"' in client.get("/a/b/c").text
 
 
+@pytest.fixture(scope="module")
+def live_site(tiny_gallery, tmp_path_factory) -> Path:
+    """The tiny gallery's site with a live page of a tiny model, in ``<root>/site``."""
+    root = tmp_path_factory.mktemp("live")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANPAGE_CACHE", str(root / "cache"))  # its ONNX export
+        model = make_tiny_model(root / "model")
+        build(tiny_gallery, root / "site", live_model=str(model))
+    return root
+
+
+def test_live_adds_the_live_page_linked_from_every_page(live_site):
+    site = live_site / "site"
+    assert (site / "live.html").is_file() and (site / "live" / "live.json").is_file()
+    assert (site / "live" / "model" / "generator.float32.onnx").stat().st_size > 1000
+    assert (site / "live" / "ort" / "LICENSE").is_file()
+    for page in ("index.html", "about.html", "c/hamster.html"):
+        assert "Drawn live" in (site / page).read_text(), page
+    assert 'href="../live.html">Drawn live' in (site / "c" / "bagel.html").read_text()
+    html = Tags((site / "live.html").read_text())
+    assert html.script_text == "" and [a["src"] for t, a in html.tags if t == "script"] == [
+        "live/live.js"]
+    for url in html.urls():  # "" is the permalink, set by live.js
+        assert url == "" or names_a_file_of(site, site / "live.html", url), url
+    headers = (site / "_headers").read_text()
+    assert "/live.html\n  Cross-Origin-Opener-Policy: same-origin" in headers
+
+
+def test_a_build_without_live_removes_the_live_page(live_site, tiny_gallery, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(live_site / "site", site)
+    files_before = len(list(site.rglob("*")))
+    report = build(tiny_gallery, site)
+    assert not (site / "live.html").exists() and not (site / "live").exists()
+    assert report.counts.removed >= 10 and len(list(site.rglob("*"))) < files_before
+    assert "Drawn live" not in (site / "index.html").read_text()
+
+
 # -- in a browser ---------------------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -244,20 +290,27 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 
 
+@contextlib.contextmanager
+def http_server(folder: Path) -> Iterator[str]:
+    """`python -m http.server` serving ``folder``; its URL."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1", "--directory", str(folder)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", server)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 @pytest.fixture
 def served_site(gallery, tmp_path):
     """The site at /site/ of `python -m http.server` serving its parent folder."""
     build(gallery, tmp_path / "public" / "site")
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                               "127.0.0.1", "--directory", str(tmp_path / "public")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", server)
-        yield f"http://127.0.0.1:{port}/site/"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with http_server(tmp_path / "public") as url:
+        yield url + "site/"
 
 
 @pytest.mark.browser
@@ -294,6 +347,26 @@ INLINE_SCRIPT_REFUSED = """() => new Promise(resolve => {
   script.textContent = "window.ran()";
   document.head.append(script);
 })"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+def test_the_sites_live_page_draws_under_a_sub_path_in_chromium(live_site):
+    from playwright.sync_api import sync_playwright
+
+    with http_server(live_site) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            failures = watch(page)
+            page.goto(url + "site/")
+            page.click("text=Drawn live")
+            page.wait_for_selector('canvas#picture[data-state="done"]', timeout=60_000)
+            assert page.url.startswith(url + "site/live.html?category=")  # its permalink
+            assert float(page.get_attribute("canvas#picture", "data-ms")) > 0
+            assert failures == []
+        finally:
+            browser.close()
 
 
 def watch(page) -> list[str]:

@@ -5,7 +5,7 @@ The pages are ``ganpage serve``'s, rendered by the same ``PageRenderer`` with re
 page without JavaScript) and ``static/random.js`` swaps in a random one from ``pictures.json``.
 No page has an inline script or style, so a strict Content-Security-Policy holds (each page
 carries one in a meta tag; ``_headers`` adds the other security headers on Netlify and
-Cloudflare Pages).
+Cloudflare Pages). With a live model the site gains ``live.html`` (``web/live_page.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ from ganpage.web.app import PER_PAGE, PageRenderer, SiteConfig
 from ganpage.web.catalog import Snapshot
 from ganpage.web.hygiene import CONTENT_SECURITY_POLICY
 from ganpage.web.links import Links
+from ganpage.web.live_page import ASSETS, ISOLATION_HEADERS, PAGE, LivePage
 
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "strict-origin-when-cross-origin", "X-Frame-Options": "DENY"}
+LIVE_NAV = "Drawn live"  # the navigation's link to live.html
 STATIC_FILES = ("site.css", "favicon.svg", "random.js")  # of web/static/, what the pages use
 PICTURES_MANIFEST = "pictures.json"
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
@@ -49,6 +53,7 @@ class SiteOptions:
     public_url: str = ""  # https://user.github.io/mysite: absolute URLs in OpenGraph, sitemap
     statuses: tuple[str, ...] = ("approved",)
     site_name: str = "This X Does Not Exist"
+    live_model: str = ""  # set: live.html draws this model's pictures in the browser
 
 
 def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None,
@@ -57,6 +62,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
     options = options or SiteOptions()
     public_url = checked_public_url(options.public_url)
     _check_folders(gallery_root, out)
+    live = _live_page(options.live_model, options.site_name)
     with Gallery.open(gallery_root) as gallery:
         snapshot = Snapshot.load(gallery, options.statuses, gallery.change_counter())
         if not snapshot.by_id:
@@ -75,7 +81,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
                                    f"({report.skipped[0]}); run `ganpage gallery verify "
                                    f"{gallery_root}`")
             site = StaticPages(SiteConfig(site_name=options.site_name, public_url=public_url),
-                               snapshot)
+                               snapshot, live)
             files = site.files()
             writer.claim(list(files))
             task = bar.add_task("writing pages", total=len(files), unit="file", stats="",
@@ -101,6 +107,16 @@ def checked_public_url(url: str) -> str:
         raise GanpageError(f"--public-url {url!r} must be an http(s) address of the site's "
                            "folder without query or fragment, e.g. https://user.github.io/mysite")
     return url.rstrip("/")
+
+
+def _live_page(model: str, site_name: str) -> LivePage | None:
+    """The live page of ``model``, its ONNX export made (or found in the cache) now, so a
+    model that cannot be exported stops the build before anything is written."""
+    if not model:
+        return None
+    page = LivePage(model, site_name, home="./")
+    page.manifest  # noqa: B018 (exports the model)
+    return page
 
 
 def _check_folders(gallery_root: Path, out: Path) -> None:
@@ -131,9 +147,10 @@ def image_path(record: ImageRecord) -> str:
 class StaticPages:
     """Every file of the site but the pictures: path -> a function making its bytes."""
 
-    def __init__(self, config: SiteConfig, snapshot: Snapshot):
+    def __init__(self, config: SiteConfig, snapshot: Snapshot, live: LivePage | None = None):
         self.config = config
         self.snapshot = snapshot
+        self.live = live
         self.renderer = PageRenderer(config, links=self.links(0))
         self.meta_csp = "; ".join(
             part for part in CONTENT_SECURITY_POLICY.split("; ")
@@ -142,7 +159,8 @@ class StaticPages:
     def links(self, depth: int, base: str | None = None) -> Links:
         """The links of a page ``depth`` folders below the site's root."""
         return Links(base="../" * depth if base is None else base,
-                     public_url=self.config.public_url, style="static")
+                     public_url=self.config.public_url, style="static",
+                     nav=((LIVE_NAV, PAGE),) if self.live else ())
 
     def files(self) -> dict[str, Callable[[], bytes]]:
         top = self.links(0)
@@ -161,6 +179,8 @@ class StaticPages:
             top.path("about"): self._about, "404.html": self._not_found,
             PICTURES_MANIFEST: self._pictures_manifest, "robots.txt": self._robots,
             "_headers": self._headers, ".nojekyll": lambda: b""})
+        if self.live:
+            files.update(live_files(self.live))
         if self.config.public_url:
             files.update(self._sitemaps(list(files)))
         return files
@@ -215,12 +235,14 @@ class StaticPages:
         pictures cached for good (their name is their recipe's hash). The policy stays in each
         page's meta tag: both hosts add every matching rule's headers, and a second policy for
         all pages would block the live page's WebAssembly; X-Frame-Options forbids framing."""
-        return (b"/*\n"
-                b"  X-Content-Type-Options: nosniff\n"
-                b"  Referrer-Policy: strict-origin-when-cross-origin\n"
-                b"  X-Frame-Options: DENY\n"
-                b"/images/*\n"
-                b"  Cache-Control: public, max-age=31536000, immutable\n")
+        rules = {"/*": SECURITY_HEADERS,
+                 "/images/*": {"Cache-Control": "public, max-age=31536000, immutable"}}
+        if self.live:  # threads for onnxruntime-web (Cloudflare serves live.html as /live)
+            rules.update({f"/{PAGE}": ISOLATION_HEADERS, "/live": ISOLATION_HEADERS,
+                          f"/{ASSETS}/*": ISOLATION_HEADERS})
+        return "".join(f"{pattern}\n" + "".join(f"  {name}: {value}\n"
+                                                for name, value in headers.items())
+                       for pattern, headers in rules.items()).encode()
 
     def _sitemaps(self, paths: Sequence[str]) -> dict[str, Callable[[], bytes]]:
         """sitemap.xml of every page (an index of numbered sitemaps past 50,000 URLs)."""
@@ -235,6 +257,17 @@ class StaticPages:
         files["sitemap.xml"] = lambda: _sitemap_index(
             [f"{self.config.public_url}/sitemap-{n}.xml" for n in range(1, len(chunks) + 1)])
         return files
+
+
+def live_files(live: LivePage) -> dict[str, Callable[[], bytes]]:
+    """``live.html`` and its ``live/`` folder (scripts, runtime, the model's ONNX), as
+    ``write_live_page`` writes them, for the site's writer to track."""
+    files: dict[str, Callable[[], bytes]] = {
+        PAGE: lambda: live.html().encode(),
+        f"{ASSETS}/live.json": lambda: json.dumps(live.info()).encode()}
+    for name, source in live.files().items():
+        files[f"{ASSETS}/{name}"] = source.read_bytes
+    return files
 
 
 def _static_file(name: str) -> Callable[[], bytes]:

@@ -21,6 +21,9 @@ def build_site_command(
     show: Annotated[list[Status], typer.Option(
         help="Curation statuses to show; repeatable.")] = [Status.APPROVED],  # noqa: B006
     site_name: str = "This X Does Not Exist",
+    live: Annotated[str, typer.Option(
+        help="Add live.html, where this model (built-in name, folder or repo id) draws "
+        "pictures in the visitor's browser (ONNX, onnxruntime-web; works offline).")] = "",
 ) -> None:
     """Build a static site of a gallery's pictures: the pages of `ganpage serve` with relative
     links, for GitHub Pages, Netlify, Cloudflare Pages, nginx or any folder on a web server.
@@ -34,12 +37,14 @@ def build_site_command(
 
     ganpage build-site gallery/ site/ --public-url https://user.github.io/mysite
 
+    ganpage build-site gallery/ site/ --live emoji64
+
     python -m http.server -d site/ 8000
     """
     from ganpage.outputs import removed_on_error
     from ganpage.static_site import SiteOptions, build_site
 
-    options = SiteOptions(public_url, tuple(s.value for s in show), site_name)
+    options = SiteOptions(public_url, tuple(s.value for s in show), site_name, live)
     with removed_on_error(out):
         report = build_site(gallery, out, options)
     counts = report.counts
