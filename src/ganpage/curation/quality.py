@@ -20,9 +20,9 @@ EMPTY_INK = 0.01  # under 1% ink: the picture is background with a speck
 
 def darkest_side(pictures: np.ndarray) -> np.ndarray:
     """(N, H, W, 3) uint8 -> (N,) mean brightness of the darkest 2-pixel side strip."""
-    x = pictures.astype(np.float32)
-    sides = [x[:, :STRIP], x[:, -STRIP:], x[:, :, :STRIP], x[:, :, -STRIP:]]
-    return np.min([side.mean(axis=(1, 2, 3)) for side in sides], axis=0)
+    sides = [pictures[:, :STRIP], pictures[:, -STRIP:], pictures[:, :, :STRIP],
+             pictures[:, :, -STRIP:]]  # only the strips are converted, not whole pictures
+    return np.min([side.mean(axis=(1, 2, 3), dtype=np.float32) for side in sides], axis=0)
 
 
 def spread(pictures: np.ndarray) -> np.ndarray:
@@ -32,10 +32,13 @@ def spread(pictures: np.ndarray) -> np.ndarray:
 
 def ink(pictures: np.ndarray) -> np.ndarray:
     """(N, H, W, 3) uint8 -> (N,) share of pixels unlike the background colour."""
-    x = pictures.astype(np.int16)
-    border = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)  # (N, 4W, 3)
-    background = np.median(border, axis=1)  # (N, 3)
-    differs = np.abs(x - background[:, None, None, :]).max(axis=3) > INK_DIFFERENCE
+    border = np.concatenate([pictures[:, 0], pictures[:, -1], pictures[:, :, 0],
+                             pictures[:, :, -1]], axis=1)  # (N, 2H + 2W, 3)
+    background = np.median(border, axis=1).astype(np.int16)  # (N, 3)
+    # |x - background| > INK_DIFFERENCE as two uint8 comparisons: no int16 copy of the pictures
+    high = np.clip(background + INK_DIFFERENCE, 0, 255).astype(np.uint8)[:, None, None, :]
+    low = np.clip(background - INK_DIFFERENCE, 0, 255).astype(np.uint8)[:, None, None, :]
+    differs = ((pictures > high) | (pictures < low)).any(axis=3)  # (N, H, W)
     return differs.mean(axis=(1, 2))
 
 
