@@ -11,11 +11,11 @@ from ganpage.site_writer import MANIFEST_NAME, SiteWriter
 
 
 def build(out, files: dict[str, bytes]):
-    writer = SiteWriter(out)
-    writer.claim(list(files))
-    for path, data in files.items():
-        writer.write(path, data)
-    return writer.finish()
+    with SiteWriter(out) as writer:
+        writer.claim(list(files))
+        for path, data in files.items():
+            writer.write(path, data)
+        return writer.finish()
 
 
 def test_a_rebuild_writes_only_what_changed_and_removes_what_is_gone(tmp_path):
@@ -46,12 +46,12 @@ def test_copy_checks_the_sha256_and_skips_a_damaged_source(tmp_path):
     out, source = tmp_path / "site", tmp_path / "picture.webp"
     source.write_bytes(b"pixels")
     good = hashlib.sha256(b"pixels").hexdigest()
-    writer = SiteWriter(out)
-    writer.claim(["images/x/a.webp", "images/x/b.webp", "images/x/c.webp"])
-    assert writer.copy("images/x/a.webp", source, good)
-    assert not writer.copy("images/x/b.webp", source, "0" * 64)
-    assert not writer.copy("images/x/c.webp", tmp_path / "missing.webp", good)
-    writer.finish()
+    with SiteWriter(out) as writer:
+        writer.claim(["images/x/a.webp", "images/x/b.webp", "images/x/c.webp"])
+        assert writer.copy("images/x/a.webp", source, good)
+        assert not writer.copy("images/x/b.webp", source, "0" * 64)
+        assert not writer.copy("images/x/c.webp", tmp_path / "missing.webp", good)
+        writer.finish()
     assert (out / "images" / "x" / "a.webp").read_bytes() == b"pixels"
     assert sorted(p.name for p in (out / "images" / "x").iterdir()) == ["a.webp"]
 
@@ -59,9 +59,9 @@ def test_copy_checks_the_sha256_and_skips_a_damaged_source(tmp_path):
 def test_files_claimed_by_a_killed_build_are_removed_by_the_next(tmp_path):
     out = tmp_path / "site"
     build(out, {"index.html": b"home"})
-    writer = SiteWriter(out)
-    writer.claim(["p/new.html"])
-    writer.write("p/new.html", b"half a build")  # killed here: no finish()
+    with SiteWriter(out) as writer:
+        writer.claim(["p/new.html"])
+        writer.write("p/new.html", b"half a build")  # killed here: no finish()
     (out / ".p.x.partial").write_bytes(b"torn")  # and a temporary file of the kill
     counts = build(out, {"index.html": b"home"})
     assert counts.removed == 1 and not (out / "p" / "new.html").exists()
@@ -86,3 +86,12 @@ def test_a_damaged_manifest_is_one_line_naming_the_fix(tmp_path):
     (tmp_path / MANIFEST_NAME).write_text("{not json")
     with pytest.raises(GanpageError, match="damaged.*build again"):
         SiteWriter(tmp_path)
+
+
+def test_a_second_build_of_the_same_folder_at_once_is_refused(tmp_path):
+    with SiteWriter(tmp_path / "site") as first:
+        with pytest.raises(GanpageError, match="another `ganpage build-site` is writing"):
+            SiteWriter(tmp_path / "site")
+        first.finish()
+    with SiteWriter(tmp_path / "site") as again:  # free once the first is closed
+        again.finish()

@@ -7,17 +7,20 @@ manifest is saved: one fsync per file took 2/3 of a 2,100-picture build.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from ganpage.atomic import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
 from ganpage.errors import GanpageError
 
 MANIFEST_NAME = ".ganpage-site.json"
+LOCK_NAME = ".ganpage-site.lock"  # held while a build writes, so two never mix their files
 MANIFEST_VERSION = 1
 # What a path in the manifest may look like: it is read back from disk and its files deleted,
 # so a tampered manifest must not name anything outside the folder or a dot file.
@@ -43,16 +46,32 @@ class FileState:
 
 
 class SiteWriter:
-    """The output folder of one build. ``claim`` the paths before writing them (so a killed
-    build still knows which files are its own), ``write``/``copy`` each file, then ``finish``."""
+    """The output folder of one build, locked while open (a context manager). ``claim`` the
+    paths before writing them (so a killed build still knows which files are its own),
+    ``write``/``copy`` each file, then ``finish``."""
 
     def __init__(self, out: Path):
         self.out = out
-        self.previous = read_manifest(out)
+        self._lock = _locked(out)
+        try:
+            self.previous = read_manifest(out)
+            remove_stale_temporaries(out)
+        except BaseException:
+            self.close()
+            raise
         self.files: dict[str, FileState] = {}  # written or found unchanged in this build
         self.claimed = dict(self.previous)
         self.counts = WriteCounts()
-        remove_stale_temporaries(out)
+
+    def __enter__(self) -> SiteWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let another build write the folder (``finish`` first, unless this one failed)."""
+        self._lock.close()
 
     def claim(self, paths: list[str]) -> None:
         """Record ``paths`` as this site's before any of them is written."""
@@ -141,7 +160,7 @@ def read_manifest(out: Path) -> dict[str, FileState]:
     with other things in it and no manifest is refused, so a build never mixes with them."""
     manifest = out / MANIFEST_NAME
     if not manifest.is_file():
-        if out.is_dir() and any(out.iterdir()):
+        if out.is_dir() and any(path.name != LOCK_NAME for path in out.iterdir()):
             raise GanpageError(f"{out} is not empty and was not made by `ganpage build-site`; "
                                "choose an empty or new folder")
         return {}
@@ -157,6 +176,19 @@ def read_manifest(out: Path) -> dict[str, FileState]:
     for path in files:
         check_path(path, manifest)
     return files
+
+
+def _locked(out: Path) -> IO[bytes]:
+    """The open lock file of ``out``, locked for this build (the lock goes with the process)."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock = open(out / LOCK_NAME, "ab")  # noqa: SIM115 (held until finish)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise GanpageError(f"another `ganpage build-site` is writing {out}; wait for it to "
+                           "finish") from None
+    return lock
 
 
 def check_path(path: str, manifest: Path | None = None) -> None:

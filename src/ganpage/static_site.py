@@ -69,32 +69,36 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
             raise GanpageError(f"{gallery_root} has no {' or '.join(options.statuses)} picture "
                                "to put on a site; approve some with `ganpage gallery approve "
                                f"{gallery_root} --all`, or pass --show pending")
-        out.mkdir(parents=True, exist_ok=True)
-        writer = SiteWriter(out)
-        report = SiteReport(writer.counts)
-        with progress_bar(transient=True) as bar:
-            task = bar.add_task("copying pictures", total=len(snapshot.by_id), unit="file",
-                                stats="", visible=show_progress)
-            _copy_images(gallery, snapshot, writer, report, lambda: bar.advance(task))
-            if not snapshot.by_id:
-                raise GanpageError(f"no picture of {gallery_root} could be copied "
-                                   f"({report.skipped[0]}); run `ganpage gallery verify "
-                                   f"{gallery_root}`")
-            site = StaticPages(SiteConfig(site_name=options.site_name, public_url=public_url),
-                               snapshot, live)
-            files = site.files()
-            writer.claim(list(files))
-            task = bar.add_task("writing pages", total=len(files), unit="file", stats="",
-                                visible=show_progress)
-            for path, make in files.items():
-                writer.write(path, make())
-                bar.advance(task)
-        report.counts = writer.finish()
+        with SiteWriter(out) as writer:
+            report = SiteReport(writer.counts)
+            config = SiteConfig(site_name=options.site_name, public_url=public_url)
+            _write_site(gallery, snapshot, writer, report, config, live, show_progress)
+            report.counts = writer.finish()
     report.pictures, report.categories = len(snapshot.by_id), len(snapshot.category_list)
     if not public_url:
         report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
                             "out, 404.html links relative to the site's root")
     return report
+
+
+def _write_site(gallery: Gallery, snapshot: Snapshot, writer: SiteWriter, report: SiteReport,
+                config: SiteConfig, live: LivePage | None, show_progress: bool) -> None:
+    """The pictures first, then the pages (which link to them), each file only if changed."""
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("copying pictures", total=len(snapshot.by_id), unit="file",
+                            stats="", visible=show_progress)
+        _copy_images(gallery, snapshot, writer, report, lambda: bar.advance(task))
+        if not snapshot.by_id:
+            raise GanpageError(f"no picture of {gallery.root} could be copied "
+                               f"({report.skipped[0]}); run `ganpage gallery verify "
+                               f"{gallery.root}`")
+        files = StaticPages(config, snapshot, live).files()
+        writer.claim(list(files))
+        task = bar.add_task("writing pages", total=len(files), unit="file", stats="",
+                            visible=show_progress)
+        for path, make in files.items():
+            writer.write(path, make())
+            bar.advance(task)
 
 
 def checked_public_url(url: str) -> str:
