@@ -7,8 +7,9 @@ micro-batching, p99 < 1 s; at 3x the sustainable load only fast 503s (no time-ou
 request asks for a new recipe (a random 32-bit seed of a random category), so nothing comes
 from the cache. The client is asyncio + aiohttp in this process. With two or more CPUs it is
 pinned to the first and the server (and the ceiling's `generate`) to the others, torch using
-all of those, so client and model do not fight over a core.
-Usage: python benchmarks/live.py [--seconds 8] [--model emoji64] [--device cpu] [--json OUT]
+all of those, so client and model do not fight over a core (`--no-pin`: all share all CPUs).
+Usage: python benchmarks/live.py [--seconds 5] [--rounds 3] [--model emoji64] [--device cpu]
+       [--no-pin] [--json OUT]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,10 +43,10 @@ CEILING_BATCH = 32
 CLIENT_TIMEOUT = 10.0  # seconds; a request slower than this counts as a time-out
 
 
-def cpu_split() -> tuple[set[int], set[int]]:
+def cpu_split(pin: bool) -> tuple[set[int], set[int]]:
     """(the client's CPUs, the server's CPUs): the first CPU and the rest, where there are 2+."""
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
+    if len(cpus) < 2 or not pin:
         return set(cpus), set(cpus)
     return {cpus[0]}, set(cpus[1:])
 
@@ -99,7 +101,7 @@ def start_server(model: str, device: str, batch: int, cpus: set[int], port: int)
     process = subprocess.Popen(
         [*pin, sys.executable, "-m", "ganpage", "serve", "--live", model, "--live-device", device,
          "--live-batch", str(batch), "--live-rate", "0", "--live-pool", "0", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     wait_for_http(base + "/healthz", process, timeout=120)
     deadline = time.monotonic() + 120
@@ -198,9 +200,11 @@ def main() -> None:
     parser.add_argument("--model", default="emoji64")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, default=32, help="--live-batch with batching on")
+    parser.add_argument("--no-pin", action="store_true", help="client and server share CPUs")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    client_cpus, server_cpus = cpu_split()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a kill still stops the servers
+    client_cpus, server_cpus = cpu_split(not args.no_pin)
     os.sched_setaffinity(0, client_cpus)
     ceiling = Ceiling(args.model, args.device, server_cpus)
     slugs = [c.slug for c in ceiling.generator.categories]

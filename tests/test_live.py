@@ -275,3 +275,24 @@ def test_on_cuda_a_picture_drawn_in_a_batch_is_the_one_drawn_alone(model):
                    for i in (0, 5, 11)]
     alone.close()
     assert [a.content for a in redrawn] == [together[i].content for i in (0, 5, 11)]
+
+
+def test_the_queue_holds_what_the_model_draws_in_queue_seconds_at_its_pace():
+    from ganpage.live.batcher import QueueFull
+    from ganpage.live.engine import LiveEngine
+
+    engine = LiveEngine("unused", LiveSettings(max_batch=2, max_queue=100, queue_seconds=0.75))
+    engine._keep_pace(10, 1.0)  # 10 pictures/s: 7 recipes are 0.7 s of drawing
+    assert engine.batcher.limit == 7
+
+    async def fill() -> int:
+        for key in range(100):
+            try:
+                engine.batcher.submit(key)
+            except QueueFull:
+                return key
+        return 100
+
+    assert asyncio.run(fill()) == 7
+    engine._keep_pace(1000, 1.0)  # a fast model: the count bound decides
+    assert engine.batcher.limit == 100

@@ -61,6 +61,10 @@ def serve(
     live_pool: Annotated[int, typer.Option(
         min=0, help="Fresh pictures kept ready per category for the random page (drawn while "
         "nobody waits); 0: draw each one when asked.", envvar="GANPAGE_LIVE_POOL")] = 2,
+    live_threads: Annotated[int, typer.Option(
+        min=0, help="torch threads per worker; 0: the CPUs this process may use divided among "
+        "the workers (on a machine busy with other work, 1 is faster).",
+        envvar="GANPAGE_LIVE_THREADS")] = 0,
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery, a live model, or both.
 
@@ -91,6 +95,7 @@ def serve(
 
     settings = LiveSettings(device=live_device, max_batch=live_batch, max_queue=live_queue,
                             rate_per_second=live_rate, pool_size=live_pool,
+                            threads=live_threads,
                             rate_burst=max(1, round(2 * live_rate)))
     run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
                server, access_log, shutdown_timeout, review_token() if review else "",

@@ -5,7 +5,8 @@ Requests arrive on the event loop; the drawing thread takes them in batches of u
 together (the last batch held more than one), the first request of a batch waits at most
 ``max_wait`` seconds for others, so under load the model runs large batches (more pictures per
 second) without making a lone visitor wait for company that is not coming. The queue is
-bounded: past ``max_queue`` waiting requests, ``submit`` refuses at once rather than let the
+bounded: past ``limit`` waiting requests (``max_queue`` at most; the engine lowers it to what
+the model draws in a fraction of a second), ``submit`` refuses at once rather than let the
 wait grow without limit. Requests for a recipe already waiting share its drawing.
 """
 
@@ -52,6 +53,7 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.max_queue = max_queue
+        self.limit = max_queue  # waiting recipes allowed now (the engine sets it by the pace)
         self._waiting: dict[Hashable, Waiting] = {}  # in arrival order
         self._changed = threading.Condition()
         self._last_batch = 1
@@ -65,7 +67,7 @@ class MicroBatcher:
         with self._changed:
             waiting = self._waiting.get(key)
             if waiting is None:
-                if len(self._waiting) >= self.max_queue:
+                if len(self._waiting) >= self.limit:
                     raise QueueFull
                 waiting = self._waiting[key] = Waiting(key, time.monotonic())
                 self._changed.notify()

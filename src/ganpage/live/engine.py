@@ -26,6 +26,7 @@ from ganpage.recipe import DEFAULT_TRUNCATION, Recipe
 
 IMAGE_FORMAT = "webp"
 IDLE_SECONDS = 0.05  # how often an idle drawing thread looks at the pool
+PACE_MEMORY = 0.2  # weight of the newest batch in the pictures/s estimate
 
 
 class LiveUnavailable(Exception):
@@ -58,6 +59,7 @@ class LiveEngine:
         self.rate_limit = RateLimit(self.settings.rate_per_second, self.settings.rate_burst)
         self.pool: FreshPool | None = None
         self.drawn = 0  # pictures drawn by the model (fresh and on demand)
+        self.pace = 0.0  # pictures/s while drawing requests (a moving average), 0: not known
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -119,6 +121,7 @@ class LiveEngine:
 
     def _draw_for_requests(self, batch: list[Waiting]) -> None:
         recipes = [waiting.key for waiting in batch]
+        started = time.perf_counter()
         try:
             pictures = self._draw(recipes)
         except Exception as error:  # noqa: BLE001 - e.g. CUDA out of memory: 503, not a crash
@@ -128,7 +131,17 @@ class LiveEngine:
         for waiting, recipe, picture in zip(batch, recipes, pictures, strict=True):
             self.cache.put(recipe_key(recipe), picture)
             waiting.deliver(picture)
+        self._keep_pace(len(batch), time.perf_counter() - started)
         self._count("on_demand", len(batch))
+
+    def _keep_pace(self, pictures: int, seconds: float) -> None:
+        """Bound the queue to what the model draws in ``queue_seconds`` at its recent pace, so
+        a request that is let in waits about that long at most (a batch more under load)."""
+        pace = pictures / max(seconds, 1e-6)
+        self.pace = pace if self.pace == 0 else (1 - PACE_MEMORY) * self.pace + PACE_MEMORY * pace
+        settings = self.settings
+        self.batcher.limit = int(min(settings.max_queue,
+                                     max(settings.max_batch, self.pace * settings.queue_seconds)))
 
     def _refill_pool(self) -> None:
         if self.pool is None or self.settings.pool_size == 0:

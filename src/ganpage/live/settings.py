@@ -15,6 +15,7 @@ class LiveSettings:
     max_batch: int = 32  # pictures drawn in one ``sample`` call; 1 turns micro-batching off
     max_wait_seconds: float = 0.004  # how long the first request of a batch waits for company
     max_queue: int = 128  # requests waiting to be drawn; past it, an immediate 503
+    queue_seconds: float = 0.75  # ... and never more than the model draws in this long
     cache_size: int = 4096  # drawn pictures kept by recipe (about 3 kB each at 64 px)
     pool_size: int = 2  # fresh pictures kept ready per category for the random page
     rate_per_second: float = 20.0  # pictures one client may have drawn per second; 0: no limit
