@@ -140,6 +140,9 @@ def test_serve_live_routes(tiny_model, onnx_cache):
                      "/live/live_page.py", "/live/model/model.safetensors"):
             assert client.get(path).status_code == 404, path
         assert client.head("/live").status_code == 200
+        drawn_page = client.get("/draw?category=bagel&seed=1")
+        assert drawn_page.status_code == 200
+        assert '<a href="/live">In your browser</a>' in drawn_page.text
 
 
 # -- In Chromium --------------------------------------------------------------------------------
@@ -284,3 +287,37 @@ def test_a_bad_permalink_shows_an_error_not_a_picture(page, static_server, query
     expected = python_verdict(query)[1]
     assert message == f"This address names no picture: {expected}."
     assert page.locator("#picture").is_hidden() and page.locator("#problem").is_visible()
+
+
+@pytest.fixture(scope="module")
+def live_server(live_site):
+    """`ganpage serve --live emoji64` (no gallery) as a real server process; ``live_site``
+    has put emoji64's ONNX in the cache the server reads (a first /live waits for an export)."""
+    from conftest import free_port, wait_for_http
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", "--live", "emoji64",
+                                "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/healthz", process, timeout=120)  # it checks the model first
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@in_chromium
+def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoji64):
+    """The server's own CSP header lets WebAssembly compile; COOP/COEP give it threads."""
+    page.goto(live_server + "/live?category=hamster&seed=42&truncation=0.6")
+    pixels = drawn(page)
+    assert np.abs(pixels.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
+    assert page.evaluate("crossOriginIsolated") and "1 thread;" not in page.locator(
+        "#status").text_content()
+    assert page.failures == []

@@ -203,7 +203,8 @@ class PageRenderer:
         self.env.filters["display_name"] = display_name
         self.env.filters["in_sentence"] = in_sentence
         self.config = config
-        self.links = links or Links(public_url=config.public_url)
+        live_nav = (("In your browser", "live"),) if config.live_model else ()  # live_page.py
+        self.links = links or Links(public_url=config.public_url, nav=live_nav)
         self._picture_cache: dict[str, bytes] = {}  # at most MAX_CACHED_PAGES, oldest out first
         self._cache_version = -1
         self._markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
