@@ -1,0 +1,77 @@
+"""Remake docs/static-site.png: a static site of the built-in model, in headless Chromium.
+
+Usage: python scripts/static_site_screenshot.py [--out docs/static-site.png] [--categories 24]
+Builds a demo gallery (the demo's best categories, 3 pictures each, all approved), then
+`ganpage build-site` into ``<scratch>/public/mysite``, serves ``public/`` with
+`python -m http.server` (so the site sits under a sub-path, as on GitHub Pages) and screenshots
+``/mysite/`` once random.js has swapped in a random picture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from ganpage.demo import build_demo_gallery
+from ganpage.gallery import Gallery
+from ganpage.static_site import SiteOptions, build_site
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PORT = 8766
+
+
+def wait_until_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"the server did not answer {url} within {seconds:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/static-site.png"))
+    parser.add_argument("--categories", type=int, default=24)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as scratch:
+        gallery, public = Path(scratch) / "gallery", Path(scratch) / "public"
+        build_demo_gallery(gallery, "emoji64", per_category=3, best=args.categories)
+        with Gallery.open(gallery) as opened:
+            opened.set_status("approved")
+        build_site(gallery, public / "mysite",
+                   SiteOptions(public_url="https://user.github.io/mysite"))
+        server = subprocess.Popen([sys.executable, "-m", "http.server", str(PORT), "--bind",
+                                   "127.0.0.1", "--directory", str(public)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{PORT}/mysite/"
+            wait_until_up(url)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                                     args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 900, "height": 760})
+                page.goto(url)
+                page.wait_for_function(
+                    "() => !document.documentElement.classList.contains('picking') && "
+                    "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+                page.screenshot(path=str(args.out))
+                print(f"{args.out}: {page.title()}")
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
