@@ -43,8 +43,9 @@ from nginx_deploy import running_nginx  # noqa: E402
 
 CLASSES = [f"Thing {i}" for i in range(12)]
 LIFTED_LIMITS = {  # deploy/nginx/ganpage.conf's per-client limits, lifted for one load client
-    "rate=10r/s;": "rate=1000000r/s;", "rate=60r/s;": "rate=1000000r/s;",
-    "limit_conn ganpage_connections 64;": "limit_conn ganpage_connections 60000;",
+    "limit_req zone=ganpage_pages burst=40 nodelay;": "",
+    "limit_req zone=ganpage_images burst=120 nodelay;": "",
+    "limit_conn ganpage_connections 64;": "",
 }
 
 
@@ -113,7 +114,8 @@ def start_server(gallery: Path, workers: int, *options: str) -> tuple[subprocess
 @contextlib.contextmanager
 def running_site(root: Path, form: Form) -> Iterator[Site]:
     gallery, model = build_gallery(root)
-    process, direct = start_server(gallery, form.workers)
+    process, direct = start_server(gallery, form.workers, "--live", str(model),
+                                   "--live-rate", "0")
     try:
         replacements = {"server 127.0.0.1:8000;": f"server 127.0.0.1:{direct.rsplit(':', 1)[1]};",
                         "/srv/ganpage/gallery/": f"{gallery}/", **LIFTED_LIMITS}
@@ -169,19 +171,59 @@ def workers_of(process: subprocess.Popen) -> list[int]:
 # -- load ----------------------------------------------------------------------------------------
 
 
-def wrk(url: str, seconds: float, connections: int, timeout_s: int = 5) -> dict:
-    """One wrk run: requests/s, p50/p99 in ms, non-2xx/3xx answers, socket errors, time-outs."""
+def wrk(url: str, seconds: float, connections: int, timeout_s: int = 5,
+        script: str = "") -> dict:
+    """One wrk run: requests/s, p50/p99 in ms, non-2xx/3xx answers, socket errors, time-outs
+    (and, with LIVE_SCRIPT, the 200, 503 and other answers)."""
     run = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
-                          f"--timeout={timeout_s}s", "--latency", url],
+                          f"--timeout={timeout_s}s", "--latency",
+                          *(["-s", script] if script else []), url],
                          capture_output=True, text=True, timeout=seconds + 60)
     text = run.stdout
+    counted = re.search(r"statuses: 200 (\d+), 503 (\d+), other (\d+)", text)
+    extra = dict(zip(("ok", "refused_503", "other"), map(int, counted.groups()),
+                     strict=True)) if counted else {}
     found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     connect, read, write, timeouts = map(int, found.groups()) if found else (0, 0, 0, 0)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     return {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
             "p50_ms": _latency(text, "50%"), "p99_ms": _latency(text, "99%"),
             "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-            "socket_errors": connect + read + write, "timeouts": timeouts}
+            "socket_errors": connect + read + write, "timeouts": timeouts, **extra}
+
+
+# Every request a fresh recipe (so the cache of drawn pictures never answers), and the statuses
+# counted: wrk itself only counts "non-2xx". thread:get reads a thread's globals in done().
+LIVE_SCRIPT = """
+local counters = {}
+function setup(thread) table.insert(counters, thread) end
+function init(args) ok, refused, other = 0, 0, 0; math.randomseed(os.time() + math.random(1e6)) end
+function request()
+  local category = "thing-" .. math.random(0, 11)
+  return wrk.format("GET", "/draw/image.webp?category=" .. category .. "&seed=" ..
+                    math.random(0, 2147483647) .. "&truncation=0.7")
+end
+function response(status)
+  if status == 200 then ok = ok + 1 elseif status == 503 then refused = refused + 1
+  else other = other + 1 end
+end
+function done()
+  local a, b, c = 0, 0, 0
+  for _, t in ipairs(counters) do
+    a, b, c = a + t:get("ok"), b + t:get("refused"), c + t:get("other")
+  end
+  io.write(string.format("statuses: 200 %d, 503 %d, other %d\\n", a, b, c))
+end
+"""
+
+
+def wrk_live(base: str, seconds: float, connections: int, timeout_s: int = 5) -> dict:
+    """wrk drawing a fresh live picture per request: figures plus 200/503/other counts."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(LIVE_SCRIPT)
+        script.flush()
+        result = wrk(base, seconds, connections, timeout_s, script.name)
+    return result
 
 
 def _latency(text: str, percentile: str) -> float:
@@ -203,6 +245,16 @@ def check_load(site: Site, form: Form) -> Outcome:
                 if failed:
                     outcome.problems.append(f"{front} {path} at {connections} connections: "
                                             f"{failed} failed requests ({result})")
+    for front, base in (("direct", site.direct), ("nginx", site.nginx)):
+        for connections in form.connections:
+            before = rss_mb(site.process.pid)
+            result = wrk_live(base, form.seconds, connections)
+            result["rss_mb_before"], result["rss_mb_after"] = before, rss_mb(site.process.pid)
+            outcome.figures[f"{front} live c{connections}"] = result
+            if result.get("other", 1) or result["socket_errors"] or result["timeouts"] \
+                    or not result.get("ok"):
+                outcome.problems.append(f"{front} live at {connections} connections: answers "
+                                        f"other than 200 and fast 503s ({result})")
     rss = [r["rss_mb_after"] for r in outcome.figures.values()]
     first = next(iter(outcome.figures.values()))["rss_mb_before"]
     outcome.figures["rss_mb"] = {"start": first, "max": max(rss), "end": rss[-1]}
