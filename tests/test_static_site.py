@@ -370,6 +370,29 @@ def test_the_sites_live_page_draws_under_a_sub_path_in_chromium(live_site):
             browser.close()
 
 
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists() or NGINX is None
+                    or shutil.which("openssl") is None, reason="needs chromium, nginx, openssl")
+def test_the_live_page_draws_behind_deploys_nginx_with_its_headers(live_site, tmp_path):
+    """deploy/nginx/ganpage-site.conf's own policy (a header, beside the page's meta policy)
+    lets the live page's WebAssembly run."""
+    from playwright.sync_api import sync_playwright
+
+    with running_nginx(tmp_path / "nginx", "ganpage-site.conf",
+                       {"root /srv/ganpage/site;": f"root {live_site / 'site'};"}) as nginx, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(ignore_https_errors=True)  # nginx's self-signed cert
+            failures = watch(page)
+            answer = page.goto(nginx.https + "/live")
+            assert "wasm-unsafe-eval" in answer.headers["content-security-policy"]
+            page.wait_for_selector('canvas#picture[data-state="done"]', timeout=60_000)
+            assert failures == []
+        finally:
+            browser.close()
+
+
 def watch(page) -> list[str]:
     """The page's failed requests, 4xx/5xx responses and CSP violations, as they happen."""
     failures: list[str] = []
