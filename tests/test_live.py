@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import re
 import subprocess
 import sys
@@ -228,6 +229,17 @@ def test_head_etag_and_security_headers(model):
     assert ready["model_loaded"] is True and ready["status"] == "ready"
 
 
+def test_a_live_only_site_shows_its_model_card_on_the_about_page(model):
+    app = live_app(model)
+    with TestClient(app) as client:
+        client.get("/readyz")
+        while client.get("/readyz").status_code != 200:
+            time.sleep(0.05)
+        about = client.get("/about")
+    app.close()
+    assert about.status_code == 200 and "A randomly initialised test model." in about.text
+
+
 def test_nothing_to_serve_is_one_line():
     with pytest.raises(GanpageError, match="GALLERY folder, --live MODEL, or both"):
         create_app(None, SiteConfig())
@@ -296,3 +308,46 @@ def test_the_queue_holds_what_the_model_draws_in_queue_seconds_at_its_pace():
     assert asyncio.run(fill()) == 7
     engine._keep_pace(1000, 1.0)  # a fast model: the count bound decides
     assert engine.batcher.limit == 100
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
+def test_a_live_only_site_in_chromium(reap):
+    """emoji64 drawn by `ganpage serve --live`: the page shows its picture, the permalink the
+    same picture, and the page needs nothing the CSP refuses (screenshot: docs/live-server.png
+    with GANPAGE_SCREENSHOT set)."""
+    from playwright.sync_api import sync_playwright
+
+    from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    port = free_port()
+    process = reap(subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", "--live", "emoji64", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/healthz", process)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 760, "height": 760})
+            refused = []
+            page.on("console", lambda message: refused.append(message.text)
+                    if "Content Security Policy" in message.text else None)
+            page.goto(base + "/")
+            image = page.locator("article.picture img")
+            image.wait_for()
+            page.wait_for_function("document.querySelector('article.picture img').complete")
+            assert image.evaluate("img => img.naturalWidth") == 64
+            first = image.evaluate("img => img.currentSrc")
+            page.locator("a[rel=bookmark]").click()
+            page.wait_for_load_state()
+            assert page.locator("article.picture img").evaluate("img => img.currentSrc") == first
+            assert page.title().startswith("This ") and page.title().endswith("Not Exist")
+            shot = os.environ.get("GANPAGE_SCREENSHOT")
+            if shot:
+                page.screenshot(path=shot)
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert refused == []

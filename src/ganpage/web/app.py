@@ -323,7 +323,10 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer,
 
     async def about(request: Request) -> Response:
         _check_query(request)
-        return _html(pages.about_html(catalog.current().model_cards))
+        cards = dict(catalog.current().model_cards)
+        if engine is not None and engine.generator is not None:  # the live model's card too
+            cards.setdefault(engine.model_id, engine.generator.card)
+        return _html(pages.about_html(cards))
 
     async def image(request: Request) -> Response:
         stem, _, extension = request.path_params["filename"].partition(".")
