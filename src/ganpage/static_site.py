@@ -167,10 +167,13 @@ class StaticPages:
                      nav=((LIVE_NAV, PAGE),) if self.live else ())
 
     def files(self) -> dict[str, Callable[[], bytes]]:
+        """In the order they are written: each file before the pages that link to it."""
         top = self.links(0)
         files: dict[str, Callable[[], bytes]] = {}
         for name in STATIC_FILES:
             files[top.path("static", name=name)] = _static_file(name)
+        if self.live:
+            files.update(live_files(self.live))
         for record in self.snapshot.by_id.values():
             files[top.path("picture", id=record.id)] = self._picture(record)
         for view in self.snapshot.category_list:
@@ -183,8 +186,6 @@ class StaticPages:
             top.path("about"): self._about, "404.html": self._not_found,
             PICTURES_MANIFEST: self._pictures_manifest, "robots.txt": self._robots,
             "_headers": self._headers, ".nojekyll": lambda: b""})
-        if self.live:
-            files.update(live_files(self.live))
         if self.config.public_url:
             files.update(self._sitemaps(list(files)))
         return files
