@@ -46,6 +46,8 @@ def test_every_command_help_shows_a_runnable_example(command):
     (["generate", "g", "--truncation", "2"], "bad truncation"),
     (["generate", "g", "--shard", "5/2"], "bad shard"),
     (["serve", "not-a-gallery"], "is not a gallery"),
+    (["serve"], "nothing to serve: give a GALLERY folder, --live MODEL, or both"),
+    (["serve", "--live", "no-such-model"], "--live no-such-model: no model"),
     (["gallery", "verify", "nowhere"], "is not a gallery"),
     (["data", "folder", "missing-folder", "--out", "o"], "is not a folder"),
     (["train", "no-data"], "not a ganpage data set"),
