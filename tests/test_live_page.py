@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from html import unescape
 from pathlib import Path
 from types import SimpleNamespace
@@ -290,34 +292,63 @@ def test_a_bad_permalink_shows_an_error_not_a_picture(page, static_server, query
 
 
 @pytest.fixture(scope="module")
-def live_server(live_site):
-    """`ganpage serve --live emoji64` (no gallery) as a real server process; ``live_site``
-    has put emoji64's ONNX in the cache the server reads (a first /live waits for an export)."""
+def live_server(tmp_path_factory):
+    """`ganpage serve --live emoji64` (no gallery) as a real server process, with an empty ONNX
+    cache of its own: (base URL, cache folder)."""
+    import os
+
     from conftest import free_port, wait_for_http
 
     port = free_port()
+    cache = tmp_path_factory.mktemp("server-cache")
     process = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", "--live", "emoji64",
                                 "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env={**os.environ, "GANPAGE_CACHE": str(cache)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(base + "/healthz", process, timeout=120)  # it checks the model first
-        yield base
+        yield base, cache
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)  # the server and its background export
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
 @in_chromium
 def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoji64):
-    """The server's own CSP header lets WebAssembly compile; COOP/COEP give it threads."""
-    page.goto(live_server + "/live?category=hamster&seed=42&truncation=0.6")
+    """The server exports the ONNX in the background before anyone asks; its own CSP header
+    lets WebAssembly compile; COOP/COEP give it threads."""
+    base, cache = live_server
+    deadline = time.monotonic() + 180
+    while not list(cache.glob("onnx/*/manifest.json")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert list(cache.glob("onnx/*/manifest.json")), "no ONNX export in the server's cache"
+    page.goto(base + "/live?category=hamster&seed=42&truncation=0.6")
     pixels = drawn(page)
     assert np.abs(pixels.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
     assert page.evaluate("crossOriginIsolated") and "1 thread;" not in page.locator(
         "#status").text_content()
     assert page.failures == []
+
+
+@in_chromium
+@pytest.mark.parametrize("truncation", ["0.555", "0.7", "1"])
+def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_server, truncation):
+    """BigGAN-deep's float64 truncation input runs in onnxruntime-web as in PyTorch."""
+    from ganpage.models import load_generator
+    from test_onnx_export import tiny_biggan
+
+    folder = live_site / "biggan"
+    if not (folder / PAGE).exists():
+        write_live_page(tiny_biggan(live_site / "biggan-model"), folder)
+    page.goto(static_server.replace("/mysite/", "/biggan/") +
+              f"?category=ferret&seed=3&truncation={truncation}")
+    pixels = drawn(page)
+    generator = load_generator(live_site / "biggan-model", dtype="float32")
+    assert np.abs(pixels.astype(int) - pytorch_picture(generator, page.url)).mean() <= 2
+    assert pixels.std() > 5 and page.failures == []

@@ -7,6 +7,7 @@ SIGTERM/Ctrl-C for up to ``shutdown_timeout`` seconds, and bound what slow clien
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -150,6 +151,24 @@ def _live_model_problem(model: str, device: str) -> str:
     return ""
 
 
+def prepare_live_page(model: str) -> None:
+    """Export the live model's ONNX for /live (``web/live_page.py``) into the cache, in the
+    background in a child process started afresh (this process never runs torch), so that the
+    first visitor of /live need not wait for it; a worker that gets one first exports too."""
+    import multiprocessing
+
+    multiprocessing.get_context("spawn").Process(
+        target=_export_for_live_page, args=(model,), daemon=True, name="ganpage-live-onnx",
+    ).start()
+
+
+def _export_for_live_page(model: str) -> None:
+    from ganpage.onnx_export import cached_export
+
+    with contextlib.suppress(GanpageError):  # /live then answers the error to its visitor
+        cached_export(model)
+
+
 def live_settings_for(live: LiveSettings, workers: int) -> LiveSettings:
     """The settings with torch's threads chosen, when not given: the cores divided among the
     worker processes, so that they do not fight over them."""
@@ -184,6 +203,7 @@ def run_server(gallery: Path | None, host: str, port: int, statuses: tuple[str, 
     check_address(host, port)
     if live_model:
         check_live_model(live_model, (live or LiveSettings()).device)
+        prepare_live_page(live_model)
     what = " and ".join(filter(None, [str(gallery) if gallery is not None else "",
                                       f"live pictures of {live_model}" if live_model else ""]))
     print(f"serving {what} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
