@@ -19,6 +19,7 @@ from curation_fixtures import (
     training_data,
 )
 from ganpage.classify import train_classifier
+from ganpage.curation import scoring
 from ganpage.curation.memorisation import training_reference
 from ganpage.curation.pipeline import curate_gallery
 from ganpage.curation.rules import Rules
@@ -187,3 +188,32 @@ def test_the_command_refuses_mistakes_in_one_line_before_scoring(hand_made, tmp_
     assert message in done.stderr + done.stdout
     assert "Traceback" not in done.stderr and "scoring" not in done.stderr
     assert all(scores == {} for *_, scores in state(root).values())
+
+
+def test_a_run_stopped_midway_resumes_with_the_pictures_not_scored_yet(hand_made, reference,
+                                                                        monkeypatch):
+    root, _ = hand_made
+    real_score_batch = scoring._score_batch
+    calls = []
+
+    def stop_at_the_second_batch(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_score_batch(*args)
+
+    monkeypatch.setattr(scoring, "_score_batch", stop_at_the_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run(root, reference)  # batches of 3
+    assert sum(bool(s) for *_, s in state(root).values()) == 3
+    monkeypatch.setattr(scoring, "_score_batch", real_score_batch)
+    assert run(root, reference).scoring.scored == 5
+
+
+def test_a_picture_whose_file_is_missing_is_counted_and_left_undecided(hand_made, reference):
+    root, ids = hand_made
+    (root / "red" / f"{ids['red']}.png").unlink()
+    result = run(root, reference, Rules(top_k=3))
+    assert result.scoring.skipped == {"missing file": 1} and result.scoring.scored == 7
+    assert state(root)[ids["red"]][:2] == ("pending", "")
+    assert ids["red"] not in result.verdict

@@ -31,8 +31,9 @@ def curate_gallery(gallery: Gallery, scorers: Scorers, rules: Rules, dry_run: bo
     if not dry_run:
         gallery.save_scores((r.id, r.scores, r.flags) for r in records
                             if r.flags != flags_before[r.id])
-    verdict = decide(records, groups, rules)
-    found = changes(records, verdict)
+    scored = [r for r in records if "dhash" in r.scores]  # unreadable files stay undecided
+    verdict = decide(scored, groups, rules)
+    found = changes(scored, verdict)
     changed = 0 if dry_run else apply(gallery, found)
     after = records if dry_run else gallery.records()
     if dry_run:
