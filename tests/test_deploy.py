@@ -294,3 +294,16 @@ def test_the_guide_links_every_deploy_file_and_documents_every_setting_it_uses()
     for variable in set(re.findall(r"`(GANPAGE_[A-Z_]+)`", guide)) - {"GANPAGE_REVIEW_TOKEN"}:
         assert f'envvar="{variable}"' in options, f"docs/deploy.md names {variable}: no such option"
     assert "(docs/deploy.md)" in (Path(__file__).parents[1] / "README.md").read_text()
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
+def test_a_method_not_allowed_through_nginx_is_405_with_allow(front, method):
+    nginx, _ = front
+    # from an address of its own: the rate-limit test before it spent 127.0.0.1's burst
+    transport = httpx.HTTPTransport(local_address="127.0.0.3", verify=nginx.tls())
+    with httpx.Client(base_url=nginx.https, transport=transport, timeout=10) as client:
+        picture = client.get("/api/random").json()
+        for path in ("/", "/api/random", picture["image_url"]):
+            answer = client.request(method, path)
+            assert answer.status_code == 405, (method, path)
+            assert answer.headers.get_list("allow") == ["GET, HEAD"], (method, path)
