@@ -240,6 +240,27 @@ def test_a_live_only_site_shows_its_model_card_on_the_about_page(model):
     assert about.status_code == 200 and "A randomly initialised test model." in about.text
 
 
+def test_a_failing_pool_refill_leaves_visitors_served(model):
+    app = live_app(model, pool_size=2)
+    failures = []
+
+    def out_of_memory() -> None:
+        failures.append(time.monotonic())
+        raise RuntimeError("CUDA out of memory")
+
+    app.engine._refill_pool = out_of_memory
+    with TestClient(app) as client:
+        while client.get("/readyz").status_code != 200:
+            time.sleep(0.05)
+        started = time.monotonic()
+        answers = [client.get(f"/draw/image.webp?category=bagel&seed={s}") for s in range(5)]
+        took = time.monotonic() - started
+    app.close()
+    assert [a.status_code for a in answers] == [200] * 5 and failures
+    assert took < 3.0  # not held up by the pause between refills (1 s each: 5+ s)
+    assert app.engine._thread is not None and not app.engine._thread.is_alive()  # closed
+
+
 def test_nothing_to_serve_is_one_line():
     with pytest.raises(GanpageError, match="GALLERY folder, --live MODEL, or both"):
         create_app(None, SiteConfig())

@@ -60,6 +60,7 @@ class LiveEngine:
         self.pool: FreshPool | None = None
         self.drawn = 0  # pictures drawn by the model (fresh and on demand)
         self.pace = 0.0  # pictures/s while drawing requests (a moving average), 0: not known
+        self._pool_paused_until = 0.0  # monotonic time: no refill before it (one failed)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -92,10 +93,12 @@ class LiveEngine:
             if batch:
                 self._draw_for_requests(batch)
                 continue
+            if time.monotonic() < self._pool_paused_until:
+                continue
             try:
                 self._refill_pool()
-            except Exception:  # noqa: BLE001 - e.g. CUDA out of memory: try again later
-                time.sleep(1.0)  # visitors are still served on demand
+            except Exception:  # noqa: BLE001 - e.g. CUDA out of memory: try again later,
+                self._pool_paused_until = time.monotonic() + 1.0  # serving visitors meanwhile
 
     def _load(self) -> None:
         import torch
