@@ -4,7 +4,9 @@ a 3,274-picture training set) and an ImageNet-size classifier (ResNet-50 at 224 
 weights) on 128 px pictures. Goal: at least 500 emoji64 pictures/s.
 
 Each round generates a gallery of every emoji64 category (``ganpage generate``'s code, the
-peer) and curates it (a fresh copy: every picture scored); medians of the rounds are reported.
+peer) and curates it twice, each time a fresh copy (every picture scored): the classifier
+through onnxruntime (exported once, before the rounds, as a cached export is used) and through
+PyTorch; medians of the rounds are reported.
 The emoji data set cannot be built offline (its npm tarballs are downloaded), so unless --data
 names a built one, the training set is synthesised: 3,274 pictures of coloured shapes at 64 px
 (the search costs the same for any pictures of that count and size).
@@ -19,9 +21,11 @@ import io
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from statistics import median
 
@@ -37,6 +41,11 @@ from ganpage.classifiers import open_classifier  # noqa: E402
 from ganpage.curation.agreement import class_agreement  # noqa: E402
 from ganpage.curation.duplicates import picture_hash  # noqa: E402
 from ganpage.curation.memorisation import training_reference  # noqa: E402
+from ganpage.curation.onnx_classifier import (  # noqa: E402
+    EXPORT_MIN_PICTURES,
+    OnnxClassifier,
+    faster,
+)
 from ganpage.curation.pipeline import curate_gallery  # noqa: E402
 from ganpage.curation.quality import quality_scores  # noqa: E402
 from ganpage.curation.rules import Rules  # noqa: E402
@@ -80,26 +89,33 @@ def emoji64(scratch: Path, per_category: int, rounds: int, data: Path | None) ->
     data = data or synthetic_training_set(scratch / "training")
     reference, calibrate_s = timed(training_reference, data)
     classifier = open_classifier("emoji64")
-    rates: dict[str, list[float]] = {k: [] for k in ("generate", "curate", "generate cpu",
-                                                      "curate cpu")}
+    fast, export_s = timed(faster, classifier, EXPORT_MIN_PICTURES)  # into scratch's cache
+    if not isinstance(fast, OnnxClassifier):
+        raise SystemExit("onnxruntime could not run the classifier; see the warning above")
+    rates: dict[str, list[float]] = defaultdict(list)
     for round_ in range(rounds):
         with Gallery.open(scratch / f"emoji{round_}", create=True) as gallery:
             made, generate_s, generate_cpu = timed_cpu(generate, generator, gallery, jobs,
                                                        batch_size=256, show_progress=False)
-            run, curate_s, curate_cpu = timed_cpu(
-                curate_gallery, gallery, Scorers.build(classifier, reference), Rules(),
-                show_progress=False)
-        for name, seconds in (("generate", generate_s), ("curate", curate_s),
-                              ("generate cpu", generate_cpu), ("curate cpu", curate_cpu)):
-            rates[name].append((made if name.startswith("generate") else run.scoring.scored)
-                               / seconds)
+        rates["generate"].append(made / generate_s)
+        rates["generate cpu"].append(made / generate_cpu)
+        shutil.copytree(scratch / f"emoji{round_}", scratch / f"emoji{round_}-torch")
+        for variant, folder, use_onnx in (("onnxruntime", f"emoji{round_}", True),
+                                          ("pytorch", f"emoji{round_}-torch", False)):
+            with Gallery.open(scratch / folder) as gallery:
+                run, curate_s, curate_cpu = timed_cpu(
+                    curate_gallery, gallery, Scorers.build(classifier, reference), Rules(),
+                    show_progress=False, use_onnx=use_onnx)
+            rates[f"curate {variant}"].append(run.scoring.scored / curate_s)
+            rates[f"curate {variant} cpu"].append(run.scoring.scored / curate_cpu)
     with Gallery.open(scratch / "emoji0") as gallery:
         records = gallery.records()[:1024]
         pictures = np.stack([np.asarray(Image.open(gallery.path_of(r)).convert("RGB"))
                              for r in records])
     labels = np.array([r.label for r in records])
     stages = {
-        "classifier": timed(class_agreement, classifier, pictures, labels)[1],
+        "classifier (pytorch)": timed(class_agreement, classifier, pictures, labels)[1],
+        "classifier (onnxruntime)": timed(class_agreement, fast, pictures, labels)[1],
         "hashes": timed(lambda: [picture_hash(p) for p in pictures])[1],
         "quality": timed(quality_scores, pictures)[1],
         "memorisation search": timed(reference.nearest, pictures)[1],
@@ -109,12 +125,17 @@ def emoji64(scratch: Path, per_category: int, rounds: int, data: Path | None) ->
         "training pictures": len(reference.features),
         "training set": "given" if given else "synthesised shapes",
         "generate pictures/s (median)": median(rates["generate"]),
-        "curate pictures/s (median)": median(rates["curate"]),
-        "curate pictures/s (rounds)": rates["curate"],
-        "curate / generate (median of rounds)": median(
-            c / g for c, g in zip(rates["curate"], rates["generate"], strict=True)),
         "generate pictures per CPU-second (median)": median(rates["generate cpu"]),
-        "curate pictures per CPU-second (median)": median(rates["curate cpu"]),
+        **{f"curate pictures/s, {variant} (median)": median(rates[f"curate {variant}"])
+           for variant in ("onnxruntime", "pytorch")},
+        **{f"curate pictures/s, {variant} (rounds)": rates[f"curate {variant}"]
+           for variant in ("onnxruntime", "pytorch")},
+        **{f"curate / generate, {variant} (median of rounds)": median(
+            c / g for c, g in zip(rates[f"curate {variant}"], rates["generate"], strict=True))
+           for variant in ("onnxruntime", "pytorch")},
+        **{f"curate pictures per CPU-second, {variant} (median)": median(
+            rates[f"curate {variant} cpu"]) for variant in ("onnxruntime", "pytorch")},
+        "classifier export s (once per machine)": export_s,
         "calibration s (once per run)": calibrate_s,
         "stage pictures/s (in memory)": {k: len(pictures) / v for k, v in stages.items()},
         "near-duplicate groups": len(run.groups),
@@ -161,6 +182,7 @@ def main() -> None:
     machine = {"cpu": platform.processor() or platform.machine(),
                "torch threads": torch.get_num_threads(), "load average": os.getloadavg()}
     with tempfile.TemporaryDirectory() as scratch:
+        os.environ["GANPAGE_CACHE"] = str(Path(scratch) / "cache")  # the export is measured
         results = {"machine": machine,
                    "emoji64": emoji64(Path(scratch), args.per_category, args.rounds,
                                       args.data),

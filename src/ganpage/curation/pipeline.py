@@ -3,10 +3,17 @@ only say what would change)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ganpage.curation.onnx_classifier import faster
 from ganpage.curation.rules import Change, Rules, apply, changes, decide
-from ganpage.curation.scoring import Scorers, ScoringResult, derive_flags, score_gallery
+from ganpage.curation.scoring import (
+    Scorers,
+    ScoringResult,
+    derive_flags,
+    needs_scores,
+    score_gallery,
+)
 from ganpage.gallery import Gallery, ImageRecord
 
 
@@ -21,9 +28,14 @@ class CurationRun:
 
 
 def curate_gallery(gallery: Gallery, scorers: Scorers, rules: Rules, dry_run: bool = False,
-                   batch_size: int = 256, show_progress: bool = True) -> CurationRun:
-    """Score, flag, decide and (unless ``dry_run``) write; a second run changes nothing."""
+                   batch_size: int = 256, show_progress: bool = True,
+                   use_onnx: bool = True) -> CurationRun:
+    """Score, flag, decide and (unless ``dry_run``) write; a second run changes nothing.
+    ``use_onnx``: let onnxruntime run the classifier where that is faster (onnx_classifier)."""
     records = gallery.records()
+    todo = needs_scores(records, scorers)
+    if todo and scorers.classifier is not None and use_onnx:
+        scorers = replace(scorers, classifier=faster(scorers.classifier, len(todo)))
     scoring = score_gallery(gallery, records, scorers, batch_size, save=not dry_run,
                             show_progress=show_progress)
     flags_before = {r.id: list(r.flags) for r in records}
