@@ -164,8 +164,15 @@ def rss_mb(pid: int) -> float:
 
 
 def workers_of(process: subprocess.Popen) -> list[int]:
-    return [pid for pid in process_tree(process.pid)[1:]
-            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    """Granian's worker processes: the children that run the server's own command line
+    (multiprocessing's helpers, such as its resource tracker, run other ones)."""
+    command = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+    workers = []
+    for pid in process_tree(process.pid)[1:]:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes() == command:
+                workers.append(pid)
+    return workers
 
 
 # -- load ----------------------------------------------------------------------------------------
