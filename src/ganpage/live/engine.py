@@ -14,7 +14,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from ganpage.live.batcher import MicroBatcher, QueueFull, Waiting
 from ganpage.live.cache import PictureCache
@@ -58,6 +58,7 @@ class LiveEngine:
         self.cache = PictureCache(self.settings.cache_size)
         self.rate_limit = RateLimit(self.settings.rate_per_second, self.settings.rate_burst)
         self.pool: FreshPool | None = None
+        self.page_for: Callable[[Recipe], bytes] | None = None  # the site's page of a recipe
         self.drawn = 0  # pictures drawn by the model (fresh and on demand)
         self.pace = 0.0  # pictures/s while drawing requests (a moving average), 0: not known
         self._pool_paused_until = 0.0  # monotonic time: no refill before it (one failed)
@@ -155,7 +156,8 @@ class LiveEngine:
             return
         recipes = [self.fresh_recipe(label) for label in labels]
         for recipe, picture in zip(recipes, self._draw(recipes), strict=True):
-            self.pool.put(recipe, picture)
+            page = self.page_for(recipe) if self.page_for is not None else b""
+            self.pool.put((recipe, picture, page))
         self._count("fresh", len(recipes))
 
     def _count(self, kind: str, pictures: int) -> None:
@@ -194,15 +196,16 @@ class LiveEngine:
             label = secrets.randbelow(len(categories))
         return Recipe(categories[label], secrets.randbelow(MAX_SEED + 1), DEFAULT_TRUNCATION)
 
-    def fresh(self) -> Recipe:
-        """A fresh picture's recipe for the random page: from the pool (its picture goes into
-        the cache, for the page's image request), else a new recipe to draw on demand."""
+    def fresh(self) -> tuple[Recipe, bytes]:
+        """A fresh picture's recipe for the random page and its page (b"" if not rendered):
+        from the pool (its picture goes into the cache, for the page's image request), else a
+        new recipe to draw when its image is asked for."""
         taken = self.pool.take() if self.pool is not None else None
         if taken is None:
-            return self.fresh_recipe()
-        recipe, picture = taken
+            return self.fresh_recipe(), b""
+        recipe, picture, page = taken
         self.cache.put(recipe_key(recipe), picture)
-        return recipe
+        return recipe, page
 
     def cached(self, recipe: Recipe) -> bytes | None:
         return self.cache.get(recipe_key(recipe))

@@ -107,6 +107,7 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     add_operations_routes(app, catalog, metrics, engine)
     if engine is not None:
         add_draw_routes(app, engine, pages)
+        engine.page_for = lambda recipe: drawn_page(pages, engine, recipe).encode()
         from ganpage.web.live_page import live_routes
 
         app.router.routes.extend(live_routes(config.live_model, config.site_name))
@@ -168,7 +169,8 @@ class RandomPageFastPath:
             if record is not None:
                 body = self.pages.picture_page(record, self.catalog.snapshot.version)
             elif self.engine is not None and self.engine.generator is not None:
-                body = drawn_page(self.pages, self.engine, self.engine.fresh()).encode()
+                recipe, body = self.engine.fresh()
+                body = body or drawn_page(self.pages, self.engine, recipe).encode()
             if body is not None:
                 if scope["method"] == "HEAD":
                     headers, body = [*self.HEADERS, (b"content-length", b"%d" % len(body))], b""
@@ -294,7 +296,8 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer,
                 await engine.ready()
             except LiveUnavailable as error:
                 raise unavailable(error) from None
-            return _html(drawn_page(pages, engine, engine.fresh()))
+            recipe, page = engine.fresh()
+            return _html(page or drawn_page(pages, engine, recipe))
         if record is None:
             snapshot = catalog.current()
             return _html(pages.render("empty.html", pending=snapshot.pending_count,
