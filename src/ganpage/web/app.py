@@ -205,7 +205,7 @@ class PageRenderer:
         self.env.filters["display_name"] = display_name
         self.env.filters["in_sentence"] = in_sentence
         self.config = config
-        live_nav = (("In your browser", "live"),) if config.live_model else ()  # live_page.py
+        live_nav = (("Drawn live", "live"),) if config.live_model else ()  # live_page.py
         self.links = links or Links(public_url=config.public_url, nav=live_nav)
         self._picture_cache: dict[str, bytes] = {}  # at most MAX_CACHED_PAGES, oldest out first
         self._cache_version = -1
