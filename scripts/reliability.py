@@ -303,11 +303,14 @@ def check_worker_killed(site: Site, form: Form) -> Outcome:
 
 
 def fetch_all(site: Site, paths: list[str], base: str = "") -> dict[int, int]:
-    """Status code -> count over one GET of each path."""
+    """Status code -> count over one GET of each path (0: no answer within 30 s)."""
     statuses: dict[int, int] = {}
-    with httpx.Client(base_url=base or site.direct, verify=False, timeout=10) as client:
+    with httpx.Client(base_url=base or site.direct, verify=False, timeout=30) as client:
         for path in paths:
-            code = client.get(path).status_code
+            try:
+                code = client.get(path).status_code
+            except httpx.TransportError:
+                code = 0
             statuses[code] = statuses.get(code, 0) + 1
     return statuses
 
