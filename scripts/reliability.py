@@ -158,8 +158,8 @@ def rss_mb(pid: int) -> float:
     total = 0
     for member in process_tree(pid):
         with contextlib.suppress(OSError):
-            status = Path(f"/proc/{member}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            resident = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{member}/status").read_text())
+            total += int(resident.group(1)) if resident else 0  # a zombie has none
     return round(total / 1024, 1)
 
 
