@@ -211,7 +211,8 @@ def test_the_site_serves_a_labelled_picture_with_its_source(folder, tmp_path):
                                                                refresh_seconds=0)))
     page = client.get(f"/p/{red.id}")
     assert page.status_code == 200
-    assert "imported from red.png, named by the classifier mean-colour; no seed" in page.text
+    assert "Imported</span> from red.png, named by the classifier mean-colour; no seed" in page.text
+    assert "AI-generated" not in page.text.split("<footer>")[0]
     api = client.get(f"/api/images/{red.id}").json()
     assert api["source"] == "red.png" and api["seed"] is None and api["category"] == "red"
     image = client.get(api["image_url"])
