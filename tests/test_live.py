@@ -202,14 +202,62 @@ def test_bad_recipes_are_one_line_4xx_never_500(model, query, status):
         assert "Traceback" not in page.text and "<p>" in page.text
 
 
+def wait_for_pool(app, pictures: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(app.engine.pool or ()) < pictures and time.monotonic() < deadline:
+        time.sleep(0.05)  # the pool fills in the background
+
+
+def test_a_live_only_site_lists_the_models_categories_each_with_its_pool_pictures(model):
+    app = live_app(model, pool_size=2)
+    with TestClient(app) as client:
+        wait_for_pool(app, 6)  # 3 categories x 2
+        listing = client.get("/categories")
+        bagels = client.get("/c/bagel")
+        images = [html.unescape(src) for src in IMAGE_SRC.findall(bagels.text)]
+        pictures = [client.get(src) for src in images]
+        pages = [client.get(html.unescape(href)) for href in
+                 re.findall(r'<li><a href="(/draw\?[^"]+)">', bagels.text)]
+        drawn_for_requests = batch_sizes(client.get("/metrics").text).get(float("inf"), 0)
+        missing = client.get("/c/nope")
+    app.close()
+    assert listing.status_code == 200
+    assert re.findall(r'<li><a href="/c/([a-z-]+)">', listing.text) == ["bagel", "hamster",
+                                                                        "mailbox"]
+    assert bagels.status_code == 200 and "Bagel pictures that do not exist" in bagels.text
+    assert len(images) == 2 and all("category=bagel&" in src for src in images)
+    assert [p.status_code for p in pictures] == [200, 200] and pictures[0].content[:4] == b"RIFF"
+    assert [p.status_code for p in pages] == [200, 200]
+    assert drawn_for_requests == 0  # the pool's pictures, already drawn
+    assert missing.status_code == 404
+
+
+def test_a_live_category_with_nothing_pooled_shows_one_picture_drawn_on_demand(model):
+    app = live_app(model, pool_size=0)
+    with TestClient(app) as client:
+        client.get("/readyz")
+        while client.get("/readyz").status_code != 200:
+            time.sleep(0.05)
+        hamsters = client.get("/c/hamster")
+        images = [html.unescape(src) for src in IMAGE_SRC.findall(hamsters.text)]
+        picture = client.get(images[0])
+    app.close()
+    assert hamsters.status_code == 200 and len(images) == 1
+    assert "category=hamster&" in images[0] and picture.status_code == 200
+
+
 def test_with_a_gallery_both_work(model, tiny_gallery):
     app = live_app(model, tiny_gallery)
     with TestClient(app) as client:
         home = client.get("/")
+        bagels = client.get("/c/bagel")
+        listing = client.get("/categories")
         drawn = client.get("/draw?category=mailbox&seed=9")
         image = client.get(links_of(drawn.text)[0])
     app.close()
     assert home.status_code == 200 and '<img src="/images/' in home.text
+    assert bagels.status_code == 200 and '<img src="/images/bagel/' in bagels.text
+    assert '<span class="count">4</span>' in listing.text  # the gallery's categories
     assert drawn.status_code == 200 and "This Mailbox Does Not Exist" in drawn.text
     assert image.status_code == 200 and image.content[:4] == b"RIFF"
 

@@ -33,3 +33,13 @@ def test_a_dry_pool_shows_a_recent_picture_again():
         assert pool.take() == fresh(seed, seed)
     again = {pool.take() for _ in range(20)}
     assert again == {fresh(1, 1), fresh(2, 2)} and pool.reshown == 20
+
+
+def test_a_category_page_takes_all_of_its_pictures_and_no_other():
+    pool = FreshPool(len(CATEGORIES), size=2)
+    for seed, label in enumerate([1, 1, 2]):
+        pool.put(fresh(label, seed))
+    assert pool.take_category(1) == [fresh(1, 0), fresh(1, 1)]
+    assert pool.take_category(1) == [] and pool.take_category(0) == []
+    assert len(pool) == 1 and sorted(pool.wanted(10)) == [0, 1]
+    assert pool.take() == fresh(2, 2)  # the only category left

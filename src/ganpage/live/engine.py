@@ -207,6 +207,15 @@ class LiveEngine:
         self.cache.put(recipe_key(recipe), picture)
         return recipe, page
 
+    def fresh_of(self, label: int) -> list[Recipe]:
+        """Fresh recipes of one category for its page: the pool's pictures of it (into the
+        cache, for the page's image requests), else one new recipe to draw when its image is
+        asked for; so a page never costs more drawing than one picture."""
+        taken = self.pool.take_category(label) if self.pool is not None else []
+        for recipe, picture, _ in taken:
+            self.cache.put(recipe_key(recipe), picture)
+        return [recipe for recipe, _, _ in taken] or [self.fresh_recipe(label)]
+
     def cached(self, recipe: Recipe) -> bytes | None:
         return self.cache.get(recipe_key(recipe))
 

@@ -50,6 +50,16 @@ class FreshPool:
             self._recent.append(fresh)
             return fresh
 
+    def take_category(self, label: int) -> list[Fresh]:
+        """All the pictures kept of one category (a category's page), or [] if none."""
+        with self._lock:
+            pictures = self._pictures[label]
+            taken = list(pictures)
+            pictures.clear()
+            self._stocked.discard(label)
+            self._recent.extend(taken)
+            return taken
+
     def wanted(self, limit: int) -> list[int]:
         """Up to ``limit`` labels to draw next, the emptiest categories first."""
         with self._lock:

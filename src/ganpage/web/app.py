@@ -40,7 +40,12 @@ from ganpage.live.engine import LiveEngine, LiveUnavailable
 from ganpage.live.settings import LiveSettings
 from ganpage.web.access_log import AccessLog
 from ganpage.web.catalog import Catalog, CategoryView
-from ganpage.web.draw import add_draw_routes, drawn_page, unavailable
+from ganpage.web.draw import (
+    add_draw_routes,
+    add_drawn_category_routes,
+    drawn_page,
+    unavailable,
+)
 from ganpage.web.hygiene import ALLOWED_METHODS, SECURITY_HEADERS, Hygiene
 from ganpage.web.images import (
     ImageFiles,
@@ -107,6 +112,8 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     add_operations_routes(app, catalog, metrics, engine)
     if engine is not None:
         add_draw_routes(app, engine, pages)
+        if gallery is None:  # with a gallery, its categories are the site's
+            add_drawn_category_routes(app, engine, pages)
         engine.page_for = lambda recipe: drawn_page(pages, engine, recipe).encode()
         from ganpage.web.live_page import live_routes
 
@@ -362,8 +369,9 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer,
 
     app.add_route("/", home, methods=["GET", "HEAD"])
     app.add_route("/p/{image_id}", permalink, methods=["GET", "HEAD"])
-    app.add_route("/c/{slug}", category, methods=["GET", "HEAD"])
-    app.add_route("/categories", categories, methods=["GET", "HEAD"])
+    if catalog.gallery is not None or engine is None:  # else draw.py's: the model's categories
+        app.add_route("/c/{slug}", category, methods=["GET", "HEAD"])
+        app.add_route("/categories", categories, methods=["GET", "HEAD"])
     app.add_route("/about", about, methods=["GET", "HEAD"])
     app.add_route("/images/{slug}/{filename}", image, methods=["GET", "HEAD"])
     app.add_route("/favicon.ico", favicon, methods=["GET", "HEAD"])

@@ -1,5 +1,7 @@
 """Pictures drawn by the server (``serve --live MODEL``): ``/draw?category=&seed=&truncation=``
-is a picture's page, ``/draw/image.webp?...`` the picture, both read by ``recipe.py``.
+is a picture's page, ``/draw/image.webp?...`` the picture, both read by ``recipe.py``. Without
+a gallery, ``/categories`` lists the model's categories and ``/c/<slug>`` shows a category's
+fresh pictures from the pool, each linking to its permalink.
 
 A drawn picture is a pure function of (model, recipe), so its ETag is the recipe's image id and
 a client that has it gets a 304 without the model running.
@@ -51,8 +53,7 @@ def drawn_page(pages, engine: LiveEngine, recipe: Recipe, another: str = "/") ->
 
 def requested_recipe(request: Request, engine: LiveEngine) -> Recipe:
     """The recipe of the query (404 with one line for one that names no picture)."""
-    if len(request.url.query) > MAX_QUERY_LENGTH:
-        raise HTTPException(400, "query string too long")
+    _check_length(request)
     params = request.query_params
     for key in QUERY_KEYS:
         if len(params.getlist(key)) > 1:
@@ -91,12 +92,17 @@ def unavailable(error: LiveUnavailable) -> HTTPException:
                          headers={"Retry-After": str(error.retry_after)})
 
 
+async def model_ready(engine: LiveEngine) -> None:
+    """Wait for the model as ``engine.ready`` does; a 503 with Retry-After if it is not."""
+    try:
+        await engine.ready()
+    except LiveUnavailable as error:
+        raise unavailable(error) from None
+
+
 def add_draw_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
     async def draw_page(request: Request) -> Response:
-        try:
-            await engine.ready()
-        except LiveUnavailable as error:
-            raise unavailable(error) from None
+        await model_ready(engine)
         recipe = requested_recipe(request, engine)
         return HTMLResponse(drawn_page(pages, engine, recipe), headers=PAGE_HEADERS)
 
@@ -114,3 +120,35 @@ def add_draw_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
 
     app.add_route(PAGE_PATH, draw_page, methods=["GET", "HEAD"])
     app.add_route(IMAGE_PATH, draw_image, methods=["GET", "HEAD"])
+
+
+def add_drawn_category_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
+    """``/categories`` and ``/c/<slug>`` of a site without a gallery: the model's categories,
+    and a category's fresh pictures (the pool's, so a page costs at most one picture drawn)."""
+
+    async def categories(request: Request) -> Response:
+        _check_length(request)
+        await model_ready(engine)
+        ordered = sorted(engine.categories, key=lambda category: category.name.lower())
+        return HTMLResponse(pages.render("categories.html", categories=ordered),
+                            headers=PAGE_HEADERS)
+
+    async def category(request: Request) -> Response:
+        _check_length(request)
+        await model_ready(engine)
+        chosen = engine.categories.by_slug(request.path_params["slug"])
+        if chosen is None:
+            raise HTTPException(404, "no such category")
+        pictures = [(permalink(recipe), image_link(recipe), recipe.seed)
+                    for recipe in engine.fresh_of(chosen.id)]
+        body = pages.render("drawn_category.html", category=chosen, pictures=pictures,
+                            size=engine.image_size)
+        return HTMLResponse(body, headers=PAGE_HEADERS)
+
+    app.add_route("/c/{slug}", category, methods=["GET", "HEAD"])
+    app.add_route("/categories", categories, methods=["GET", "HEAD"])
+
+
+def _check_length(request: Request) -> None:
+    if len(request.url.query) > MAX_QUERY_LENGTH:
+        raise HTTPException(400, "query string too long")
