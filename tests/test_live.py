@@ -152,6 +152,8 @@ def test_a_full_queue_answers_503_with_retry_after_at_once(model):
     assert refused_in < 1.0
     refused = next(a for a in answers if a.status_code == 503)
     assert refused.headers["retry-after"] == "1" and "try again" in refused.text
+    assert refused.headers["content-type"].startswith("text/plain")  # an image URL: no page
+    assert len(refused.content) < 120 and refused.text.count("\n") == 1
 
 
 def test_the_rate_limit_answers_429_per_client_and_spares_cached_pictures(model):
@@ -164,6 +166,8 @@ def test_the_rate_limit_answers_429_per_client_and_spares_cached_pictures(model)
     app.close()
     assert [a.status_code for a in first] == [200, 200, 429]
     assert int(first[2].headers["retry-after"]) >= 1
+    assert first[2].headers["content-type"].startswith("text/plain")
+    assert first[2].text == "429: too many pictures drawn for you; slow down\n"
     assert cached.status_code == 200 and elsewhere.status_code == 200
 
 
@@ -200,6 +204,8 @@ def test_bad_recipes_are_one_line_4xx_never_500(model, query, status):
     assert page.status_code == image.status_code == status
     if status != 200:
         assert "Traceback" not in page.text and "<p>" in page.text
+        assert page.headers["content-type"].startswith("text/html")  # a page keeps its page
+        assert image.headers["content-type"].startswith("text/plain") and "<p>" not in image.text
 
 
 def wait_for_pool(app, pictures: int) -> None:

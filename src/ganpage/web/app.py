@@ -23,7 +23,7 @@ from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from ganpage.blurb import (
@@ -40,6 +40,9 @@ from ganpage.live.engine import LiveEngine, LiveUnavailable
 from ganpage.live.settings import LiveSettings
 from ganpage.web.access_log import AccessLog
 from ganpage.web.catalog import Catalog, CategoryView
+from ganpage.web.draw import (
+    IMAGE_PATH as DRAWN_IMAGE_PATH,
+)
 from ganpage.web.draw import (
     add_draw_routes,
     add_drawn_category_routes,
@@ -424,6 +427,10 @@ def _add_api_routes(app: FastAPI, catalog: Catalog, config: SiteConfig) -> None:
         ])
 
 
+def _is_image_path(path: str) -> bool:
+    return path.startswith("/images/") or path == DRAWN_IMAGE_PATH
+
+
 def _add_error_handlers(app: FastAPI, pages: PageRenderer) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         headers = dict(error.headers or {})
@@ -433,6 +440,10 @@ def _add_error_handlers(app: FastAPI, pages: PageRenderer) -> None:
         if request.url.path.startswith(("/api/", "/review/api/")):
             return JSONResponse({"detail": error.detail}, status_code=error.status_code,
                                 headers={**PAGE_HEADERS, **headers})
+        if _is_image_path(request.url.path):  # an <img> shows no page: one short line
+            return PlainTextResponse(f"{error.status_code}: {error.detail}\n",
+                                     status_code=error.status_code,
+                                     headers={**PAGE_HEADERS, **headers})
         body = pages.render("error.html", status=error.status_code, detail=error.detail)
         return HTMLResponse(body, status_code=error.status_code,
                             headers={**PAGE_HEADERS, **headers})
