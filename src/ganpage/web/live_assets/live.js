@@ -20,6 +20,11 @@ ort.env.wasm.wasmPaths = new URL("ort/", ASSETS).href;
 ort.env.wasm.numThreads = self.crossOriginIsolated
   ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
+// "basic" (constant folding and the like), not ort's default "all": its NCHWc layout rewrite
+// costs ~100 ms of session creation and first-run WebAssembly compilation on the first visit,
+// and the pictures after it are no faster (benchmarks/README.md, "In the browser")
+const SESSION_OPTIONS = { executionProviders: ["wasm"], graphOptimizationLevel: "basic" };
+
 let model = null;  // {info, session, bySlug}
 let current = null;  // the recipe on the canvas
 
@@ -140,7 +145,7 @@ function fillChoices(classes) {
 
 async function start() {
   const session = ort.InferenceSession.create(new URL("model/generator.float32.onnx", ASSETS).href,
-                                              { executionProviders: ["wasm"] });
+                                              SESSION_OPTIONS);
   const info = await (await fetch(new URL("live.json", ASSETS))).json();
   const bySlug = new Map(info.classes.map((item) => [item.slug, item]));
   let recipe = null;
