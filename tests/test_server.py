@@ -155,3 +155,25 @@ def test_hundreds_of_slow_clients_do_not_starve_a_normal_one(tiny_gallery, reap,
         finally:
             for client in slow:
                 client.close()
+
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter of a process ('Z' for a zombie), or None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
+def test_the_background_onnx_export_is_reaped_when_it_ends(tmp_path, monkeypatch):
+    from ganpage.web.server import prepare_live_page
+
+    monkeypatch.setenv("GANPAGE_CACHE", str(tmp_path / "cache"))
+    export = prepare_live_page("no-such-model")  # the child fails at once and ends
+    deadline = time.monotonic() + 120
+    while _process_state(export.pid) not in (None, "Z") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # the reaper's moment
+    assert _process_state(export.pid) is None, "the export child was left a zombie"

@@ -239,7 +239,8 @@ def test_an_imported_picture_shows_its_source_and_no_seed(tmp_path):
         gallery.set_status("approved")
     client = TestClient(create_app(tmp_path / "g"))
     page = client.get(f"/p/{record.id}").text
-    assert "Imported</span> from unconditional/0001.png" in page and "named by the classifier" in page
+    assert "Imported</span> from unconditional/0001.png" in page
+    assert "named by the classifier" in page
     assert "seed" not in page.lower().replace("no seed", "")
     assert "None" not in page
     assert "seed" not in client.get("/c/hamster").text

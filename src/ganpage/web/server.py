@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,15 +152,18 @@ def _live_model_problem(model: str, device: str) -> str:
     return ""
 
 
-def prepare_live_page(model: str) -> None:
+def prepare_live_page(model: str):
     """Export the live model's ONNX for /live (``web/live_page.py``) into the cache, in the
     background in a child process started afresh (this process never runs torch), so that the
     first visitor of /live need not wait for it; a worker that gets one first exports too."""
     import multiprocessing
 
-    multiprocessing.get_context("spawn").Process(
-        target=_export_for_live_page, args=(model,), daemon=True, name="ganpage-live-onnx",
-    ).start()
+    export = multiprocessing.get_context("spawn").Process(
+        target=_export_for_live_page, args=(model,), daemon=True, name="ganpage-live-onnx")
+    export.start()
+    # reap it when it ends, or it stays a zombie beside the workers for the server's lifetime
+    threading.Thread(target=export.join, name="ganpage-live-onnx-reaper", daemon=True).start()
+    return export
 
 
 def _export_for_live_page(model: str) -> None:
