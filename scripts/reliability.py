@@ -105,7 +105,9 @@ def start_server(gallery: Path, workers: int, *options: str) -> tuple[subprocess
     process = subprocess.Popen(
         [sys.executable, "-m", "ganpage", "serve", str(gallery), "--port", str(port),
          "--workers", str(workers), "--accel-redirect", "/_gallery/", *options],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        # the throwaway model's ONNX export for /live goes beside it, not into ~/.cache
+        env={**os.environ, "GANPAGE_CACHE": str(gallery.parent / "cache")})
     base = f"http://127.0.0.1:{port}"
     wait_for_http(base + "/readyz", process, timeout=60)
     return process, base

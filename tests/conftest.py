@@ -43,6 +43,17 @@ def make_tiny_model(folder: Path, classes: list[str] = TINY_CLASSES, image_size:
                       card="# tiny\n\nA randomly initialised test model.\n")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_ganpage_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """$GANPAGE_CACHE of the whole session, inherited by every server it starts: the ONNX
+    export `serve --live` makes in the background for /live (and any conversion) lands here,
+    not in the user's ~/.cache/ganpage. A test that needs a cache of its own sets it itself."""
+    cache = tmp_path_factory.mktemp("ganpage-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANPAGE_CACHE", str(cache))
+        yield cache
+
+
 @pytest.fixture
 def tiny_model(tmp_path: Path) -> Path:
     return make_tiny_model(tmp_path / "tiny-model")

@@ -326,6 +326,14 @@ def test_nothing_to_serve_is_one_line():
         create_app(None, SiteConfig())
 
 
+def exporting_into(cache: Path, timeout: float) -> list[Path]:
+    """The ONNX exports, finished or under way, that appear in ``cache`` within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not (found := sorted(cache.glob("onnx/*"))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
 def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
     port = free_port()
     process = reap(subprocess.Popen(
@@ -338,12 +346,15 @@ def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
         page = httpx.get(base + "/", timeout=30)
         image = httpx.get(base + links_of(page.text)[0], timeout=30)
         ready = httpx.get(base + "/readyz").json()
+        # /live's export, made in the background, goes to the test session's cache (conftest)
+        exports = exporting_into(Path(os.environ.get("GANPAGE_CACHE", "/nonexistent")), 60)
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
     assert page.status_code == 200 and image.status_code == 200
     assert ready["gallery"] is None and ready["model_loaded"] is True
     assert "serving live pictures of" in output
+    assert len(exports) == 1
 
 
 def test_a_bad_live_model_is_one_line_before_serving(tmp_path):
