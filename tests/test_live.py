@@ -454,3 +454,16 @@ def test_emoji64_draws_a_recipe_the_same_in_any_batch():
     alone = [generator.sample([label], [seed], 0.7)[0] for label, seed in zip(labels, seeds,
                                                                                strict=True)]
     assert all((a == b).all() for a, b in zip(alone, together, strict=True))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
+@pytest.mark.parametrize("niceness", [0, 5])
+def test_the_drawing_thread_yields_to_the_requests(model, niceness):
+    """Its niceness is the event loop's plus ``niceness``: on a busy core refusals stay fast."""
+    app = live_app(model, pool_size=0, niceness=niceness)
+    with TestClient(app) as client:
+        while client.get("/readyz").status_code != 200:
+            time.sleep(0.05)
+        drawing = os.getpriority(os.PRIO_PROCESS, app.engine._thread.native_id)
+    app.close()
+    assert drawing == min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness)

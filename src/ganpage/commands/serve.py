@@ -65,6 +65,10 @@ def serve(
         min=0, help="torch threads per worker; 0: the CPUs this process may use divided among "
         "the workers (on a machine busy with other work, 1 is faster).",
         envvar="GANPAGE_LIVE_THREADS")] = 0,
+    live_nice: Annotated[int, typer.Option(
+        min=0, max=19, help="Niceness added to the live model's threads (Linux), so that "
+        "requests and fast 503s come first; 0: the same priority.",
+        envvar="GANPAGE_LIVE_NICE")] = 5,
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery, a live model, or both.
 
@@ -95,7 +99,7 @@ def serve(
 
     settings = LiveSettings(device=live_device, max_batch=live_batch, max_queue=live_queue,
                             rate_per_second=live_rate, pool_size=live_pool,
-                            threads=live_threads,
+                            threads=live_threads, niceness=live_nice,
                             rate_burst=max(1, round(2 * live_rate)))
     run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
                server, access_log, shutdown_timeout, review_token() if review else "",

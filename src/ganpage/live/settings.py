@@ -22,11 +22,14 @@ class LiveSettings:
     rate_burst: int = 40  # ... and at once
     threads: int = 0  # torch threads; 0: the machine's cores divided among the workers
     wait_seconds: float = 10.0  # a request never waits longer than this for its picture
+    niceness: int = 5  # added to the drawing thread's (Linux), so requests run first; 0: equal
 
     def __post_init__(self) -> None:
         if self.max_batch < 1 or self.max_queue < 1 or self.cache_size < 0 or self.pool_size < 0:
             raise GanpageError("live settings: batch and queue must be at least 1, cache and "
                                "pool sizes at least 0")
+        if not 0 <= self.niceness <= 19:
+            raise GanpageError("live settings: the drawing thread's niceness is 0 to 19")
         if self.rate_per_second < 0 or self.rate_burst < 1 or self.max_wait_seconds < 0:
             raise GanpageError("live settings: the rate must be 0 (no limit) or more, with a "
                                "burst of at least 1, and the batch wait 0 or more")
