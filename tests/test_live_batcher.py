@@ -84,3 +84,17 @@ def test_closing_refuses_what_waits():
 
     asyncio.run(main())
     assert batcher.take(0.0) == []
+
+
+def test_an_answer_for_a_request_whose_event_loop_has_closed_is_dropped():
+    """A client's loop gone (a test's asyncio.run, a worker stopping) must not kill the
+    drawing thread that delivers to it."""
+    batcher = MicroBatcher(max_batch=4, max_wait=0, max_queue=4)
+
+    async def ask() -> None:
+        batcher.submit("orphan")
+
+    asyncio.run(ask())  # its loop is closed now
+    batch = batcher.take(idle_timeout=1)
+    batch[0].deliver(b"picture")  # raised RuntimeError('Event loop is closed')
+    assert [waiting.key for waiting in batch] == ["orphan"]

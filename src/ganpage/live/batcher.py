@@ -13,6 +13,7 @@ wait grow without limit. Requests for a recipe already waiting share its drawing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Hashable
@@ -32,9 +33,11 @@ class Waiting:
     futures: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = field(default_factory=list)
 
     def deliver(self, result: bytes | BaseException) -> None:
-        """Hand the picture (or the error that stopped it) to every request, thread-safely."""
+        """Hand the picture (or the error that stopped it) to every request, thread-safely;
+        a request whose event loop has closed meanwhile is past answering."""
         for loop, future in self.futures:
-            loop.call_soon_threadsafe(_settle, future, result)
+            with contextlib.suppress(RuntimeError):  # 'Event loop is closed'
+                loop.call_soon_threadsafe(_settle, future, result)
 
 
 def _settle(future: asyncio.Future, result: bytes | BaseException) -> None:
