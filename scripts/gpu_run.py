@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from ganpage.atomic import atomic_write_text, atomic_write_with  # noqa: E402
+from ganpage.categories import CategorySet  # noqa: E402
 from ganpage.checkpoints import (  # noqa: E402
     latest_checkpoint,
     load_checkpoint,
@@ -53,7 +54,8 @@ from ganpage.checkpoints import (  # noqa: E402
 )
 from ganpage.data.synthetic import write_noise_dataset  # noqa: E402
 from ganpage.models.cgan import CGANConfig  # noqa: E402
-from ganpage.reporting import read_log  # noqa: E402
+from ganpage.reporting import read_log, save_grid  # noqa: E402
+from ganpage.runs import load_run_config  # noqa: E402
 from ganpage.train import build_state  # noqa: E402
 from ganpage.train_config import TrainConfig  # noqa: E402
 
@@ -296,7 +298,8 @@ def continue_run(previous: Path, work: Path, data: Path, device: str) -> Path:
 
 
 def package(run_dir: Path, out: Path, log: Log) -> dict:
-    """The run's latest checkpoint as bf16 safetensors, its grid and its small files."""
+    """The run's latest checkpoint as bf16 safetensors, a grid of its EMA generator, its small
+    files."""
     checkpoint = latest_checkpoint(run_dir)
     if checkpoint is None:
         log(f"no checkpoint in {run_dir}")
@@ -307,9 +310,7 @@ def package(run_dir: Path, out: Path, log: Log) -> dict:
                  for k, v in payload[key].items()}
         atomic_write_with(out / f"{name}.safetensors",
                           lambda temporary, state=state: save_file(state, str(temporary)))
-    grids = sorted(run_dir.glob("fakes*.png"))
-    if grids:
-        shutil.copyfile(grids[-1], out / "grid.png")
+    write_final_grid(run_dir, payload, out / "grid.png")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name in ("config.json", "model_config.json", "classes.json", "log.jsonl",
@@ -320,6 +321,17 @@ def package(run_dir: Path, out: Path, log: Log) -> dict:
     return {"checkpoint": checkpoint.name,
             "counters": {"step": int(payload["step"]),
                          "images_seen": int(payload["images_seen"])}}
+
+
+def write_final_grid(run_dir: Path, payload: dict, path: Path) -> None:
+    """The sample grid of the checkpoint's EMA generator, as training draws its grids: the
+    pictures of the weights that come back, even when the run stopped before its first grid."""
+    config = load_run_config(run_dir)
+    model_config = CGANConfig.from_dict(json.loads((run_dir / "model_config.json").read_text()))
+    G_ema = build_state(config, model_config, torch.device("cpu")).G_ema
+    G_ema.load_state_dict({k: v.float() for k, v in payload["G_ema"].items()})
+    categories = CategorySet.read(run_dir / "classes.json")
+    save_grid(path, G_ema.eval(), categories, config, model_config.image_size)
 
 
 def check_outputs(out: Path, log: Log) -> list[str]:
