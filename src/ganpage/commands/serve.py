@@ -68,7 +68,7 @@ def serve(
     live_nice: Annotated[int, typer.Option(
         min=0, max=19, help="Niceness added to the live model's threads (Linux), so that "
         "requests and fast 503s come first; 0: the same priority.",
-        envvar="GANPAGE_LIVE_NICE")] = 5,
+        envvar="GANPAGE_LIVE_NICE")] = 0,
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery, a live model, or both.
 

@@ -22,7 +22,7 @@ class LiveSettings:
     rate_burst: int = 40  # ... and at once
     threads: int = 0  # torch threads; 0: the machine's cores divided among the workers
     wait_seconds: float = 10.0  # a request never waits longer than this for its picture
-    niceness: int = 5  # added to the drawing thread's (Linux), so requests run first; 0: equal
+    niceness: int = 0  # added to the drawing thread's (Linux); 0: equal (benchmarks/README.md)
 
     def __post_init__(self) -> None:
         if self.max_batch < 1 or self.max_queue < 1 or self.cache_size < 0 or self.pool_size < 0:
