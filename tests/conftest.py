@@ -91,6 +91,16 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30.0) ->
     raise TimeoutError(f"{url} did not answer in {timeout} s")
 
 
+def wait_until_ready(base: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Wait for a server's /readyz to say 200 (for --live: the model is loaded)."""
+    wait_for_http(base + "/healthz", process)
+    deadline = time.monotonic() + timeout
+    while httpx.get(base + "/readyz", timeout=5.0).status_code != 200:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{base}/readyz did not say ready in {timeout} s")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session", params=["granian", "uvicorn"])
 def live_server(request: pytest.FixtureRequest, tiny_gallery: Path):
     """`ganpage serve` on the tiny gallery, as a real server process on 127.0.0.1."""

@@ -20,7 +20,7 @@ import torch
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, make_tiny_model, wait_for_http
+from conftest import free_port, make_tiny_model, wait_for_http, wait_until_ready
 from ganpage.errors import GanpageError
 from ganpage.generate import encode
 from ganpage.live.settings import LiveSettings
@@ -422,7 +422,7 @@ def test_a_live_only_site_in_chromium(reap):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(base + "/healthz", process)
+        wait_until_ready(base, process)  # a busy machine may still be loading the model
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 760, "height": 760})
