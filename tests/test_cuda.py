@@ -360,3 +360,39 @@ def test_biggan_deep_on_cuda_is_close_to_the_cpu(tmp_path):
     assert np.array_equal(pictures, fast.sample(labels, seeds, truncations))
     float32 = load_generator(folder, device="cuda", dtype="float32")
     assert mean_level_difference(float32.sample(labels, seeds, truncations), exact) < 1.0
+
+
+def live_pictures(model: Path, device: str, max_batch: int, seeds: list[int]) -> list[bytes]:
+    """The encoded pictures `serve --live` draws for bagel at these seeds, asked for at once
+    (so with ``max_batch`` > 1 they are drawn in micro-batches)."""
+    import asyncio
+
+    from ganpage.live.engine import LiveEngine
+    from ganpage.live.settings import LiveSettings
+    from ganpage.recipe import parse_recipe
+
+    engine = LiveEngine(str(model), LiveSettings(
+        device=device, max_batch=max_batch, max_wait_seconds=0.05, pool_size=0,
+        rate_per_second=0, threads=1))
+    engine.start()
+
+    async def draw_all() -> list[bytes]:
+        await engine.ready()
+        recipes = [parse_recipe(engine.categories, "bagel", str(seed)) for seed in seeds]
+        return await asyncio.gather(*(engine.picture(recipe, "test") for recipe in recipes))
+
+    try:
+        return asyncio.run(draw_all())
+    finally:
+        engine.close()
+
+
+def test_live_drawing_on_cuda_gives_the_bytes_a_picture_drawn_alone_gets(tiny_model):
+    """`serve --live MODEL --live-device cuda` (issue 20): pictures drawn together in
+    micro-batches on the GPU are the ones drawn one at a time, so a permalink redraws its picture
+    whatever else was being drawn."""
+    seeds = list(range(100, 112))
+    together = live_pictures(tiny_model, "cuda", 16, seeds)
+    alone = live_pictures(tiny_model, "cuda", 1, [seeds[i] for i in (0, 5, 11)])
+    assert alone == [together[i] for i in (0, 5, 11)]
+    assert len(set(together)) == len(seeds)  # twelve different pictures, not one repeated
