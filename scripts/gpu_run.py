@@ -7,8 +7,8 @@ half-way without leaving its results.
 
 Stages, each with its own time cap, on one deadline (``--minutes`` from the start):
 1. ``tests``: the CUDA tests (tests/test_cuda.py: bf16 autocast, channels_last, DDP over NCCL,
-   generate and sample on CUDA, BigGAN on CUDA, live drawing), run beside ``train``, after ``speed``, so they
-   never disturb its timings.
+   generate and sample on CUDA, BigGAN on CUDA, live drawing), run beside ``train``, after
+   ``speed``, so they never disturb its timings.
 2. ``speed``: training images/s of ganpage at 64 px, batch 64, at each candidate width on the
    real data, and of lightweight-gan at 64 px, batch 64 (its defaults, float16 amp).
 3. ``train``: emoji64 v2 with ``RECIPE`` at the widest candidate width that reaches
