@@ -11,27 +11,14 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from browser_tools import CHROMIUM, CHROMIUM_ARGS, wait_until_up
 
 from ganpage.cli import DEMO_CATEGORIES
 from ganpage.demo import build_demo_gallery
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PORT = 8765
-
-
-def wait_until_up(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"the server did not answer {url} within {seconds:.0f} s")
 
 
 def main() -> None:

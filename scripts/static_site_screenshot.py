@@ -13,28 +13,15 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from browser_tools import CHROMIUM, CHROMIUM_ARGS, wait_until_up
 
 from ganpage.demo import build_demo_gallery
 from ganpage.gallery import Gallery
 from ganpage.static_site import SiteOptions, build_site
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PORT = 8766
-
-
-def wait_until_up(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"the server did not answer {url} within {seconds:.0f} s")
 
 
 def main() -> None:
