@@ -432,7 +432,7 @@ def test_a_live_only_site_in_chromium(reap):
             page.goto(base + "/")
             image = page.locator("article.picture img")
             image.wait_for()
-            page.wait_for_function("document.querySelector('article.picture img').complete")
+            page.wait_for_function("() => document.querySelector('article.picture img').complete")
             assert image.evaluate("img => img.naturalWidth") == 64
             first = image.evaluate("img => img.currentSrc")
             page.locator("a[rel=bookmark]").click()

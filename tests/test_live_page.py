@@ -272,7 +272,7 @@ def test_chosen_category_and_morph(page, static_server, emoji64):
     hamster_url = page.url
     assert recipe_of(hamster_url)[0] == "hamster"
     page.click("#morph")
-    page.wait_for_function("document.getElementById('picture').dataset.state === 'morphing'")
+    page.wait_for_function("() => document.getElementById('picture').dataset.state === 'morphing'")
     after = drawn(page, hamster_url)
     slug, seed, _ = recipe_of(page.url)
     assert slug == "hamster" and seed != recipe_of(hamster_url)[1]
@@ -285,7 +285,7 @@ def test_chosen_category_and_morph(page, static_server, emoji64):
                                    "category=hamster&seed=1&seed=2"])
 def test_a_bad_permalink_shows_an_error_not_a_picture(page, static_server, query):
     page.goto(f"{static_server}?{query}")
-    page.wait_for_function("document.getElementById('picture').dataset.state === 'error'")
+    page.wait_for_function("() => document.getElementById('picture').dataset.state === 'error'")
     message = page.locator("#problem").text_content()
     expected = python_verdict(query)[1]
     assert message == f"This address names no picture: {expected}."
