@@ -1,6 +1,7 @@
 """emoji64 drawn in the visitor's browser: milliseconds per picture in headless Chromium
-(onnxruntime-web, WebAssembly) beside onnxruntime in Python and PyTorch on the same CPU, in one
-run, and the live page's weight (ONNX model + runtime, raw and gzip).
+(onnxruntime-web: WebAssembly, and WebGPU on whatever adapter Chromium has) beside onnxruntime in
+Python and PyTorch on the same CPU, in one run, and the live page's weight for each runtime
+(ONNX model + runtime, raw and gzip).
 
 Goal (issue 19): in-browser time within 2x of PyTorch's per-picture time at batch 1; the first
 picture within 1 s of the page loading. The page is ``write_live_page``'s, served from a local
@@ -11,10 +12,12 @@ compiled WebAssembly from V8's code cache). A picture's
 browser time is the canvas's ``data-ms``: noise, inference and painting, one "Draw another"
 click each; Python sides time the same work (noise, network, uint8), PyTorch at torch's default
 thread count and at 1 (on a shared CPU more threads can be slower), the faster as the peer.
-WebGPU: the vendored runtime is the WebAssembly build only (the WebGPU builds are 18-30 MB), so
-it is not measured.
+WebGPU: Chromium started with --enable-unsafe-webgpu, "Run on: WebGPU" chosen on the page; the
+adapter it reports is printed. On a machine without a GPU it is SwiftShader, a software
+rasteriser on the CPU: a correctness check of the WebGPU path, not a GPU's speed.
 
-Usage: python benchmarks/browser.py [--pictures 30] [--loads 5] [--work bench-browser]
+Usage: python benchmarks/browser.py [--pictures 30] [--loads 5] [--webgpu-pictures 5]
+           [--work bench-browser]
 """
 
 from __future__ import annotations
@@ -103,6 +106,37 @@ def in_chromium(url: str, pictures: int, loads: int) -> dict:
             "threads": int(threads)}
 
 
+def in_chromium_webgpu(url: str, pictures: int) -> dict | None:
+    """Median ms per picture on the page's WebGPU runtime, and the adapter's name; None when
+    this Chromium offers no adapter."""
+    from playwright.sync_api import sync_playwright
+
+    args = [arg for arg in CHROMIUM_ARGS if arg != "--disable-gpu"] + ["--enable-unsafe-webgpu"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_page()
+        page.set_default_timeout(300_000)
+        page.goto(url + "?category=hamster&seed=1")
+        page.wait_for_selector("#picture[data-state=done]")
+        adapter = page.evaluate("""async () => { const a = await navigator.gpu?.requestAdapter();
+            return a ? `${a.info.vendor} ${a.info.architecture}`.trim() +
+              (a.info.isFallbackAdapter ? ", a fallback (software) adapter" : "") : null; }""")
+        if adapter is None:
+            browser.close()
+            return None
+        page.select_option("#backend", "webgpu")
+        page.wait_for_selector("#picture[data-backend=webgpu][data-state=done]")
+        times = []
+        for _ in range(pictures):
+            previous = page.url
+            page.click("#another")
+            page.wait_for_function("(p) => document.getElementById('picture').dataset.state "
+                                   "=== 'done' && location.href !== p", arg=previous)
+            times.append(float(page.locator("#picture").get_attribute("data-ms")))
+        browser.close()
+    return {"ms": statistics.median(times), "adapter": adapter}
+
+
 def timed(draw, pictures: int) -> float:
     """Median ms of ``draw(seed)`` over ``pictures`` seeds, after one warm-up."""
     draw(0)
@@ -138,19 +172,31 @@ def python_sides(onnx_path: Path, pictures: int) -> dict:
             "onnxruntime": timed(with_onnxruntime, pictures)}
 
 
+# what the page downloads for each runtime, beside the model (web/vendor/onnxruntime-web)
+RUNTIME_FILES = {"WebAssembly": ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs",
+                                 "ort-wasm-simd-threaded.wasm"),
+                 "WebGPU": ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
+                            "ort-wasm-simd-threaded.asyncify.wasm")}
+
+
 def page_weight(site: Path) -> dict:
-    """Bytes of the model and the runtime, raw and gzipped (level 6, a server's usual)."""
-    files = [site / ASSETS / "model" / ONNX_FILE, *sorted((site / ASSETS / "ort").iterdir())]
-    raw = sum(f.stat().st_size for f in files)
-    packed = sum(len(gzip.compress(f.read_bytes(), compresslevel=6)) for f in files)
-    model = (site / ASSETS / "model" / ONNX_FILE).stat().st_size
-    return {"raw": raw, "gzip": packed, "model": model}
+    """Bytes of the model plus each runtime, raw and gzipped (level 6, a server's usual)."""
+    model = site / ASSETS / "model" / ONNX_FILE
+    weights = {}
+    for runtime, names in RUNTIME_FILES.items():
+        files = [model, *(site / ASSETS / "ort" / name for name in names)]
+        weights[runtime] = {
+            "raw": sum(f.stat().st_size for f in files),
+            "gzip": sum(len(gzip.compress(f.read_bytes(), compresslevel=6)) for f in files)}
+    return {"model": model.stat().st_size, "runtimes": weights}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pictures", type=int, default=30)
     parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument("--webgpu-pictures", type=int, default=5,
+                        help="pictures timed on WebGPU (seconds each on a software adapter)")
     parser.add_argument("--work", type=Path, default=Path("bench-browser"))
     args = parser.parse_args()
     site = args.work / "site"
@@ -162,6 +208,11 @@ def main() -> None:
             results[isolated] = in_chromium(url, args.pictures, args.loads)
         finally:
             server.shutdown()
+    server, url = serve(site, False)
+    try:
+        webgpu = in_chromium_webgpu(url, args.webgpu_pictures)
+    finally:
+        server.shutdown()
     python = python_sides(site / ASSETS / "model" / ONNX_FILE, args.pictures)
     weight = page_weight(site)
     print(f"emoji64, batch 1, median of {args.pictures} pictures (ms per picture):")
@@ -176,9 +227,16 @@ def main() -> None:
               f"navigation (goal <= 1000), {found['again_ms']:.0f} ms on a reload "
               f"(medians of {args.loads} loads)"
               + ("  [COOP/COEP]" if isolated else ""))
-    print("  Chromium WebGPU:          not measured (the WebAssembly build only is shipped)")
-    print(f"page weight: model {weight['model'] / 1e6:.1f} MB + runtime = "
-          f"{weight['raw'] / 1e6:.1f} MB raw, {weight['gzip'] / 1e6:.1f} MB gzip")
+    if webgpu is None:
+        print("  Chromium WebGPU:          not measured (this Chromium offers no adapter)")
+    else:
+        ratio = webgpu["ms"] / python["pytorch"]
+        print(f"  Chromium WebGPU:          {webgpu['ms']:.1f} ({ratio:.2f}x PyTorch; median of "
+              f"{args.webgpu_pictures}) on {webgpu['adapter']}")
+    print(f"page weight: model {weight['model'] / 1e6:.1f} MB, and with its runtime:")
+    for runtime, sizes in weight["runtimes"].items():
+        print(f"  {runtime + ':':<13} {sizes['raw'] / 1e6:.1f} MB raw, "
+              f"{sizes['gzip'] / 1e6:.1f} MB gzip")
 
 
 if __name__ == "__main__":

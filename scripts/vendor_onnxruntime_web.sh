@@ -3,9 +3,13 @@
 # version (the tarball checked against npm's published sha512 integrity), then check the files
 # against SHA256SUMS (written on the first run, when there is none).
 #
-# Only what the WebAssembly backend loads: ort.wasm.min.mjs (the API), the Emscripten glue
-# ort-wasm-simd-threaded.mjs and its .wasm (14.8 MB). The WebGPU builds (jsep 29.5 MB, jspi
-# 17.9 MB) would more than double the page, so they are left out.
+# Only what the live page loads, two runtimes of which a visitor's browser fetches one:
+# - WebAssembly: ort.wasm.min.mjs (the API), the Emscripten glue ort-wasm-simd-threaded.mjs and
+#   its .wasm (14.8 MB, 3.8 MB gzip);
+# - WebGPU: ort.webgpu.min.mjs, what npm's "onnxruntime-web/webgpu" export loads, with its
+#   asyncify build of the glue and .wasm (28.7 MB, 7.1 MB gzip), which every browser with WebGPU
+#   runs. Left out: the jspi build (17.9 MB; Firefox and Safari have no JSPI), the jsep build
+#   of ort.min.mjs (29.5 MB, the older WebGPU backend), WebGL and WebNN.
 #
 #   scripts/vendor_onnxruntime_web.sh            # fetch, copy, check
 #   scripts/vendor_onnxruntime_web.sh --check    # only check what is there (offline)
@@ -13,7 +17,8 @@ set -euo pipefail
 
 VERSION=1.31.1
 INTEGRITY="sha512-5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdSQeS7NmuZPXrQ73k82URw=="
-FILES=(ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm)
+FILES=(ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
+       ort.webgpu.min.mjs ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm)
 TARGET="$(cd "$(dirname "$0")/.." && pwd)/src/ganpage/web/vendor/onnxruntime-web"
 
 check() {

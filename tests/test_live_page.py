@@ -180,13 +180,18 @@ def static_server(live_site):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -245,6 +250,120 @@ def test_permalink_draws_the_picture_pytorch_draws(page, static_server, emoji64,
     shot = Path(os.environ.get("GANPAGE_LIVE_SCREENSHOT", tmp_path / "live-page.png"))
     page.screenshot(path=str(shot), type="png", clip={"x": 0, "y": 0, "width": 900, "height": 760})
     assert shot.stat().st_size > 10_000
+
+
+def backend_options(page) -> dict[str, str]:
+    """The "Run on" choices: value -> label, with " [off]" for a disabled one."""
+    return page.evaluate("""() => Object.fromEntries(Array.from(
+        document.querySelectorAll('#backend option'),
+        (o) => [o.value, o.textContent + (o.disabled ? ' [off]' : '')]))""")
+
+
+@in_chromium
+def test_without_webgpu_the_page_runs_webassembly_and_offers_no_gpu(page, static_server):
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(static_server + "?category=hamster&seed=42")
+    drawn(page)
+    assert page.locator("#picture").get_attribute("data-backend") == "wasm"
+    assert backend_options(page)["webgpu"] == "WebGPU (not in this browser) [off]"
+    assert any(url.endswith("/ort-wasm-simd-threaded.wasm") for url in fetched)
+    assert not [url for url in fetched if "ort.webgpu" in url or "asyncify" in url]
+
+
+@pytest.fixture(scope="module")
+def webgpu_browser(playwright):
+    """Chromium with WebGPU on: here, without a GPU, its adapter is SwiftShader's (software)."""
+    args = [arg for arg in CHROMIUM_ARGS if arg != "--disable-gpu"] + ["--enable-unsafe-webgpu"]
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def webgpu_page(webgpu_browser, static_server):
+    context = webgpu_browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(180_000)  # SwiftShader draws emoji64 in seconds, not milliseconds
+    page.failures = []
+    page.on("response", lambda r: r.status >= 400 and page.failures.append(f"{r.status} {r.url}"))
+    page.on("pageerror", lambda error: page.failures.append(str(error)))
+    page.goto(static_server.replace(PAGE, "live/live.json"))  # WebGPU needs a secure context
+    if not page.evaluate(HAS_ADAPTER):
+        pytest.skip("this Chromium offers no WebGPU adapter, not even SwiftShader")
+    yield page
+    context.close()
+
+
+HAS_ADAPTER = "async () => Boolean(navigator.gpu && await navigator.gpu.requestAdapter())"
+# What a GPU's adapter says of itself: SwiftShader's, told to say it is no fallback adapter.
+HARDWARE_ADAPTER = """(() => {
+  const request = GPU.prototype.requestAdapter;
+  GPU.prototype.requestAdapter = async function (options) {
+    const adapter = await request.call(this, options);
+    if (adapter) {
+      Object.defineProperty(adapter, "isFallbackAdapter", { get: () => false });
+      Object.defineProperty(adapter.info, "isFallbackAdapter", { get: () => false });
+    }
+    return adapter;
+  };
+})();"""
+
+
+@in_chromium
+def test_a_software_gpu_is_offered_but_webassembly_is_chosen(webgpu_page, static_server):
+    page = webgpu_page
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(static_server + "?category=bagel&seed=5")
+    drawn(page)
+    assert page.locator("#picture").get_attribute("data-backend") == "wasm"
+    assert backend_options(page)["webgpu"] == "WebGPU (software)"
+    assert not [url for url in fetched if "asyncify" in url]
+    assert page.failures == []
+
+
+@in_chromium
+def test_a_site_without_the_webgpu_build_runs_webassembly_on_a_gpu(webgpu_page, live_site,
+                                                                    static_server):
+    """`build-site --no-webgpu`: a browser with a GPU is not sent for a runtime not there."""
+    folder = live_site / "no-webgpu"
+    if not (folder / PAGE).exists():
+        write_live_page("emoji64", folder, runtimes=("wasm",))
+    page = webgpu_page
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.add_init_script(HARDWARE_ADAPTER)
+    page.goto(static_server.replace("/mysite/", "/no-webgpu/") + "?category=bagel&seed=5")
+    drawn(page)
+    assert page.locator("#picture").get_attribute("data-backend") == "wasm"
+    assert backend_options(page)["webgpu"] == "WebGPU (not on this site) [off]"
+    assert not [url for url in fetched if "ort.webgpu" in url or "asyncify" in url]
+    assert page.failures == []
+
+
+@in_chromium
+def test_webgpu_draws_the_picture_pytorch_draws_and_the_choice_is_kept(webgpu_page,
+                                                                       static_server, emoji64):
+    """On a GPU's adapter "auto" runs WebGPU; its picture is PyTorch's, as WebAssembly's is;
+    the visitor's choice of runtime outlasts a reload."""
+    page = webgpu_page
+    page.add_init_script(HARDWARE_ADAPTER)
+    page.goto(static_server + "?category=hamster&seed=42&truncation=0.6")
+    on_gpu = drawn(page)
+    expected = pytorch_picture(emoji64, page.url)
+    assert page.locator("#picture").get_attribute("data-backend") == "webgpu"
+    assert "(WebGPU, WebAssembly, 1 thread for the rest;" in page.locator("#status").text_content()
+    assert on_gpu.std() > 10 and np.abs(on_gpu.astype(int) - expected).mean() <= 2
+    page.select_option("#backend", "wasm")
+    page.wait_for_function("() => document.getElementById('picture').dataset.backend === 'wasm'"
+                           " && document.getElementById('picture').dataset.state === 'done'")
+    assert np.abs(drawn(page).astype(int) - expected).mean() <= 2
+    page.reload()
+    drawn(page)
+    assert page.locator("#picture").get_attribute("data-backend") == "wasm"
+    assert page.locator("#backend").input_value() == "wasm"
+    assert page.failures == []
 
 
 @in_chromium

@@ -255,6 +255,15 @@ def live_site(tiny_gallery, tmp_path_factory) -> Path:
     return root
 
 
+def rebuilt_live_site(live_site: Path, gallery: Path, tmp_path: Path, **options):
+    """A copy of the live site built again with ``options``: (its folder, the report)."""
+    site = tmp_path / "site"
+    shutil.copytree(live_site / "site", site)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANPAGE_CACHE", str(live_site / "cache"))
+        return site, build(gallery, site, live_model=str(live_site / "model"), **options)
+
+
 def test_live_adds_the_live_page_linked_from_every_page(live_site):
     site = live_site / "site"
     assert (site / "live.html").is_file() and (site / "live" / "live.json").is_file()
@@ -270,6 +279,34 @@ def test_live_adds_the_live_page_linked_from_every_page(live_site):
         assert url == "" or names_a_file_of(site, site / "live.html", url), url
     headers = (site / "_headers").read_text()
     assert "/live.html\n  Cross-Origin-Opener-Policy: same-origin" in headers
+
+
+def test_live_ships_both_runtimes_and_notes_the_file_cloudflare_refuses(live_site,
+                                                                       tiny_gallery, tmp_path):
+    site, report = rebuilt_live_site(live_site, tiny_gallery, tmp_path)
+    assert report.counts.written == 0
+    runtime = site / "live" / "ort"
+    assert (runtime / "ort.wasm.min.mjs").is_file() and (runtime / "ort.webgpu.min.mjs").is_file()
+    assert json.loads((site / "live" / "live.json").read_text())["runtimes"] == ["wasm",
+                                                                                  "webgpu"]
+    notes = [note for note in report.notes if "MiB" in note]
+    mib = (runtime / "ort-wasm-simd-threaded.asyncify.wasm").stat().st_size / 2**20
+    assert notes == [f"live/ort/ort-wasm-simd-threaded.asyncify.wasm is {mib:.1f}"
+                     " MiB, more than Cloudflare Pages takes (25 MiB a file) (build with "
+                     "--no-webgpu to leave the WebGPU runtime out); GitHub Pages, Netlify and "
+                     "nginx serve it"]
+
+
+def test_no_webgpu_leaves_the_webgpu_runtime_out_and_a_rebuild_removes_it(live_site,
+                                                                          tiny_gallery,
+                                                                          tmp_path):
+    site, report = rebuilt_live_site(live_site, tiny_gallery, tmp_path, live_webgpu=False)
+    runtime = site / "live" / "ort"
+    assert sorted(p.name for p in runtime.iterdir()) == [
+        "LICENSE", "VERSION", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
+        "ort.wasm.min.mjs"]
+    assert json.loads((site / "live" / "live.json").read_text())["runtimes"] == ["wasm"]
+    assert report.counts.removed == 3 and not [n for n in report.notes if "MiB" in n]
 
 
 def test_a_build_without_live_removes_the_live_page(live_site, tiny_gallery, tmp_path):

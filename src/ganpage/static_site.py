@@ -26,11 +26,12 @@ from ganpage.web.app import PER_PAGE, PageRenderer, SiteConfig
 from ganpage.web.catalog import Snapshot
 from ganpage.web.hygiene import CONTENT_SECURITY_POLICY
 from ganpage.web.links import Links
-from ganpage.web.live_page import ASSETS, ISOLATION_HEADERS, PAGE, LivePage
+from ganpage.web.live_page import ASSETS, ISOLATION_HEADERS, PAGE, RUNTIMES, LivePage
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "strict-origin-when-cross-origin", "X-Frame-Options": "DENY"}
 LIVE_NAV = "Drawn live"  # the navigation's link to live.html
+LARGE_FILE_BYTES = 25 * 2**20  # Cloudflare Pages' limit per file (docs/static-site.md)
 STATIC_FILES = ("site.css", "favicon.svg", "random.js")  # of web/static/, what the pages use
 PICTURES_MANIFEST = "pictures.json"
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
@@ -54,6 +55,7 @@ class SiteOptions:
     statuses: tuple[str, ...] = ("approved",)
     site_name: str = "This X Does Not Exist"
     live_model: str = ""  # set: live.html draws this model's pictures in the browser
+    live_webgpu: bool = True  # False: live.html runs WebAssembly only (no 28.7 MB WebGPU build)
 
 
 def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None,
@@ -62,7 +64,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
     options = options or SiteOptions()
     public_url = checked_public_url(options.public_url)
     _check_folders(gallery_root, out)
-    live = _live_page(options.live_model, options.site_name)
+    live = _live_page(options.live_model, options.site_name, options.live_webgpu)
     with Gallery.open(gallery_root) as gallery:
         snapshot = Snapshot.load(gallery, options.statuses, gallery.change_counter())
         if not snapshot.by_id:
@@ -75,6 +77,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
             _write_site(gallery, snapshot, writer, report, config, live, show_progress)
             report.counts = writer.finish()
     report.pictures, report.categories = len(snapshot.by_id), len(snapshot.category_list)
+    report.notes.extend(_large_file_notes(out))
     if not public_url:
         report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
                             "out, 404.html links relative to the site's root")
@@ -113,14 +116,30 @@ def checked_public_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _live_page(model: str, site_name: str) -> LivePage | None:
+def _live_page(model: str, site_name: str, webgpu: bool) -> LivePage | None:
     """The live page of ``model``, its ONNX export made (or found in the cache) now, so a
     model that cannot be exported stops the build before anything is written."""
     if not model:
         return None
-    page = LivePage(model, site_name, home="./")
+    runtimes = RUNTIMES if webgpu else tuple(r for r in RUNTIMES if r != "webgpu")
+    page = LivePage(model, site_name, home="./", runtimes=runtimes)
     page.manifest  # noqa: B018 (exports the model)
     return page
+
+
+def _large_file_notes(out: Path) -> list[str]:
+    """A note for each file of the site that some free static hosts refuse (Cloudflare Pages:
+    25 MiB a file), with what to do about it."""
+    notes = []
+    for path in sorted(out.rglob("*")):
+        if path.is_file() and path.stat().st_size > LARGE_FILE_BYTES:
+            name = path.relative_to(out).as_posix()
+            fix = (" (build with --no-webgpu to leave the WebGPU runtime out)"
+                   if "asyncify" in name else "")
+            notes.append(f"{name} is {path.stat().st_size / 2**20:.1f} MiB, more than "
+                         f"Cloudflare Pages takes (25 MiB a file){fix}; GitHub Pages, Netlify "
+                         "and nginx serve it")
+    return notes
 
 
 def _check_folders(gallery_root: Path, out: Path) -> None:

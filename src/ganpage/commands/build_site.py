@@ -24,6 +24,10 @@ def build_site_command(
     live: Annotated[str, typer.Option(
         help="Add live.html, where this model (built-in name, folder or repo id) draws "
         "pictures in the visitor's browser (ONNX, onnxruntime-web; works offline).")] = "",
+    webgpu: Annotated[bool, typer.Option(
+        help="With --live: ship onnxruntime-web's WebGPU build beside its WebAssembly one "
+        "(28.7 MB, fetched only by browsers with a GPU; --no-webgpu for hosts that take no "
+        "file over 25 MiB, such as Cloudflare Pages).")] = True,
 ) -> None:
     """Build a static site of a gallery's pictures: the pages of `ganpage serve` with relative
     links, for GitHub Pages, Netlify, Cloudflare Pages, nginx or any folder on a web server.
@@ -44,7 +48,7 @@ def build_site_command(
     from ganpage.outputs import removed_on_error
     from ganpage.static_site import SiteOptions, build_site
 
-    options = SiteOptions(public_url, tuple(s.value for s in show), site_name, live)
+    options = SiteOptions(public_url, tuple(s.value for s in show), site_name, live, webgpu)
     with removed_on_error(out):
         report = build_site(gallery, out, options)
     counts = report.counts

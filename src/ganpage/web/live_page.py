@@ -1,5 +1,7 @@
 """The live page: "This X Does Not Exist — drawn right now in your browser". The model's ONNX
-generator runs in the visitor's browser with the vendored onnxruntime-web (WebAssembly).
+generator runs in the visitor's browser with the vendored onnxruntime-web: its WebGPU build
+where the browser has a GPU adapter, its WebAssembly build otherwise (``live.js`` chooses; the
+browser downloads only the build it runs).
 
 One page, two hosts: ``write_live_page`` puts ``live.html`` and its ``live/`` folder into a
 static site (``build-site --live MODEL``), and ``live_routes`` serves the same files at
@@ -55,11 +57,22 @@ MEDIA_TYPES = {".svg": "image/svg+xml", ".js": "text/javascript", ".mjs": "text/
                ".onnx": "application/octet-stream", "": "text/plain; charset=utf-8"}
 
 
-def runtime_files() -> dict[str, Path]:
-    """``ort/<name>`` -> the vendored onnxruntime-web file (those SHA256SUMS lists)."""
+# The two builds of onnxruntime-web the page can load (scripts/vendor_onnxruntime_web.sh)
+RUNTIME_FILES = {"wasm": ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs",
+                          "ort-wasm-simd-threaded.wasm"),
+                 "webgpu": ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
+                            "ort-wasm-simd-threaded.asyncify.wasm")}
+RUNTIMES = tuple(RUNTIME_FILES)
+
+
+def runtime_files(runtimes: tuple[str, ...] = RUNTIMES) -> dict[str, Path]:
+    """``ort/<name>`` -> the vendored onnxruntime-web file, for the runtimes named, with the
+    licence and version (the files SHA256SUMS lists)."""
     names = [line.split("  ", 1)[1] for line in
              (VENDOR / "SHA256SUMS").read_text().splitlines() if line]
-    return {f"ort/{name}": VENDOR / name for name in names}
+    left_out = {name for runtime in set(RUNTIMES) - set(runtimes)
+                for name in RUNTIME_FILES[runtime]}
+    return {f"ort/{name}": VENDOR / name for name in names if name not in left_out}
 
 
 def runtime_version() -> str:
@@ -74,6 +87,7 @@ class LivePage:
     model: str
     site_name: str = "This X Does Not Exist"
     home: str = "./"
+    runtimes: tuple[str, ...] = RUNTIMES  # ("wasm",): a site without the WebGPU build
 
     @cached_property
     def onnx_folder(self) -> Path:
@@ -92,6 +106,7 @@ class LivePage:
                 "resolution": manifest["resolution"],
                 "truncation_input": "truncation" in manifest["inputs"],
                 "default_truncation": DEFAULT_TRUNCATION,
+                "runtimes": list(self.runtimes),
                 "classes": [{**item, "title": title_for(item["name"])}
                             for item in manifest["classes"]]}
 
@@ -104,7 +119,7 @@ class LivePage:
 
     def files(self) -> dict[str, Path]:
         """Asset name (below ``live/``) -> the file on disk, except the generated live.json."""
-        return {**PACKAGE_FILES, **runtime_files(),
+        return {**PACKAGE_FILES, **runtime_files(self.runtimes),
                 f"model/{ONNX_FILE}": self.onnx_folder / ONNX_FILE,
                 f"model/{MANIFEST}": self.onnx_folder / MANIFEST}
 
@@ -115,10 +130,10 @@ def _templates() -> Environment:
 
 
 def write_live_page(model: str | os.PathLike, out: Path, site_name: str = "This X Does Not Exist",
-                    home: str = "./") -> list[Path]:
-    """Write ``live.html`` and ``live/`` (scripts, styles, runtime, the model's ONNX) into
+                    home: str = "./", runtimes: tuple[str, ...] = RUNTIMES) -> list[Path]:
+    """Write ``live.html`` and ``live/`` (scripts, styles, runtimes, the model's ONNX) into
     ``out``, each file atomically and only if its bytes changed; returns the files written."""
-    page = LivePage(str(model), site_name, home)
+    page = LivePage(str(model), site_name, home, runtimes)
     wanted = {out / PAGE: page.html().encode(),
               out / ASSETS / "live.json": json.dumps(page.info()).encode()}
     wanted.update({out / ASSETS / name: source.read_bytes()

@@ -1,33 +1,100 @@
-// The live page: the model's ONNX generator run by onnxruntime-web (WebAssembly) in the
-// visitor's browser. The noise comes from noise.js and the permalink is read by recipe.js, so
+// The live page: the model's ONNX generator run by onnxruntime-web in the visitor's browser, on
+// WebGPU where the browser has a GPU for it and in WebAssembly otherwise. The noise comes from
+// noise.js and the permalink is read by recipe.js, so
 // live.html?category=<slug>&seed=<n>&truncation=<t> draws the picture that
-// load_generator(model).sample draws for the same recipe.
-import * as ort from "./ort/ort.wasm.min.mjs";
+// load_generator(model).sample draws for the same recipe, on either runtime.
 import { truncatedNoise } from "./noise.js";
 import { DEFAULT_TRUNCATION, recipeFromQuery, recipeQuery } from "./recipe.js";
 
 const ASSETS = new URL("./", import.meta.url);
 const MORPH_FRAMES = 24;
+const BACKEND_KEY = "ganpage.backend";  // the visitor's choice, kept in localStorage
 const canvas = document.getElementById("picture");
 const status = document.getElementById("status");
 const problem = document.getElementById("problem");
 const choice = document.getElementById("category");
-const buttons = [document.getElementById("another"), document.getElementById("morph")];
+const backendChoice = document.getElementById("backend");
+const another = document.getElementById("another");
+const morphButton = document.getElementById("morph");
+const controls = [another, morphButton, backendChoice];  // off while a picture is drawn
 const permalink = document.getElementById("permalink");
+
+// Two builds of onnxruntime-web 1.31.1, of which the page loads one (web/vendor/: the WebGPU
+// build is twice the size, so nobody downloads it who will not use it).
+// "basic" graph optimisation (constant folding and the like), not ort's default "all": its
+// NCHWc layout rewrite costs ~100 ms of session creation and first-run WebAssembly compilation
+// on the first visit, and the pictures after it are no faster (benchmarks/README.md)
+const RUNTIMES = {
+  wasm: { module: "ort/ort.wasm.min.mjs", name: "WebAssembly",
+          options: { executionProviders: ["wasm"], graphOptimizationLevel: "basic" } },
+  webgpu: { module: "ort/ort.webgpu.min.mjs", name: "WebGPU",
+            options: { executionProviders: ["webgpu"], graphOptimizationLevel: "basic" } },
+};
+
+// A GPU adapter, or null. A fallback adapter (a software one such as SwiftShader) can be chosen
+// by hand but is never the automatic choice: WebAssembly outruns it.
+async function gpuAdapter() {
+  try {
+    return navigator.gpu ? await navigator.gpu.requestAdapter() : null;
+  } catch {
+    return null;
+  }
+}
+
+function isSoftware(adapter) {
+  return Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter);
+}
+
+// "auto" is WebGPU on a hardware adapter, WebAssembly otherwise; a choice of WebGPU that the
+// browser cannot run (no adapter) falls back to WebAssembly.
+function chosenBackend(wanted, adapter) {
+  if (wanted === "wasm" || (wanted === "webgpu" && adapter)) return wanted;
+  return adapter && !isSoftware(adapter) ? "webgpu" : "wasm";
+}
+
+function offerBackends(adapter, onSite, wanted) {
+  const webgpu = backendChoice.querySelector('option[value="webgpu"]');
+  webgpu.disabled = !adapter || !onSite;
+  if (!onSite) webgpu.textContent += " (not on this site)";
+  else if (!adapter) webgpu.textContent += " (not in this browser)";
+  else if (isSoftware(adapter)) webgpu.textContent += " (software)";
+  backendChoice.value = wanted;
+}
+
+function storedBackend() {
+  try {
+    return localStorage.getItem(BACKEND_KEY) ?? "auto";
+  } catch {  // storage off: every visit starts on "auto"
+    return "auto";
+  }
+}
+
+function storeBackend(value) {
+  try {
+    localStorage.setItem(BACKEND_KEY, value);
+  } catch { /* storage off */ }
+}
 
 // ort's default paths are its module's folder; threads need a cross-origin isolated page and
 // get half the cores (ort's own default): on 2 cores one thread draws the first picture
 // ~170 ms sooner than two, and the pictures after it no slower (benchmarks/README.md)
-ort.env.wasm.wasmPaths = new URL("ort/", ASSETS).href;
-ort.env.wasm.numThreads = self.crossOriginIsolated
-  ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)) : 1;
+async function openRuntime(backend, modelUrl) {
+  const runtime = RUNTIMES[backend];
+  const ort = await import(new URL(runtime.module, ASSETS).href);
+  ort.env.wasm.wasmPaths = new URL("ort/", ASSETS).href;
+  ort.env.wasm.numThreads = self.crossOriginIsolated
+    ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)) : 1;
+  const session = await ort.InferenceSession.create(modelUrl, runtime.options);
+  return { backend, ort, session };
+}
 
-// "basic" (constant folding and the like), not ort's default "all": its NCHWc layout rewrite
-// costs ~100 ms of session creation and first-run WebAssembly compilation on the first visit,
-// and the pictures after it are no faster (benchmarks/README.md, "In the browser")
-const SESSION_OPTIONS = { executionProviders: ["wasm"], graphOptimizationLevel: "basic" };
+function runtimeLabel(runtime) {
+  const threads = runtime.ort.env.wasm.numThreads;
+  const wasm = `WebAssembly, ${threads} thread${threads > 1 ? "s" : ""}`;
+  return runtime.backend === "webgpu" ? `WebGPU, ${wasm} for the rest` : wasm;
+}
 
-let model = null;  // {info, session, bySlug}
+let model = null;  // {info, bySlug, runtime: {backend, ort, session}}
 let current = null;  // the recipe on the canvas
 
 // to_uint8: round((clamp(x, -1, 1) + 1) * 127.5) in float32, halves to even as torch.round
@@ -51,6 +118,7 @@ function paint(images, size) {  // images: (1, 3, S, S) float32, NCHW RGB
 }
 
 async function run(noise, recipe) {
+  const { ort, session } = model.runtime;
   const feeds = {
     noise: new ort.Tensor("float32", noise, [1, noise.length]),
     labels: new ort.Tensor("int64", BigInt64Array.of(BigInt(recipe.category.id)), [1]),
@@ -58,7 +126,7 @@ async function run(noise, recipe) {
   if (model.info.truncation_input) {
     feeds.truncation = new ort.Tensor("float64", Float64Array.of(recipe.truncation), [1]);
   }
-  const out = await model.session.run(feeds);
+  const out = await session.run(feeds);
   return out.images.data;
 }
 
@@ -69,8 +137,7 @@ function showRecipe(recipe, ms) {
   permalink.href = `?${query}`;
   history.replaceState(null, "", `?${query}`);
   status.textContent = `drawn in ${ms.toFixed(0)} ms by ${model.info.model_id} in your browser ` +
-    `(WebAssembly, ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? "s" : ""}; ` +
-    `seed ${recipe.seed}, truncation ${recipe.truncation})`;
+    `(${runtimeLabel(model.runtime)}; seed ${recipe.seed}, truncation ${recipe.truncation})`;
 }
 
 async function draw(recipe) {
@@ -82,6 +149,7 @@ async function draw(recipe) {
   const ms = performance.now() - start;
   current = recipe;
   canvas.dataset.ms = ms.toFixed(1);
+  canvas.dataset.backend = model.runtime.backend;
   canvas.dataset.sinceLoadMs ??= performance.now().toFixed(0);  // the first picture's time
   canvas.dataset.state = "done";
   showRecipe(recipe, ms);
@@ -120,6 +188,16 @@ function nextRecipe() {
   return { category, seed: randomSeed(), truncation: current?.truncation ?? DEFAULT_TRUNCATION };
 }
 
+async function switchBackend() {
+  storeBackend(backendChoice.value);
+  const backend = chosenBackend(backendChoice.value, model.adapter);
+  if (backend === model.runtime.backend) return;
+  canvas.dataset.state = "loading";
+  status.textContent = `Loading the ${RUNTIMES[backend].name} runtime…`;
+  model.runtime = await openRuntime(backend, model.url);
+  await draw(current);
+}
+
 function fail(message) {
   canvas.dataset.state = "error";
   canvas.hidden = true;
@@ -129,13 +207,13 @@ function fail(message) {
 }
 
 async function busy(action) {
-  buttons.forEach((button) => { button.disabled = true; });
+  controls.forEach((control) => { control.disabled = true; });
   try {
     await action();
   } catch (error) {
     fail(`Could not draw: ${error.message}`);
   } finally {
-    buttons.forEach((button) => { button.disabled = false; });
+    controls.forEach((control) => { control.disabled = false; });
   }
 }
 
@@ -146,9 +224,13 @@ function fillChoices(classes) {
 }
 
 async function start() {
-  const session = ort.InferenceSession.create(new URL("model/generator.float32.onnx", ASSETS).href,
-                                              SESSION_OPTIONS);
-  const info = await (await fetch(new URL("live.json", ASSETS))).json();
+  const url = new URL("model/generator.float32.onnx", ASSETS).href;
+  const wanted = storedBackend();
+  const [info, found] = await Promise.all(
+    [fetch(new URL("live.json", ASSETS)).then((response) => response.json()), gpuAdapter()]);
+  const onSite = info.runtimes.includes("webgpu");  // build-site --no-webgpu leaves it out
+  const adapter = onSite ? found : null;
+  const runtime = openRuntime(chosenBackend(wanted, adapter), url);
   const bySlug = new Map(info.classes.map((item) => [item.slug, item]));
   let recipe = null;
   if (location.search) {
@@ -160,12 +242,14 @@ async function start() {
     }
   }
   fillChoices(info.classes);
-  model = { info, bySlug, session: await session };
+  offerBackends(found, onSite, wanted);
+  model = { info, bySlug, url, adapter, runtime: await runtime };
   if (recipe) choice.value = recipe.category.slug;
   await busy(() => draw(recipe ?? nextRecipe()));
-  buttons[0].addEventListener("click", () => busy(() => draw(nextRecipe())));
-  buttons[1].addEventListener("click", () => busy(() => morph(
+  another.addEventListener("click", () => busy(() => draw(nextRecipe())));
+  morphButton.addEventListener("click", () => busy(() => morph(
     { category: current.category, seed: randomSeed(), truncation: current.truncation })));
+  backendChoice.addEventListener("change", () => busy(switchBackend));
 }
 
 start().catch((error) => fail(`Could not load the model: ${error.message}`));
