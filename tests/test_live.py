@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
@@ -450,14 +451,18 @@ def test_a_live_only_site_in_chromium(reap):
 
 
 def test_emoji64_draws_a_recipe_the_same_in_any_batch():
-    """What makes a live permalink exact: the batch a picture was drawn in leaves no trace
-    (emoji64 in the precision this CPU picks, as `serve --live emoji64` runs it)."""
+    """What makes a live permalink exact: the batch a picture was drawn in leaves no visible
+    trace (emoji64 in the precision this CPU picks, as `serve --live emoji64` runs it). On an
+    AVX-512 CPU the bytes were equal; on an AVX2-only one (2026-12-03) oneDNN's kernels for a
+    batch of 8 and of 1 round one value of 98,304 to the next level, so the bound is one level
+    on at most 0.01% of the values."""
     generator = load_generator("emoji64")
     labels, seeds = [5, 77, 300, 681, 5, 12, 450, 99], [0, 1, 2**32 - 1, 7, 8, 123456, 42, 9]
     together = generator.sample(labels, seeds, 0.7)
-    alone = [generator.sample([label], [seed], 0.7)[0] for label, seed in zip(labels, seeds,
-                                                                               strict=True)]
-    assert all((a == b).all() for a, b in zip(alone, together, strict=True))
+    alone = np.stack([generator.sample([label], [seed], 0.7)[0]
+                      for label, seed in zip(labels, seeds, strict=True)])
+    difference = np.abs(alone.astype(int) - together.astype(int))
+    assert difference.max() <= 1 and (difference > 0).mean() <= 1e-4
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
