@@ -23,10 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import free_port, make_tiny_model, wait_for_http, wait_until_ready
 from ganpage.errors import GanpageError
+from ganpage.gallery import Gallery
 from ganpage.generate import encode
 from ganpage.live.settings import LiveSettings
 from ganpage.models import load_generator
 from ganpage.web.app import SiteConfig, create_app
+from ganpage.web.schemas import CategorySummary, DrawnPicture, Picture, Problem
 
 IMAGE_SRC = re.compile(r'<img src="(/draw/image\.webp\?[^"]+)"')
 PERMALINK = re.compile(r'<a href="(/draw\?[^"]+)" rel="bookmark">')
@@ -253,6 +255,50 @@ def test_a_live_category_with_nothing_pooled_shows_one_picture_drawn_on_demand(m
     assert "category=hamster&" in images[0] and picture.status_code == 200
 
 
+def test_a_live_only_sites_api_lists_the_models_categories(model):
+    app = live_app(model, pool_size=0)
+    with TestClient(app) as client:
+        listing = client.get("/api/categories")
+    app.close()
+    assert listing.status_code == 200
+    categories = [CategorySummary.model_validate(c) for c in listing.json()]
+    assert [(c.slug, c.name, c.title, c.url) for c in categories] == [
+        ("bagel", "Bagel", "This Bagel Does Not Exist", "/c/bagel"),
+        ("hamster", "Hamster", "This Hamster Does Not Exist", "/c/hamster"),
+        ("mailbox", "Mailbox", "This Mailbox Does Not Exist", "/c/mailbox")]
+    assert {c.count for c in categories} == {None}  # any seed draws one: no count to give
+
+
+def test_a_live_only_sites_api_gives_a_fresh_pooled_picture_its_permalink_draws_again(model):
+    app = live_app(model, pool_size=2)
+    with TestClient(app) as client:
+        wait_for_pool(app, 6)  # 3 categories x 2
+        answers = [client.get("/api/random") for _ in range(3)]
+        pictures = [DrawnPicture.model_validate(a.json()) for a in answers]
+        images = [client.get(p.image_url) for p in pictures]
+        page = client.get(pictures[0].permalink)
+        drawn_for_requests = batch_sizes(client.get("/metrics").text).get(float("inf"), 0)
+        by_id = client.get(f"/api/images/{pictures[0].id}")
+    app.close()
+    assert [a.status_code for a in answers] == [200] * 3
+    assert answers[0].headers["cache-control"] == "no-store"
+    assert len({p.seed for p in pictures}) == 3 and {p.truncation for p in pictures} == {0.7}
+    assert [i.status_code for i in images] == [200] * 3
+    assert {i.headers["content-type"] for i in images} == {"image/webp"}
+    assert images[0].headers["etag"] == f'"{pictures[0].id}"'
+    assert drawn_for_requests == 0  # the pool's pictures, already drawn: no waiting
+    assert page.status_code == 200 and links_of(page.text) == (pictures[0].image_url,
+                                                                pictures[0].permalink)
+    assert pictures[0].image_url.split("?")[1] == pictures[0].permalink.split("?")[1]
+    assert by_id.status_code == 404 and "/draw?category=" in Problem.model_validate(
+        by_id.json()).detail
+    later = live_app(model, pool_size=0)  # nothing cached: the permalink drawn again
+    with TestClient(later) as client:
+        redrawn = client.get(links_of(client.get(pictures[0].permalink).text)[0])
+    later.close()
+    assert redrawn.status_code == 200 and redrawn.content == images[0].content
+
+
 def test_with_a_gallery_both_work(model, tiny_gallery):
     app = live_app(model, tiny_gallery)
     with TestClient(app) as client:
@@ -261,12 +307,30 @@ def test_with_a_gallery_both_work(model, tiny_gallery):
         listing = client.get("/categories")
         drawn = client.get("/draw?category=mailbox&seed=9")
         image = client.get(links_of(drawn.text)[0])
+        api_picture = Picture.model_validate(client.get("/api/random").json())
+        api_counts = {c["slug"]: c["count"] for c in client.get("/api/categories").json()}
     app.close()
     assert home.status_code == 200 and '<img src="/images/' in home.text
     assert bagels.status_code == 200 and '<img src="/images/bagel/' in bagels.text
     assert '<span class="count">4</span>' in listing.text  # the gallery's categories
     assert drawn.status_code == 200 and "This Mailbox Does Not Exist" in drawn.text
     assert image.status_code == 200 and image.content[:4] == b"RIFF"
+    assert api_picture.image_url.startswith("/images/")  # the gallery's, as on /
+    assert api_counts == {"bagel": 4, "hamster": 4, "mailbox": 4}
+
+
+def test_with_a_gallery_showing_nothing_the_api_gives_a_drawn_picture_as_the_page_does(
+        model, tmp_path):
+    Gallery.open(tmp_path / "empty", create=True).close()
+    app = live_app(model, tmp_path / "empty", pool_size=0)
+    with TestClient(app) as client:
+        answer = client.get("/api/random")
+        image = client.get(answer.json()["image_url"])
+        listing = client.get("/api/categories")
+    app.close()
+    assert answer.status_code == 200 and DrawnPicture.model_validate(answer.json())
+    assert image.status_code == 200 and image.headers["content-type"] == "image/webp"
+    assert listing.json() == []  # the gallery's categories: it has none yet
 
 
 def test_head_etag_and_security_headers(model):

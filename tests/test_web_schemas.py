@@ -1,11 +1,18 @@
-"""web/schemas.py: the JSON API documents real response schemas, and its answers match them."""
+"""web/schemas.py: the JSON API documents real response schemas, and its answers match them,
+on a gallery site, a live-only site (schemathesis fuzzes it) and a site with both."""
 
 from __future__ import annotations
 
 import pytest
+import schemathesis
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
 
-from ganpage.web.app import create_app
+from conftest import make_tiny_model
+from ganpage.live.settings import LiveSettings
+from ganpage.web.app import SiteConfig, create_app
 from ganpage.web.schemas import CategorySummary, Picture, Problem
 
 
@@ -14,6 +21,23 @@ def client(tiny_gallery):
     app = create_app(tiny_gallery)
     with TestClient(app) as client:
         yield client
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def live_model(tmp_path_factory: pytest.TempPathFactory):
+    return make_tiny_model(tmp_path_factory.mktemp("schemas") / "model")
+
+
+def live_app(model, gallery=None):
+    return create_app(gallery, SiteConfig(live_model=str(model),
+                                          live=LiveSettings(pool_size=1, rate_per_second=0)))
+
+
+@pytest.fixture(scope="module")
+def live_only_app(live_model):
+    app = live_app(live_model)
+    yield app
     app.close()
 
 
@@ -39,5 +63,37 @@ def test_the_answers_match_their_models(client):
     assert Picture.model_validate(client.get(f"/api/images/{picture.id}").json()) == picture
     categories = [CategorySummary.model_validate(c) for c in client.get("/api/categories").json()]
     assert sum(c.count for c in categories) == 12
+    assert {c.title for c in categories} >= {"This Bagel Does Not Exist"}
     missing = client.get("/api/images/000000000000")
     assert missing.status_code == 404 and Problem.model_validate(missing.json()).detail
+
+
+def test_a_live_sites_document_says_which_pictures_api_random_gives(live_only_app, live_model,
+                                                                   tiny_gallery):
+    with TestClient(live_only_app) as client:
+        live_only = client.get("/openapi.json").json()
+    both = live_app(live_model, tiny_gallery)
+    with TestClient(both) as client:
+        mixed = client.get("/openapi.json").json()
+    both.close()
+    assert response_schema(live_only, "/api/random", "200") == {
+        "$ref": "#/components/schemas/DrawnPicture"}
+    assert response_schema(mixed, "/api/random", "200")["anyOf"] == [
+        {"$ref": "#/components/schemas/Picture"}, {"$ref": "#/components/schemas/DrawnPicture"}]
+    for document in (live_only, mixed):  # the model still loading: 503, not 404
+        assert set(document["paths"]["/api/random"]["get"]["responses"]) == {"200", "503"}
+    assert "503" in live_only["paths"]["/api/categories"]["get"]["responses"]
+
+
+def test_a_live_only_sites_api_fuzzed_from_its_document(live_only_app):
+    schema = schemathesis.openapi.from_asgi("/openapi.json", live_only_app)
+    cases = st.one_of(schema.as_strategy(GenerationMode.POSITIVE),
+                      schema.as_strategy(GenerationMode.NEGATIVE))
+
+    @given(case=cases)
+    @settings(max_examples=60, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def answers_as_documented(case) -> None:
+        case.call_and_validate()  # schemathesis's checks: documented statuses, schemas, no 5xx
+
+    answers_as_documented()

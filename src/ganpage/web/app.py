@@ -46,7 +46,10 @@ from ganpage.web.draw import (
 from ganpage.web.draw import (
     add_draw_routes,
     add_drawn_category_routes,
+    drawn_json,
     drawn_page,
+    model_categories,
+    model_ready,
     unavailable,
 )
 from ganpage.web.hygiene import ALLOWED_METHODS, SECURITY_HEADERS, Hygiene
@@ -62,7 +65,13 @@ from ganpage.web.metrics import Metrics
 from ganpage.web.observe import Observer, route_labels
 from ganpage.web.operations import add_operations_routes
 from ganpage.web.review import ReviewAuth, ReviewDesk, add_review_routes
-from ganpage.web.schemas import NOT_FOUND, CategorySummary, Picture
+from ganpage.web.schemas import (
+    NOT_FOUND,
+    UNAVAILABLE,
+    CategorySummary,
+    DrawnPicture,
+    Picture,
+)
 
 PAGE_HEADERS = {"Cache-Control": "no-store"}
 IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -111,7 +120,7 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     static_dir = Path(str(resources.files("ganpage.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     _add_page_routes(app, catalog, pages, engine)
-    _add_api_routes(app, catalog, config)
+    _add_api_routes(app, catalog, engine)
     add_operations_routes(app, catalog, metrics, engine)
     if engine is not None:
         add_draw_routes(app, engine, pages)
@@ -401,30 +410,52 @@ def _record_json(record: ImageRecord) -> dict:
     }
 
 
-def _add_api_routes(app: FastAPI, catalog: Catalog, config: SiteConfig) -> None:
+def _add_api_routes(app: FastAPI, catalog: Catalog, engine: LiveEngine | None) -> None:
+    """The JSON API. With a live model, ``/api/random`` is what ``/`` shows: a gallery picture
+    if there is one to show, else a fresh drawn one; without a gallery, ``/api/categories``
+    lists the model's categories (count null: any seed draws a picture)."""
+    live_only = catalog.gallery is None  # then there is a live model
+    random_picture = (Picture if engine is None else DrawnPicture if live_only
+                      else Picture | DrawnPicture)
+
     @app.get("/api/random", summary="A random picture: random category, then random picture",
-             response_model=Picture, responses=NOT_FOUND)
+             response_model=random_picture,
+             responses=NOT_FOUND if engine is None else UNAVAILABLE)
     async def api_random() -> JSONResponse:
         record = catalog.random_record()
-        if record is None:
+        if record is not None:
+            return JSONResponse(_record_json(record), headers=PAGE_HEADERS)
+        if engine is None:
             raise HTTPException(404, "the gallery has no picture to show yet")
-        return JSONResponse(_record_json(record), headers=PAGE_HEADERS)
+        await model_ready(engine)
+        recipe, _ = engine.fresh()  # the pool's (its picture cached for image_url), or new
+        return JSONResponse(drawn_json(engine, recipe), headers=PAGE_HEADERS)
 
-    @app.get("/api/images/{image_id}", summary="One picture's recipe and metadata",
+    @app.get("/api/images/{image_id}", summary="One gallery picture's recipe and metadata",
              response_model=Picture, responses=NOT_FOUND)
     async def api_image(image_id: str) -> JSONResponse:
+        if live_only:
+            raise HTTPException(404, "this site has no gallery: a drawn picture is named by its "
+                                     "recipe, /draw?category=<slug>&seed=<n>")
         record = catalog.current().by_id.get(image_id) if IMAGE_ID.match(image_id) else None
         if record is None:
             raise HTTPException(404, "no picture with that id")
         return JSONResponse(_record_json(record))
 
     @app.get("/api/categories", summary="Categories with their picture counts",
-             response_model=list[CategorySummary])
+             response_model=list[CategorySummary], responses=UNAVAILABLE if live_only else None)
     async def api_categories() -> JSONResponse:
-        return JSONResponse([
-            {"slug": v.slug, "name": v.name, "count": len(v.records), "url": f"/c/{v.slug}"}
-            for v in catalog.current().category_list
-        ])
+        if live_only:
+            await model_ready(engine)
+            return JSONResponse([_category_json(c.slug, c.name, None)
+                                 for c in model_categories(engine)])
+        return JSONResponse([_category_json(v.slug, v.name, len(v.records))
+                             for v in catalog.current().category_list])
+
+
+def _category_json(slug: str, name: str, count: int | None) -> dict:
+    return {"slug": slug, "name": name, "title": title_for(name), "count": count,
+            "url": f"/c/{slug}"}
 
 
 def _is_image_path(path: str) -> bool:

@@ -1,7 +1,8 @@
 """Pictures drawn by the server (``serve --live MODEL``): ``/draw?category=&seed=&truncation=``
 is a picture's page, ``/draw/image.webp?...`` the picture, both read by ``recipe.py``. Without
 a gallery, ``/categories`` lists the model's categories and ``/c/<slug>`` shows a category's
-fresh pictures from the pool, each linking to its permalink.
+fresh pictures from the pool, each linking to its permalink; ``drawn_json`` is a drawn picture
+as the JSON API (``/api/random``) answers it.
 
 A drawn picture is a pure function of (model, recipe), so its ETag is the recipe's image id and
 a client that has it gets a 304 without the model running.
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from ganpage.blurb import blurb_for
+from ganpage.categories import Category
 from ganpage.gallery import image_id
 from ganpage.live.engine import IMAGE_FORMAT, LiveEngine, LiveUnavailable
 from ganpage.recipe import QUERY_KEYS, Recipe, RecipeError, parse_recipe
@@ -37,18 +39,41 @@ def image_link(recipe: Recipe) -> str:
     return f"{IMAGE_PATH}?{recipe.query()}"
 
 
+def drawn_id(engine: LiveEngine, recipe: Recipe) -> str:
+    """The recipe's image id: the id a gallery picture of this recipe has."""
+    return image_id(engine.model_id, recipe.category.id, recipe.seed, recipe.truncation)
+
+
 def recipe_etag(engine: LiveEngine, recipe: Recipe) -> str:
-    return '"' + image_id(engine.model_id, recipe.category.id, recipe.seed,
-                          recipe.truncation) + '"'
+    return '"' + drawn_id(engine, recipe) + '"'
 
 
 def drawn_page(pages, engine: LiveEngine, recipe: Recipe, another: str = "/") -> str:
     """The page of a drawn picture: the same look as a gallery picture's page."""
-    picture_id = image_id(engine.model_id, recipe.category.id, recipe.seed, recipe.truncation)
+    picture_id = drawn_id(engine, recipe)
     blurb = blurb_for(picture_id, recipe.category.name, recipe.seed, recipe.truncation)
     return pages.render("drawn.html", recipe=recipe, blurb=blurb, model_id=engine.model_id,
                         size=engine.image_size, image=image_link(recipe),
                         permalink=permalink(recipe), another=another)
+
+
+def drawn_json(engine: LiveEngine, recipe: Recipe) -> dict:
+    """A drawn picture as the JSON API answers it (``schemas.DrawnPicture``)."""
+    picture_id = drawn_id(engine, recipe)
+    return {
+        "id": picture_id, "category": recipe.category.slug,
+        "category_name": recipe.category.name, "model_id": engine.model_id,
+        "seed": recipe.seed, "truncation": recipe.truncation,
+        "width": engine.image_size, "height": engine.image_size,
+        "image_url": image_link(recipe), "permalink": permalink(recipe),
+        "author": blurb_for(picture_id, recipe.category.name, recipe.seed,
+                            recipe.truncation).author,
+    }
+
+
+def model_categories(engine: LiveEngine) -> list[Category]:
+    """The model's categories as a live-only site lists them: by name."""
+    return sorted(engine.categories, key=lambda category: category.name.lower())
 
 
 def requested_recipe(request: Request, engine: LiveEngine) -> Recipe:
@@ -129,8 +154,7 @@ def add_drawn_category_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
     async def categories(request: Request) -> Response:
         _check_length(request)
         await model_ready(engine)
-        ordered = sorted(engine.categories, key=lambda category: category.name.lower())
-        return HTMLResponse(pages.render("categories.html", categories=ordered),
+        return HTMLResponse(pages.render("categories.html", categories=model_categories(engine)),
                             headers=PAGE_HEADERS)
 
     async def category(request: Request) -> Response:

@@ -7,8 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ganpage.noise import MAX_SEED
+
 IMAGE_ID_PATTERN = r"^[0-9a-f]{12}$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
+RECIPE_QUERY_PATTERN = r"\?category=[a-z0-9-]+&seed=[0-9]+&truncation=[0-9.e-]+$"
 
 
 class Picture(BaseModel):
@@ -34,6 +37,26 @@ class Picture(BaseModel):
     author: str
 
 
+class DrawnPicture(BaseModel):
+    """A picture drawn by the server's live model (``serve --live``): named by its recipe, and
+    drawn again, byte for byte, from its permalink or image URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=IMAGE_ID_PATTERN, description="the recipe's image id (the image's "
+                    "ETag), the id a gallery picture of the same recipe has")
+    category: str = Field(pattern=SLUG_PATTERN)
+    category_name: str
+    model_id: str
+    seed: int = Field(ge=0, le=MAX_SEED)
+    truncation: float = Field(gt=0, le=1)
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    image_url: str = Field(pattern=r"^/draw/image\.webp" + RECIPE_QUERY_PATTERN)
+    permalink: str = Field(pattern=r"^/draw" + RECIPE_QUERY_PATTERN)
+    author: str
+
+
 class CategorySummary(BaseModel):
     """A category the site shows and how many pictures it has."""
 
@@ -41,7 +64,9 @@ class CategorySummary(BaseModel):
 
     slug: str = Field(pattern=SLUG_PATTERN)
     name: str
-    count: int = Field(ge=0)
+    title: str = Field(description='its pages\' title, e.g. "This Hamster Does Not Exist"')
+    count: int | None = Field(ge=0, description="the gallery's pictures of it; null on a live-"
+                              "only site, whose pictures are drawn on demand (any seed)")
     url: str = Field(pattern=r"^/c/[a-z0-9-]+$")
 
 
@@ -54,3 +79,5 @@ class Problem(BaseModel):
 
 
 NOT_FOUND = {404: {"model": Problem, "description": "No such picture"}}
+UNAVAILABLE = {503: {"model": Problem, "description": "The live model is loading or cannot be "
+                     "loaded; try again after Retry-After seconds"}}
