@@ -248,7 +248,7 @@ def test_permalink_draws_the_picture_pytorch_draws(page, static_server, emoji64,
     assert float(page.locator("#picture").get_attribute("data-ms")) > 0
     assert page.failures == []
     shot = Path(os.environ.get("GANPAGE_LIVE_SCREENSHOT", tmp_path / "live-page.png"))
-    page.screenshot(path=str(shot), type="png", clip={"x": 0, "y": 0, "width": 900, "height": 760})
+    page.screenshot(path=str(shot), type="png", clip={"x": 0, "y": 0, "width": 900, "height": 820})
     assert shot.stat().st_size > 10_000
 
 
