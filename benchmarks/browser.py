@@ -92,18 +92,24 @@ def in_chromium(url: str, pictures: int, loads: int) -> dict:
         page = browser.new_page()
         page.goto(url)
         page.wait_for_selector("#picture[data-state=done]", timeout=60_000)
-        times = []
-        for _ in range(pictures):
-            previous = page.url
-            page.click("#another")
-            page.wait_for_function("(p) => document.getElementById('picture').dataset.state "
-                                   "=== 'done' && location.href !== p", arg=previous)
-            times.append(float(page.locator("#picture").get_attribute("data-ms")))
+        times = drawing_times(page, pictures)
         threads = page.locator("#status").text_content().split("WebAssembly, ")[1].split()[0]
         browser.close()
     return {"ms": statistics.median(times), "first_ms": statistics.median(first),
             "again_ms": statistics.median(again),
             "threads": int(threads)}
+
+
+def drawing_times(page, pictures: int) -> list[float]:
+    """The canvas's data-ms of ``pictures`` "Draw another" clicks."""
+    times = []
+    for _ in range(pictures):
+        previous = page.url
+        page.click("#another")
+        page.wait_for_function("(p) => document.getElementById('picture').dataset.state "
+                               "=== 'done' && location.href !== p", arg=previous)
+        times.append(float(page.locator("#picture").get_attribute("data-ms")))
+    return times
 
 
 def in_chromium_webgpu(url: str, pictures: int) -> dict | None:
@@ -126,13 +132,7 @@ def in_chromium_webgpu(url: str, pictures: int) -> dict | None:
             return None
         page.select_option("#backend", "webgpu")
         page.wait_for_selector("#picture[data-backend=webgpu][data-state=done]")
-        times = []
-        for _ in range(pictures):
-            previous = page.url
-            page.click("#another")
-            page.wait_for_function("(p) => document.getElementById('picture').dataset.state "
-                                   "=== 'done' && location.href !== p", arg=previous)
-            times.append(float(page.locator("#picture").get_attribute("data-ms")))
+        times = drawing_times(page, pictures)
         browser.close()
     return {"ms": statistics.median(times), "adapter": adapter}
 

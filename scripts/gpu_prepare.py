@@ -54,30 +54,25 @@ def travelling_bytes(root: Path, carry: tuple[str, ...] = CARRY) -> int:
 
 def set_aside(root: Path) -> list[Path]:
     """Move what the GPU run does not need into the ignored ASIDE folder; what was moved."""
-    moved = []
-    for relative in NOT_NEEDED_ON_THE_GPU:
-        source, target = root / relative, root / ASIDE / relative
-        if source.exists():
-            if target.exists():
-                shutil.rmtree(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source.rename(target)
-            moved.append(relative)
-    return moved
+    return [relative for relative in NOT_NEEDED_ON_THE_GPU
+            if _move(root / relative, root / ASIDE / relative)]
 
 
 def restore(root: Path) -> list[Path]:
     """Put back what ``set_aside`` moved; what was put back."""
-    restored = []
-    for relative in NOT_NEEDED_ON_THE_GPU:
-        source, target = root / ASIDE / relative, root / relative
-        if source.exists():
-            if target.exists():
-                shutil.rmtree(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source.rename(target)
-            restored.append(relative)
-    return restored
+    return [relative for relative in NOT_NEEDED_ON_THE_GPU
+            if _move(root / ASIDE / relative, root / relative)]
+
+
+def _move(source: Path, target: Path) -> bool:
+    """``source`` moved to ``target`` (replacing it); False when there is no ``source``."""
+    if not source.exists():
+        return False
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source.rename(target)
+    return True
 
 
 def prepare_data(root: Path) -> None:
