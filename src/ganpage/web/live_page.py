@@ -115,7 +115,8 @@ class LivePage:
         return template.render(csp=LIVE_CONTENT_SECURITY_POLICY, assets=f"{ASSETS}/",
                                home=self.home, site_name=self.site_name, thing="X",
                                model_id=self.manifest["model_id"],
-                               size=self.manifest["resolution"], ort_version=runtime_version())
+                               size=self.manifest["resolution"], ort_version=runtime_version(),
+                               runtimes=" ".join(self.runtimes))
 
     def files(self) -> dict[str, Path]:
         """Asset name (below ``live/``) -> the file on disk, except the generated live.json."""

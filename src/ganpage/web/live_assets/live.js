@@ -226,12 +226,14 @@ function fillChoices(classes) {
 async function start() {
   const url = new URL("model/generator.float32.onnx", ASSETS).href;
   const wanted = storedBackend();
-  const [info, found] = await Promise.all(
-    [fetch(new URL("live.json", ASSETS)).then((response) => response.json()), gpuAdapter()]);
-  const onSite = info.runtimes.includes("webgpu");  // build-site --no-webgpu leaves it out
-  const adapter = onSite ? found : null;
-  const runtime = openRuntime(chosenBackend(wanted, adapter), url);
-  const bySlug = new Map(info.classes.map((item) => [item.slug, item]));
+  // the runtimes this site ships are in the page (build-site --no-webgpu leaves WebGPU out),
+  // so the runtime starts loading as soon as the adapter is known, beside live.json
+  const onSite = backendChoice.dataset.runtimes.split(" ").includes("webgpu");
+  const info = fetch(new URL("live.json", ASSETS)).then((response) => response.json());
+  const found = onSite ? await gpuAdapter() : null;
+  const runtime = openRuntime(chosenBackend(wanted, found), url);
+  const { classes } = await info;
+  const bySlug = new Map(classes.map((item) => [item.slug, item]));
   let recipe = null;
   if (location.search) {
     try {
@@ -241,9 +243,9 @@ async function start() {
       return;
     }
   }
-  fillChoices(info.classes);
+  fillChoices(classes);
   offerBackends(found, onSite, wanted);
-  model = { info, bySlug, url, adapter, runtime: await runtime };
+  model = { info: await info, bySlug, url, adapter: found, runtime: await runtime };
   if (recipe) choice.value = recipe.category.slug;
   await busy(() => draw(recipe ?? nextRecipe()));
   another.addEventListener("click", () => busy(() => draw(nextRecipe())));
