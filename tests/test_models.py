@@ -239,3 +239,22 @@ def test_cpu_bfloat16_probe(monkeypatch, amx, avx512_bf16, vendor, native):
     assert precision.cpu_has_native_bfloat16() is native
     assert precision.bfloat16_is_native(torch.device("cpu")) is native
     assert precision.bfloat16_is_native(torch.device("cuda"))
+
+
+def test_strict_loading_adopts_the_given_tensors_without_copying_them():
+    from ganpage.models.loading import load_state_dict_strict
+
+    net = torch.nn.Linear(3, 2)
+    state = {"weight": torch.randn(2, 3), "bias": torch.randn(2)}
+    load_state_dict_strict(net, state)
+    assert net.weight.data_ptr() == state["weight"].data_ptr()
+    assert isinstance(net.weight, torch.nn.Parameter) and net.weight.requires_grad
+
+
+def test_strict_loading_keeps_the_modules_dtypes():
+    from ganpage.models.loading import load_state_dict_strict
+
+    net = torch.nn.Linear(3, 2)
+    load_state_dict_strict(net, {"weight": torch.randn(2, 3, dtype=torch.bfloat16),
+                                 "bias": torch.randn(2, dtype=torch.bfloat16)})
+    assert net.weight.dtype == torch.float32

@@ -271,7 +271,11 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def load_state_dict_strict(net: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Load weights, refusing missing, unexpected or mis-shaped keys with a message naming them."""
+    """Load weights, refusing missing, unexpected or mis-shaped keys with a message naming them.
+
+    The module adopts the given tensors (``assign``) rather than copying them into its freshly
+    built ones: for BigGAN-deep 128 that copy of 200 MB took 0.7-1.2 s of a fresh process
+    (page faults on both sides; 2-core machine, load 4.6)."""
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -286,7 +290,9 @@ def load_state_dict_strict(net: nn.Module, state: dict[str, torch.Tensor]) -> No
     ]
     if problems:
         raise ModelLoadError("weights do not match the model config: " + "; ".join(problems))
-    net.load_state_dict(state, strict=True)
+    # in the module's dtypes, as a copying load would give (a bfloat16 file into float32)
+    state = {k: v.to(dtype=expected[k].dtype) for k, v in state.items()}
+    net.load_state_dict(state, strict=True, assign=True)
 
 
 def save_model(folder: Path, *, architecture: str, model_id: str, config: dict,
