@@ -151,6 +151,7 @@ def generate(
 
     ganpage generate biggan/ --model biggan-deep-128 --preset seed --random-categories 60
     """
+    from ganpage.allocator import keep_freed_memory
     from ganpage.gallery import Gallery
     from ganpage.generate import Shard, TruncationRange, choose_categories, plan
     from ganpage.generate import generate as run_generate
@@ -159,6 +160,7 @@ def generate(
 
     truncation_range = TruncationRange.parse(truncation)
     job_shard = Shard.parse(shard)
+    keep_freed_memory()  # a fresh mmap per large tensor: 1-1.5 s of page faults (BigGAN)
     with removed_on_error(gallery), Gallery.open(gallery, create=True) as target:
         generator = load_generator(model, device=device, dtype=dtype)
         categories = choose_categories(generator, category, random_categories, seed, preset,
