@@ -13,7 +13,7 @@ import torch
 
 from biggan_weights import random_state
 from ganpage.models import ModelLoadError, load_generator
-from ganpage.models.biggan import LAYERS_128, LAYERS_256, BigGANConfig, BigGANDeep
+from ganpage.models.biggan import LAYERS_128, LAYERS_256, BigGANConfig, BigGANDeep, attend
 from ganpage.noise import truncated_noise
 
 
@@ -135,6 +135,14 @@ def test_folded_state_dict_is_still_a_checkpoint_of_the_same_network(small_check
     with torch.no_grad():
         expected = folded.generate(z, torch.tensor([3, 500]), 0.5)
         assert (again.generate(z, torch.tensor([3, 500]), 0.5) - expected).abs().max() < 1e-5
+
+
+def test_attention_one_picture_at_a_time_equals_the_batched_formula():
+    generator = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(shape, generator=generator)
+                         for shape in ((3, 64, 4), (3, 4, 16), (3, 16, 8)))
+    batched = torch.softmax(query @ key, dim=-1) @ value
+    assert torch.allclose(attend(query, key, value), batched, rtol=0, atol=1e-6)
 
 
 def test_bfloat16_pictures_stay_within_one_level_of_float32(small_checkpoint):
