@@ -13,7 +13,15 @@ import torch
 
 from biggan_weights import random_state
 from ganpage.models import ModelLoadError, load_generator
-from ganpage.models.biggan import LAYERS_128, LAYERS_256, BigGANConfig, BigGANDeep, attend
+from ganpage.models.biggan import (
+    FOLDED_SIGMA_TOLERANCE,
+    LAYERS_128,
+    LAYERS_256,
+    BigGANConfig,
+    BigGANDeep,
+    SpectralNormed,
+    attend,
+)
 from ganpage.noise import truncated_noise
 
 
@@ -83,6 +91,34 @@ def test_published_checkpoint_loads_and_converts_once(small_checkpoint):
     again = load_generator(folder).sample([elkhound, 1], [3, 4], 0.5)
     assert np.array_equal(first, again)
     assert (converted[0] / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_converted_weights_are_saved_folded_and_load_to_the_same_pictures(small_checkpoint):
+    """The conversion saves W / sigma; loading it leaves the weights as they are (sigma is 1)
+    and draws what the published weights folded in memory draw, bit for bit."""
+    folder, state, config = small_checkpoint
+    write_published_checkpoint(folder, state, config)
+    loaded = load_generator(folder).net
+    sigmas = [float(m.sigma()) for m in loaded.modules() if isinstance(m, SpectralNormed)]
+    assert max(abs(s - 1) for s in sigmas) < FOLDED_SIGMA_TOLERANCE
+    in_memory = BigGANDeep(BigGANConfig.from_dict(config))
+    in_memory.load_state_dict(state, strict=True)
+    in_memory.fold_spectral_norm()
+    z = torch.from_numpy(truncated_noise([1, 2], 128, 0.5))
+    with torch.no_grad():
+        assert torch.equal(loaded.generate(z, torch.tensor([3, 500]), 0.5),
+                           in_memory.generate(z, torch.tensor([3, 500]), 0.5))
+
+
+def test_a_checkpoint_changed_in_place_is_converted_again(small_checkpoint):
+    """The file's digest is remembered by its identity; new contents are hashed afresh."""
+    folder, state, config = small_checkpoint
+    write_published_checkpoint(folder, state, config)
+    first = load_generator(folder).sample([1], [3], 0.5)
+    changed = {**state, "embeddings.weight": -state["embeddings.weight"]}
+    write_published_checkpoint(folder, changed, config)
+    assert not np.array_equal(load_generator(folder).sample([1], [3], 0.5), first)
+    assert len(list((Path(folder).parent / "cache" / "converted").iterdir())) == 2
 
 
 @pytest.mark.parametrize("change, message", [
