@@ -184,9 +184,11 @@ class TruncationBatchNorm(nn.Module):
         return [self.scale.normalised_weight(), self.offset.normalised_weight()]
 
     def forward(self, x: torch.Tensor, truncation: float | torch.Tensor,
-                projected: torch.Tensor | None = None) -> torch.Tensor:
+                projected: torch.Tensor | None = None, overwrite: bool = False) -> torch.Tensor:
         """``projected``: (B, 2 C), the conditioning vector through ``projection_weights``;
-        returns ReLU(batch norm(x)), the only way the generator uses it."""
+        returns ReLU(batch norm(x)), the only way the generator uses it. ``overwrite``: into
+        x's memory, for an x nothing else reads (a fresh 100-200 MB tensor per layer at 128
+        px and batch 24 costs its page faults)."""
         mean, var = self.statistics(truncation)
         inv_std = torch.rsqrt(var + self.eps)  # (C,)
         if projected is not None:
@@ -196,7 +198,8 @@ class TruncationBatchNorm(nn.Module):
         else:
             gain = (self.weight * inv_std).unsqueeze(0)
             shift = (self.bias - mean * gain[0]).unsqueeze(0)
-        return torch.addcmul(shift[:, :, None, None], x, gain[:, :, None, None]).relu_()
+        return torch.addcmul(shift[:, :, None, None], x, gain[:, :, None, None],
+                             out=x if overwrite else None).relu_()
 
 
 class SelfAttention(nn.Module):
@@ -279,8 +282,8 @@ class DeepBlock(nn.Module):
     def forward(self, x: torch.Tensor, projected: Sequence[torch.Tensor],
                 truncation: float | torch.Tensor) -> torch.Tensor:
         """``projected``: the four batch norms' (B, 2 C) conditioning (``norms()`` order)."""
-        h = self.conv_0(self.bn_0(x, truncation, projected[0]))
-        h = self.bn_1(h, truncation, projected[1])
+        h = self.conv_0(self.bn_0(x, truncation, projected[0]))  # x is the skip: kept
+        h = self.bn_1(h, truncation, projected[1], overwrite=True)
         if self.upsample and self.upsample_weight is not None:
             h = F.conv_transpose2d(h, self.upsample_weight, self.conv_1.bias, stride=2,
                                    padding=1)
@@ -288,8 +291,8 @@ class DeepBlock(nn.Module):
             h = self.conv_1(F.interpolate(h, scale_factor=2.0, mode="nearest"))
         else:
             h = self.conv_1(h)
-        h = self.conv_2(self.bn_2(h, truncation, projected[2]))
-        h = self.conv_3(self.bn_3(h, truncation, projected[3]))
+        h = self.conv_2(self.bn_2(h, truncation, projected[2], overwrite=True))
+        h = self.conv_3(self.bn_3(h, truncation, projected[3], overwrite=True))
         skip = x[:, : self.out_channels]  # BigGAN-deep drops channels rather than projecting
         if not self.upsample:
             return h.add_(skip)
@@ -372,7 +375,7 @@ class BigGANDeepGenerator(nn.Module):
                 blocks += 1
             else:
                 h = layer(h)
-        h = self.bn(h, truncation)
+        h = self.bn(h, truncation, overwrite=True)
         if self.rgb_weight is not None:
             return torch.tanh(F.conv2d(h, self.rgb_weight, self.rgb_bias, padding=1))
         return torch.tanh(self.conv_to_rgb(h)[:, :3])  # the checkpoint's has ch outputs
