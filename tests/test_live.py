@@ -285,7 +285,7 @@ def test_a_live_only_sites_api_gives_a_fresh_pooled_picture_its_permalink_draws_
     assert len({p.seed for p in pictures}) == 3 and {p.truncation for p in pictures} == {0.7}
     assert [i.status_code for i in images] == [200] * 3
     assert {i.headers["content-type"] for i in images} == {"image/webp"}
-    assert images[0].headers["etag"] == f'"{pictures[0].id}"'
+    assert images[0].headers["etag"] == f'W/"{pictures[0].id}"'  # weak: see web/draw.py
     assert drawn_for_requests == 0  # the pool's pictures, already drawn: no waiting
     assert page.status_code == 200 and links_of(page.text) == (pictures[0].image_url,
                                                                 pictures[0].permalink)
@@ -341,6 +341,7 @@ def test_head_etag_and_security_headers(model):
         head = client.head(url)
         page_head = client.head("/draw?category=hamster&seed=77")
         unchanged = client.get(url, headers={"If-None-Match": got.headers["etag"]})
+        strong_form = client.get(url, headers={"If-None-Match": got.headers["etag"][2:]})
         home = client.get("/")
         ready = client.get("/readyz").json()
     app.close()
@@ -348,6 +349,7 @@ def test_head_etag_and_security_headers(model):
     assert head.headers["content-length"] == str(len(got.content))
     assert page_head.status_code == 200 and page_head.content == b""
     assert unchanged.status_code == 304 and unchanged.content == b""
+    assert got.headers["etag"].startswith('W/"') and strong_form.status_code == 304
     for answer in (got, head, page_head, unchanged, home):
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         assert answer.headers["x-content-type-options"] == "nosniff"

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.web.app import SiteConfig, create_app
-from ganpage.web.images import accel_redirect_prefix
+from ganpage.web.images import accel_redirect_prefix, etag_matches
 
 PREFIX = "/_gallery/"
 
@@ -101,3 +101,9 @@ def test_a_prefix_that_is_not_a_plain_path_is_one_line(value):
         accel_redirect_prefix(value)
     assert accel_redirect_prefix("/_gallery/") == "/_gallery/"
     assert accel_redirect_prefix("") == ""
+
+
+def test_if_none_match_compares_weakly_on_both_sides():
+    assert etag_matches('W/"abc"', '"abc"') and etag_matches('"abc"', 'W/"abc"')
+    assert etag_matches('"x", W/"abc"', 'W/"abc"') and etag_matches("*", 'W/"abc"')
+    assert not etag_matches('"abd"', 'W/"abc"') and not etag_matches("", '"abc"')

@@ -5,7 +5,9 @@ fresh pictures from the pool, each linking to its permalink; ``drawn_json`` is a
 as the JSON API (``/api/random``) answers it.
 
 A drawn picture is a pure function of (model, recipe), so its ETag is the recipe's image id and
-a client that has it gets a 304 without the model running.
+a client that has it gets a 304 without the model running. The tag is weak (``W/``, RFC 9110
+8.8.1): the same recipe drawn in another batch, or on another CPU, can differ from it in a few
+values by one 8-bit level, the same picture but not the same bytes.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def drawn_id(engine: LiveEngine, recipe: Recipe) -> str:
 
 
 def recipe_etag(engine: LiveEngine, recipe: Recipe) -> str:
-    return '"' + drawn_id(engine, recipe) + '"'
+    return 'W/"' + drawn_id(engine, recipe) + '"'
 
 
 def drawn_page(pages, engine: LiveEngine, recipe: Recipe, another: str = "/") -> str:

@@ -69,10 +69,12 @@ def etag(record: ImageRecord) -> str:
 
 
 def etag_matches(if_none_match: str, tag: str) -> bool:
-    """RFC 9110's weak comparison of an If-None-Match header value with ``tag``."""
+    """RFC 9110's weak comparison of an If-None-Match header value with ``tag`` (either may
+    be weak: ``W/"..."``), as a 304 for GET and HEAD asks."""
+    opaque = tag.removeprefix("W/")
     for candidate in if_none_match.split(","):
         candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == tag:
+        if candidate == "*" or candidate.removeprefix("W/") == opaque:
             return True
     return False
 

@@ -43,7 +43,7 @@ class DrawnPicture(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=IMAGE_ID_PATTERN, description="the recipe's image id (the image's "
+    id: str = Field(pattern=IMAGE_ID_PATTERN, description="the recipe's image id (the image's weak "
                     "ETag), the id a gallery picture of the same recipe has")
     category: str = Field(pattern=SLUG_PATTERN)
     category_name: str
