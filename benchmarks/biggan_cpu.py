@@ -70,15 +70,16 @@ def timed(command: list[str], out: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def network_seconds(folder: Path, pictures: int, repeats: int) -> dict[str, list[float]]:
+def network_seconds(folder: Path, pictures: int, repeats: int,
+                    precisions: tuple[str, ...]) -> dict[str, list[float]]:
     """The networks alone, in this process: the reference's forward pass against
-    ``Generator.sample`` (noise, forward, uint8) in each precision, alternating."""
+    ``Generator.sample`` (noise, forward, uint8) in each of ``precisions``, alternating."""
     from pytorch_pretrained_biggan import BigGAN
 
     from ganpage.models import load_generator
 
     reference = BigGAN.from_pretrained(str(folder)).eval()
-    ours = {p: load_generator(folder, dtype=p) for p in ("float32", "bfloat16")}
+    ours = {p: load_generator(folder, dtype=p) for p in precisions}
     labels, seeds = list(range(0, 1000, 1000 // pictures))[:pictures], list(range(pictures))
     one_hot = torch.nn.functional.one_hot(torch.tensor(labels), 1000).float()
     z = torch.from_numpy(truncated_noise(seeds, 128, 0.7))
@@ -149,7 +150,8 @@ def main() -> None:
     if args.network:
         os.environ["GANPAGE_CACHE"] = env["GANPAGE_CACHE"]
         print("the networks alone, in one process:")
-        report(network_seconds(folder, args.pictures, args.repeats), args.pictures)
+        precisions = (auto,) if args.auto_only else ("float32", "bfloat16")
+        report(network_seconds(folder, args.pictures, args.repeats, precisions), args.pictures)
     print(f"goal: ganpage >= 2.5x the reference as whole commands; load average at the end "
           f"{os.getloadavg()[0]:.1f}")
 
