@@ -261,11 +261,8 @@ def _file_digest(path: Path) -> str:
     key = f"{path.resolve()}|{stat.st_ino}|{stat.st_size}|{stat.st_mtime_ns}"
     known = _read_digests()
     if key not in known:
-        digest = hashlib.sha256()
         with open(path, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-        known[key] = digest.hexdigest()
+            known[key] = hashlib.file_digest(stream, "sha256").hexdigest()
         _write_digests(known)
     return known[key]
 
