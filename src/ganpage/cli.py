@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 import typer
 
 from ganpage.errors import GanpageError
+from ganpage.process_exit import exit_now
 
 app = typer.Typer(
     help="Make \"This X Does Not Exist\" websites from class-conditional GANs.\n\n"
@@ -96,7 +97,7 @@ def main() -> None:
         sys.exit(130)
     except typer.Abort:
         sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)  # typer.Exit(n) arrives as a return value
+    exit_now(code if isinstance(code, int) else 0)  # typer.Exit(n) arrives as a return value
 
 
 def fail(message: str, code: int = 2) -> None:
