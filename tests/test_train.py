@@ -60,6 +60,12 @@ def test_a_time_limit_stops_with_a_checkpoint_that_resume_continues(dataset, tmp
     assert load_checkpoint(latest_checkpoint(run))["step"] == 2
 
 
+def test_the_progress_eta_of_a_time_limited_run_is_its_time_limit(dataset, tmp_path, capsys):
+    train(tiny_config(dataset, tmp_path / "runs", total_kimg=100_000), stop_after_minutes=0)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("training: ") and "ETA 0.0 min (time limit)" in last
+
+
 def test_resume_takes_changed_loss_weights_and_learning_rate_and_records_them(dataset,
                                                                               tmp_path):
     import json

@@ -22,6 +22,18 @@ from rich.text import Text
 LOG_INTERVAL_SECONDS = 10.0
 
 
+def seconds_left(total: float, completed: float, rate: float,
+                 deadline: float | None = None, now: float | None = None) -> tuple[float, bool]:
+    """Seconds until the job ends and whether its time limit (a ``time.monotonic()``
+    ``deadline``, as ``ganpage train --minutes`` sets) ends it before its work does: a run
+    told to train 100,000 kimg for 150 minutes ends in at most 150 minutes."""
+    work = (total - completed) / rate if rate > 0 else float("inf")
+    if deadline is None:
+        return work, False
+    limit = max(deadline - (time.monotonic() if now is None else now), 0.0)
+    return (limit, True) if limit < work else (work, False)
+
+
 class RateColumn(ProgressColumn):
     """Items per second, named by the task's ``unit`` field ("img/s", "kimg/s")."""
 
@@ -30,6 +42,23 @@ class RateColumn(ProgressColumn):
         speed = task.finished_speed or task.speed
         label = f"{speed:,.1f} {unit}/s" if speed else f"- {unit}/s"
         return Text(label, style="progress.data.speed")
+
+
+class RemainingColumn(TimeRemainingColumn):
+    """rich's time remaining, or the time to the task's ``deadline`` field where that is
+    sooner (marked "limit")."""
+
+    def render(self, task: Task) -> Text:
+        deadline = task.fields.get("deadline")
+        speed = task.finished_speed or task.speed
+        if deadline is None or not speed or task.total is None:
+            return super().render(task)
+        left, limited = seconds_left(task.total, task.completed, speed, deadline)
+        if not limited:
+            return super().render(task)
+        minutes, seconds = divmod(int(left), 60)
+        hours, minutes = divmod(minutes, 60)
+        return Text(f"{hours}:{minutes:02d}:{seconds:02d} (limit)", style="progress.remaining")
 
 
 @dataclass
@@ -83,10 +112,13 @@ class LogProgress:
         self._last_print = time.monotonic()
         elapsed = max(self._last_print - task.started, 1e-9)
         rate = (task.completed - task.start_completed) / elapsed
-        remaining = (task.total - task.completed) / rate if rate > 0 else float("nan")
+        left, limited = seconds_left(task.total, task.completed, rate,
+                                     task.fields.get("deadline"), self._last_print)
+        eta = f"{left / 60:,.1f} min" + (" (time limit)" if limited else "") \
+            if left != float("inf") else "-"
         unit = task.fields.get("unit", "it")
         print(f"{task.description}: {task.completed:,.1f}/{task.total:,.1f} {unit}, "
-              f"{rate:,.2f} {unit}/s, ETA {remaining / 60:,.1f} min {task.fields.get('stats', '')}",
+              f"{rate:,.2f} {unit}/s, ETA {eta} {task.fields.get('stats', '')}",
               file=sys.stderr, flush=True)
 
 
@@ -101,7 +133,7 @@ def progress_bar(transient: bool = False) -> Progress | LogProgress:
         RateColumn(),
         TimeElapsedColumn(),
         TextColumn("ETA"),
-        TimeRemainingColumn(),
+        RemainingColumn(),
         TextColumn("{task.fields[stats]}"),
         transient=transient,
     )

@@ -344,7 +344,8 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
     started, steps_done = time.monotonic(), 0
     with progress_bar() as bar:
         task = bar.add_task("training", total=config.total_kimg, completed=state.kimg,
-                            unit="kimg", stats="", visible=show_progress and world.is_main)
+                            unit="kimg", stats="", deadline=deadline,
+                            visible=show_progress and world.is_main)
         while state.images_seen < total:
             objective = Objective.at(config, state.kimg)
             reals, real_labels = real_batch(data, labels, config.batch_size, config.xflip, device)

@@ -1,0 +1,55 @@
+import time
+
+from rich.progress import Progress
+
+from ganpage.progress import LogProgress, RemainingColumn, seconds_left
+
+
+def test_seconds_left_is_the_work_left_at_the_current_rate():
+    assert seconds_left(total=100, completed=40, rate=2.0) == (30.0, False)
+
+
+def test_a_nearer_time_limit_ends_the_job_first():
+    # 100,000 kimg at 0.02 kimg/s is 58 days; --minutes 10 ends it in 10 minutes
+    assert seconds_left(100_000, 0, 0.02, deadline=1_600.0, now=1_000.0) == (600.0, True)
+    # a farther limit changes nothing, and a passed one leaves nothing
+    assert seconds_left(10, 0, 1.0, deadline=1_600.0, now=1_000.0) == (10.0, False)
+    assert seconds_left(100, 0, 1.0, deadline=900.0, now=1_000.0) == (0.0, True)
+
+
+def test_no_rate_yet_means_no_estimate_unless_a_limit_gives_one():
+    assert seconds_left(10, 0, 0.0) == (float("inf"), False)
+    assert seconds_left(10, 0, 0.0, deadline=1_060.0, now=1_000.0) == (60.0, True)
+
+
+def test_log_lines_give_the_time_limit_as_the_eta(capsys):
+    with LogProgress(interval=0.0) as bar:
+        task = bar.add_task("training", total=100_000, unit="kimg",
+                            deadline=time.monotonic() + 600)
+        bar.tasks[task].started -= 50  # 50 s in, 1 kimg done: 0.02 kimg/s
+        bar.update(task, completed=1.0)
+    line = capsys.readouterr().err.splitlines()[0]
+    assert line.startswith("training: 1.0/100,000.0 kimg, 0.02 kimg/s, ETA ")
+    minutes = float(line.split("ETA ")[1].split(" min")[0])
+    assert 9.9 <= minutes <= 10.0 and "(time limit)" in line
+
+
+def test_log_lines_without_a_limit_keep_the_work_eta(capsys):
+    with LogProgress(interval=0.0) as bar:
+        task = bar.add_task("generate", total=100, unit="img")
+        bar.tasks[task].started -= 10
+        bar.update(task, completed=50)  # 5 img/s: 10 s left
+    line = capsys.readouterr().err.splitlines()[0]
+    assert "5.00 img/s, ETA 0.2 min" in line and "limit" not in line
+
+
+def test_the_terminal_bar_shows_the_limit_when_it_comes_first():
+    progress = Progress()
+    task_id = progress.add_task("training", total=100_000, deadline=time.monotonic() + 90)
+    task = progress.tasks[task_id]
+    task.finished_speed = 0.02  # kimg/s: 58 days of work
+    text = RemainingColumn().render(task).plain
+    assert text.endswith("(limit)") and text.startswith("0:01:")
+    far = progress.add_task("generate", total=100, deadline=time.monotonic() + 10_000)
+    progress.tasks[far].finished_speed = 10.0  # 10 s of work, limit in 2.8 h
+    assert "limit" not in RemainingColumn().render(progress.tasks[far]).plain
