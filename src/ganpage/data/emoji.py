@@ -302,10 +302,8 @@ def _npm_pack(spec: str, cache: Path) -> None:
 
 def _check_integrity(path: Path, integrity: str) -> None:
     algorithm, _, expected = integrity.partition("-")
-    digest = hashlib.new(algorithm)
     with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
+        digest = hashlib.file_digest(stream, algorithm)
     if base64.b64encode(digest.digest()).decode() != expected:
         raise GanpageError(f"{path} does not match its pinned npm integrity hash; delete it and "
                            "run again")
