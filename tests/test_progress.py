@@ -53,3 +53,6 @@ def test_the_terminal_bar_shows_the_limit_when_it_comes_first():
     far = progress.add_task("generate", total=100, deadline=time.monotonic() + 10_000)
     progress.tasks[far].finished_speed = 10.0  # 10 s of work, limit in 2.8 h
     assert "limit" not in RemainingColumn().render(progress.tasks[far]).plain
+    starting = progress.add_task("training", total=10, deadline=time.monotonic() + 90)
+    # no speed yet: the limit is still known
+    assert RemainingColumn().render(progress.tasks[starting]).plain.endswith("(limit)")

@@ -51,9 +51,9 @@ class RemainingColumn(TimeRemainingColumn):
     def render(self, task: Task) -> Text:
         deadline = task.fields.get("deadline")
         speed = task.finished_speed or task.speed
-        if deadline is None or not speed or task.total is None:
+        if deadline is None or task.total is None:
             return super().render(task)
-        left, limited = seconds_left(task.total, task.completed, speed, deadline)
+        left, limited = seconds_left(task.total, task.completed, speed or 0.0, deadline)
         if not limited:
             return super().render(task)
         minutes, seconds = divmod(int(left), 60)
