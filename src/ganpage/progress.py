@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from rich.progress import (
     BarColumn,
@@ -50,15 +51,13 @@ class RemainingColumn(TimeRemainingColumn):
 
     def render(self, task: Task) -> Text:
         deadline = task.fields.get("deadline")
-        speed = task.finished_speed or task.speed
         if deadline is None or task.total is None:
             return super().render(task)
-        left, limited = seconds_left(task.total, task.completed, speed or 0.0, deadline)
+        speed = task.finished_speed or task.speed or 0.0
+        left, limited = seconds_left(task.total, task.completed, speed, deadline)
         if not limited:
             return super().render(task)
-        minutes, seconds = divmod(int(left), 60)
-        hours, minutes = divmod(minutes, 60)
-        return Text(f"{hours}:{minutes:02d}:{seconds:02d} (limit)", style="progress.remaining")
+        return Text(f"{timedelta(seconds=int(left))} (limit)", style="progress.remaining")
 
 
 @dataclass
@@ -114,8 +113,9 @@ class LogProgress:
         rate = (task.completed - task.start_completed) / elapsed
         left, limited = seconds_left(task.total, task.completed, rate,
                                      task.fields.get("deadline"), self._last_print)
-        eta = f"{left / 60:,.1f} min" + (" (time limit)" if limited else "") \
-            if left != float("inf") else "-"
+        eta = "-" if left == float("inf") else f"{left / 60:,.1f} min"
+        if limited:
+            eta += " (time limit)"
         unit = task.fields.get("unit", "it")
         print(f"{task.description}: {task.completed:,.1f}/{task.total:,.1f} {unit}, "
               f"{rate:,.2f} {unit}/s, ETA {eta} {task.fields.get('stats', '')}",
