@@ -2,6 +2,11 @@
 
 import json
 
+import pytest
+
+from ganpage import onnx_export
+from ganpage.commands.export_onnx import export_onnx
+from ganpage.errors import GanpageError
 from test_cli import ganpage
 
 
@@ -25,3 +30,14 @@ def test_export_onnx_into_a_file_is_one_line(tiny_model, tmp_path):
     result = ganpage("export-onnx", str(tiny_model), "--out", str(target))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "is a file, not a folder" in result.stderr
+
+
+def test_a_file_over_its_parity_goal_fails_the_export_and_is_kept(tiny_model, tmp_path,
+                                                                  monkeypatch, capsys):
+    monkeypatch.setitem(onnx_export.GOALS, "float16", 0.0)  # no float16 file is exact
+    out = tmp_path / "web-model"
+    with pytest.raises(GanpageError, match=r"generator\.float16\.onnx \(.* > 0\): onnxruntime"):
+        export_onnx(str(tiny_model), out)
+    printed = capsys.readouterr().out
+    assert "OVER the goal 0" in printed and "within the goal 0.001" in printed
+    assert (out / "generator.float16.onnx").is_file() and (out / "manifest.json").is_file()

@@ -18,7 +18,8 @@ def export_onnx(
     = Path("onnx"),
 ) -> None:
     """Write the generator as ONNX (float32 and float16) with manifest.json, each file checked
-    against PyTorch with onnxruntime: the max absolute difference in [-1, 1] is printed.
+    against PyTorch with onnxruntime: the max absolute difference in [-1, 1] is printed, and a
+    file over its goal fails the command (the files are kept to inspect).
 
     Inputs: noise (B, z_dim) float32 from noise.py / noise.js, labels (B,) int64 and, for
     BigGAN-deep, truncation (1,) float64. Output: images (B, 3, H, W) float32 in [-1, 1], RGB.
@@ -29,6 +30,7 @@ def export_onnx(
 
     ganpage export-onnx models/my-model --out my-model-onnx/
     """
+    from ganpage.errors import GanpageError
     from ganpage.models import load_generator
     from ganpage.onnx_export import GOALS, MANIFEST
     from ganpage.onnx_export import export_onnx as write_onnx
@@ -43,3 +45,11 @@ def export_onnx(
         typer.echo(f"{file.path}: {file.size / 1e6:.1f} MB, max abs diff {file.max_abs_diff:.2g} "
                    f"against PyTorch float32 ({verdict} the goal {GOALS[file.dtype]:g})")
     typer.echo(f"manifest: {out / MANIFEST}")
+    over = [file for file in files if file.max_abs_diff > GOALS[file.dtype]]
+    if over:
+        names = ", ".join(f"{file.path.name} ({file.max_abs_diff:.2g} > {GOALS[file.dtype]:g})"
+                          for file in over)
+        raise GanpageError(f"{names}: onnxruntime draws pictures that differ from PyTorch's by "
+                           f"more than the goal; the files are kept in {out} to inspect, but do "
+                           "not publish them: the browser's pictures would not match the "
+                           "permalinks")
