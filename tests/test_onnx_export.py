@@ -13,12 +13,16 @@ import torch
 from biggan_weights import random_state
 from conftest import make_tiny_model
 from ganpage.categories import CategorySet
+from ganpage.data.synthetic import write_noise_dataset
+from ganpage.export import export_run
 from ganpage.models import load_generator
 from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.generator import to_uint8
 from ganpage.models.loading import save_model
 from ganpage.noise import truncated_noise
 from ganpage.onnx_export import GOALS, MANIFEST, OnnxExportError, export_onnx
+from ganpage.train import train
+from ganpage.train_config import TrainConfig
 
 TINY_BIGGAN_LAYERS = [(False, 16, 16), (True, 16, 4), (False, 4, 4), (True, 4, 1)]
 
@@ -58,6 +62,25 @@ def test_exported_onnx_matches_pytorch(model, exported):
     for file in files:
         assert file.size == file.path.stat().st_size > 0
         assert file.max_abs_diff <= GOALS[file.dtype], file
+
+
+@pytest.mark.parametrize("size", [32, 256])  # the smallest and the largest `train` makes
+def test_what_train_makes_exports_within_the_goals(size, tmp_path):
+    data = write_noise_dataset(tmp_path / "shapes", 3, 4, size)
+    config = TrainConfig(data=str(data), out=str(tmp_path / "runs"), batch_size=4, z_dim=8,
+                         embed_dim=8, g_channels=4, d_channels=4, grid_classes=2, grid_seeds=2,
+                         threads=1)
+    run = train(config, show_progress=False, stop_after_steps=2)
+    generator = load_generator(export_run(run, tmp_path / "model", "trained"), dtype="float32")
+    files = export_onnx(generator, tmp_path / "onnx")
+    assert [f.max_abs_diff <= GOALS[f.dtype] for f in files] == [True, True]
+    import onnxruntime
+    session = onnxruntime.InferenceSession(str(files[0].path), providers=["CPUExecutionProvider"])
+    z = truncated_noise([5], generator.z_dim, 0.7)
+    onnx_picture = to_uint8(torch.from_numpy(session.run(None, {"noise": z,
+                                                               "labels": np.array([2])})[0]))
+    assert onnx_picture.shape == (1, size, size, 3)
+    assert np.abs(onnx_picture.astype(int) - generator.sample([2], [5], 0.7).astype(int)).max() <= 1
 
 
 def test_biggan_onnx_takes_truncation_off_the_grid(exported):
