@@ -260,7 +260,7 @@ def backend_options(page) -> dict[str, str]:
 
 
 @in_chromium
-def test_without_webgpu_the_page_runs_webassembly_and_offers_no_gpu(page, static_server):
+def test_without_webgpu_the_page_runs_webassembly_all_from_its_own_site(page, static_server):
     fetched = []
     page.on("request", lambda request: fetched.append(request.url))
     page.goto(static_server + "?category=hamster&seed=42")
@@ -269,6 +269,8 @@ def test_without_webgpu_the_page_runs_webassembly_and_offers_no_gpu(page, static
     assert backend_options(page)["webgpu"] == "WebGPU (not in this browser) [off]"
     assert any(url.endswith("/ort-wasm-simd-threaded.wasm") for url in fetched)
     assert not [url for url in fetched if "ort.webgpu" in url or "asyncify" in url]
+    origin = "/".join(static_server.split("/")[:3]) + "/"
+    assert [url for url in fetched if not url.startswith(origin)] == []  # no CDN, nothing remote
 
 
 @pytest.fixture(scope="module")
