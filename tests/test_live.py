@@ -428,6 +428,42 @@ def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
     assert len(exports) == 1
 
 
+def live_sample(text: str, name: str, **labels: str) -> float:
+    """One sample's value in a /metrics answer (0 if absent)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(model, reap):
+    port = free_port()
+    process = reap(subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", "--live", str(model), "--port", str(port),
+         "--workers", "2", "--live-pool", "0", "--live-rate", "0.01", "--live-threads", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process)
+        while not all(httpx.get(base + "/readyz").status_code == 200 for _ in range(20)):
+            time.sleep(0.2)  # both workers have loaded the model
+        statuses = [httpx.get(f"{base}/draw/image.webp?category=bagel&seed={seed}",
+                              timeout=30).status_code for seed in range(30)]  # new connections
+        time.sleep(1.5)  # each worker adds up what it counted (Metrics.FLUSH_SECONDS)
+        seen = [httpx.get(base + "/metrics").text for _ in range(6)]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    # a burst of 1 and 0.01 pictures/s: one picture for this client, whichever worker answers
+    assert statuses.count(200) == 1 and statuses.count(429) == 29, statuses
+    for text in seen:  # every worker's /metrics counts both workers' pictures and refusals
+        assert live_sample(text, "ganpage_live_pictures_drawn_total", kind="on_demand") == 1
+        assert live_sample(text, "ganpage_live_batch_size_count", kind="on_demand") == 1
+        assert live_sample(text, "ganpage_live_queue_depth") == 0
+        assert live_sample(text, "ganpage_live_refused_total", reason="rate") == 29
+
+
 def test_a_bad_live_model_is_one_line_before_serving(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ganpage", "serve", "--live",
                            str(tmp_path / "missing"), "--port", str(free_port())],

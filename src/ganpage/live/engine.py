@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable
 from ganpage.live.batcher import MicroBatcher, QueueFull, Waiting
 from ganpage.live.cache import PictureCache
 from ganpage.live.pool import FreshPool
-from ganpage.live.rate_limit import RateLimit
+from ganpage.live.rate_limit import rate_limit_for_this_server
 from ganpage.live.settings import LiveSettings
 from ganpage.noise import MAX_SEED
 from ganpage.recipe import DEFAULT_TRUNCATION, Recipe
@@ -58,7 +58,8 @@ class LiveEngine:
         self.batcher = MicroBatcher(self.settings.max_batch, self.settings.max_wait_seconds,
                                     self.settings.max_queue)
         self.cache = PictureCache(self.settings.cache_size)
-        self.rate_limit = RateLimit(self.settings.rate_per_second, self.settings.rate_burst)
+        self.rate_limit = rate_limit_for_this_server(self.settings.rate_per_second,
+                                                     self.settings.rate_burst)
         self.pool: FreshPool | None = None
         self.page_for: Callable[[Recipe], bytes] | None = None  # the site's page of a recipe
         self.drawn = 0  # pictures drawn by the model (fresh and on demand)
