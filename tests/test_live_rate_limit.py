@@ -9,13 +9,13 @@ from pathlib import Path
 
 from ganpage.live.rate_limit import (
     MAX_CLIENTS,
-    SHARED_FOLDER_VARIABLE,
     SLOT,
     TABLE_FILE,
     RateLimit,
     SharedRateLimit,
     rate_limit_for_this_server,
 )
+from ganpage.web.shared_folder import SHARED_FOLDER_VARIABLE
 
 
 def test_each_client_has_its_burst_then_its_rate():

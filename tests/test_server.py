@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import httpx
 import pytest
 
 from conftest import free_port, wait_for_http
+from ganpage.gallery import Gallery
 
 SERVERS = ["granian", "uvicorn"]
 TESTS = Path(__file__).parent
@@ -96,6 +98,25 @@ def kill_a_worker(process: subprocess.Popen, base: str) -> tuple[list[int], int,
         time.sleep(0.05)
     assert process.poll() is None, "the server exited when one worker died"
     return statuses, victim, replaced
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_picture_one_worker_finds_deleted_stops_being_shown_by_all(tiny_gallery, reap,
+                                                                     server, tmp_path):
+    gallery = tmp_path / "gallery"
+    shutil.copytree(tiny_gallery, gallery)
+    with Gallery.open(gallery) as opened:
+        victim = opened.records()[0]
+    with serving(reap, gallery, server, "--workers", "2") as (_, base):
+        assert httpx.get(f"{base}/p/{victim.id}").status_code == 200
+        (gallery / victim.relative_path).unlink()
+        assert httpx.get(f"{base}/images/{victim.relative_path}").status_code == 404
+        deadline = time.monotonic() + 2.5  # each worker looks at most every 2 s (catalog.py)
+        while time.monotonic() < deadline:
+            httpx.get(base + "/")  # a look is started by a request that finds it due
+            time.sleep(0.05)
+        pages = [httpx.get(f"{base}/p/{victim.id}").status_code for _ in range(30)]
+    assert pages == [404] * 30  # from both workers, on new connections
 
 
 @pytest.mark.parametrize("server", SERVERS)

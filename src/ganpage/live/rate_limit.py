@@ -22,8 +22,9 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+from ganpage.web.shared_folder import shared_folder
+
 MAX_CLIENTS = 65_536
-SHARED_FOLDER_VARIABLE = "GANPAGE_SHARED_FOLDER"  # set by web/server.py for a server's life
 TABLE_FILE = "rate-limit.table"
 SLOT = struct.Struct("<Qdd")  # the client's key (0: empty), tokens, when (monotonic seconds)
 
@@ -102,8 +103,8 @@ class SharedRateLimit:
 
 def rate_limit_for_this_server(rate: float, burst: int) -> RateLimit | SharedRateLimit:
     """Shared by the server's workers when it runs in several processes (``web/server.py``
-    names their shared folder), else this process's own."""
-    folder = os.environ.get(SHARED_FOLDER_VARIABLE)
-    if folder and rate > 0:
-        return SharedRateLimit(rate, burst, Path(folder) / TABLE_FILE)
+    names their shared folder: ``web/shared_folder.py``), else this process's own."""
+    folder = shared_folder()
+    if folder is not None and rate > 0:
+        return SharedRateLimit(rate, burst, folder / TABLE_FILE)
     return RateLimit(rate, burst)

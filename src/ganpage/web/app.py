@@ -39,7 +39,7 @@ from ganpage.gallery import FORMATS, Gallery, ImageRecord
 from ganpage.live.engine import LiveEngine, LiveUnavailable
 from ganpage.live.settings import LiveSettings
 from ganpage.web.access_log import AccessLog
-from ganpage.web.catalog import Catalog, CategoryView
+from ganpage.web.catalog import HIDDEN_FILE, Catalog, CategoryView
 from ganpage.web.draw import (
     IMAGE_PATH as DRAWN_IMAGE_PATH,
 )
@@ -72,6 +72,7 @@ from ganpage.web.schemas import (
     DrawnPicture,
     Picture,
 )
+from ganpage.web.shared_folder import shared_folder
 
 PAGE_HEADERS = {"Cache-Control": "no-store"}
 IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -110,7 +111,9 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     if gallery_root is None and config.review_token:
         raise GanpageError("--review needs a GALLERY folder to review")
     gallery = Gallery.open(gallery_root, shared=True) if gallery_root is not None else None
-    catalog = Catalog(gallery, config.statuses, config.refresh_seconds)
+    shared = shared_folder()
+    catalog = Catalog(gallery, config.statuses, config.refresh_seconds,
+                      hidden_file=shared / HIDDEN_FILE if shared is not None else None)
     pages = PageRenderer(config)
     metrics = Metrics()
     engine = LiveEngine(config.live_model, config.live, metrics) if config.live_model else None

@@ -1,20 +1,26 @@
 """What the site can show: an in-memory snapshot of the gallery, reloaded when the index changes.
 
 Requests never touch the disk for page data: the snapshot maps ids and slugs to records and
-picks "a random category, then a random picture of it" as the original site did.
+picks "a random category, then a random picture of it" as the original site did. A picture
+whose file is found missing or damaged is hidden, in every worker of the server when they share
+a folder (``HiddenFile``).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord
+
+HIDDEN_FILE = "damaged-pictures.txt"  # in the server's shared folder (web/shared_folder.py)
 
 
 @dataclass
@@ -72,11 +78,12 @@ class Catalog:
     snapshot they had. Without a gallery (``None``: a live-only site) it stays empty."""
 
     def __init__(self, gallery: Gallery | None, statuses: Sequence[str],
-                 refresh_seconds: float = 2.0):
+                 refresh_seconds: float = 2.0, hidden_file: Path | None = None):
         self.gallery = gallery
         self.statuses = tuple(statuses)
         self.refresh_seconds = refresh_seconds
         self.hidden: set[str] = set()  # ids whose files went bad under the running server
+        self.hidden_file = HiddenFile(hidden_file) if hidden_file is not None else None
         self.refresh_error: str | None = None  # why the last look at the index failed
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
@@ -109,6 +116,9 @@ class Catalog:
     def refresh(self) -> None:
         """Reload the snapshot now if the index changed (blocking: call it off the event loop)."""
         try:
+            if self.hidden_file is not None:  # what the other workers found damaged
+                for image_id in self.hidden_file.new_ids():
+                    self._hide_here(image_id)
             version = self.gallery.change_counter()
             if version != self.snapshot.version:
                 snapshot = Snapshot.load(self.gallery, self.statuses, version)
@@ -122,7 +132,13 @@ class Catalog:
             self.refresh_error = f"cannot read the gallery index ({error})"
 
     def hide(self, image_id: str) -> None:
-        """Stop showing a picture (its file is missing or damaged), now and after reloads."""
+        """Stop showing a picture (its file is missing or damaged), now and after reloads, in
+        this worker and, within ``refresh_seconds``, in the others that share ``hidden_file``."""
+        self._hide_here(image_id)
+        if self.hidden_file is not None:
+            self.hidden_file.add(image_id)
+
+    def _hide_here(self, image_id: str) -> None:
         with self._lock:
             self.hidden.add(image_id)
             self.snapshot.remove(image_id)
@@ -134,3 +150,32 @@ class Catalog:
             return None
         category = self._random.choice(snapshot.category_list)
         return self._random.choice(category.records)
+
+
+class HiddenFile:
+    """The ids of pictures found damaged, one per line, appended by every worker of a server
+    (``web/shared_folder.py``); each reads what the others added since its last look. A line
+    of at most a few dozen bytes written with O_APPEND lands whole (POSIX), so no lock."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._read_up_to = 0
+
+    def add(self, image_id: str) -> None:
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, f"{image_id}\n".encode())
+        finally:
+            os.close(descriptor)
+
+    def new_ids(self) -> list[str]:
+        """The ids added since the last call (none if the file is not there yet)."""
+        try:
+            with open(self.path, "rb") as file:
+                file.seek(self._read_up_to)
+                added = file.read()
+        except FileNotFoundError:
+            return []
+        whole = added[:added.rfind(b"\n") + 1]  # a line being written waits for the next look
+        self._read_up_to += len(whole)
+        return whole.decode("ascii", "replace").split()

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganpage.errors import GanpageError
-from ganpage.live.rate_limit import SHARED_FOLDER_VARIABLE
 from ganpage.live.settings import LiveSettings
 from ganpage.web.app import RandomPageFastPath, SiteConfig, create_app
 from ganpage.web.metrics import multiprocess_directory
 from ganpage.web.review import login_url
+from ganpage.web.shared_folder import sharing
 
 SETTINGS_VARIABLE = "GANPAGE_SERVE_SETTINGS"
 APP_FACTORY = "ganpage.web.server:app_from_environment"
@@ -109,31 +109,17 @@ def check_address(host: str, port: int) -> None:
 
 def serve_target(target: str, options: ServerOptions) -> None:
     """Run the app factory ``target`` ("module:function") until SIGTERM or Ctrl-C, with a
-    fresh folder for what the workers share (metrics, the live rate limit) that is removed
+    fresh folder for what the workers share (web/shared_folder.py) that is removed
     when the server stops."""
     # uvicorn in one process raises the SIGTERM it stopped on again once its requests are
     # done; with the default action that would end the process before the folder is removed.
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        with multiprocess_directory() as folder, shared_folder(folder):
+        with multiprocess_directory() as folder, sharing(folder):
             SERVERS[options.server](target, options)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
-
-@contextlib.contextmanager
-def shared_folder(folder: str):
-    """Name ``folder`` to the workers as the place for what they share besides the metrics
-    (the live rate limit's table: ``live/rate_limit.py``)."""
-    previous = os.environ.get(SHARED_FOLDER_VARIABLE)
-    os.environ[SHARED_FOLDER_VARIABLE] = folder
-    try:
-        yield folder
-    finally:
-        if previous is None:
-            os.environ.pop(SHARED_FOLDER_VARIABLE, None)
-        else:
-            os.environ[SHARED_FOLDER_VARIABLE] = previous
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
