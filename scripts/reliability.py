@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import re
 import resource
 import shutil
@@ -270,6 +271,151 @@ def check_load(site: Site, form: Form) -> Outcome:
     if max(rss) > first * 1.5 + 50:
         outcome.problems.append(f"memory grew from {first} to {max(rss)} MB under load")
     return outcome
+
+
+# Three times the sustainable rate, open loop: the tiny model of the site above draws ~700
+# pictures/s here, more than three times of which one client on the same 2 cores cannot send;
+# emoji64 on one core and one torch thread draws about 100-250, so it is the one overloaded.
+OVERLOAD_MODEL = "emoji64"
+BELOW_SUSTAINABLE = 0.5  # the open-loop rate below, as a share of the pictures/s sustained
+OVERLOAD = 3.0
+FAST_503_SECONDS = 1.0  # the p99 a refusal must beat at three times the sustainable rate
+OPEN_LOOP_TIMEOUT = 5.0  # seconds; as wrk's --timeout
+
+
+@contextlib.contextmanager
+def overload_site(root: Path) -> Iterator[tuple[subprocess.Popen, str, str, list[str]]]:
+    """(process, direct URL, nginx URL, slugs): a live-only ganpage serve of OVERLOAD_MODEL
+    (one worker, one torch thread, no pool, no rate limit) with nginx in front."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", "--live", OVERLOAD_MODEL, "--port", str(port),
+         "--live-threads", "1", "--live-pool", "0", "--live-rate", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "GANPAGE_CACHE": str(root / "cache")})
+    direct = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(direct + "/healthz", process, timeout=120)
+        deadline = time.monotonic() + 120
+        while httpx.get(direct + "/readyz", timeout=5).status_code != 200:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{OVERLOAD_MODEL} did not load in 120 s")
+            time.sleep(0.2)
+        while not list((root / "cache" / "onnx").glob("[!.]*")):  # /live's export, done
+            if time.monotonic() > deadline:  # in the background: not during the measurement
+                raise TimeoutError(f"{OVERLOAD_MODEL}'s ONNX export did not end in 120 s")
+            time.sleep(0.2)
+        slugs = [category["slug"] for category in httpx.get(direct + "/api/categories").json()]
+        replacements = {"server 127.0.0.1:8000;": f"server 127.0.0.1:{port};", **LIFTED_LIMITS}
+        with running_nginx(root / "nginx-overload", "ganpage.conf", replacements) as nginx:
+            yield process, direct, nginx.https, slugs
+    finally:
+        stop(process)
+
+
+async def _live_requests(base: str, slugs: list[str], seconds: float, rate: float = 0,
+                         clients: int = 0) -> tuple[list[tuple[int, float]], float]:
+    """Fresh-recipe live requests for ``seconds``: sent at ``rate`` per second whatever the
+    answers (open loop, as visitors arrive), or by ``clients`` each asking again when answered
+    (closed loop). Returns each answer's (status, seconds), status 0 a time-out or broken
+    connection, and the requests sent per second."""
+    import asyncio
+
+    import aiohttp
+
+    answers: list[tuple[int, float]] = []
+    rng = random.Random()
+
+    async def one() -> None:
+        url = (f"{base}/draw/image.webp?category={rng.choice(slugs)}"
+               f"&seed={rng.getrandbits(31)}&truncation=0.7")
+        started = time.perf_counter()
+        try:
+            async with session.get(url, ssl=False) as answer:
+                await answer.read()
+                answers.append((answer.status, time.perf_counter() - started))
+        except (TimeoutError, aiohttp.ClientError):
+            answers.append((0, time.perf_counter() - started))
+
+    async def client(end: float) -> None:
+        while time.perf_counter() < end:
+            await one()
+
+    timeout = aiohttp.ClientTimeout(total=OPEN_LOOP_TIMEOUT)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                     timeout=timeout) as session:
+        started = time.perf_counter()
+        if clients:
+            await asyncio.gather(*(client(started + seconds) for _ in range(clients)))
+            return answers, len(answers) / (time.perf_counter() - started)
+        tasks: list = []
+        while (now := time.perf_counter()) - started < seconds:
+            due = started + len(tasks) / rate
+            if due > now:
+                await asyncio.sleep(due - now)
+            tasks.append(asyncio.create_task(one()))
+        sent_for = time.perf_counter() - started
+        await asyncio.gather(*tasks)
+    return answers, len(tasks) / sent_for
+
+
+def live_load(base: str, slugs: list[str], seconds: float, rate: float = 0,
+              clients: int = 0) -> dict:
+    """``_live_requests``'s figures: sent per second, the answers by kind, p99 of each."""
+    import asyncio
+
+    answers, sent = asyncio.run(_live_requests(base, slugs, seconds, rate, clients))
+    ok = sorted(t for status, t in answers if status == 200)
+    refused = sorted(t for status, t in answers if status == 503)
+    return {"sent_per_s": round(sent, 1), "pictures_per_s": round(len(ok) / seconds, 1),
+            "ok": len(ok), "refused_503": len(refused),
+            "timeouts": sum(1 for status, _ in answers if status == 0),
+            "other": sum(1 for status, _ in answers if status not in (0, 200, 503)),
+            "p99_ms": _p99_ms(ok), "p99_503_ms": _p99_ms(refused)}
+
+
+def _p99_ms(seconds: list[float]) -> float | None:
+    if not seconds:
+        return None
+    return round(1000 * seconds[min(len(seconds) - 1, int(0.99 * len(seconds)))], 1)
+
+
+def check_overload(site: Site, form: Form) -> Outcome:
+    """Live pictures of OVERLOAD_MODEL sent open loop below and at three times the rate the
+    server sustains (measured first: 16 clients, closed loop), directly and through nginx:
+    below, only pictures; at 3x, only pictures and fast 503s, no time-outs, memory flat."""
+    outcome = Outcome("overload")
+    seconds = max(3, form.seconds)
+    with tempfile.TemporaryDirectory(prefix="ganpage-overload-") as scratch, \
+            overload_site(Path(scratch)) as (process, direct, nginx, slugs):
+        live_load(direct, slugs, 2, clients=16)  # warm-up: the first batches of each size
+        sustainable = live_load(direct, slugs, seconds, clients=16)["pictures_per_s"]
+        outcome.figures["sustainable_pictures_per_s"] = sustainable
+        for front, base in (("direct", direct), ("nginx", nginx)):
+            before = rss_mb(process.pid)
+            below = live_load(base, slugs, seconds, rate=BELOW_SUSTAINABLE * sustainable)
+            above = live_load(base, slugs, seconds, rate=OVERLOAD * sustainable)
+            above["rss_mb_before"], above["rss_mb_after"] = before, rss_mb(process.pid)
+            outcome.figures[f"{front} below"], outcome.figures[f"{front} 3x"] = below, above
+            outcome.problems += overload_problems(front, sustainable, below, above)
+    return outcome
+
+
+def overload_problems(front: str, sustainable: float, below: dict, above: dict) -> list[str]:
+    problems = []
+    if below["refused_503"] + below["timeouts"] + below["other"]:
+        problems.append(f"{front}: errors below the sustainable rate ({below})")
+    if above["timeouts"] + above["other"] or not above["ok"]:
+        problems.append(f"{front} at 3x: answers other than pictures and 503s ({above})")
+    if above["sent_per_s"] < 0.9 * OVERLOAD * sustainable:
+        problems.append(f"{front}: the client sent only {above['sent_per_s']} requests/s, "
+                        f"not 3x the {sustainable} sustained")
+    if (above["p99_503_ms"] or 0) > 1000 * FAST_503_SECONDS:
+        problems.append(f"{front} at 3x: 503s not fast (p99 {above['p99_503_ms']} ms)")
+    if above["rss_mb_after"] > above["rss_mb_before"] * 1.5 + 50:
+        problems.append(f"{front} at 3x: memory grew from {above['rss_mb_before']} to "
+                        f"{above['rss_mb_after']} MB")
+    return problems
 
 
 # -- faults --------------------------------------------------------------------------------------
@@ -587,6 +733,7 @@ def check_api_fuzzing(site: Site, form: Form) -> Outcome:
 
 CHECKS: dict[str, Callable[[Site, Form], Outcome]] = {
     "load": check_load,
+    "overload": check_overload,
     "worker": check_worker_killed,
     "locked": check_index_locked,
     "readonly": check_index_read_only,

@@ -21,7 +21,7 @@ spec.loader.exec_module(reliability)
 MISSING = [tool for tool, found in (("wrk", shutil.which("wrk")), ("nginx", NGINX),
                                     ("openssl", shutil.which("openssl"))) if not found]
 # In the order the script runs them: the damage and write checks change the gallery.
-CHECKED = ["load", "worker", "locked", "readonly", "hostile", "slow", "fuzz", "damaged",
+CHECKED = ["load", "overload", "worker", "locked", "readonly", "hostile", "slow", "fuzz", "damaged",
            "diskfull", "writes"]
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:8000/
   1 threads and 16 connections
