@@ -20,7 +20,9 @@ Stages, each with its own time cap, on one deadline (``--minutes`` from the star
    ``D.safetensors`` (bf16 weights for a continuation; Adam's moments do not fit and restart)
    and ``run.tar`` (config, classes, log.jsonl, loss plot, config changes).
 ``--continue DIR`` reads such a folder, rebuilds the run folder around a checkpoint of those
-weights and goes on training it (stage 3 without the width choice).
+weights and goes on training it (stage 3 without the width choice). Back on the project's
+machine, ``scripts/gpu_unpack.py DIR RUN`` rebuilds the same run folder for evaluation, a
+release (scripts/release_emoji64.py) or more training on the CPU.
 """
 
 from __future__ import annotations
@@ -274,9 +276,14 @@ def run_training(command: list[str], clock: Clock, log: Log, smoke: bool) -> dic
 
 
 def continue_run(previous: Path, work: Path, data: Path, device: str) -> Path:
-    """A run folder around a checkpoint of ``previous``'s weights (fresh Adam moments), for
-    ``ganpage train --resume``."""
-    run_dir = work / "runs" / "00000-continued"
+    """A run folder around a checkpoint of ``previous``'s weights, for ``--continue``."""
+    return rebuild_run(previous, work / "runs" / "00000-continued", data, device)
+
+
+def rebuild_run(previous: Path, run_dir: Path, data: Path, device: str) -> Path:
+    """``run_dir``: a run folder around a checkpoint of ``previous``'s weights (a GPU run's
+    ``--out``; fresh Adam moments) on the data set ``data``, for ``ganpage train --resume``,
+    ``ganpage.export.export_run`` and scripts/release_emoji64.py."""
     run_dir.mkdir(parents=True, exist_ok=True)
     with tarfile.open(previous / "run.tar") as tar:
         tar.extractall(run_dir, filter="data")
@@ -339,8 +346,9 @@ def check_outputs(out: Path, log: Log) -> list[str]:
     files = [p for p in out.rglob("*") if p.is_file()]
     problems = [f"{p.name} is {p.stat().st_size / 2**20:.1f} MiB" for p in files
                 if p.stat().st_size > 16 * 2**20]
-    if len(files) > 8:
-        problems.append(f"{len(files)} files (at most 8 come back)")
+    count = len(files) + (not (out / "results.json").is_file())  # it is written after this
+    if count > 8:
+        problems.append(f"{count} files (at most 8 come back)")
     for problem in problems:
         log(f"OUTPUT PROBLEM: {problem}")
     return problems

@@ -11,6 +11,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from ganpage.checkpoints import latest_checkpoint, load_checkpoint
+from ganpage.export import export_run
+from ganpage.models import load_generator
 from ganpage.models.cgan import CGANConfig, CGANGenerator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,3 +62,30 @@ def test_smoke_rehearsal_runs_every_stage_and_continue_carries_on(tmp_path):
     with tarfile.open(tmp_path / "second" / "run.tar") as tar:
         config = json.load(tar.extractfile("config.json"))
     assert config["condition_fade_kimg"] > 0  # the recipe's schedule went on with the run
+    unpack_for_release(tmp_path / "second", tmp_path / "work" / "data" / "tiny", tmp_path,
+                       second["train"]["counters"]["images_seen"])
+
+
+def unpack_for_release(out: Path, data: Path, tmp_path: Path, images_seen: int) -> None:
+    """What comes back from the GPU becomes a run folder here that exports and draws (the
+    path to scripts/release_emoji64.py) and that `ganpage train --resume` takes."""
+    run = tmp_path / "runs" / "v2"
+    unpacked = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_unpack.py"),
+                               str(out), str(run), "--data", str(data)],
+                              capture_output=True, text=True, timeout=120)
+    assert unpacked.returncode == 0, unpacked.stderr
+    payload = load_checkpoint(latest_checkpoint(run))
+    assert payload["images_seen"] == images_seen
+    ema = load_file(str(out / "ema.safetensors"))
+    assert all(torch.equal(payload["G_ema"][k], v.float()) for k, v in ema.items())
+    generator = load_generator(export_run(run, tmp_path / "model", "emoji64-v2"))
+    assert len(generator.sample([0, 1], [0, 1], 0.7)) == 2
+    again = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_unpack.py"),
+                            str(out), str(run), "--data", str(data)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and again.stderr.count("\n") == 1  # one line: it is taken
+    resumed = subprocess.run([sys.executable, "-m", "ganpage", "train", "--resume", str(run),
+                              "--kimg", str(images_seen / 1000 + 0.05), "--threads", "1"],
+                             capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert load_checkpoint(latest_checkpoint(run))["images_seen"] > images_seen
