@@ -89,3 +89,16 @@ def unpack_for_release(out: Path, data: Path, tmp_path: Path, images_seen: int) 
                              capture_output=True, text=True, timeout=240)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert load_checkpoint(latest_checkpoint(run))["images_seen"] > images_seen
+
+
+def test_the_output_check_counts_results_json_before_it_is_written(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import gpu_run
+
+    for index in range(FILES):
+        (tmp_path / f"file{index}.bin").write_bytes(b"x")
+    noted: list[str] = []
+    assert gpu_run.check_outputs(tmp_path, noted.append) == ["9 files (at most 8 come back)"]
+    (tmp_path / "file0.bin").rename(tmp_path / "results.json")  # written already: 8 in all
+    assert gpu_run.check_outputs(tmp_path, noted.append) == []
+    assert noted == ["OUTPUT PROBLEM: 9 files (at most 8 come back)"]
