@@ -1,6 +1,8 @@
 """Release the built-in emoji64 model from a training run: fill the model card with the run's
 figures, export the EMA generator into the package (with its classifier and category scores),
-and write its sample grid and the grid of the categories the demo shows.
+write the credits of every emoji set its data set has pictures from (the about page's
+attributions; NOTICE is edited by hand to match), and write its sample grid and the grid of
+the categories the demo shows.
 
 Usage: python scripts/release_emoji64.py RUN CLASSIFIER EVAL-1.0.json [EVAL-0.65.json ...]
 e.g. runs/00000-emoji64-64 classifiers/emoji64 eval-1.0.json eval-0.65.json. The classifier
@@ -26,6 +28,7 @@ from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.cli import DEMO_CATEGORIES
 from ganpage.curate import ranking
 from ganpage.data.dataset import load_training_set
+from ganpage.data.emoji import model_attribution
 from ganpage.export import export_run
 from ganpage.models import load_generator
 from ganpage.reporting import grid_labels
@@ -33,6 +36,7 @@ from ganpage.train_config import TrainConfig
 
 ROOT = Path(__file__).parents[1]
 TARGET = ROOT / "src" / "ganpage" / "resources" / "models" / "emoji64"
+ATTRIBUTION = ROOT / "src" / "ganpage" / "resources" / "attributions" / "emoji64.md"
 
 
 SESSION_GAP_S = 300  # log rows further apart than this belong to different sessions
@@ -120,6 +124,7 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
                            grid_truncation=GRID_TRUNCATION,
                            framed=f"{is_framed.mean():.1%}")
     atomic_write_text(TARGET / "README.md", card)
+    atomic_write_text(ATTRIBUTION, model_attribution(Path(config.data), "emoji64"))
     labels = grid_labels(generator.categories, config.grid_classes)
     grid = labelled_grid(generator, dataset, labels, config.grid_seeds)
     atomic_write_with(TARGET / "samples.png", lambda temporary: grid.save(temporary, "PNG"))

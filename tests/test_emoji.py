@@ -21,6 +21,7 @@ from ganpage.data.emoji import (
     display_name,
     emoji_keys,
     iconify_svgs,
+    model_attribution,
     name_key,
 )
 from ganpage.errors import GanpageError
@@ -244,3 +245,21 @@ def test_icon_names_match_by_cldr_and_unicode_names():
         "fox-face-1": {"body": "<g/>"}, "kite": {"body": "<g/>", "hFlip": True}}})
     assert set(icons) == {"foxface1", "foxface"}  # flipped icons are other pictures
     assert b'viewBox="0 -5 20 20"' in icons["foxface"][1]  # square, art centred
+
+
+def test_a_model_credits_every_set_it_learnt_from_and_only_those(fake_npm, tmp_path):
+    folder, sources = fake_npm
+    build_emoji_dataset(tmp_path / "out", 32, tmp_path / "cache", folder, min_per_class=1,
+                        show_progress=False, sources=pick(sources, "fxemoji", "noto-v1"))
+    credits = model_attribution(tmp_path / "out", "emoji64")
+    rows = [line for line in credits.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows[1:]] == [
+        "openmoji", "noto-v1", "fxemoji"]  # in the data set's order
+    assert next(s.credit for s in sources if s.name == "noto-v1") in rows[2]
+    assert "[CC BY 4.0](https://creativecommons.org/licenses/by/4.0/)" in rows[3]  # fxemoji's
+    assert "ShareAlike term of CC BY-SA 4.0 (openmoji)" in credits  # OpenMoji's art is BY-SA
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    report["source_details"]["openmoji"]["pictures"] = 0  # no picture from it: no credit
+    (tmp_path / "out" / "report.json").write_text(json.dumps(report))
+    without = model_attribution(tmp_path / "out", "emoji64")
+    assert "openmoji" not in without.lower() and "ShareAlike" not in without

@@ -443,6 +443,37 @@ def _finish_report(out: Path, report: dict, used: tuple[EmojiSource, ...],
     return report
 
 
+LICENCE_LINKS = {
+    "Apache-2.0": "[Apache-2.0](https://www.apache.org/licenses/LICENSE-2.0)",
+    "CC-BY-4.0": "[CC BY 4.0](https://creativecommons.org/licenses/by/4.0/)",
+    "CC-BY-SA-4.0": "[CC BY-SA 4.0](https://creativecommons.org/licenses/by-sa/4.0/)",
+    "MIT": "MIT",
+}
+
+
+def model_attribution(data: Path, model: str) -> str:
+    """The credits that a model trained on the emoji data set ``data`` carries (its about
+    page, ``resources/attributions/<model>.md``): every set it has pictures from, with its
+    licence and credit, and the ShareAlike term for the weights when a set has one."""
+    details = json.loads((data / REPORT).read_text())["source_details"]
+    used = {name: d for name, d in details.items() if d["pictures"]}
+    share_alike = [name for name, d in used.items() if "-SA-" in d["licence"]]
+    terms = (f", and the ShareAlike term of CC BY-SA 4.0 ({', '.join(share_alike)}) for the "
+             "weights as a whole" if share_alike else "")
+    lines = [f"The {model} model (generator and classifier weights) was trained on "
+             f"{sum(d['pictures'] for d in used.values()):,} pictures from {len(used)} emoji "
+             "sets. ganpage treats the weights as an adaptation of that art, so they carry the "
+             f"art's licences: the attributions below{terms}.", "",
+             "| set | pictures from | pictures | licence | credit |", "|---|---|---|---|---|"]
+    lines += [f"| {name} | {d['package']} | {d['pictures']:,} | "
+              f"{LICENCE_LINKS.get(d['licence'], d['licence'])} | {d['credit']} |"
+              for name, d in used.items()]
+    lines += ["", "The pictures were rasterised, composited on white and de-duplicated by "
+              "`ganpage data emoji`; the model's pictures are new drawings by a neural network, "
+              "not copies of them."]
+    return "\n".join(lines) + "\n"
+
+
 def write_attribution(out: Path, sources: tuple[EmojiSource, ...] = SOURCES,
                       left_out: dict[str, str] | None = None) -> None:
     """ATTRIBUTION.md: every source set, its licence, and how many pictures came from it."""
