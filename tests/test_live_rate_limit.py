@@ -8,11 +8,13 @@ import multiprocessing.synchronize
 from pathlib import Path
 
 from ganpage.live.rate_limit import (
+    HEADER,
     MAX_CLIENTS,
     SLOT,
     TABLE_FILE,
     RateLimit,
     SharedRateLimit,
+    open_table,
     rate_limit_for_this_server,
 )
 from ganpage.web.shared_folder import SHARED_FOLDER_VARIABLE
@@ -76,5 +78,30 @@ def test_a_server_with_workers_shares_the_table_and_one_process_keeps_its_own(
     assert isinstance(rate_limit_for_this_server(1.0, 1), RateLimit)
     monkeypatch.setenv(SHARED_FOLDER_VARIABLE, str(tmp_path))
     assert isinstance(rate_limit_for_this_server(1.0, 1), SharedRateLimit)
-    assert (tmp_path / TABLE_FILE).stat().st_size == MAX_CLIENTS * SLOT.size
+    assert (tmp_path / TABLE_FILE).stat().st_size == HEADER + MAX_CLIENTS * SLOT.size
     assert isinstance(rate_limit_for_this_server(0, 1), RateLimit)  # no limit, no table
+
+
+def test_clients_sharing_a_set_keep_their_own_buckets_until_it_is_full(tmp_path):
+    limit = SharedRateLimit(rate=1.0, burst=1, table=tmp_path / TABLE_FILE, slots=4)  # 1 set
+    assert [limit.wait_needed(c, now=0.0) for c in "abcd"] == [0.0] * 4
+    assert [limit.wait_needed(c, now=0.1) > 0 for c in "abcd"] == [True] * 4  # each its own
+    assert limit.wait_needed("e", now=0.2) == 0.0  # a fifth takes the slot seen longest ago
+    assert limit.wait_needed("e", now=0.2) > 0 and limit.wait_needed("b", now=0.2) > 0
+
+
+def test_each_table_hashes_with_its_own_key_and_a_full_disk_leaves_each_worker_its_own(
+        tmp_path, monkeypatch, capsys):
+    one, two = (open_table(tmp_path / name, 4096) for name in ("one", "two"))
+    assert one[1] != two[1] and len(one[1]) == 16 and open_table(tmp_path / "one", 4096)[1] \
+        == one[1]  # a second worker opens the first's table, with its key
+
+    def full(descriptor, offset, length):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.posix_fallocate", full)
+    monkeypatch.setenv(SHARED_FOLDER_VARIABLE, str(tmp_path / "full"))
+    (tmp_path / "full").mkdir()
+    assert isinstance(rate_limit_for_this_server(1.0, 1), RateLimit)
+    assert "No space left on device" in capsys.readouterr().err
+    assert list((tmp_path / "full").iterdir()) == []  # nothing half made left behind
