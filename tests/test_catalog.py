@@ -40,9 +40,11 @@ def test_a_picture_one_worker_hides_is_hidden_in_the_others_after_their_refresh(
                     for index in (one_index, two_index))
         victim = next(iter(one.current().by_id))
         one.hide(victim)
-        assert victim not in one.current().by_id and victim in two.current().by_id
-        two.refresh()
+        held = two.current()  # what a request of the other worker is reading meanwhile
+        assert victim not in one.current().by_id and victim in held.by_id
+        two.refresh()  # on its refresh thread: a new snapshot, the one held left as it was
         assert victim not in two.current().by_id
+        assert victim in held.by_id and sum(len(v.records) for v in held.category_list) == 12
         with Gallery.open(gallery) as writer:  # a reload of the index keeps it hidden
             writer.set_status("pending", [next(iter(two.current().by_id))])
         two.refresh()
@@ -60,3 +62,10 @@ def test_a_line_still_being_written_waits_for_the_next_look(tmp_path):
     with open(path, "ab") as file:
         file.write(b"76543210\n")
     assert reader.new_ids() == ["ba9876543210"] and reader.new_ids() == []
+
+
+def test_the_shared_file_failing_is_no_error_for_a_request(tmp_path):
+    nowhere = HiddenFile(tmp_path / "gone" / HIDDEN_FILE)
+    nowhere.add("0123456789ab")  # the folder is not there: the other workers find out later
+    assert nowhere.new_ids() == []
+    assert HiddenFile(tmp_path).new_ids() == []  # a folder, not a file: unreadable as one

@@ -59,6 +59,19 @@ class Snapshot:
         """Nothing to show: the snapshot of a site without a gallery (live pictures only)."""
         return cls({}, {}, [], {}, 0, 0)
 
+    def without(self, image_ids: set[str]) -> Snapshot:
+        """A copy without ``image_ids`` (this one itself if it has none of them)."""
+        if not image_ids & self.by_id.keys():
+            return self
+        categories = {slug: CategoryView(view.slug, view.name, list(view.records))
+                      for slug, view in self.categories.items()}
+        copy = Snapshot(dict(self.by_id), categories,
+                        [categories[view.slug] for view in self.category_list],
+                        self.model_cards, self.pending_count, self.version)
+        for image_id in image_ids:
+            copy.remove(image_id)
+        return copy
+
     def remove(self, image_id: str) -> None:
         """Take one picture out (and its category, if it was the last one)."""
         record = self.by_id.pop(image_id, None)
@@ -117,8 +130,7 @@ class Catalog:
         """Reload the snapshot now if the index changed (blocking: call it off the event loop)."""
         try:
             if self.hidden_file is not None:  # what the other workers found damaged
-                for image_id in self.hidden_file.new_ids():
-                    self._hide_here(image_id)
+                self._hide_found_elsewhere(self.hidden_file.new_ids())
             version = self.gallery.change_counter()
             if version != self.snapshot.version:
                 snapshot = Snapshot.load(self.gallery, self.statuses, version)
@@ -137,6 +149,15 @@ class Catalog:
         self._hide_here(image_id)
         if self.hidden_file is not None:
             self.hidden_file.add(image_id)
+
+    def _hide_found_elsewhere(self, image_ids: list[str]) -> None:
+        """Hide ids on this (refresh) thread: requests on the event loop may be reading the
+        snapshot, so a copy without them replaces it rather than the snapshot changing."""
+        if not image_ids:
+            return
+        with self._lock:
+            self.hidden.update(image_ids)
+            self.snapshot = self.snapshot.without(set(image_ids))
 
     def _hide_here(self, image_id: str) -> None:
         with self._lock:
@@ -162,19 +183,24 @@ class HiddenFile:
         self._read_up_to = 0
 
     def add(self, image_id: str) -> None:
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        """Tell the other workers; if the file cannot be written (the disk is full, say),
+        they find the picture damaged themselves when they next serve it."""
         try:
-            os.write(descriptor, f"{image_id}\n".encode())
-        finally:
-            os.close(descriptor)
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(descriptor, f"{image_id}\n".encode())
+            finally:
+                os.close(descriptor)
+        except OSError:
+            pass
 
     def new_ids(self) -> list[str]:
-        """The ids added since the last call (none if the file is not there yet)."""
+        """The ids added since the last call (none if the file is not there or unreadable)."""
         try:
             with open(self.path, "rb") as file:
                 file.seek(self._read_up_to)
                 added = file.read()
-        except FileNotFoundError:
+        except OSError:
             return []
         whole = added[:added.rfind(b"\n") + 1]  # a line being written waits for the next look
         self._read_up_to += len(whole)
