@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import os
 import re
 import subprocess
@@ -437,11 +438,13 @@ def live_sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(model, reap):
+def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(model, reap,
+                                                                              tmp_path):
     port = free_port()
     process = reap(subprocess.Popen(
         [sys.executable, "-m", "ganpage", "serve", "--live", str(model), "--port", str(port),
-         "--workers", "2", "--live-pool", "0", "--live-rate", "0.01", "--live-threads", "1"],
+         "--workers", "2", "--live-pool", "0", "--live-rate", "0.01", "--live-threads", "1",
+         "--access-log", str(tmp_path / "access.jsonl")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -457,6 +460,9 @@ def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(m
         process.wait(timeout=30)
     # a burst of 1 and 0.01 pictures/s: one picture for this client, whichever worker answers
     assert statuses.count(200) == 1 and statuses.count(429) == 29, statuses
+    drawn = [json.loads(line) for line in (tmp_path / "access.jsonl").read_text().splitlines()
+             if "/draw/image.webp" in line]
+    assert len({line["worker"] for line in drawn}) == 2  # both workers were asked
     for text in seen:  # every worker's /metrics counts both workers' pictures and refusals
         assert live_sample(text, "ganpage_live_pictures_drawn_total", kind="on_demand") == 1
         assert live_sample(text, "ganpage_live_batch_size_count", kind="on_demand") == 1

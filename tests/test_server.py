@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -107,7 +108,8 @@ def test_a_picture_one_worker_finds_deleted_stops_being_shown_by_all(tiny_galler
     shutil.copytree(tiny_gallery, gallery)
     with Gallery.open(gallery) as opened:
         victim = opened.records()[0]
-    with serving(reap, gallery, server, "--workers", "2") as (_, base):
+    log = tmp_path / "access.jsonl"
+    with serving(reap, gallery, server, "--workers", "2", "--access-log", str(log)) as (_, base):
         assert httpx.get(f"{base}/p/{victim.id}").status_code == 200
         (gallery / victim.relative_path).unlink()
         assert httpx.get(f"{base}/images/{victim.relative_path}").status_code == 404
@@ -116,7 +118,9 @@ def test_a_picture_one_worker_finds_deleted_stops_being_shown_by_all(tiny_galler
             httpx.get(base + "/")  # a look is started by a request that finds it due
             time.sleep(0.05)
         pages = [httpx.get(f"{base}/p/{victim.id}").status_code for _ in range(30)]
-    assert pages == [404] * 30  # from both workers, on new connections
+    assert pages == [404] * 30  # from both workers, on new connections:
+    answered = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len({line["worker"] for line in answered[-30:]}) == 2
 
 
 @pytest.mark.parametrize("server", SERVERS)

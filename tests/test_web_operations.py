@@ -127,6 +127,7 @@ def test_access_log_is_one_json_line_per_request(tiny_gallery, reap, server, tmp
     assert by_request[("GET", picture["image_url"])]["bytes"] > 0
     assert by_request[("HEAD", "/")]["bytes"] == 0 and by_request[("GET", "/")]["ms"] >= 0
     assert by_request[("GET", "/")]["client"] == "127.0.0.1"
+    assert len({line["worker"] for line in ours}) == 2  # both workers answered some
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ours[0]["time"])
 
 

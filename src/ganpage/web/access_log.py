@@ -39,6 +39,7 @@ class AccessLog:
             "ms": round(seconds * 1000, 3),
             "user_agent": headers.get(b"user-agent", b"").decode("latin-1"),
             "referer": headers.get(b"referer", b"").decode("latin-1"),
+            "worker": os.getpid(),  # which of the server's processes answered
         }
         with contextlib.suppress(OSError):  # a full disk loses log lines, never answers
             os.write(self._fd, (json.dumps(line, ensure_ascii=True) + "\n").encode())
