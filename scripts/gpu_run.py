@@ -287,6 +287,11 @@ def rebuild_run(previous: Path, run_dir: Path, data: Path, device: str) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     with tarfile.open(previous / "run.tar") as tar:
         tar.extractall(run_dir, filter="data")
+    trained_on = [c.slug for c in CategorySet.read(run_dir / "classes.json")]
+    if [c.slug for c in CategorySet.read(data / "classes.json")] != trained_on:
+        raise SystemExit(f"error: the data set {data} has other classes (or another order) than "
+                         f"the run was trained on ({len(trained_on)} in its classes.json); give "
+                         "the same data set")
     config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     config.data, config.device = str(data), device
     atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2) + "\n")

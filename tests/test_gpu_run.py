@@ -8,9 +8,11 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
+from ganpage.categories import CategorySet
 from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.export import export_run
 from ganpage.models import load_generator
@@ -102,3 +104,23 @@ def test_the_output_check_counts_results_json_before_it_is_written(tmp_path):
     (tmp_path / "file0.bin").rename(tmp_path / "results.json")  # written already: 8 in all
     assert gpu_run.check_outputs(tmp_path, noted.append) == []
     assert noted == ["OUTPUT PROBLEM: 9 files (at most 8 come back)"]
+
+
+def write_classes(path: Path, names: list[str]) -> None:
+    path.write_text(json.dumps(CategorySet.from_names(names).to_dicts()))
+
+
+def test_unpacking_onto_a_data_set_with_other_classes_is_one_line(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import gpu_run
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with tarfile.open(out / "run.tar", "w") as tar:
+        write_classes(tmp_path / "classes.json", ["Cat", "Dog"])
+        tar.add(tmp_path / "classes.json", arcname="classes.json")
+    data = tmp_path / "data"
+    data.mkdir()
+    write_classes(data / "classes.json", ["Dog", "Cat"])
+    with pytest.raises(SystemExit, match="other classes .or another order. than the run"):
+        gpu_run.rebuild_run(out, tmp_path / "run", data, "cpu")
