@@ -4,7 +4,9 @@
 workers in ``GANPAGE_SHARED_FOLDER``; in it, the live rate limit's table
 (``live/rate_limit.py``) and the pictures found damaged (``web/catalog.py``), so that what one
 worker learns about a client or a file holds in all of them. A site run in one process without
-``ganpage serve`` (tests, an embedding app) has none, and keeps that state to itself.
+``ganpage serve`` (tests, an embedding app) has none, and keeps that state to itself. The
+folder is made by ``tempfile`` (``TMPDIR``): keep that on a local filesystem, as record locks
+and appends of whole lines are what the sharing relies on.
 """
 
 from __future__ import annotations
