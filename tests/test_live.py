@@ -440,8 +440,8 @@ def live_sample(text: str, name: str, **labels: str) -> float:
 
 def workers_of(log: Path, path: str) -> set[int]:
     """The workers (pids) that answered ``path`` so far, by the access log."""
-    return {json.loads(line)["worker"] for line in log.read_text().splitlines()
-            if json.loads(line)["path"] == path}
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    return {line["worker"] for line in lines if line["path"] == path}
 
 
 def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(model, reap,

@@ -8,6 +8,7 @@ a folder (``HiddenFile``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sqlite3
@@ -185,14 +186,12 @@ class HiddenFile:
     def add(self, image_id: str) -> None:
         """Tell the other workers; if the file cannot be written (the disk is full, say),
         they find the picture damaged themselves when they next serve it."""
-        try:
+        with contextlib.suppress(OSError):
             descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(descriptor, f"{image_id}\n".encode())
             finally:
                 os.close(descriptor)
-        except OSError:
-            pass
 
     def new_ids(self) -> list[str]:
         """The ids added since the last call (none if the file is not there or unreadable)."""
