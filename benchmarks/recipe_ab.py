@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -50,15 +51,21 @@ ARMS: dict[str, list[str]] = {
 }
 
 
-def subset(data: Path, classes: int, out: Path) -> Path:
-    """``classes`` classes spread evenly over the data set's, as a data set of their own."""
+def subset(data: Path, classes: int, out: Path, choose: str = "spread") -> Path:
+    """``classes`` classes as a data set of their own: spread evenly over the data set's
+    (``spread``), or those with the most pictures, ties by name (``most``)."""
     if (out / MANIFEST).is_file():
         return out
     categories = CategorySet.from_dicts(json.loads((data / CLASSES).read_text()))
-    step = len(categories) / classes
-    chosen = [categories[int(i * step)] for i in range(classes)]
-    keep = {c.slug for c in chosen}
     rows = [json.loads(line) for line in (data / MANIFEST).read_text().splitlines() if line]
+    if choose == "most":
+        counts = Counter(r["class"] for r in rows)
+        ranked = sorted(categories, key=lambda c: (-counts[c.slug], c.name.lower()))
+        chosen = sorted(ranked[:classes], key=lambda c: c.id)
+    else:
+        step = len(categories) / classes
+        chosen = [categories[int(i * step)] for i in range(classes)]
+    keep = {c.slug for c in chosen}
     rows = [r for r in rows if r["class"] in keep]
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -137,6 +144,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data/emoji32"))
     parser.add_argument("--classes", type=int, default=100)
+    parser.add_argument("--choose", choices=["spread", "most"], default="spread",
+                        help="classes spread over the data set, or those with the most pictures")
     parser.add_argument("--minutes", type=float, default=12)
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--parallel", type=int, default=2)
@@ -147,7 +156,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/recipe-ab"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    data = subset(args.data, args.classes, args.out / "data")
+    data = subset(args.data, args.classes, args.out / "data", args.choose)
     classifier = args.out / "classifier"
     if not (classifier / "config.json").is_file():
         started = time.monotonic()

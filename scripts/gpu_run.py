@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import io
 import json
 import os
 import platform
@@ -38,28 +37,19 @@ import subprocess
 import sys
 import tarfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ganpage.atomic import atomic_write_text, atomic_write_with  # noqa: E402
-from ganpage.categories import CategorySet  # noqa: E402
-from ganpage.checkpoints import (  # noqa: E402
-    latest_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
+from ganpage.atomic import atomic_write_text  # noqa: E402
+from ganpage.checkpoints import latest_checkpoint  # noqa: E402
 from ganpage.data.synthetic import write_noise_dataset  # noqa: E402
-from ganpage.models.cgan import CGANConfig  # noqa: E402
-from ganpage.reporting import read_log, save_grid  # noqa: E402
-from ganpage.runs import load_run_config  # noqa: E402
-from ganpage.train import build_state  # noqa: E402
-from ganpage.train_config import TrainConfig  # noqa: E402
+from ganpage.errors import GanpageError  # noqa: E402
+from ganpage.reporting import read_log  # noqa: E402
+from ganpage.run_pack import pack_run, unpack_run  # noqa: E402
 
 # the recipe benchmarks/recipe_ab.py chose (training/README.md has the A/B); the schedule's
 # kimg are filled in from the kimg the run can reach
@@ -282,28 +272,16 @@ def continue_run(previous: Path, work: Path, data: Path, device: str) -> Path:
 
 def rebuild_run(previous: Path, run_dir: Path, data: Path, device: str) -> Path:
     """``run_dir``: a run folder around a checkpoint of ``previous``'s weights (a GPU run's
-    ``--out``; fresh Adam moments) on the data set ``data``, for ``ganpage train --resume``,
-    ``ganpage.export.export_run`` and scripts/release_emoji64.py."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(previous / "run.tar") as tar:
-        tar.extractall(run_dir, filter="data")
-    trained_on = [c.slug for c in CategorySet.read(run_dir / "classes.json")]
-    if [c.slug for c in CategorySet.read(data / "classes.json")] != trained_on:
-        raise SystemExit(f"error: the data set {data} has other classes (or another order) than "
-                         f"the run was trained on ({len(trained_on)} in its classes.json); give "
-                         "the same data set")
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    config.data, config.device = str(data), device
-    atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2) + "\n")
-    model_config = CGANConfig.from_dict(json.loads((run_dir / "model_config.json").read_text()))
-    state = build_state(config, model_config, torch.device("cpu"))
-    for name, module in (("G", state.G), ("D", state.D), ("ema", state.G_ema)):
-        weights = load_file(str(previous / f"{name}.safetensors"))
-        module.load_state_dict({k: v.float() for k, v in weights.items()})
-    counters = json.loads((previous / "results.json").read_text())["train"]["counters"]
-    state.step, state.images_seen = counters["step"], counters["images_seen"]
-    save_checkpoint(run_dir, state, config)
-    return run_dir
+    ``--out`` or any packed run, ``ganpage.run_pack``; fresh Adam moments) on the data set
+    ``data``, for ``ganpage train --resume``, ``ganpage.export.export_run`` and
+    scripts/release_emoji64.py."""
+    results = previous / "results.json"
+    counters = (json.loads(results.read_text()).get("train", {}).get("counters")
+                if results.is_file() else None)
+    try:
+        return unpack_run(previous, run_dir, data, device, counters)
+    except GanpageError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 # -- stage 4: package ------------------------------------------------------------------------
@@ -311,39 +289,12 @@ def rebuild_run(previous: Path, run_dir: Path, data: Path, device: str) -> Path:
 
 def package(run_dir: Path, out: Path, log: Log) -> dict:
     """The run's latest checkpoint as bf16 safetensors, a grid of its EMA generator, its small
-    files."""
-    checkpoint = latest_checkpoint(run_dir)
-    if checkpoint is None:
+    files (``ganpage.run_pack``)."""
+    if latest_checkpoint(run_dir) is None:
         log(f"no checkpoint in {run_dir}")
         return {}
-    payload = load_checkpoint(checkpoint)
-    for name, key in (("ema", "G_ema"), ("G", "G"), ("D", "D")):
-        state = {k: (v.to(torch.bfloat16) if v.is_floating_point() else v).contiguous()
-                 for k, v in payload[key].items()}
-        atomic_write_with(out / f"{name}.safetensors",
-                          lambda temporary, state=state: save_file(state, str(temporary)))
-    write_final_grid(run_dir, payload, out / "grid.png")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in ("config.json", "model_config.json", "classes.json", "log.jsonl",
-                     "losses.png", "config_changes.jsonl"):
-            if (run_dir / name).is_file():
-                tar.add(run_dir / name, arcname=name)
-    atomic_write_with(out / "run.tar", lambda temporary: temporary.write_bytes(buffer.getvalue()))
-    return {"checkpoint": checkpoint.name,
-            "counters": {"step": int(payload["step"]),
-                         "images_seen": int(payload["images_seen"])}}
-
-
-def write_final_grid(run_dir: Path, payload: dict, path: Path) -> None:
-    """The sample grid of the checkpoint's EMA generator, as training draws its grids: the
-    pictures of the weights that come back, even when the run stopped before its first grid."""
-    config = load_run_config(run_dir)
-    model_config = CGANConfig.from_dict(json.loads((run_dir / "model_config.json").read_text()))
-    G_ema = build_state(config, model_config, torch.device("cpu")).G_ema
-    G_ema.load_state_dict({k: v.float() for k, v in payload["G_ema"].items()})
-    categories = CategorySet.read(run_dir / "classes.json")
-    save_grid(path, G_ema.eval(), categories, config, model_config.image_size)
+    counters = pack_run(run_dir, out)
+    return {"checkpoint": counters.pop("checkpoint"), "counters": counters}
 
 
 def check_outputs(out: Path, log: Log) -> list[str]:

@@ -110,7 +110,9 @@ def write_classes(path: Path, names: list[str]) -> None:
     path.write_text(json.dumps(CategorySet.from_names(names).to_dicts()))
 
 
-def test_unpacking_onto_a_data_set_with_other_classes_is_one_line(tmp_path):
+def test_unpacking_a_wrong_folder_is_one_line(tmp_path):
+    """rebuild_run is ganpage.run_pack's unpack_run (tests/test_run_pack.py), its errors one
+    line each, as the script's exit message."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import gpu_run
 
@@ -122,5 +124,5 @@ def test_unpacking_onto_a_data_set_with_other_classes_is_one_line(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     write_classes(data / "classes.json", ["Dog", "Cat"])
-    with pytest.raises(SystemExit, match="other classes .or another order. than the run"):
+    with pytest.raises(SystemExit, match="^error: .*lacks ema.safetensors.*not a packed run"):
         gpu_run.rebuild_run(out, tmp_path / "run", data, "cpu")

@@ -413,6 +413,26 @@ def test_a_bad_permalink_shows_an_error_not_a_picture(page, static_server, query
     assert page.locator("#picture").is_hidden() and page.locator("#problem").is_visible()
 
 
+@in_chromium
+def test_after_a_bad_permalink_the_buttons_draw(page, static_server, emoji64):
+    """A wrong slug says so, then the page still works (its buttons stayed disabled): Draw
+    another draws the chosen category, the error goes, and Morph has a picture to start from."""
+    page.goto(f"{static_server}?category=no-such-thing&seed=1")
+    page.wait_for_function("() => document.getElementById('picture').dataset.state === 'error'")
+    page.wait_for_function("() => !document.getElementById('another').disabled")
+    assert page.locator("#morph").is_disabled()  # nothing on the canvas to morph from
+    assert page.locator("#problem").is_visible()
+    page.select_option("#category", "hamster")
+    wrong_url = page.url
+    page.click("#another")
+    pixels = drawn(page, wrong_url)
+    assert recipe_of(page.url)[0] == "hamster"
+    assert page.locator("#picture").is_visible() and page.locator("#problem").is_hidden()
+    assert np.abs(pixels.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
+    assert page.locator("#morph").is_enabled() and page.locator("#backend").is_enabled()
+    assert page.failures == []
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """`ganpage serve --live emoji64` (no gallery) as a real server process, with an empty ONNX
@@ -477,3 +497,27 @@ def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_serv
     generator = load_generator(live_site / "biggan-model", dtype="float32")
     assert np.abs(pixels.astype(int) - pytorch_picture(generator, page.url)).mean() <= 2
     assert pixels.std() > 5 and page.failures == []
+
+
+@in_chromium
+def test_a_style_model_draws_each_seeds_style_in_the_browser(page, live_site, static_server):
+    """A model with a style label: live.js feeds the style noise.js draws from the seed, so the
+    browser's pictures are PyTorch's for seeds of different styles."""
+    from conftest import make_tiny_model
+    from ganpage.models import load_generator
+    from ganpage.noise import style_ids
+
+    folder = live_site / "styled"
+    if not (folder / PAGE).exists():
+        write_live_page(make_tiny_model(live_site / "styled-model", num_styles=5), folder)
+    generator = load_generator(live_site / "styled-model", dtype="float32")
+    seeds = [1, 2, 3, 4]
+    assert len(set(style_ids(seeds, generator.z_dim, 5).tolist())) > 1
+    previous = ""
+    for seed in seeds:
+        page.goto(static_server.replace("/mysite/", "/styled/") +
+                  f"?category=bagel&seed={seed}&truncation=0.8")
+        pixels = drawn(page, previous)
+        previous = page.url
+        assert np.abs(pixels.astype(int) - pytorch_picture(generator, page.url)).mean() <= 2
+    assert page.failures == []

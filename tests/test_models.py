@@ -9,7 +9,9 @@ from conftest import make_tiny_model
 from ganpage.errors import GanpageError
 from ganpage.models import ModelLoadError, load_generator
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
+from ganpage.models.generator import to_uint8
 from ganpage.models.loading import check_device, resolve_model_dir
+from ganpage.noise import style_ids, truncated_noise
 
 
 def test_sample_shape_dtype_and_determinism(tiny_model):
@@ -258,3 +260,47 @@ def test_strict_loading_keeps_the_modules_dtypes():
     load_state_dict_strict(net, {"weight": torch.randn(2, 3, dtype=torch.bfloat16),
                                  "bias": torch.randn(2, dtype=torch.bfloat16)})
     assert net.weight.dtype == torch.float32
+
+
+def test_a_model_without_a_style_label_has_no_style_parameters(tiny_model):
+    config = CGANConfig(num_classes=3, image_size=32, z_dim=8, embed_dim=8, g_channels=2,
+                        d_channels=2)
+    for net in (CGANGenerator(config), CGANDiscriminator(config)):
+        assert not [name for name in net.state_dict() if "style" in name]
+    assert CGANGenerator(config).stem.in_features == 16  # z and the class embedding alone
+    assert load_generator(tiny_model).num_styles == 0
+
+
+def test_a_style_model_draws_the_style_its_seed_picks(tmp_path):
+    generator = load_generator(make_tiny_model(tmp_path / "styled", num_styles=4),
+                               dtype="float32")
+    assert generator.num_styles == 4
+    seeds = list(range(8))
+    drawn = generator.sample([1] * 8, seeds, 0.8)
+    z = torch.from_numpy(truncated_noise(seeds, 8, 0.8))
+    styles = torch.from_numpy(style_ids(seeds, 8, 4))
+    labels = torch.ones(8, dtype=torch.long)
+    with torch.inference_mode():
+        explicit = generator.net.generate(z, labels, 0.8, styles=styles)
+        other = generator.net.generate(z, labels, 0.8, styles=(styles + 1) % 4)
+    assert np.array_equal(drawn, to_uint8(explicit))
+    assert not np.array_equal(drawn, to_uint8(other))  # the style changes the picture
+    assert len(set(styles.tolist())) > 1
+    assert generator.morph((0, 1), (0, 5), 3).shape == (3, 32, 32, 3)
+    with pytest.raises(ValueError, match="style"):
+        generator.net.generate(z, labels, 0.8)
+
+
+def test_the_discriminator_projects_the_style():
+    config = CGANConfig(num_classes=3, image_size=32, z_dim=8, embed_dim=8, g_channels=2,
+                        d_channels=2, num_styles=3)
+    D = CGANDiscriminator(config).eval()
+    images, labels = torch.randn(2, 3, 32, 32), torch.tensor([0, 2])
+    with torch.no_grad():
+        a, class_a = D(images, labels, styles=torch.tensor([0, 0]))
+        b, class_b = D(images, labels, styles=torch.tensor([1, 2]))
+    assert not torch.allclose(a, b) and torch.equal(class_a, class_b)
+    with pytest.raises(ValueError, match="style"):
+        D(images, labels)
+    with pytest.raises(ValueError, match="num_styles"):
+        CGANConfig(num_classes=3, num_styles=1)

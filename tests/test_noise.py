@@ -1,4 +1,5 @@
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ganpage.noise import Mulberry32, truncated_noise
+from ganpage.noise import Mulberry32, style_ids, truncated_noise
 
 NOISE_JS = Path(__file__).parents[1] / "src" / "ganpage" / "web" / "static" / "noise.js"
 
@@ -61,3 +62,47 @@ def test_browser_noise_is_bit_identical(tmp_path):
     from_js = np.array(json.loads(result.stdout), dtype=np.float32)
     from_python = truncated_noise([0, 1, 42, 4294967295], 128, 0.7)
     assert np.array_equal(from_js, from_python)
+
+
+def scalar_style(seed: int, z_dim: int, num_styles: int) -> int:
+    """Step 4 as the docstring writes it: the stream's next uniform after the latent's
+    accepted normals (rejected ones skipped), floor(u * num_styles)."""
+    draws = iter(scalar_mulberry32(seed, 20 * z_dim + 10))
+
+    def uniform() -> float:
+        return next(draws) / 2**32
+
+    for _ in range(z_dim):
+        while True:
+            u1, u2 = uniform(), uniform()
+            if abs(math.sqrt(-2 * math.log1p(-u1)) * math.cos(2 * math.pi * u2)) <= 2:
+                break
+    return math.floor(uniform() * num_styles)
+
+
+def test_a_seed_draws_its_style_from_the_stream_after_its_latent():
+    seeds = list(range(400))
+    styles = style_ids(seeds, 16, 12)
+    assert styles.dtype == np.int64 and styles.shape == (400,)
+    assert [int(s) for s in styles[:40]] == [scalar_style(s, 16, 12) for s in seeds[:40]]
+    counts = np.bincount(styles, minlength=12)
+    assert counts.min() >= 15 and counts.max() <= 55  # about 33 each: every style is drawn
+    assert np.array_equal(style_ids([7, 3], 16, 12), styles[[7, 3]])  # batch independent
+    assert not np.array_equal(style_ids(seeds, 17, 12), styles)  # after the latent, not before
+    with pytest.raises(ValueError, match="num_styles"):
+        style_ids([1], 16, 0)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+def test_browser_style_is_identical(tmp_path):
+    seeds = [0, 1, 42, 123456789, 4294967295, *range(100, 160)]
+    script = tmp_path / "style.mjs"
+    script.write_text(
+        f"import {{ styleId }} from '{NOISE_JS.as_posix()}';\n"
+        f"const seeds = {json.dumps(seeds)};\n"
+        "console.log(JSON.stringify([12, 7].map(k => seeds.map(s => styleId(s, 128, k)))));\n"
+    )
+    result = subprocess.run(["node", str(script)], capture_output=True, text=True, check=True)
+    from_js = json.loads(result.stdout)
+    assert from_js == [style_ids(seeds, 128, k).tolist() for k in (12, 7)]
+    assert len(set(from_js[0])) > 6  # the seeds draw many styles, not one

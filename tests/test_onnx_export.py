@@ -44,7 +44,8 @@ def exported(tmp_path_factory):
     """model name -> (generator, exported files), each exported once for this module."""
     root = tmp_path_factory.mktemp("onnx")
     sources = {"tiny": make_tiny_model(root / "tiny"), "biggan": tiny_biggan(root / "biggan"),
-               "emoji64": "emoji64"}
+               "emoji64": "emoji64",
+               "tiny-style": make_tiny_model(root / "tiny-style", num_styles=4)}
     made = {}
 
     def export(name):
@@ -55,7 +56,7 @@ def exported(tmp_path_factory):
     return export
 
 
-@pytest.mark.parametrize("model", ["tiny", "emoji64", "biggan"])
+@pytest.mark.parametrize("model", ["tiny", "emoji64", "biggan", "tiny-style"])
 def test_exported_onnx_matches_pytorch(model, exported):
     _, files = exported(model)
     assert [f.dtype for f in files] == ["float32", "float16"]
@@ -129,3 +130,21 @@ def test_names_agree_with_the_live_page():
     from ganpage.web import live_page
 
     assert onnx_file_name("float32") == live_page.ONNX_FILE and live_page.MANIFEST == MANIFEST
+
+
+def test_a_style_model_takes_the_style_its_seed_draws(exported):
+    import onnxruntime
+
+    from ganpage.noise import style_ids
+
+    generator, files = exported("tiny-style")
+    manifest = json.loads((files[0].path.parent / MANIFEST).read_text())
+    assert list(manifest["inputs"]) == ["noise", "labels", "styles"]
+    assert manifest["num_styles"] == 4
+    session = onnxruntime.InferenceSession(str(files[0].path),
+                                           providers=["CPUExecutionProvider"])
+    seeds = list(range(6))
+    feeds = {"noise": truncated_noise(seeds, 8, 0.7), "labels": np.full(6, 2, dtype=np.int64),
+             "styles": style_ids(seeds, 8, 4)}
+    got = to_uint8(torch.from_numpy(session.run(None, feeds)[0]))
+    assert np.abs(got.astype(int) - generator.sample([2] * 6, seeds, 0.7)).max() <= 1

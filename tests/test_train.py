@@ -384,3 +384,39 @@ def test_relativistic_loss_with_penalties_trains_logs_and_resumes_exactly(datase
     assert all(row["gradient_penalty"] >= 0 for row in rows)
     assert rows[0]["d_loss"] == pytest.approx(np.log(2), abs=0.3)  # softplus(0) at the start
     assert_same_networks(a, b)
+
+
+def test_a_style_label_trains_resumes_exactly_and_exports_a_model_that_draws_styles(tmp_path):
+    import json
+
+    data = write_noise_dataset(tmp_path / "styled", classes=2, per_class=6, styles=3)
+    config = lambda out: tiny_config(data, out, style_label="source", style_dim=4,  # noqa: E731
+                                     loss="relativistic", r1_gamma=0.1, r1_every=2,
+                                     diversity_loss_weight=0.2, class_loss_weight=1.0,
+                                     precision="float32")
+    a, b, straight = straight_and_resumed(config, tmp_path, before=3, after=2)
+    assert_same_networks(a, b)
+    assert a["G"]["style_embed.weight"].shape == (3, 4)
+    assert "style_embed.weight_orig" in a["D"]
+    rows = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
+    assert rows and all(np.isfinite(row["d_loss"]) and np.isfinite(row["g_loss"]) for row in rows)
+    assert json.loads((straight / "styles.json").read_text()) == ["style 0", "style 1",
+                                                                   "style 2"]
+    model = export_run(straight, tmp_path / "model")
+    assert json.loads((model / "styles.json").read_text())[2] == "style 2"
+    generator = load_generator(model)
+    assert generator.num_styles == 3
+    assert generator.sample([0, 1], [0, 1]).shape == (2, 32, 32, 3)
+
+
+def test_a_style_label_is_checked_and_kept_on_resume(dataset, tmp_path):
+    with pytest.raises(DatasetError, match="--style-label nope: 12 of 12 pictures.*source"):
+        train(tiny_config(dataset, tmp_path / "runs", style_label="nope"), show_progress=False,
+              stop_after_steps=1)
+    with pytest.raises(DatasetError, match="at least 2 values"):  # all "synthetic"
+        train(tiny_config(dataset, tmp_path / "runs", style_label="source"),
+              show_progress=False, stop_after_steps=1)
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False, stop_after_steps=1)
+    with pytest.raises(GanpageError, match="style_label"):
+        train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False,
+              stop_after_steps=1, changes={"style_label": "source"})

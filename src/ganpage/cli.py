@@ -312,6 +312,10 @@ def train(
     init_from: Annotated[Path | None, typer.Option(
         help="Start a new run's networks from this checkpoint or run folder (fine-tuning).")]
     = None,
+    style_label: Annotated[str | None, typer.Option(
+        help="A field of the data set's manifest.jsonl whose values become a second label, "
+             "the style (source: the emoji set); each sample's style is drawn from its seed.")]
+    = None,
     log_every: Annotated[int | None, typer.Option(
         help="Steps between rows of log.jsonl.", show_default="20")] = None,
     seed: Annotated[int | None, typer.Option(show_default="0")] = None,
@@ -330,6 +334,8 @@ def train(
     [bold]Examples[/bold]
 
     ganpage train data/emoji64 --kimg 2000
+
+    ganpage train data/emoji64 --style-label source --loss relativistic --r1-gamma 0.1
 
     ganpage train --resume runs/00003-emoji64-64
 
@@ -353,7 +359,7 @@ def train(
              "condition_fade_kimg": condition_fade, "grid_every_kimg": grid_every,
              "checkpoint_every_kimg": checkpoint_every, "log_every_steps": log_every,
              "init_from": str(init_from) if init_from else None,
-             "seed": seed}
+             "style_label": style_label, "seed": seed}
     given = {name: value for name, value in given.items() if value is not None}
     config = TrainConfig(data=str(data or ""), out=str(out), device=device, threads=threads,
                          precision=precision, **({} if resume else given))
@@ -642,6 +648,7 @@ from ganpage.commands import curate as _curate_commands  # noqa: E402, F401
 from ganpage.commands import export_onnx as _export_onnx_commands  # noqa: E402, F401
 from ganpage.commands import gallery as _gallery_commands  # noqa: E402, F401
 from ganpage.commands import label as _label_commands  # noqa: E402, F401
+from ganpage.commands import run_pack as _run_pack_commands  # noqa: E402, F401
 from ganpage.commands import serve as _serve_commands  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ from ganpage.classify import BUNDLED_FOLDER, check_same_classes, load_classifier
 from ganpage.curate import score_categories, write_category_scores
 from ganpage.models.cgan import CGANConfig, CGANGenerator
 from ganpage.models.loading import CATEGORY_SCORES, load_generator, save_model
+from ganpage.runs import STYLES
 
 
 def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str = "",
@@ -37,6 +38,8 @@ def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str 
     (out / CATEGORY_SCORES).unlink(missing_ok=True)  # scored an older generator
     folder = save_model(out, architecture="ganpage-cgan", model_id=model_id,
                         config=model_config.to_dict(), net=net, categories=categories, card=card)
+    if (run_dir / STYLES).is_file():
+        shutil.copyfile(run_dir / STYLES, folder / STYLES)
     if classifier is not None:
         _rank_categories(folder, folder / BUNDLED_FOLDER)
     return folder

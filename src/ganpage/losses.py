@@ -56,12 +56,12 @@ def adversarial_loss(name: str) -> tuple[Callable, Callable, bool]:
 
 
 def gradient_penalty(D: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                     condition: float) -> torch.Tensor:
+                     condition: float, styles: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared norm of D's gradient with respect to its input pictures (B, 3, S, S): R1
     when they are real, R2 when generated, the mean of both for a batch of each. Keeps the
     graph, so the penalty itself can be trained on."""
     images = images.detach().requires_grad_(True)
-    realness, _ = D(images, labels, condition)
+    realness, _ = D(images, labels, condition, styles)
     (gradient,) = torch.autograd.grad(realness.float().sum(), images, create_graph=True)
     return gradient.float().square().sum(dim=(1, 2, 3)).mean()
 

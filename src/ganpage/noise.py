@@ -14,6 +14,10 @@ the same latent vector:
    ``truncation`` (float64 arithmetic, cast to float32 at the end).
 
 Every latent dimension is drawn in order 0..z_dim-1 from one stream per seed.
+
+4. Style (for models trained with a style label, ``num_styles`` > 0): the next uniform ``u`` of
+   the same stream, after the latent's last accepted normal, picks style ``floor(u * num_styles)``
+   (exact in float64, so every runtime picks the same one). Truncation does not change it.
 """
 
 from __future__ import annotations
@@ -63,6 +67,21 @@ def truncated_noise(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -
     """Latents for ``seeds``: (B, z_dim) float32, entries in [-2, 2] * truncation."""
     if not 0.0 < truncation <= 1.0:
         raise ValueError(f"truncation must be in (0, 1], got {truncation}")
+    z, _ = _unit_latents(seeds, z_dim)
+    return (z * truncation).astype(np.float32)
+
+
+def style_ids(seeds: Sequence[int], z_dim: int, num_styles: int) -> np.ndarray:
+    """The style each seed draws (step 4 of the module docstring): (B,) int64 in
+    [0, num_styles)."""
+    if num_styles < 1:
+        raise ValueError(f"num_styles must be at least 1, got {num_styles}")
+    _, rng = _unit_latents(seeds, z_dim)
+    return np.floor(rng.uniform() * num_styles).astype(np.int64)
+
+
+def _unit_latents(seeds: Sequence[int], z_dim: int) -> tuple[np.ndarray, Mulberry32]:
+    """Steps 1-3 at truncation 1: (B, z_dim) float64, and the streams just after them."""
     rng = Mulberry32(seeds)
     z = np.empty((len(rng.state), z_dim), dtype=np.float64)
     for i in range(z_dim):
@@ -72,4 +91,4 @@ def truncated_noise(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -
             column[rejected] = rng.normal(rejected)
             rejected = np.abs(column) > TRUNCATION_BOUND
         z[:, i] = column
-    return (z * truncation).astype(np.float32)
+    return z, rng

@@ -2,8 +2,9 @@
 onnxruntime when it is written, plus ``manifest.json`` that says how to call them.
 
 Inputs: ``noise`` (B, z_dim) float32 (``noise.truncated_noise``: already truncated and scaled),
-``labels`` (B,) int64 class ids and, for models that take it (BigGAN-deep: its batch norm
-statistics depend on it), ``truncation`` (1,) float64. Output: ``images`` (B, 3, H, W) float32
+``labels`` (B,) int64 class ids, for models trained with a style label ``styles`` (B,) int64
+(``noise.style_ids``: drawn from the seed), and, for models that take it (BigGAN-deep: its batch
+norm statistics depend on it), ``truncation`` (1,) float64. Output: ``images`` (B, 3, H, W) float32
 in [-1, 1], NCHW, RGB; ``Generator.to_uint8`` turns it into pixels.
 """
 
@@ -56,6 +57,14 @@ class _Sampler(nn.Module):
         return self.net.generate(noise.to(self.dtype), labels, 1.0).float()  # (B, 3, H, W)
 
 
+class _StyleSampler(_Sampler):
+    """(noise, labels, styles) -> images, for networks with a style label."""
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor,  # type: ignore[override]
+                styles: torch.Tensor) -> torch.Tensor:
+        return self.net.generate(noise.to(self.dtype), labels, 1.0, styles=styles).float()
+
+
 class _TruncationSampler(_Sampler):
     """(noise, labels, truncation (1,) float64) -> images, for networks that take truncation."""
 
@@ -105,15 +114,13 @@ def export_onnx(generator: Generator, out: Path) -> list[ExportedFile]:
 
 
 def _export(generator: Generator, dtype: torch.dtype, path: Path) -> None:
-    sampler_class = _TruncationSampler if takes_truncation(generator) else _Sampler
+    sampler_class = (_TruncationSampler if takes_truncation(generator)
+                     else _StyleSampler if generator.num_styles else _Sampler)
     sampler = sampler_class(copy.deepcopy(generator.net).float(), dtype).eval()
     inputs = _parity_inputs(generator, PARITY_TRUNCATIONS[1])
     batch = torch.export.Dim("batch", min=1, max=4096)
-    shapes = {"noise": {0: batch}, "labels": {0: batch}}
-    names = ["noise", "labels"]
-    if len(inputs) == 3:
-        shapes["truncation"] = {}
-        names.append("truncation")
+    names = input_names(generator)
+    shapes = {name: ({} if name == "truncation" else {0: batch}) for name in names}
     # torch's exporter trips its own deprecations and logs that torchvision's ops are absent
     registration = logging.getLogger("torch.onnx._internal.exporter._registration")
     level = registration.level
@@ -128,12 +135,21 @@ def _export(generator: Generator, dtype: torch.dtype, path: Path) -> None:
             registration.setLevel(level)
 
 
+def input_names(generator: Generator) -> list[str]:
+    """The ONNX inputs, in order: noise, labels, then styles or truncation if it takes them."""
+    if takes_truncation(generator):
+        return ["noise", "labels", "truncation"]
+    return ["noise", "labels", "styles"] if generator.num_styles else ["noise", "labels"]
+
+
 def _parity_inputs(generator: Generator, truncation: float) -> tuple[torch.Tensor, ...]:
     seeds = list(PARITY_SEEDS)
     labels = torch.tensor([seed % len(generator.categories) for seed in seeds], dtype=torch.long)
     z = torch.from_numpy(truncated_noise(seeds, generator.z_dim, truncation))
     if takes_truncation(generator):
         return z, labels, torch.tensor([truncation], dtype=torch.float64)
+    if generator.num_styles:
+        return z, labels, generator.styles_of(seeds).cpu()
     return z, labels
 
 
@@ -149,8 +165,9 @@ def parity(generator: Generator, path: Path) -> float:
     for truncation in PARITY_TRUNCATIONS:
         inputs = _parity_inputs(generator, truncation)
         got = session.run(None, {n: t.numpy() for n, t in zip(names, inputs, strict=True)})[0]
+        styles = {"styles": inputs[2]} if "styles" in names else {}
         with torch.inference_mode():
-            expected = net.generate(inputs[0], inputs[1], truncation).numpy()
+            expected = net.generate(inputs[0], inputs[1], truncation, **styles).numpy()
         worst = max(worst, float(np.abs(got - expected).max()))
     return worst
 
@@ -163,6 +180,9 @@ def manifest(generator: Generator, files: list[ExportedFile]) -> dict:
                   "values": "truncated_noise(seed, z_dim, truncation): noise.py / noise.js"},
         "labels": {"dtype": "int64", "shape": ["batch"], "values": "class ids (classes[].id)"},
     }
+    if generator.num_styles:
+        inputs["styles"] = {"dtype": "int64", "shape": ["batch"],
+                            "values": "style_ids(seed, z_dim, num_styles): noise.py / noise.js"}
     if takes_truncation(generator):
         inputs["truncation"] = {"dtype": "float64", "shape": [1],
                                 "values": "the truncation the noise was made with, (0, 1]"}
@@ -171,6 +191,7 @@ def manifest(generator: Generator, files: list[ExportedFile]) -> dict:
         "model_id": generator.model_id,
         "architecture": "biggan-deep" if takes_truncation(generator) else "ganpage-cgan",
         "z_dim": generator.z_dim,
+        "num_styles": generator.num_styles,
         "resolution": size,
         "inputs": inputs,
         "output": {"name": "images", "dtype": "float32", "shape": ["batch", 3, size, size],

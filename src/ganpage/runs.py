@@ -17,6 +17,7 @@ from ganpage.errors import GanpageError
 from ganpage.models.cgan import CGANConfig
 from ganpage.train_config import RESUME_CHANGEABLE, TrainConfig
 
+STYLES = "styles.json"  # a style-labelled run's style names, in id order (also in its export)
 
 def new_run_dir(out: Path, data: Path, image_size: int) -> Path:
     """The next numbered run folder: ``out/00007-<data name>-<size>``."""
@@ -83,14 +84,17 @@ def load_image_size(data: Path) -> int:
 
 
 def write_run_files(run_dir: Path, config: TrainConfig, model_config: CGANConfig,
-                    categories) -> None:
-    """config.json, model_config.json and classes.json, each written atomically."""
+                    categories, style_names: list[str] | None = None) -> None:
+    """config.json, model_config.json, classes.json and, with a style label, styles.json (the
+    style names in id order), each written atomically."""
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2) + "\n")
     atomic_write_text(run_dir / "model_config.json",
                       json.dumps(model_config.to_dict(), indent=2) + "\n")
     atomic_write_text(run_dir / "classes.json",
                       json.dumps(categories.to_dicts(), indent=1) + "\n")
+    if style_names:
+        atomic_write_text(run_dir / STYLES, json.dumps(style_names, indent=1) + "\n")
 
 
 def tidy_after_kill(run_dir: Path) -> None:

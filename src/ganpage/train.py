@@ -97,15 +97,27 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 
 
 def real_batch(data: torch.Tensor, labels: torch.Tensor, batch_size: int, xflip: bool,
-               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """A random batch of real pictures in [-1, 1] (B, 3, S, S), with their labels (B,)."""
+               device: torch.device, styles: torch.Tensor | None = None,
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """A random batch of real pictures in [-1, 1] (B, 3, S, S), with their labels (B,) and,
+    when the data has a style label, their styles (B,)."""
     index = torch.randint(len(data), (batch_size,))
     images = data[index.to(data.device)].to(device).float() / 127.5 - 1
     images = images.contiguous(memory_format=torch.channels_last)
     if xflip:
         flip = torch.rand(batch_size) < 0.5
         images[flip.to(device)] = images[flip.to(device)].flip(3)
-    return images, labels[index].to(device)
+    return images, labels[index].to(device), _pick(styles, index, device)
+
+
+def _pick(values: torch.Tensor | None, index: torch.Tensor,
+          device: torch.device) -> torch.Tensor | None:
+    return None if values is None else values[index].to(device)
+
+
+def _twice(values: torch.Tensor | None) -> torch.Tensor | None:
+    """A label tensor for one D batch of reals then fakes drawn for the same labels."""
+    return None if values is None else torch.cat([values, values])
 
 
 @dataclass(frozen=True)
@@ -127,21 +139,23 @@ class Objective:
 
 
 def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy: list[str],
-           z_dim: int, objective: Objective, autocast) -> tuple[StepLosses, torch.Tensor]:
+           z_dim: int, objective: Objective, autocast,
+           styles: torch.Tensor | None = None) -> tuple[StepLosses, torch.Tensor]:
     """Adversarial loss on augmented reals and fakes, plus the weighted class loss on the reals;
     one Adam step of D. Returns the losses and D's logits of the reals (detached), which the
     relativistic G loss pairs its fakes with.
 
     Reals and fakes go through D as one batch: D has no batch statistics, so this equals two
-    passes, is faster, and is what DDP needs (one forward per backward)."""
+    passes, is faster, and is what DDP needs (one forward per backward). Fakes are drawn for
+    the reals' labels (and styles)."""
     d_loss, _, _ = adversarial_loss(objective.loss)
     z = torch.randn(len(labels), z_dim, device=reals.device)
     with torch.no_grad(), autocast():
-        fakes = state.G(z, labels, objective.condition)
+        fakes = state.G(z, labels, objective.condition, styles)
     with autocast():
         images = torch.cat([diff_augment(reals, policy), diff_augment(fakes.float(), policy)])
         realness, class_logits = state.D(images, torch.cat([labels, labels]),
-                                         objective.condition)
+                                         objective.condition, _twice(styles))
         real_logits, fake_logits = realness.float().chunk(2)
         adversarial = d_loss(real_logits, fake_logits)
         classification = F.cross_entropy(class_logits[:len(labels)].float(), labels)
@@ -153,22 +167,25 @@ def d_step(state: TrainState, reals: torch.Tensor, labels: torch.Tensor, policy:
 
 
 def g_step(state: TrainState, labels: torch.Tensor, policy: list[str], z_dim: int,
-           objective: Objective, autocast,
-           real_logits: torch.Tensor | None = None) -> StepLosses:
+           objective: Objective, autocast, real_logits: torch.Tensor | None = None,
+           styles: torch.Tensor | None = None) -> StepLosses:
     """G's adversarial loss through the augmented discriminator, plus the weighted class loss
     (D should name the class each fake was drawn for) and the mode-seeking term. The
     relativistic loss pairs each fake with ``real_logits`` of the same class (``labels`` are
     the ones ``d_step`` drew its fakes for)."""
     _, g_loss, needs_reals = adversarial_loss(objective.loss)
-    if objective.diversity_loss_weight:
-        labels = labels[:len(labels) // 2].repeat(2)  # pairs of one class, different noise
+    if objective.diversity_loss_weight:  # pairs of one class (and style), different noise
+        half = len(labels) // 2
+        labels = labels[:half].repeat(2)
         if real_logits is not None:
-            real_logits = real_logits[:len(labels) // 2].repeat(2)
+            real_logits = real_logits[:half].repeat(2)
+        if styles is not None:
+            styles = styles[:half].repeat(2)
     z = torch.randn(len(labels), z_dim, device=labels.device)
     with autocast():
-        fakes = state.G(z, labels, objective.condition)
+        fakes = state.G(z, labels, objective.condition, styles)
         realness, class_logits = state.D(diff_augment(fakes.float(), policy), labels,
-                                         objective.condition)
+                                         objective.condition, styles)
         adversarial = g_loss(realness.float(), real_logits if needs_reals else None)
         classification = F.cross_entropy(class_logits.float(), labels)
         loss = adversarial + objective.class_loss_weight * classification
@@ -184,17 +201,18 @@ def g_step(state: TrainState, labels: torch.Tensor, policy: list[str], z_dim: in
 
 def d_regularize(state: TrainState, reals: torch.Tensor, labels: torch.Tensor,
                  policy: list[str], z_dim: int, objective: Objective, gamma: float,
-                 every: int, world: Distributed) -> torch.Tensor:
+                 every: int, world: Distributed,
+                 styles: torch.Tensor | None = None) -> torch.Tensor:
     """One lazy-regularisation step of D (StyleGAN2): gamma/2 (R1 + R2) times ``every``, in
     float32, on the same augmented inputs D trains on. It runs on the unwrapped D (DDP does not
     support double backward) and averages the gradients across ranks itself. Returns the
     mean squared gradient norm."""
     z = torch.randn(len(labels), z_dim, device=reals.device)
     with torch.no_grad():
-        fakes = state.G(z, labels, objective.condition)
+        fakes = state.G(z, labels, objective.condition, styles)
     images = torch.cat([diff_augment(reals, policy), diff_augment(fakes.float(), policy)])
     penalty = gradient_penalty(unwrap(state.D), images, torch.cat([labels, labels]),
-                               objective.condition)
+                               objective.condition, _twice(styles))
     state.opt_d.zero_grad(set_to_none=True)
     (gamma * penalty * every).backward()  # mean over both halves = (R1 + R2) / 2
     if world.world_size > 1:
@@ -279,8 +297,9 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
-        dataset = load_training_set(config.data)
-        model_config = config.model_config(len(dataset.categories), dataset.image_size)
+        dataset = load_training_set(config.data, config.style_label)
+        model_config = config.model_config(len(dataset.categories), dataset.image_size,
+                                           len(dataset.style_names))
         torch.manual_seed(config.seed + world.rank)
         state = build_state(config, model_config, device)
         if dry_run:
@@ -298,7 +317,8 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
             state.G = nn.parallel.DistributedDataParallel(state.G)
             state.D = nn.parallel.DistributedDataParallel(state.D)
         if world.is_main:
-            write_run_files(run_dir, config, model_config, dataset.categories)
+            write_run_files(run_dir, config, model_config, dataset.categories,
+                            dataset.style_names)
         deadline = (None if stop_after_minutes is None
                     else time.monotonic() + 60 * stop_after_minutes)
         with stop_on_signals() as stop, fastest_kernels(device):
@@ -330,6 +350,7 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
     policy = parse_policy(config.augment)
     data = torch.from_numpy(dataset.images).to(device)  # uint8: 74 MB for 6,000 at 64 px
     labels = torch.from_numpy(dataset.labels)
+    styles = None if dataset.styles is None else torch.from_numpy(dataset.styles)
     dtype = autocast_dtype(config.precision, device)
 
     def autocast():
@@ -348,18 +369,21 @@ def _loop(run_dir: Path, config: TrainConfig, state: TrainState, dataset: Traini
                             visible=show_progress and world.is_main)
         while state.images_seen < total:
             objective = Objective.at(config, state.kimg)
-            reals, real_labels = real_batch(data, labels, config.batch_size, config.xflip, device)
+            reals, real_labels, real_styles = real_batch(data, labels, config.batch_size,
+                                                         config.xflip, device, styles)
             d_losses, real_logits = d_step(state, reals, real_labels, policy, config.z_dim,
-                                           objective, autocast)
+                                           objective, autocast, real_styles)
             if config.r1_gamma and state.step % config.r1_every == 0:
                 penalty = d_regularize(state, reals, real_labels, policy, config.z_dim,
-                                       objective, config.r1_gamma, config.r1_every, world)
+                                       objective, config.r1_gamma, config.r1_every, world,
+                                       real_styles)
             if objective.loss == "relativistic":  # pairs with the reals D just saw
                 g_losses = g_step(state, real_labels, policy, config.z_dim, objective,
-                                  autocast, real_logits)
+                                  autocast, real_logits, real_styles)
             else:  # labels drawn afresh, as before the relativistic loss existed
-                fake_labels = labels[torch.randint(len(labels), (config.batch_size,))].to(device)
-                g_losses = g_step(state, fake_labels, policy, config.z_dim, objective, autocast)
+                index = torch.randint(len(labels), (config.batch_size,))
+                g_losses = g_step(state, labels[index].to(device), policy, config.z_dim,
+                                  objective, autocast, styles=_pick(styles, index, device))
             update_ema(state, per_step, config.ema_kimg)
             state.step += 1
             state.images_seen += per_step

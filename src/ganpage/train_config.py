@@ -46,6 +46,10 @@ class TrainConfig:
     # warm start: a new run whose G, D and EMA G begin as this checkpoint's (a ckpt-*.pt file or
     # a run folder's newest); optimisers, counters and RNG start fresh. "" starts from scratch
     init_from: str = ""
+    # a manifest field whose values are a second label, the picture's style (``source``: the
+    # emoji set it comes from); "" trains on the class alone. See CGANConfig.num_styles
+    style_label: str = ""
+    style_dim: int = 32
     xflip: bool = True
     z_dim: int = 128
     embed_dim: int = 128
@@ -74,10 +78,12 @@ class TrainConfig:
         for problem in _problems(self):
             raise GanpageError(problem)
 
-    def model_config(self, num_classes: int, image_size: int) -> CGANConfig:
+    def model_config(self, num_classes: int, image_size: int,
+                     num_styles: int = 0) -> CGANConfig:
         return CGANConfig(num_classes=num_classes, image_size=image_size, z_dim=self.z_dim,
                           embed_dim=self.embed_dim, g_channels=self.g_channels,
-                          d_channels=self.d_channels)
+                          d_channels=self.d_channels, num_styles=num_styles,
+                          style_dim=self.style_dim)
 
 
 # what a resumed run may change: how it goes on. The rest fixes the networks' shapes, the data
@@ -97,7 +103,7 @@ def _problems(config: TrainConfig) -> list[str]:
                 "d_lr": "--lr", "g_channels": "--g-channels", "d_channels": "--d-channels",
                 "grid_every_kimg": "--grid-every", "checkpoint_every_kimg": "--checkpoint-every",
                 "log_every_steps": "--log-every", "r1_every": "r1_every", "z_dim": "z_dim",
-                "embed_dim": "embed_dim", "grid_classes": "grid_classes",
+                "embed_dim": "embed_dim", "style_dim": "style_dim", "grid_classes": "grid_classes",
                 "grid_seeds": "grid_seeds"}
     for name, option in positive.items():
         if not getattr(config, name) > 0:

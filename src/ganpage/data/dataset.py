@@ -112,12 +112,15 @@ class DatasetWriter:
 
 @dataclass
 class TrainingSet:
-    """A data set in memory: images (N, 3, S, S) uint8, labels (N,), and its categories."""
+    """A data set in memory: images (N, 3, S, S) uint8, labels (N,), and its categories; with
+    a style label, styles (N,) indexing ``style_names`` (sorted)."""
 
     images: np.ndarray
     labels: np.ndarray
     categories: CategorySet
     root: Path
+    styles: np.ndarray | None = None
+    style_names: list[str] = field(default_factory=list)
 
     @property
     def image_size(self) -> int:
@@ -154,8 +157,28 @@ def _picture_path(root: Path, row: object, slugs: set[str]) -> Path:
     return root / path
 
 
-def load_training_set(root: str | Path) -> TrainingSet:
-    """Read a data set written by ``ganpage data ...``; clear errors for empty or odd ones."""
+def read_styles(rows: list[dict], field_name: str, root: Path) -> tuple[np.ndarray, list[str]]:
+    """Each row's value of the manifest field ``field_name`` (e.g. ``source``: the emoji set a
+    picture comes from) as a style label: (N,) ids into the sorted distinct values."""
+    values = [row.get(field_name) for row in rows]
+    missing = sum(not isinstance(value, str) or not value for value in values)
+    if missing:
+        known = sorted({key for row in rows for key, value in row.items()
+                        if isinstance(value, str)} - {"path", "sha256", "dhash"})
+        raise DatasetError(f"--style-label {field_name}: {missing} of {len(rows)} pictures in "
+                           f"{root / MANIFEST} have no such field; fields there: "
+                           f"{', '.join(known)}")
+    names = sorted(set(values))
+    if len(names) < 2:
+        raise DatasetError(f"--style-label {field_name}: every picture has the value "
+                           f"{names[0]!r}; a style label needs at least 2 values")
+    index = {name: i for i, name in enumerate(names)}
+    return np.array([index[value] for value in values], dtype=np.int64), names
+
+
+def load_training_set(root: str | Path, style_label: str = "") -> TrainingSet:
+    """Read a data set written by ``ganpage data ...``; clear errors for empty or odd ones.
+    ``style_label`` names a manifest field whose values become a second label."""
     root = Path(root)
     if not (root / MANIFEST).is_file() or not (root / CLASSES).is_file():
         raise DatasetError(f"{root} is not a ganpage data set (no {MANIFEST}/{CLASSES}); make "
@@ -174,4 +197,6 @@ def load_training_set(root: str | Path) -> TrainingSet:
         raise DatasetError(f"{root} mixes picture sizes; re-make it with one --size")
     images = np.stack(pictures)
     labels = np.array([slug_to_id[r["class"]] for r in rows], dtype=np.int64)
-    return TrainingSet(images.transpose(0, 3, 1, 2).copy(), labels, categories, root)
+    styles, style_names = read_styles(rows, style_label, root) if style_label else (None, [])
+    return TrainingSet(images.transpose(0, 3, 1, 2).copy(), labels, categories, root, styles,
+                       style_names)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ganpage.categories import CategorySet
-from ganpage.noise import truncated_noise
+from ganpage.noise import style_ids, truncated_noise
 from ganpage.precision import bfloat16_is_native
 
 
@@ -52,6 +52,18 @@ class Generator:
 
     def __post_init__(self) -> None:
         self.net.eval().requires_grad_(False)
+
+    @property
+    def num_styles(self) -> int:
+        """Styles the network takes beside the class (0: none); a seed draws its own."""
+        return getattr(self.net, "num_styles", 0)
+
+    def styles_of(self, seeds: Sequence[int]) -> torch.Tensor | None:
+        """The style each seed draws (``noise.style_ids``), or None for a model without."""
+        if not self.num_styles:
+            return None
+        drawn = style_ids(list(seeds), self.z_dim, self.num_styles)
+        return torch.from_numpy(drawn).to(self.device)
 
     def to(self, device: str | torch.device, dtype: torch.dtype | None = None) -> Generator:
         """Move to a device and weight dtype; None picks bfloat16 where the device computes it
@@ -109,8 +121,11 @@ class Generator:
             raise ValueError("a morph needs at least 2 steps")
         z = torch.from_numpy(truncated_noise(list(seeds), self.z_dim, truncation))
         alpha = torch.linspace(0, 1, steps)[:, None]  # (steps, 1)
+        styles = self.styles_of(seeds)
+        style_kwargs = {} if styles is None else {"styles": styles}
         with torch.inference_mode():
-            ends = self.net.class_embedding(torch.tensor(labels, device=self.device)).float()
+            ends = self.net.class_embedding(torch.tensor(labels, device=self.device),
+                                            **style_kwargs).float()
             embedding = torch.lerp(ends[0].cpu(), ends[1].cpu(), alpha)
             noise = torch.lerp(z[0], z[1], alpha)
             images = self.net.generate_embedded(noise.to(self.device, self.dtype),
@@ -121,8 +136,10 @@ class Generator:
         z = torch.from_numpy(truncated_noise(seeds, self.z_dim, truncation))
         z = z.to(device=self.device, dtype=self.dtype)
         y = torch.tensor(labels, dtype=torch.long, device=self.device)
+        styles = self.styles_of(seeds)
+        style_kwargs = {} if styles is None else {"styles": styles}
         with torch.inference_mode():
-            images = self.net.generate(z, y, truncation)  # (B, 3, H, W) in [-1, 1]
+            images = self.net.generate(z, y, truncation, **style_kwargs)  # (B, 3, H, W)
         return to_uint8(images)
 
 

@@ -105,6 +105,7 @@ class LivePage:
         return {"model_id": manifest["model_id"], "z_dim": manifest["z_dim"],
                 "resolution": manifest["resolution"],
                 "truncation_input": "truncation" in manifest["inputs"],
+                "num_styles": manifest.get("num_styles", 0),
                 "default_truncation": DEFAULT_TRUNCATION,
                 "runtimes": list(self.runtimes),
                 "classes": [{**item, "title": title_for(item["name"])}

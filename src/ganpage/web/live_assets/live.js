@@ -3,7 +3,7 @@
 // noise.js and the permalink is read by recipe.js, so
 // live.html?category=<slug>&seed=<n>&truncation=<t> draws the picture that
 // load_generator(model).sample draws for the same recipe, on either runtime.
-import { truncatedNoise } from "./noise.js";
+import { styleId, truncatedNoise } from "./noise.js";
 import { DEFAULT_TRUNCATION, recipeFromQuery, recipeQuery } from "./recipe.js";
 
 const ASSETS = new URL("./", import.meta.url);
@@ -18,6 +18,7 @@ const another = document.getElementById("another");
 const morphButton = document.getElementById("morph");
 const controls = [another, morphButton, backendChoice];  // off while a picture is drawn
 const permalink = document.getElementById("permalink");
+const CHOOSE = "Choose what to draw, then Draw another.";
 
 // Two builds of onnxruntime-web 1.31.1, of which the page loads one (web/vendor/: the WebGPU
 // build is twice the size, so nobody downloads it who will not use it).
@@ -123,6 +124,10 @@ async function run(noise, recipe) {
     noise: new ort.Tensor("float32", noise, [1, noise.length]),
     labels: new ort.Tensor("int64", BigInt64Array.of(BigInt(recipe.category.id)), [1]),
   };
+  if (model.info.num_styles) {  // a style-labelled model: the seed draws the style
+    const style = styleId(recipe.seed, model.info.z_dim, model.info.num_styles);
+    feeds.styles = new ort.Tensor("int64", BigInt64Array.of(BigInt(style)), [1]);
+  }
   if (model.info.truncation_input) {
     feeds.truncation = new ort.Tensor("float64", Float64Array.of(recipe.truncation), [1]);
   }
@@ -192,10 +197,16 @@ async function switchBackend() {
   storeBackend(backendChoice.value);
   const backend = chosenBackend(backendChoice.value, model.adapter);
   if (backend === model.runtime.backend) return;
+  const before = canvas.dataset.state;
   canvas.dataset.state = "loading";
   status.textContent = `Loading the ${RUNTIMES[backend].name} runtime…`;
   model.runtime = await openRuntime(backend, model.url);
-  await draw(current);
+  if (current) {
+    await draw(current);
+  } else {  // nothing drawn yet (the address named no picture)
+    canvas.dataset.state = before;
+    status.textContent = CHOOSE;
+  }
 }
 
 function fail(message) {
@@ -204,6 +215,13 @@ function fail(message) {
   problem.textContent = message;
   problem.hidden = false;
   status.textContent = "";
+}
+
+// The controls work whenever the model is loaded and nothing is being drawn; Morph needs a
+// picture on the canvas to start from.
+function enableControls() {
+  controls.forEach((control) => { control.disabled = false; });
+  morphButton.disabled = current === null;
 }
 
 async function busy(action) {
@@ -235,6 +253,7 @@ async function start() {
   const { classes } = await info;
   const bySlug = new Map(classes.map((item) => [item.slug, item]));
   let recipe = null;
+  let wrongAddress = false;
   if (location.search) {
     try {
       recipe = recipeFromQuery(bySlug, location.search);
@@ -246,12 +265,17 @@ async function start() {
   fillChoices(classes);
   offerBackends(found, onSite, wanted);
   model = { info: await info, bySlug, url, adapter: found, runtime: await runtime };
-  if (recipe) choice.value = recipe.category.slug;
-  await busy(() => draw(recipe ?? nextRecipe()));
   another.addEventListener("click", () => busy(() => draw(nextRecipe())));
   morphButton.addEventListener("click", () => busy(() => morph(
     { category: current.category, seed: randomSeed(), truncation: current.truncation })));
   backendChoice.addEventListener("change", () => busy(switchBackend));
+  if (wrongAddress) {
+    status.textContent = CHOOSE;
+    enableControls();
+    return;
+  }
+  if (recipe) choice.value = recipe.category.slug;
+  await busy(() => draw(recipe ?? nextRecipe()));
 }
 
 start().catch((error) => fail(`Could not load the model: ${error.message}`));

@@ -1,5 +1,6 @@
 // ganpage latent noise, bit-compatible with ganpage/noise.py (see its docstring for the spec).
 // truncatedNoise(seed, zDim, truncation) -> Float32Array of zDim values in [-2, 2] * truncation.
+// styleId(seed, zDim, numStyles) -> the style a seed draws, for models with a style label.
 
 export function mulberry32(seed) {
   let state = seed >>> 0;
@@ -17,8 +18,7 @@ export function normal(uniform) {
   return Math.sqrt(-2 * Math.log1p(-u1)) * Math.cos(2 * Math.PI * u2);
 }
 
-export function truncatedNoise(seed, zDim, truncation = 1.0) {
-  const uniform = mulberry32(seed);
+function drawLatent(uniform, zDim, truncation) {
   const z = new Float32Array(zDim);
   for (let i = 0; i < zDim; i++) {
     let value = normal(uniform);
@@ -26,4 +26,14 @@ export function truncatedNoise(seed, zDim, truncation = 1.0) {
     z[i] = value * truncation;
   }
   return z;
+}
+
+export function truncatedNoise(seed, zDim, truncation = 1.0) {
+  return drawLatent(mulberry32(seed), zDim, truncation);
+}
+
+export function styleId(seed, zDim, numStyles) {
+  const uniform = mulberry32(seed);
+  drawLatent(uniform, zDim, 1.0);
+  return Math.floor(uniform() * numStyles);
 }
