@@ -22,17 +22,16 @@ import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ganpage.atomic import atomic_write_text
-from ganpage.categories import CategorySet
 from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.classify import load_classifier, train_classifier
-from ganpage.data.dataset import CLASSES, MANIFEST, load_training_set
+from ganpage.data.dataset import MANIFEST, load_training_set
+from ganpage.data.subset import write_subset
 from ganpage.export import export_run
 from ganpage.metrics import evaluate
 from ganpage.models import load_generator
@@ -52,30 +51,10 @@ ARMS: dict[str, list[str]] = {
 
 
 def subset(data: Path, classes: int, out: Path, choose: str = "spread") -> Path:
-    """``classes`` classes as a data set of their own: spread evenly over the data set's
-    (``spread``), or those with the most pictures, ties by name (``most``)."""
-    if (out / MANIFEST).is_file():
-        return out
-    categories = CategorySet.from_dicts(json.loads((data / CLASSES).read_text()))
-    rows = [json.loads(line) for line in (data / MANIFEST).read_text().splitlines() if line]
-    if choose == "most":
-        counts = Counter(r["class"] for r in rows)
-        ranked = sorted(categories, key=lambda c: (-counts[c.slug], c.name.lower()))
-        chosen = sorted(ranked[:classes], key=lambda c: c.id)
-    else:
-        step = len(categories) / classes
-        chosen = [categories[int(i * step)] for i in range(classes)]
-    keep = {c.slug for c in chosen}
-    rows = [r for r in rows if r["class"] in keep]
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    for row in rows:
-        (staging / row["path"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(data / row["path"], staging / row["path"])
-    subset_categories = CategorySet.from_names([c.name for c in chosen])
-    atomic_write_text(staging / CLASSES, json.dumps(subset_categories.to_dicts(), indent=1))
-    atomic_write_text(staging / MANIFEST, "".join(json.dumps(r) + "\n" for r in rows))
-    staging.rename(out)
+    """``classes`` classes of ``data`` as a data set of their own (``ganpage data subset``),
+    made once."""
+    if not (out / MANIFEST).is_file():
+        write_subset(data, classes, out, choose)
     return out
 
 

@@ -14,8 +14,8 @@ COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["in
             ["categories"], ["models"], ["rank-categories"], ["gallery", "merge"],
             ["gallery", "approve"], ["gallery", "verify"], ["gallery", "list"], ["data", "folder"],
             ["data", "emoji"],
-            ["data", "urls"], ["export-onnx"], ["build-site"], ["label"], ["run", "pack"],
-            ["run", "unpack"]]
+            ["data", "urls"], ["data", "subset"], ["export-onnx"], ["build-site"], ["label"],
+            ["run", "pack"], ["run", "unpack"]]
 
 
 def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:

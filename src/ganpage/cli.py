@@ -641,6 +641,31 @@ def data_emoji(
     _print_report(out, report)
 
 
+@data_app.command("subset")
+def data_subset(
+    data: Annotated[Path, typer.Argument(help="The data set to take classes from.")],
+    out: Annotated[Path, typer.Option(help="Data set folder to write.")],
+    classes: Annotated[int, typer.Option(min=2, help="How many classes to keep.")] = 128,
+    choose: Annotated[str, typer.Option(
+        help="most: the classes with the most pictures (ties by name); spread: evenly over "
+             "the class list.")] = "most",
+) -> None:
+    """A data set of some classes of another, pictures and manifest rows (sources, licences,
+    styles) kept as they were.
+
+    [bold]Examples[/bold]
+
+    ganpage data subset data/emoji32 --classes 128 --out data/emoji32-top128
+    """
+    from ganpage.data.subset import write_subset
+    from ganpage.outputs import removed_on_error, writable_folder
+
+    with removed_on_error(out):
+        writable_folder(out, "--out")
+        report = write_subset(data, classes, out, choose)
+    _print_report(out, report)
+
+
 # Commands that live in modules of their own (ganpage/commands/), one module per area; each
 # registers itself on ``app`` when imported, after everything above is defined.
 from ganpage.commands import build_site as _build_site_commands  # noqa: E402, F401

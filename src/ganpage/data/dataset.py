@@ -146,7 +146,7 @@ def _read_manifest(path: Path) -> list:
                            "`ganpage data ...`") from None
 
 
-def _picture_path(root: Path, row: object, slugs: set[str]) -> Path:
+def picture_path(root: Path, row: object, slugs: set[str]) -> Path:
     """A manifest row's picture: a file inside ``root`` of a class in classes.json. The
     manifest may come from elsewhere, so its names never become paths unchecked."""
     path = row.get("path") if isinstance(row, dict) else None
@@ -191,7 +191,7 @@ def load_training_set(root: str | Path, style_label: str = "") -> TrainingSet:
         raise DatasetError(f"{root} has {len(categories)} class; a class-conditional GAN needs "
                            "at least 2 (put pictures in one sub-folder per class)")
     slug_to_id = {c.slug: c.id for c in categories}
-    paths = [_picture_path(root, row, set(slug_to_id)) for row in rows]
+    paths = [picture_path(root, row, set(slug_to_id)) for row in rows]
     pictures = [_read_rgb(path) for path in paths]
     if len({p.shape for p in pictures}) > 1:
         raise DatasetError(f"{root} mixes picture sizes; re-make it with one --size")
