@@ -9,6 +9,9 @@ classifier-feature FID, within-class diversity (generated / real) and memorisati
 
   python benchmarks/recipe_ab.py --data data/emoji32 --classes 100 --minutes 12 --out /tmp/ab
   python benchmarks/recipe_ab.py ... --arms control transitional   # a subset of ARMS
+  python benchmarks/recipe_ab.py --data data/emoji32 --classes 128 --choose most \
+      --condition-start 20 --condition-fade 60 --ema-kimg 10 --minutes 110 --out runs/ab \
+      --arms r3gan-transitional r3gan-transitional-style          # class-only vs class + style
 
 Writes OUT/results.json and OUT/results.md (one row per arm), OUT/<arm>/ (the run folder) and
 OUT/grid-<arm>.png. Re-running skips arms whose run folder is finished (resumable).
@@ -30,10 +33,16 @@ from PIL import Image
 from ganpage.atomic import atomic_write_text
 from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.classify import load_classifier, train_classifier
+from ganpage.curation.memorisation import thumbnails
 from ganpage.data.dataset import MANIFEST, load_training_set
 from ganpage.data.subset import write_subset
 from ganpage.export import export_run
-from ganpage.metrics import evaluate
+from ganpage.metrics import (
+    MEMORISATION_PERCENTILE,
+    evaluate,
+    nearest_distances,
+    within_class_spread,
+)
 from ganpage.models import load_generator
 from ganpage.reporting import read_log
 
@@ -47,7 +56,14 @@ ARMS: dict[str, list[str]] = {
                                 "--condition-fade", "{fade}"],
     "r3gan-transitional": [*CLASS_AND_DIVERSITY, "--loss", "relativistic", "--r1-gamma", "0.1",
                            "--condition-start", "{start}", "--condition-fade", "{fade}"],
+    # the same with the emoji set as a second label (train --style-label)
+    "r3gan-transitional-style": [*CLASS_AND_DIVERSITY, "--loss", "relativistic", "--r1-gamma",
+                                 "0.1", "--condition-start", "{start}", "--condition-fade",
+                                 "{fade}", "--style-label", "source"],
 }
+
+
+DEMO_TRUNCATION = 0.65  # the middle of the demo's 0.5:0.8
 
 
 def subset(data: Path, classes: int, out: Path, choose: str = "spread") -> Path:
@@ -62,7 +78,7 @@ def arm_command(arm: str, data: Path, out: Path, args: argparse.Namespace) -> li
     options = [o.format(start=args.condition_start, fade=args.condition_fade) for o in ARMS[arm]]
     common = ["--out", str(out), "--kimg", "100000", "--minutes", str(args.minutes),
               "--threads", "1", "--g-channels", str(args.width), "--d-channels", str(args.width),
-              "--batch-size", "32", "--ema-kimg", "5", "--grid-every", "1000",
+              "--batch-size", "32", "--ema-kimg", str(args.ema_kimg), "--grid-every", "1000",
               "--checkpoint-every", "1000", "--quiet"]
     return [sys.executable, "-m", "ganpage", "train", str(data), *common, *options]
 
@@ -88,15 +104,36 @@ def run_arms(arms: list[str], data: Path, out: Path, args: argparse.Namespace) -
 def score_arm(arm: str, out: Path, classifier: Path, dataset, per_class: int) -> dict:
     run = next(p for p in (out / arm).iterdir() if p.is_dir())
     model = export_run(run, out / f"model-{arm}", model_id=arm)
-    generator = load_generator(model)
-    result = evaluate(generator, load_classifier(classifier),
-                      dataset.images.transpose(0, 2, 3, 1), per_class, 1.0,
+    generator = load_generator(model, dtype="float32")
+    reals = dataset.images.transpose(0, 2, 3, 1)
+    scorer = load_classifier(classifier)
+    result = evaluate(generator, scorer, reals, per_class, 1.0,
                       training_labels=dataset.labels).to_dict()
+    at_demo = evaluate(generator, scorer, reals, per_class, DEMO_TRUNCATION,
+                       training_labels=dataset.labels)
     kimg = load_checkpoint(latest_checkpoint(run))["images_seen"] / 1000
     rows = read_log(run)
-    result.update(arm=arm, kimg=kimg, images_per_s=rows[-1]["images_per_s"] if rows else None)
+    result.update(arm=arm, kimg=kimg, images_per_s=rows[-1]["images_per_s"] if rows else None,
+                  within_class_diversity_at_demo=at_demo.within_class_diversity,
+                  cas_at_demo=at_demo.cas, **pixel_scores(generator, reals, dataset.labels,
+                                                          per_class))
     save_grid(generator, out / f"grid-{arm}.png")
     return result
+
+
+def pixel_scores(generator, reals: np.ndarray, labels: np.ndarray, per_class: int) -> dict:
+    """In 16 px thumbnails (curation's measure of a copy): the share of generated pictures
+    nearer a training picture than the 5th percentile of the training set's own spacing, and
+    within-class spread against the data's, at truncation 1."""
+    batches = list(generator.sample_every_class(per_class, 1.0, first_seed=1_000_000))
+    fake_labels = np.concatenate([batch_labels for batch_labels, _ in batches])
+    fakes = thumbnails(np.concatenate([pictures for _, pictures in batches]))
+    real = thumbnails(reals)
+    spacing = nearest_distances(real, real, exclude_self=True)
+    threshold = np.percentile(spacing, MEMORISATION_PERCENTILE)
+    return {"pixel_memorisation_rate": float((nearest_distances(fakes, real) < threshold).mean()),
+            "pixel_within_class_diversity": (within_class_spread(fakes, fake_labels)
+                                             / within_class_spread(real, labels))}
 
 
 def save_grid(generator, path: Path, rows: int = 20, seeds: int = 8) -> None:
@@ -108,12 +145,15 @@ def save_grid(generator, path: Path, rows: int = 20, seeds: int = 8) -> None:
 
 
 def write_table(results: list[dict], out: Path) -> None:
-    header = ("| arm | kimg | CAS / held-out | FID | within-class diversity | memorisation "
-              "| coverage |\n|---|---|---|---|---|---|---|\n")
+    header = ("| arm | kimg | CAS / held-out | FID | within-class diversity (at 0.65) | pixel "
+              "diversity | memorisation (pixels) | coverage |\n"
+              "|---|---|---|---|---|---|---|---|\n")
     rows = "".join(
         f"| {r['arm']} | {r['kimg']:.0f} | {r['cas']:.1%} / {r['held_out_accuracy']:.1%} "
-        f"({r['cas_ratio']:.2f}) | {r['fid']:.2f} | {r['within_class_diversity']:.2f} | "
-        f"{r['memorisation_rate']:.1%} | {r['coverage']:.1%} |\n" for r in results)
+        f"({r['cas_ratio']:.2f}) | {r['fid']:.2f} | {r['within_class_diversity']:.2f} "
+        f"({r['within_class_diversity_at_demo']:.2f}) | {r['pixel_within_class_diversity']:.2f} "
+        f"| {r['memorisation_rate']:.1%} ({r['pixel_memorisation_rate']:.1%}) | "
+        f"{r['coverage']:.1%} |\n" for r in results)
     atomic_write_text(out / "results.md", header + rows)
     atomic_write_text(out / "results.json", json.dumps(results, indent=1) + "\n")
     print(header + rows)
@@ -131,6 +171,7 @@ def main() -> None:
     parser.add_argument("--condition-start", type=float, default=10)
     parser.add_argument("--condition-fade", type=float, default=30)
     parser.add_argument("--per-class", type=int, default=8)
+    parser.add_argument("--ema-kimg", type=float, default=5)
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     parser.add_argument("--out", type=Path, default=Path("/tmp/recipe-ab"))
     args = parser.parse_args()
