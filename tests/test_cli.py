@@ -15,7 +15,7 @@ COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["in
             ["gallery", "approve"], ["gallery", "verify"], ["gallery", "list"], ["data", "folder"],
             ["data", "emoji"],
             ["data", "urls"], ["data", "subset"], ["export-onnx"], ["build-site"], ["label"],
-            ["run", "pack"], ["run", "unpack"]]
+            ["run", "pack"], ["run", "unpack"], ["naming-test"], ["naming-test", "score"]]
 
 
 def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:

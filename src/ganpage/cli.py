@@ -673,6 +673,7 @@ from ganpage.commands import curate as _curate_commands  # noqa: E402, F401
 from ganpage.commands import export_onnx as _export_onnx_commands  # noqa: E402, F401
 from ganpage.commands import gallery as _gallery_commands  # noqa: E402, F401
 from ganpage.commands import label as _label_commands  # noqa: E402, F401
+from ganpage.commands import naming_test as _naming_test_commands  # noqa: E402, F401
 from ganpage.commands import run_pack as _run_pack_commands  # noqa: E402, F401
 from ganpage.commands import serve as _serve_commands  # noqa: E402, F401
 
