@@ -2,8 +2,9 @@
 fits: the device tool copies the tracked and untracked-but-not-ignored files plus the carried
 folders, 64 MiB in all.
 
-1. the emoji64 v2 data set: `ganpage data emoji` into data/emoji64v2 (from npm, unless there),
-   packed into .gpu/emoji64v2.tar.gz;
+1. the v2 run's data set: `ganpage data emoji --size 32` into data/emoji32 (from npm, unless
+   there), its 128 best-stocked classes by `ganpage data subset` into data/emoji32-top128,
+   packed into .gpu/emoji32-top128.tar.gz;
 2. the wheels of scripts/gpu_wheels.txt downloaded into .whl/ (unless there);
 3. the vendored onnxruntime-web (44 MB, only the browser's live page needs it) moved aside into
    .gpu-aside/ (ignored, so it stays here);
@@ -30,8 +31,9 @@ BUDGET_BYTES = 64 * 2**20
 MARGIN_BYTES = 4 * 2**20  # the run writes nothing into the tree, but leave room for a rerun
 ASIDE = Path(".gpu-aside")  # ignored: kept here, never sent
 NOT_NEEDED_ON_THE_GPU = (Path("src/ganpage/web/vendor"),)
-DATA = Path("data/emoji64v2")
-ARCHIVE = Path(".gpu/emoji64v2.tar.gz")
+SOURCE_DATA = Path("data/emoji32")
+DATA = Path("data/emoji32-top128")
+ARCHIVE = Path(".gpu/emoji32-top128.tar.gz")
 WHEELS_DOWNLOAD = ["--no-deps", "--only-binary=:all:", "--python-version", "3.12",
                    "--implementation", "cp", "--platform", "manylinux_2_28_x86_64",
                    "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64"]
@@ -76,9 +78,12 @@ def _move(source: Path, target: Path) -> bool:
 
 
 def prepare_data(root: Path) -> None:
+    if not (root / SOURCE_DATA).is_dir():
+        subprocess.run([sys.executable, "-m", "ganpage", "data", "emoji", "--size", "32",
+                        "--out", str(root / SOURCE_DATA)], check=True)
     if not (root / DATA).is_dir():
-        subprocess.run([sys.executable, "-m", "ganpage", "data", "emoji", "--size", "64",
-                        "--out", str(root / DATA)], check=True)
+        subprocess.run([sys.executable, "-m", "ganpage", "data", "subset", str(root / SOURCE_DATA),
+                        "--classes", "128", "--out", str(root / DATA)], check=True)
     if not (root / ARCHIVE).is_file():
         (root / ARCHIVE).parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["tar", "czf", str(root / ARCHIVE), "-C", str((root / DATA).parent),

@@ -3,15 +3,18 @@ half-way without leaving its results.
 
   bash scripts/gpu_run.sh --out $OUT                      # on the GPU machine, ~9 minutes
   bash scripts/gpu_run.sh --out $OUT --continue DIR       # carry on from a run's files
+  bash scripts/gpu_run.sh --out $OUT --fresh              # a new run, not the committed one
   python scripts/gpu_run.py --smoke --out /tmp/smoke      # the whole run on a CPU in < 1 min
 
 Stages, each with its own time cap, on one deadline (``--minutes`` from the start):
 1. ``tests``: the CUDA tests (tests/test_cuda.py: bf16 autocast, channels_last, DDP over NCCL,
    generate and sample on CUDA, BigGAN on CUDA, live drawing), run beside ``train``, after
    ``speed``, so they never disturb its timings.
-2. ``speed``: training images/s of ganpage at 64 px, batch 64, at each candidate width on the
-   real data, and of lightweight-gan at 64 px, batch 64 (its defaults, float16 amp).
-3. ``train``: emoji64 v2 with ``RECIPE`` at the widest candidate width that reaches
+2. ``speed``: training images/s of ganpage at the data's size, batch 64, at each candidate width
+   on the real data, and of lightweight-gan, batch 64 (its defaults, float16 amp).
+3. ``train``: by default the committed v2 run (``training/emoji-v2``, packed by ``ganpage run
+   pack``) goes on where the CPU left it, with its own recipe and width; with ``--fresh``,
+   emoji v2 from scratch with ``RECIPE`` at the widest candidate width that reaches
    ``TARGET_KIMG`` in the minutes left (by the measured speed), checkpointing as it goes; the
    transitional-conditioning schedule is set in proportion to the kimg it can reach.
 4. ``package``: at most 8 files of at most 16 MB in ``--out``: ``results.json`` (every figure
@@ -21,8 +24,8 @@ Stages, each with its own time cap, on one deadline (``--minutes`` from the star
    and ``run.tar`` (config, classes, log.jsonl, loss plot, config changes).
 ``--continue DIR`` reads such a folder, rebuilds the run folder around a checkpoint of those
 weights and goes on training it (stage 3 without the width choice). Back on the project's
-machine, ``scripts/gpu_unpack.py DIR RUN`` rebuilds the same run folder for evaluation, a
-release (scripts/release_emoji64.py) or more training on the CPU.
+machine, ``ganpage run unpack DIR --data DATA --out RUN`` rebuilds the same run folder for
+evaluation, a release (scripts/release_emoji64.py) or more training on the CPU.
 """
 
 from __future__ import annotations
@@ -51,15 +54,16 @@ from ganpage.errors import GanpageError  # noqa: E402
 from ganpage.reporting import read_log  # noqa: E402
 from ganpage.run_pack import pack_run, unpack_run  # noqa: E402
 
-# the recipe benchmarks/recipe_ab.py chose (training/README.md has the A/B); the schedule's
+# the recipe benchmarks/recipe_ab.py chose (training/README.md has the A/Bs); the schedule's
 # kimg are filled in from the kimg the run can reach
 RECIPE = {"loss": "relativistic", "r1_gamma": 0.1, "class_loss_weight": 1.0,
-          "diversity_loss_weight": 0.2, "ema_kimg": 10.0}
+          "diversity_loss_weight": 0.2, "ema_kimg": 10.0, "style_label": "source"}
+COMMITTED_RUN = ROOT / "training" / "emoji-v2"  # the CPU run, packed: --continue's default
 CONDITION_START_SHARE, CONDITION_FADE_SHARE = 0.1, 0.25  # of the reachable kimg
 WIDTHS = (48, 32)  # widest first; 48 is the widest whose bf16 G fits one 16 MB file
 TARGET_KIMG = 400.0
 BATCH_SIZE = 64
-DATA_ARCHIVE = ROOT / ".gpu" / "emoji64v2.tar.gz"
+DATA_ARCHIVE = ROOT / ".gpu" / "emoji32-top128.tar.gz"  # scripts/gpu_prepare.py
 
 
 class Clock:
@@ -232,7 +236,7 @@ def recipe_options(recipe: dict) -> list[str]:
              "diversity_loss_weight": "--diversity-loss-weight", "ema_kimg": "--ema-kimg",
              "loss": "--loss", "r1_gamma": "--r1-gamma",
              "condition_start_kimg": "--condition-start",
-             "condition_fade_kimg": "--condition-fade"}
+             "condition_fade_kimg": "--condition-fade", "style_label": "--style-label"}
     return [part for name, value in recipe.items() for part in (names[name], str(value))]
 
 
@@ -265,6 +269,15 @@ def run_training(command: list[str], clock: Clock, log: Log, smoke: bool) -> dic
     return {"exit_code": code, "minutes_asked": round(minutes, 2)}
 
 
+def run_to_continue(given: Path | None, fresh: bool, smoke: bool,
+                    committed: Path = COMMITTED_RUN) -> Path | None:
+    """The packed run to go on with: the one given, else the committed CPU run (not for a
+    ``--fresh`` run or the rehearsal), else none (train from scratch)."""
+    if given is not None or fresh or smoke:
+        return given
+    return committed if committed.is_dir() else None
+
+
 def continue_run(previous: Path, work: Path, data: Path, device: str) -> Path:
     """A run folder around a checkpoint of ``previous``'s weights, for ``--continue``."""
     return rebuild_run(previous, work / "runs" / "00000-continued", data, device)
@@ -272,14 +285,10 @@ def continue_run(previous: Path, work: Path, data: Path, device: str) -> Path:
 
 def rebuild_run(previous: Path, run_dir: Path, data: Path, device: str) -> Path:
     """``run_dir``: a run folder around a checkpoint of ``previous``'s weights (a GPU run's
-    ``--out`` or any packed run, ``ganpage.run_pack``; fresh Adam moments) on the data set
-    ``data``, for ``ganpage train --resume``, ``ganpage.export.export_run`` and
-    scripts/release_emoji64.py."""
-    results = previous / "results.json"
-    counters = (json.loads(results.read_text()).get("train", {}).get("counters")
-                if results.is_file() else None)
+    ``--out`` or any packed run: ``ganpage run unpack``; fresh Adam moments) on the data set
+    ``data``."""
     try:
-        return unpack_run(previous, run_dir, data, device, counters)
+        return unpack_run(previous, run_dir, data, device)
     except GanpageError as error:
         raise SystemExit(f"error: {error}") from None
 
@@ -318,13 +327,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--minutes", type=float, default=9.0, help="wall-clock for everything")
     parser.add_argument("--continue", dest="previous", type=Path,
-                        help="a previous run's --out folder to carry on from")
+                        help="a previous run's --out folder (or any packed run) to carry on "
+                             f"from; default: {COMMITTED_RUN.relative_to(ROOT)} when present")
+    parser.add_argument("--fresh", action="store_true",
+                        help="train a new run instead of continuing the committed one")
     parser.add_argument("--data", type=Path, help="data set folder (default: unpack "
-                        ".gpu/emoji64v2.tar.gz)")
+                        ".gpu/emoji32-top128.tar.gz)")
     parser.add_argument("--smoke", action="store_true",
                         help="rehearse every stage on the CPU with a tiny config")
     parser.add_argument("--skip", nargs="*", default=[], choices=["tests", "speed"])
     args = parser.parse_args()
+    args.previous = run_to_continue(args.previous, args.fresh, args.smoke)
     clock = Clock(0.8, reserve=5) if args.smoke else Clock(args.minutes, reserve=45)
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(os.environ.get("GPU_RUN_WORK", "/tmp/ganpage-gpu-run"))
@@ -347,7 +360,7 @@ def stages(args: argparse.Namespace, work: Path, clock: Clock, log: Log, results
     if args.data:
         data = args.data
     elif args.smoke:
-        data = write_noise_dataset(work / "data" / "tiny", classes=4)
+        data = write_noise_dataset(work / "data" / "tiny", classes=4, styles=2)
     else:
         data = unpack_data(DATA_ARCHIVE, work)
     log(f"data: {data}")

@@ -55,7 +55,8 @@ def test_smoke_rehearsal_runs_every_stage_and_continue_carries_on(tmp_path):
     seen = first["train"]["counters"]["images_seen"]
     assert first["train"]["exit_code"] == 0 and seen > 0
     with torch.no_grad():
-        pictures = load_ema(tmp_path / "first")(torch.randn(2, 128), torch.tensor([0, 1]))
+        pictures = load_ema(tmp_path / "first")(torch.randn(2, 128), torch.tensor([0, 1]),
+                                                styles=torch.tensor([0, 1]))
     assert torch.isfinite(pictures).all()
 
     second = rehearse(tmp_path / "second", tmp_path / "work", "--continue",
@@ -72,8 +73,8 @@ def unpack_for_release(out: Path, data: Path, tmp_path: Path, images_seen: int) 
     """What comes back from the GPU becomes a run folder here that exports and draws (the
     path to scripts/release_emoji64.py) and that `ganpage train --resume` takes."""
     run = tmp_path / "runs" / "v2"
-    unpacked = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_unpack.py"),
-                               str(out), str(run), "--data", str(data)],
+    unpacked = subprocess.run([sys.executable, "-m", "ganpage", "run", "unpack", str(out),
+                               "--data", str(data), "--out", str(run)],
                               capture_output=True, text=True, timeout=120)
     assert unpacked.returncode == 0, unpacked.stderr
     payload = load_checkpoint(latest_checkpoint(run))
@@ -82,10 +83,10 @@ def unpack_for_release(out: Path, data: Path, tmp_path: Path, images_seen: int) 
     assert all(torch.equal(payload["G_ema"][k], v.float()) for k, v in ema.items())
     generator = load_generator(export_run(run, tmp_path / "model", "emoji64-v2"))
     assert len(generator.sample([0, 1], [0, 1], 0.7)) == 2
-    again = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_unpack.py"),
-                            str(out), str(run), "--data", str(data)],
+    again = subprocess.run([sys.executable, "-m", "ganpage", "run", "unpack", str(out),
+                            "--data", str(data), "--out", str(run)],
                            capture_output=True, text=True, timeout=120)
-    assert again.returncode == 1 and again.stderr.count("\n") == 1  # one line: it is taken
+    assert again.returncode == 2 and again.stderr.count("\n") == 1  # one line: it is taken
     resumed = subprocess.run([sys.executable, "-m", "ganpage", "train", "--resume", str(run),
                               "--kimg", str(images_seen / 1000 + 0.05), "--threads", "1"],
                              capture_output=True, text=True, timeout=240)
@@ -126,3 +127,16 @@ def test_unpacking_a_wrong_folder_is_one_line(tmp_path):
     write_classes(data / "classes.json", ["Dog", "Cat"])
     with pytest.raises(SystemExit, match="^error: .*lacks ema.safetensors.*not a packed run"):
         gpu_run.rebuild_run(out, tmp_path / "run", data, "cpu")
+
+
+def test_the_committed_run_is_continued_unless_another_or_a_fresh_one_is_asked_for(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import gpu_run
+
+    committed, other = tmp_path / "emoji-v2", tmp_path / "other"
+    assert gpu_run.run_to_continue(None, False, False, committed) is None  # not committed yet
+    committed.mkdir()
+    assert gpu_run.run_to_continue(None, False, False, committed) == committed
+    assert gpu_run.run_to_continue(other, False, False, committed) == other
+    assert gpu_run.run_to_continue(None, True, False, committed) is None
+    assert gpu_run.run_to_continue(None, False, True, committed) is None

@@ -89,12 +89,10 @@ def write_grid(run_dir: Path, payload: dict, path: Path) -> None:
     save_grid(path, G_ema.eval(), categories, config, model_config.image_size)
 
 
-def unpack_run(packed: Path, run_dir: Path, data: Path, device: str = "cpu",
-               counters: dict | None = None) -> Path:
+def unpack_run(packed: Path, run_dir: Path, data: Path, device: str = "cpu") -> Path:
     """``run_dir``: a run folder around a checkpoint of ``packed``'s weights (fresh Adam
     moments) on the data set ``data``, which must have the run's classes (and styles) in the
-    same order. ``counters`` stand in for a ``run.tar`` without them (older GPU runs kept
-    them in results.json)."""
+    same order."""
     missing = [name for name in (ARCHIVE, *(f"{stem}.safetensors" for stem, _ in NETWORKS))
                if not (packed / name).is_file()]
     if missing:
@@ -105,7 +103,7 @@ def unpack_run(packed: Path, run_dir: Path, data: Path, device: str = "cpu",
     run_dir.mkdir(parents=True, exist_ok=True)
     with tarfile.open(packed / ARCHIVE) as tar:
         tar.extractall(run_dir, filter="data")
-    counters = _read_counters(run_dir, counters)
+    counters = _read_counters(run_dir)
     config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     _check_same_labels(run_dir, data, config.style_label)
     config.data, config.device = str(data), device
@@ -120,16 +118,14 @@ def unpack_run(packed: Path, run_dir: Path, data: Path, device: str = "cpu",
     return run_dir
 
 
-def _read_counters(run_dir: Path, given: dict | None) -> dict:
+def _read_counters(run_dir: Path) -> dict:
     path = run_dir / COUNTERS
-    if path.is_file():
-        counters = json.loads(path.read_text())
-        path.unlink()
-        return counters
-    if given is None:
+    if not path.is_file():
         raise PackError(f"{run_dir}: the packed run has no {COUNTERS}; pack it again with "
                         "ganpage run pack")
-    return given
+    counters = json.loads(path.read_text())
+    path.unlink()
+    return counters
 
 
 def _check_same_labels(run_dir: Path, data: Path, style_label: str) -> None:
