@@ -111,6 +111,30 @@ def test_merge_copies_missing_pictures_once(tmp_path):
             assert merged.model_cards() == {"m": "# card"}
 
 
+def test_merge_goes_in_batches_with_one_sync_each_and_keeps_the_batches_before_a_bad_one(
+        tmp_path, monkeypatch):
+    import os
+
+    syncs, fsyncs = [], []
+    monkeypatch.setattr(os, "sync", lambda: syncs.append(1))
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+    with Gallery.open(tmp_path / "b", create=True) as b:
+        b.add([(record(seed=seed), f"picture {seed}".encode()) for seed in range(5)])
+        last = next(r for r in b.records() if r.seed == 4)  # added last: the third batch of two
+        b.path_of(last).write_bytes(b"tampered")
+        fsyncs.clear()
+        with Gallery.open(tmp_path / "all", create=True) as merged:
+            with pytest.raises(GalleryError, match="does not match its sha256"):
+                merged.merge_from(b, batch_size=2)
+            assert sorted(r.seed for r in merged.records()) == [0, 1, 2, 3]
+            assert len(syncs) == 2 and fsyncs == []  # no fsync per file
+            assert len(list((tmp_path / "all").rglob("*.png"))) == 4
+            b.path_of(last).write_bytes(b"picture 4")
+            assert merged.merge_from(b, batch_size=2) == 1  # a re-run goes on from there
+            assert merged.verify() == []
+
+
 def plant_row(gallery: Gallery, **changes) -> None:
     """Write a row as a gallery from elsewhere could hold it, bypassing every check."""
     row = record(seed=7).to_row() | {"sha256": hashlib.sha256(b"x").hexdigest()} | changes

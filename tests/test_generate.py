@@ -11,8 +11,9 @@ from PIL import Image
 from conftest import make_tiny_model
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
-from ganpage.generate import Shard, TruncationRange, choose_categories, generate, plan
+from ganpage.generate import TruncationRange, choose_categories, generate, plan
 from ganpage.models import load_generator
+from ganpage.shards import Shard
 
 
 def test_truncation_parsing():
@@ -28,13 +29,6 @@ def test_truncation_range_is_per_picture_and_deterministic():
     values = [spread.for_picture(0, seed) for seed in range(100)]
     assert all(0.4 <= v <= 0.7 for v in values) and len(set(values)) > 10
     assert values == [spread.for_picture(0, seed) for seed in range(100)]
-
-
-def test_shard_parsing():
-    assert Shard.parse("2/4") == Shard(2, 4)
-    for bad in ("4/4", "-1/2", "x", "1/0"):
-        with pytest.raises(GanpageError, match="bad shard"):
-            Shard.parse(bad)
 
 
 def test_shards_partition_the_plan(tiny_model):

@@ -131,7 +131,10 @@ def generate(
     dtype: Annotated[Dtype, typer.Option("--dtype", "--precision", help=PRECISION_HELP)] = "auto",
     preset: Annotated[str | None, typer.Option(
         help="ImageNet models: 'seed' (no people, no dogs), 'no-people' or 'all'.")] = None,
-    shard: Annotated[str, typer.Option(help="I/N: do only this machine's share of the job.")]
+    shard: Annotated[str, typer.Option(
+        help="I/N: do only this process's share of the job; auto: read I and N from "
+             "torchrun, Slurm or a Kubernetes Indexed Job ({shard} in GALLERY names each "
+             "shard's own gallery).")]
     = "0/1",
     image_format: Annotated[ImageFormat, typer.Option("--format")] = "webp",
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
@@ -150,17 +153,21 @@ def generate(
 
     ganpage generate shard2/ --random-categories 60 --seed 1 --shard 2/4 --device cuda
 
+    srun ganpage generate 'gallery-{shard}/' --random-categories 60 --shard auto --device cuda
+
     ganpage generate biggan/ --model biggan-deep-128 --preset seed --random-categories 60
     """
     from ganpage.allocator import keep_freed_memory
     from ganpage.gallery import Gallery
-    from ganpage.generate import Shard, TruncationRange, choose_categories, plan
+    from ganpage.generate import TruncationRange, choose_categories, plan
     from ganpage.generate import generate as run_generate
     from ganpage.models import load_generator
     from ganpage.outputs import removed_on_error
+    from ganpage.shards import Shard
 
     truncation_range = TruncationRange.parse(truncation)
     job_shard = Shard.parse(shard)
+    gallery, device = job_shard.gallery(gallery), job_shard.device(device)
     keep_freed_memory()  # a fresh mmap per large tensor: 1-1.5 s of page faults (BigGAN)
     with removed_on_error(gallery), Gallery.open(gallery, create=True) as target:
         generator = load_generator(model, device=device, dtype=dtype)
@@ -170,7 +177,8 @@ def generate(
                     job_shard)
         made = run_generate(generator, target, jobs, batch_size, image_format, not quiet)
     typer.echo(f"{gallery}: {made} new pictures, {len(jobs) - made} already there "
-               f"({len(categories)} categories, shard {shard})")
+               f"({len(categories)} categories, shard {job_shard.index}/{job_shard.count}"
+               f"{' from ' + job_shard.launcher if job_shard.launcher else ''})")
 
 
 @app.command()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -33,6 +34,7 @@ from ganpage.errors import GanpageError
 INDEX_FILE = "gallery.sqlite"
 STATUSES = ("pending", "approved", "rejected")
 FORMATS = {"webp": "image/webp", "png": "image/png"}
+MERGE_BATCH = 2000  # rows a merge holds at once: ~4 MB of records, one os.sync per batch
 SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")  # use with fullmatch ($ allows a "\n")
 
 MIGRATIONS: list[str] = [
@@ -188,7 +190,7 @@ class ImageRecord:
         return row
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> ImageRecord:
+    def from_row(cls, row: sqlite3.Row | dict) -> ImageRecord:
         values = dict(row)
         for name in ("scores", "flags"):
             try:
@@ -471,33 +473,57 @@ class Gallery:
 
     # -- merging -------------------------------------------------------------------------------
 
-    def merge_from(self, other: Gallery) -> int:
+    def merge_from(self, other: Gallery, batch_size: int = MERGE_BATCH) -> int:
         """Copy pictures that ``other`` has and this gallery lacks; return how many.
 
         ``other`` is untrusted: its rows were checked as they were read (names that could leave
-        the folder, types), and each file must match its row's sha256 before it is copied. On
-        any problem the files copied so far are removed and nothing is indexed.
+        the folder, types), and each file must match its row's sha256 before it is copied. It
+        goes ``batch_size`` rows at a time, so a gallery of any size merges in bounded memory:
+        a batch's files are written without an fsync each, then made durable by one ``os.sync``
+        before its rows are committed (a row still always points at a whole file). On any
+        problem the batch's copied files are removed and its rows not indexed; the batches
+        before it stay merged, and a re-run goes on from there.
         """
-        incoming = other.records()
-        missing = set(r.id for r in incoming) - self.existing_ids(r.id for r in incoming)
-        copied = [r for r in incoming if r.id in missing]
+        copied = 0
+        for incoming in other.record_batches(batch_size):
+            missing = {r.id for r in incoming} - self.existing_ids(r.id for r in incoming)
+            batch = [r for r in incoming if r.id in missing]
+            self._copy_files(other, batch)
+            if batch:
+                self._insert(batch, on_conflict="IGNORE")
+            copied += len(batch)
+        with self.transaction() as db:
+            for row in other.db.execute("SELECT id, card, image_size, categories FROM models"):
+                db.execute("INSERT OR IGNORE INTO models (id, card, image_size, categories) "
+                           "VALUES (?, ?, ?, ?)", tuple(row))
+        return copied
+
+    def _copy_files(self, other: Gallery, records: list[ImageRecord]) -> None:
+        """Each record's checked file from ``other`` into place, all durable at the end."""
         written: list[Path] = []
         try:
-            for record in copied:
+            for record in records:
                 data = _checked_bytes(other, record)
-                atomic_write_bytes(self.root / record.relative_path, data)
+                atomic_write_bytes(self.root / record.relative_path, data, durable=False)
                 written.append(self.root / record.relative_path)
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
             raise
-        if copied:
-            self._insert(copied, on_conflict="IGNORE")
-        with self.transaction() as db:
-            for row in other.db.execute("SELECT id, card, image_size, categories FROM models"):
-                db.execute("INSERT OR IGNORE INTO models (id, card, image_size, categories) "
-                           "VALUES (?, ?, ?, ?)", tuple(row))
-        return len(copied)
+        if written:
+            os.sync()  # one flush for the batch instead of one fsync per file
+
+    def record_batches(self, batch_size: int) -> Iterator[list[ImageRecord]]:
+        """Every picture, ``batch_size`` at a time, in index order (bounded memory)."""
+        last = -1
+        while True:
+            rows = self.db.execute("SELECT rowid, * FROM images WHERE rowid > ? ORDER BY rowid "
+                                   "LIMIT ?", (last, batch_size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["rowid"]
+            yield [ImageRecord.from_row({k: row[k] for k in row.keys() if k != "rowid"})
+                   for row in rows]
 
 
 def _checked_bytes(gallery: Gallery, record: ImageRecord) -> bytes:

@@ -1,8 +1,9 @@
 """Model -> gallery: plan the pictures, skip those already made, generate the rest in batches.
 
 The plan is a pure function of the arguments, so re-running the same command after Ctrl-C or
-kill -9 finishes the set without duplicates; ``--shard I/N`` takes every N-th job from offset I,
-so N machines can split one plan and merge their galleries afterwards.
+kill -9 finishes the set without duplicates; ``--shard I/N`` (or ``auto``, ``shards.py``) takes
+every N-th job from offset I, so N processes can split one plan and merge their galleries
+afterwards.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ganpage.models.generator import Generator
 from ganpage.noise import MAX_SEED
 from ganpage.progress import progress_bar
 from ganpage.rng import StableRandom
+from ganpage.shards import WHOLE, Shard
 
 
 @dataclass(frozen=True)
@@ -55,24 +57,6 @@ class TruncationRange:
         digest = hashlib.sha256(f"truncation|{label}|{seed}".encode()).digest()
         fraction = int.from_bytes(digest[:4], "big") / 2**32
         return round(self.low + (self.high - self.low) * fraction, 2)
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Shard ``index`` of ``count`` (0-based), parsed from 'I/N'."""
-
-    index: int = 0
-    count: int = 1
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        try:
-            index, count = (int(p) for p in text.split("/"))
-        except ValueError:
-            index, count = -1, 0
-        if not 0 <= index < count:
-            raise GanpageError(f"bad shard {text!r}: write I/N with 0 <= I < N, e.g. 0/4")
-        return cls(index, count)
 
 
 @dataclass(frozen=True)
@@ -113,7 +97,7 @@ def choose_categories(generator: Generator, names: Sequence[str] = (),
 
 def plan(generator: Generator, categories: Sequence[Category], per_category: int,
          truncation: TruncationRange, first_seed: int = 0,
-         shard: Shard = Shard()) -> list[PictureJob]:
+         shard: Shard = WHOLE) -> list[PictureJob]:
     """Every picture of the job (this shard's part), in a fixed order."""
     if first_seed < 0 or first_seed + per_category - 1 > MAX_SEED:
         raise GanpageError(f"seeds {first_seed}..{first_seed + per_category - 1} leave the "
