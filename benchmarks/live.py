@@ -114,7 +114,7 @@ def start_server(model: str, device: str, batch: int, cpus: set[int], port: int)
 
 def recipe_url(base: str, slugs: list[str], rng: random.Random) -> str:
     return (f"{base}/draw/image.webp?category={rng.choice(slugs)}"
-            f"&seed={rng.getrandbits(32)}&truncation=0.7")
+            f"&seed={rng.getrandbits(32)}&truncation=0.7000")
 
 
 async def fetch(session: aiohttp.ClientSession, url: str, results: list) -> None:

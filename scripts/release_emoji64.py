@@ -1,8 +1,9 @@
 """Release the built-in emoji64 model from a training run: fill the model card with the run's
-figures, export the EMA generator into the package (with its classifier and category scores),
-write the credits of every emoji set its data set has pictures from (the about page's
-attributions; NOTICE is edited by hand to match), and write its sample grid and the grid of
-the categories the demo shows.
+figures (and card.json, the figures the README and the about page share), export the EMA
+generator into the package (with its classifier and category scores), write the credits of
+every emoji set its data set has pictures from (the about page's attributions; NOTICE is
+edited by hand to match), and write its sample grid and the grid of the categories the demo
+shows.
 
 Usage: python scripts/release_emoji64.py RUN CLASSIFIER EVAL-1.0.json [EVAL-0.65.json ...]
 e.g. runs/00000-emoji64-64 classifiers/emoji64 eval-1.0.json eval-0.65.json. The classifier
@@ -37,6 +38,10 @@ from ganpage.train_config import TrainConfig
 ROOT = Path(__file__).parents[1]
 TARGET = ROOT / "src" / "ganpage" / "resources" / "models" / "emoji64"
 ATTRIBUTION = ROOT / "src" / "ganpage" / "resources" / "attributions" / "emoji64.md"
+# The figures that the card, the README and the about page share (web/about.py; checked by
+# tests/test_web_about.py): this script writes those it measures and keeps the others (the
+# data sets' names, the blind test's result), which are edited by hand.
+CARD_DATA = "card.json"
 
 
 SESSION_GAP_S = 300  # log rows further apart than this belong to different sessions
@@ -103,6 +108,8 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
     hours = training_hours(rows)
     rate = sum(r["images_per_s"] for r in rows[-20:]) / len(rows[-20:])
     template = (ROOT / "docs" / "emoji64-card.md").read_text()
+    figures = json.loads((TARGET / CARD_DATA).read_text()) if (TARGET / CARD_DATA).is_file() \
+        else {}
     export_run(run, TARGET, "emoji64", classifier=classifier)  # the card is written below
     generator = load_generator(TARGET)
     params = sum(p.numel() for p in generator.net.parameters()) / 1e6
@@ -124,6 +131,10 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
                            grid_truncation=GRID_TRUNCATION,
                            framed=f"{is_framed.mean():.1%}")
     atomic_write_text(TARGET / "README.md", card)
+    figures.update(things=len(generator.categories), image_size=generator.image_size,
+                   training_pictures=len(dataset.labels), kimg=round(kimg),
+                   training_hours=round(hours, 1))
+    atomic_write_text(TARGET / CARD_DATA, json.dumps(figures, indent=1, ensure_ascii=False) + "\n")
     atomic_write_text(ATTRIBUTION, model_attribution(Path(config.data), "emoji64"))
     labels = grid_labels(generator.categories, config.grid_classes)
     grid = labelled_grid(generator, dataset, labels, config.grid_seeds)

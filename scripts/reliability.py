@@ -211,7 +211,7 @@ function init(args) ok, refused, other = 0, 0, 0; math.randomseed(os.time() + ma
 function request()
   local category = "thing-" .. math.random(0, 11)
   return wrk.format("GET", "/draw/image.webp?category=" .. category .. "&seed=" ..
-                    math.random(0, 2147483647) .. "&truncation=0.7")
+                    math.random(0, 2147483647) .. "&truncation=0.7000")
 end
 function response(status)
   if status == 200 then ok = ok + 1 elseif status == 503 then refused = refused + 1
@@ -338,7 +338,7 @@ async def _live_requests(base: str, slugs: list[str], seconds: float, rate: floa
 
     async def one() -> None:
         url = (f"{base}/draw/image.webp?category={rng.choice(slugs)}"
-               f"&seed={rng.getrandbits(31)}&truncation=0.7")
+               f"&seed={rng.getrandbits(31)}&truncation=0.7000")
         started = time.perf_counter()
         try:
             async with session.get(url, ssl=False) as answer:

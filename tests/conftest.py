@@ -73,6 +73,13 @@ def tiny_gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def metrics_text(app) -> str:
+    """What the metrics listener of a server would answer for ``app`` (a site made by
+    ``create_app``), its last counts flushed: the site itself has no /metrics."""
+    app.observer.metrics.flush()
+    return app.observer.metrics.exposition()[0].decode()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -100,3 +100,66 @@ def test_difference_hash_finds_near_duplicates():
     other = Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
     assert hamming(difference_hash(base), difference_hash(brighter)) <= 4
     assert hamming(difference_hash(base), difference_hash(other)) > 10
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """A whole, valid RGBA PNG of one colour, compressed a row at a time (about 250 kB for
+    8000 x 8000, and little memory to make)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data))
+    compressor = zlib.compressobj(6)
+    row = b"\0" + b"\x10\x20\x30\xff" * width
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
+            + chunk(b"IEND", b""))
+
+
+# The child's peak memory is its VmHWM (this process's own: getrusage's ru_maxrss keeps the
+# peak of the process it was forked from, here pytest's)
+DECODE_IN_A_CHILD = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from test_decode import flat_png
+from ganpage.data.decode import RejectedImage, decode_image
+data = flat_png(8000, 8000)
+started = time.perf_counter()
+try:
+    decode_image(data, at_least=64)
+    verdict = "decoded"
+except RejectedImage as error:
+    verdict = error.reason
+seconds = time.perf_counter() - started
+with open("/proc/self/status") as status:
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(len(data), verdict, seconds, peak_kb // 1024)
+"""
+
+
+def test_a_small_png_of_many_pixels_is_refused_before_it_costs_memory():
+    """8000 x 8000 is under the absolute cap (64 MP): made into a 64 px picture it is refused
+    by the cap scaled to that size, before a pixel is decoded (it took 1.5 GB and 7.5 s)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = DECODE_IN_A_CHILD.format(tests=str(Path(__file__).parent))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=True)
+    size, verdict, seconds, peak_mb = done.stdout.split()
+    assert int(size) < 300_000 and verdict == "too_many_pixels"
+    assert float(seconds) < 0.5 and int(peak_mb) < 200, done.stdout
+
+
+def test_the_scaled_cap_leaves_pictures_worth_decoding():
+    from ganpage.data.decode import MIN_SCALED_PIXELS, scaled_max_pixels
+
+    assert scaled_max_pixels(64) == MIN_SCALED_PIXELS == 4096 * 4096
+    assert scaled_max_pixels(512) == 64_000_000  # never past the absolute cap
+    assert decode_image(flat_png(4096, 4096), at_least=64).size == (4096, 4096)
+    # a 20 MP photo is decoded at 1/8 scale, so it is cheap and passes for a 64 px picture
+    photo = encode(Image.new("RGB", (5000, 4000), (90, 120, 30)), "JPEG", quality=70)
+    assert decode_image(photo, at_least=64).size == (625, 500)
+    with pytest.raises(RejectedImage, match="too_many_pixels"):
+        decode_image(flat_png(4097, 4096), output_size=64)  # no scaled decode for a PNG

@@ -53,6 +53,7 @@ def ganpage_server(gallery: Path):
     port = free_port()
     environment = {**deployed_environment(), "GANPAGE_GALLERY": str(gallery),
                    "GANPAGE_PORT": str(port), "GANPAGE_ACCESS_LOG": "",
+                   "GANPAGE_METRICS_PORT": str(free_port()),
                    "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
     process = subprocess.Popen([sys.executable, "-m", "ganpage", "serve"], env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -106,6 +107,18 @@ def test_plain_http_is_redirected_to_https(front):
     answer = httpx.get(nginx.http + "/c/hamster?page=2", follow_redirects=False)
     assert answer.status_code == 301
     assert answer.headers["location"] == "https://127.0.0.1/c/hamster?page=2"
+
+
+def test_the_deployed_proxy_names_the_client_and_only_it_is_believed():
+    """nginx overwrites X-Forwarded-For and -Proto (a client's own never reach ganpage), and
+    the unit's settings believe them from nginx on loopback, from nothing else."""
+    assert deployed_environment()["GANPAGE_TRUSTED_PROXY"] == "127.0.0.1"
+    site = (DEPLOY / "nginx" / "ganpage.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in site
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in site
+    assert "$proxy_add_x_forwarded_for" not in site and "X-Real-IP" not in site
+    assert deployed_environment()["GANPAGE_METRICS_PORT"] == "9464"
+    assert "GANPAGE_METRICS_HOST" not in deployed_environment()  # loopback, the default
 
 
 def test_the_deployed_settings_send_pictures_through_nginx():

@@ -22,7 +22,7 @@ import torch
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, make_tiny_model, wait_for_http, wait_until_ready
+from conftest import free_port, make_tiny_model, metrics_text, wait_for_http, wait_until_ready
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.generate import encode
@@ -30,6 +30,12 @@ from ganpage.live.settings import LiveSettings
 from ganpage.models import load_generator
 from ganpage.web.app import SiteConfig, create_app
 from ganpage.web.schemas import CategorySummary, DrawnPicture, Picture, Problem
+
+
+def drawn(category: str, seed: int | str) -> str:
+    """The canonical URL of a drawn picture at the default truncation (others are a 301)."""
+    return f"/draw/image.webp?category={category}&seed={seed}&truncation=0.7000"
+
 
 IMAGE_SRC = re.compile(r'<img src="(/draw/image\.webp\?[^"]+)"')
 PERMALINK = re.compile(r'<a href="(/draw\?[^"]+)" rel="bookmark">')
@@ -99,23 +105,22 @@ async def draw_together(app, count: int, first_seed: int = 100) -> list[httpx.Re
         while (await client.get("/readyz")).status_code != 200:
             await asyncio.sleep(0.05)
         return await asyncio.gather(*(
-            client.get(f"/draw/image.webp?category=bagel&seed={first_seed + i}")
+            client.get(f"/draw/image.webp?category=bagel&seed={first_seed + i}&truncation=0.7000")
             for i in range(count)))
 
 
 def test_concurrent_requests_are_drawn_in_one_batch(model):
     app = live_app(model, pool_size=0, max_batch=16, max_wait_seconds=0.05, rate_per_second=0)
     answers = asyncio.run(draw_together(app, 12))
-    with TestClient(app) as client:
-        buckets = batch_sizes(client.get("/metrics").text)
+    with TestClient(app):
+        buckets = batch_sizes(metrics_text(app))
     app.close()
     assert [a.status_code for a in answers] == [200] * 12
     assert buckets[1.0] < buckets[float("inf")]  # some batch drew more than one picture
     assert len({a.content for a in answers}) == 12
     alone = live_app(model, pool_size=0, max_batch=1, rate_per_second=0)
     with TestClient(alone) as client:  # a permalink later: the same bytes, drawn alone
-        redrawn = [client.get(f"/draw/image.webp?category=bagel&seed={100 + i}").content
-                   for i in range(12)]
+        redrawn = [client.get(drawn("bagel", 100 + i)).content for i in range(12)]
     alone.close()
     assert redrawn == [a.content for a in answers]
 
@@ -123,8 +128,8 @@ def test_concurrent_requests_are_drawn_in_one_batch(model):
 def test_without_micro_batching_every_batch_is_one_picture(model):
     app = live_app(model, pool_size=0, max_batch=1, rate_per_second=0)
     answers = asyncio.run(draw_together(app, 6))
-    with TestClient(app) as client:
-        buckets = batch_sizes(client.get("/metrics").text)
+    with TestClient(app):
+        buckets = batch_sizes(metrics_text(app))
     app.close()
     assert [a.status_code for a in answers] == [200] * 6
     assert buckets[1.0] == buckets[float("inf")] == 6
@@ -142,7 +147,7 @@ def test_a_full_queue_answers_503_with_retry_after_at_once(model):
         async with httpx.AsyncClient(transport=transport, base_url="http://live") as client:
             await engine.ready()
             tasks = [asyncio.create_task(client.get(
-                f"/draw/image.webp?category=hamster&seed={i}")) for i in range(8)]
+                f"/draw/image.webp?category=hamster&seed={i}&truncation=0.7000")) for i in range(8)]
             started = time.perf_counter()
             done, _ = await asyncio.wait(tasks, timeout=5, return_when=asyncio.FIRST_COMPLETED)
             refused_in = time.perf_counter() - started
@@ -163,10 +168,10 @@ def test_a_full_queue_answers_503_with_retry_after_at_once(model):
 def test_the_rate_limit_answers_429_per_client_and_spares_cached_pictures(model):
     app = live_app(model, pool_size=0, rate_per_second=0.5, rate_burst=2)
     with TestClient(app, client=("10.0.0.1", 5000)) as client:
-        first = [client.get(f"/draw/image.webp?category=bagel&seed={s}") for s in (1, 2, 3)]
-        cached = client.get("/draw/image.webp?category=bagel&seed=1")
+        first = [client.get(drawn("bagel", s)) for s in (1, 2, 3)]
+        cached = client.get("/draw/image.webp?category=bagel&seed=1&truncation=0.7000")
     with TestClient(app, client=("10.0.0.2", 5000)) as other:
-        elsewhere = other.get("/draw/image.webp?category=bagel&seed=4")
+        elsewhere = other.get("/draw/image.webp?category=bagel&seed=4&truncation=0.7000")
     app.close()
     assert [a.status_code for a in first] == [200, 200, 429]
     assert int(first[2].headers["retry-after"]) >= 1
@@ -175,19 +180,98 @@ def test_the_rate_limit_answers_429_per_client_and_spares_cached_pictures(model)
     assert cached.status_code == 200 and elsewhere.status_code == 200
 
 
-def test_behind_a_local_proxy_each_visitor_has_their_own_limit(model):
-    app = live_app(model, pool_size=0, rate_per_second=0.1, rate_burst=1)
-    url = "/draw/image.webp?category=hamster&seed={}"
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(model):
+    app = create_app(None, SiteConfig(live_model=str(model), trusted_proxies=("127.0.0.1",),
+                                      live=LiveSettings(pool_size=0, rate_per_second=0.1,
+                                                        rate_burst=1)))
+    url = "/draw/image.webp?category=hamster&seed={}&truncation=0.7000"
     with TestClient(app, client=("127.0.0.1", 5000)) as proxy:
-        first = proxy.get(url.format(1), headers={"X-Real-IP": "203.0.113.7"})
-        again = proxy.get(url.format(2), headers={"X-Real-IP": "203.0.113.7"})
-        other = proxy.get(url.format(3), headers={"X-Real-IP": "203.0.113.8"})
+        first = proxy.get(url.format(1), headers={"X-Forwarded-For": "203.0.113.7"})
+        again = proxy.get(url.format(2), headers={"X-Forwarded-For": "203.0.113.7"})
+        # a client's own X-Forwarded-For, with the proxy's entry (its peer) appended
+        other = proxy.get(url.format(3), headers={"X-Forwarded-For": "203.0.113.7, 203.0.113.8"})
     with TestClient(app, client=("198.51.100.1", 5000)) as outsider:  # cannot pick a name
-        lied = [outsider.get(url.format(4 + i), headers={"X-Real-IP": f"203.0.113.{20 + i}"})
+        lied = [outsider.get(url.format(4 + i), headers={"X-Forwarded-For": f"203.0.113.{20 + i}"})
                 for i in range(2)]
     app.close()
     assert [first.status_code, again.status_code, other.status_code] == [200, 429, 200]
     assert [answer.status_code for answer in lied] == [200, 429]
+
+
+def test_forwarded_headers_are_not_believed_from_a_proxy_nobody_listed(model):
+    """The default: not even a peer on this machine names other clients (a Caddy, cloudflared
+    or ssh tunnel in front passes on what the client wrote)."""
+    app = live_app(model, pool_size=0, rate_per_second=0.01, rate_burst=4)
+    url = "/draw/image.webp?category=hamster&seed={}&truncation=0.7000"
+    with TestClient(app, client=("127.0.0.1", 5000)) as local:
+        statuses = [local.get(url.format(i), headers={
+            "X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"203.0.113.{i}"}).status_code
+            for i in range(12)]
+    app.close()
+    assert statuses == [200] * 4 + [429] * 8
+
+
+def test_ipv6_clients_are_limited_per_64(model):
+    app = live_app(model, pool_size=0, rate_per_second=0.01, rate_burst=2)
+    url = "/draw/image.webp?category=bagel&seed={}&truncation=0.7000"
+    statuses = []
+    for host in range(4):  # four addresses of one subscriber's /64
+        with TestClient(app, client=(f"2001:db8:0:1::{host + 1:x}", 5000)) as client:
+            statuses.append(client.get(url.format(host)).status_code)
+    with TestClient(app, client=("2001:db8:0:2::1", 5000)) as neighbour:
+        elsewhere = neighbour.get(url.format(9)).status_code
+    app.close()
+    assert statuses == [200, 200, 429, 429] and elsewhere == 200
+
+
+def test_the_random_page_of_a_live_only_site_is_under_the_rate_limit(model):
+    """Each fresh picture / or /api/random gives out is one the model draws again."""
+    app = live_app(model, pool_size=2, rate_per_second=0.01, rate_burst=2)
+    with TestClient(app, client=("10.1.0.1", 5000)) as client:
+        statuses = []
+        for path in ("/", "/", "/", "/api/random"):
+            wait_for_pool(app, 6)  # full again: every visit takes a picture from it
+            statuses.append(client.get(path))
+        with TestClient(app, client=("10.1.0.2", 5000)) as other:
+            wait_for_pool(app, 6)
+            elsewhere = other.get("/")
+    app.close()
+    assert [a.status_code for a in statuses] == [200, 200, 429, 429]
+    assert int(statuses[2].headers["retry-after"]) >= 1 and "slow down" in statuses[2].text
+    assert elsewhere.status_code == 200
+
+
+def test_a_category_page_of_a_live_only_site_is_under_the_rate_limit(model):
+    app = live_app(model, pool_size=2, rate_per_second=0.01, rate_burst=2)
+    with TestClient(app, client=("10.2.0.1", 5000)) as client:
+        statuses = []
+        for _ in range(3):
+            wait_for_pool(app, 6)  # the page takes the category's pictures from it
+            statuses.append(client.get("/c/bagel").status_code)
+    app.close()
+    assert statuses == [200, 200, 429]
+
+
+CANONICAL = "category=bagel&seed=1&truncation=0.7000"
+
+
+@pytest.mark.parametrize("query", [
+    "category=bagel&seed=01&truncation=0.7000", "category=bagel&seed=1&truncation=.7",
+    "category=bagel&seed=1&truncation=0.7", "category=bagel&seed=1",
+    "category=bagel&seed=1&truncation=0.7000&utm_source=x",
+    "truncation=0.7000&seed=1&category=bagel", "category=bagel&seed=0000000001&truncation=0.70",
+])
+def test_a_recipe_has_one_url_and_other_spellings_redirect_to_it(model, query):
+    app = live_app(model)
+    with TestClient(app, follow_redirects=False) as client:
+        page = client.get(f"/draw?{query}", headers={"Host": "evil.example"})
+        image = client.get(f"/draw/image.webp?{query}")
+        canonical = [client.get(f"/draw?{CANONICAL}"), client.get(f"/draw/image.webp?{CANONICAL}")]
+    app.close()
+    assert page.status_code == image.status_code == 301
+    assert page.headers["location"] == f"/draw?{CANONICAL}"  # relative: never the Host's
+    assert image.headers["location"] == f"/draw/image.webp?{CANONICAL}"
+    assert [answer.status_code for answer in canonical] == [200, 200]
 
 
 @pytest.mark.parametrize("query, status", [
@@ -228,13 +312,13 @@ def test_a_live_only_site_lists_the_models_categories_each_with_its_pool_picture
         pictures = [client.get(src) for src in images]
         pages = [client.get(html.unescape(href)) for href in
                  re.findall(r'<li><a href="(/draw\?[^"]+)">', bagels.text)]
-        drawn_for_requests = batch_sizes(client.get("/metrics").text).get(float("inf"), 0)
+        drawn_for_requests = batch_sizes(metrics_text(app)).get(float("inf"), 0)
         missing = client.get("/c/nope")
     app.close()
     assert listing.status_code == 200
     assert re.findall(r'<li><a href="/c/([a-z-]+)">', listing.text) == ["bagel", "hamster",
                                                                         "mailbox"]
-    assert bagels.status_code == 200 and "Bagel pictures that do not exist" in bagels.text
+    assert bagels.status_code == 200 and "Bagels That Do Not Exist, drawn just now" in bagels.text
     assert len(images) == 2 and all("category=bagel&" in src for src in images)
     assert [p.status_code for p in pictures] == [200, 200] and pictures[0].content[:4] == b"RIFF"
     assert [p.status_code for p in pages] == [200, 200]
@@ -278,7 +362,7 @@ def test_a_live_only_sites_api_gives_a_fresh_pooled_picture_its_permalink_draws_
         pictures = [DrawnPicture.model_validate(a.json()) for a in answers]
         images = [client.get(p.image_url) for p in pictures]
         page = client.get(pictures[0].permalink)
-        drawn_for_requests = batch_sizes(client.get("/metrics").text).get(float("inf"), 0)
+        drawn_for_requests = batch_sizes(metrics_text(app)).get(float("inf"), 0)
         by_id = client.get(f"/api/images/{pictures[0].id}")
     app.close()
     assert [a.status_code for a in answers] == [200] * 3
@@ -306,7 +390,7 @@ def test_with_a_gallery_both_work(model, tiny_gallery):
         home = client.get("/")
         bagels = client.get("/c/bagel")
         listing = client.get("/categories")
-        drawn = client.get("/draw?category=mailbox&seed=9")
+        drawn = client.get("/draw?category=mailbox&seed=9&truncation=0.7000")
         image = client.get(links_of(drawn.text)[0])
         api_picture = Picture.model_validate(client.get("/api/random").json())
         api_counts = {c["slug"]: c["count"] for c in client.get("/api/categories").json()}
@@ -340,7 +424,7 @@ def test_head_etag_and_security_headers(model):
         url = "/draw/image.webp?category=hamster&seed=77&truncation=0.9"
         got = client.get(url)
         head = client.head(url)
-        page_head = client.head("/draw?category=hamster&seed=77")
+        page_head = client.head("/draw?category=hamster&seed=77&truncation=0.7000")
         unchanged = client.get(url, headers={"If-None-Match": got.headers["etag"]})
         strong_form = client.get(url, headers={"If-None-Match": got.headers["etag"][2:]})
         home = client.get("/")
@@ -384,7 +468,7 @@ def test_a_failing_pool_refill_leaves_visitors_served(model):
         while not failures and time.monotonic() < deadline:
             time.sleep(0.01)  # a refill has failed (the idle drawing thread tries one at once)
         started = time.monotonic()
-        answers = [client.get(f"/draw/image.webp?category=bagel&seed={s}") for s in range(5)]
+        answers = [client.get(drawn("bagel", s)) for s in range(5)]
         took = time.monotonic() - started
     app.close()
     assert failures
@@ -424,7 +508,8 @@ def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
     assert page.status_code == 200 and image.status_code == 200
-    assert ready["gallery"] is None and ready["model_loaded"] is True
+    assert ready["gallery"] is False and ready["model_loaded"] is True
+    assert ready["live_model"] == "tiny-0" and str(model) not in json.dumps(ready)
     assert "serving live pictures of" in output
     assert len(exports) == 1
 
@@ -446,11 +531,11 @@ def workers_of(log: Path, path: str) -> set[int]:
 
 def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(model, reap,
                                                                               tmp_path):
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     process = reap(subprocess.Popen(
         [sys.executable, "-m", "ganpage", "serve", "--live", str(model), "--port", str(port),
          "--workers", "2", "--live-pool", "0", "--live-rate", "0.01", "--live-threads", "1",
-         "--access-log", str(tmp_path / "access.jsonl")],
+         "--access-log", str(tmp_path / "access.jsonl"), "--metrics-port", str(metrics_port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -461,16 +546,22 @@ def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(m
         while len(statuses) < 30 or len(workers_of(log, "/draw/image.webp")) < 2:
             assert len(statuses) < 300, "one worker took every connection"
             statuses.append(httpx.get(f"{base}/draw/image.webp?category=bagel&seed="
-                                      f"{len(statuses)}", timeout=30).status_code)  # new ones
-        time.sleep(1.5)  # each worker adds up what it counted (Metrics.FLUSH_SECONDS)
-        seen = [httpx.get(base + "/metrics").text for _ in range(6)]
+                                      f"{len(statuses)}&truncation=0.7000",
+                                      timeout=30).status_code)  # new connections
+        # a burst of 1 and 0.01 pictures/s: one picture for this client, whichever worker
+        refused = len(statuses) - 1  # answers; both workers were asked (the loop above)
+        metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        deadline = time.monotonic() + 10  # each worker adds up its counts every half second
+        while live_sample(httpx.get(metrics).text, "ganpage_live_refused_total",
+                          reason="rate") < refused:
+            assert time.monotonic() < deadline, "the workers' counts did not add up"
+            time.sleep(0.1)
+        seen = [httpx.get(metrics).text for _ in range(6)]
     finally:
         process.terminate()
         process.wait(timeout=30)
-    # a burst of 1 and 0.01 pictures/s: one picture for this client, whichever worker answers
-    refused = len(statuses) - 1  # both workers were asked (the loop above)
     assert statuses.count(200) == 1 and statuses.count(429) == refused, statuses
-    for text in seen:  # every worker's /metrics counts both workers' pictures and refusals
+    for text in seen:  # the listener counts both workers' pictures and refusals
         assert live_sample(text, "ganpage_live_pictures_drawn_total", kind="on_demand") == 1
         assert live_sample(text, "ganpage_live_batch_size_count", kind="on_demand") == 1
         assert live_sample(text, "ganpage_live_queue_depth") == 0
@@ -495,7 +586,7 @@ def test_on_cuda_a_picture_drawn_in_a_batch_is_the_one_drawn_alone(model):
     app.close()
     alone = live_app(model, device="cuda", pool_size=0, max_batch=1, rate_per_second=0)
     with TestClient(alone) as client:
-        redrawn = [client.get(f"/draw/image.webp?category=bagel&seed={100 + i}")
+        redrawn = [client.get(f"/draw/image.webp?category=bagel&seed={100 + i}&truncation=0.7000")
                    for i in (0, 5, 11)]
     alone.close()
     assert [a.content for a in redrawn] == [together[i].content for i in (0, 5, 11)]

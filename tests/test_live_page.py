@@ -21,6 +21,7 @@ from fastapi import HTTPException
 from starlette.requests import Request
 
 from ganpage.categories import CategorySet
+from ganpage.recipe import redirect_query
 from ganpage.web.draw import requested_recipe
 from ganpage.web.live_page import LIVE_CONTENT_SECURITY_POLICY, PAGE, write_live_page
 
@@ -46,12 +47,18 @@ TRICKY_QUERIES = [
     "category=%27quoted%22&seed=1", "category=it%27s&seed=1", "category=back%5Cslash&seed=1",
     "category=" + "x" * 100 + "&seed=1", "category=hamster&seed=" + "9" * 50,
     "category=hamster&seed=1&" + "pad=1&" * 50, "category=%zz&seed=1",
-    "category=hamster&seed=1&x=2",
+    "category=hamster&seed=1&x=2", "category=hamster&seed=1&truncation=0.7000",
+    "?category=hamster&seed=1&truncation=0.7000", "truncation=0.7000&seed=1&category=hamster",
+    "category=hamster&seed=1&truncation=0.7000&", "category=hamster&seed=1&truncation=0.7000#x",
+    "category=tabby-cat&seed=0&truncation=1.0000", "category=tabby%2Dcat&seed=0&truncation=1.0000",
+    "category=hamster&seed=1&truncation=0.12345678901234567",
+    "category=hamster&seed=1&truncation=0.12340",
 ]
 
 
 def python_verdict(query: str) -> list:
-    """What `ganpage serve` answers for the query: [slug, seed, truncation] or [None, message]."""
+    """What `ganpage serve` answers for the query: [slug, seed, truncation, its canonical query,
+    the query it is redirected to or None], or [None, message]."""
     text = query.removeprefix("?")
     request = Request({"type": "http", "method": "GET", "path": "/live", "headers": [],
                        "query_string": text.encode()})
@@ -59,7 +66,8 @@ def python_verdict(query: str) -> list:
         recipe = requested_recipe(request, SimpleNamespace(categories=CATEGORIES))
     except HTTPException as error:
         return [None, error.detail]
-    return [recipe.category.slug, recipe.seed, recipe.truncation, recipe.query()]
+    return [recipe.category.slug, recipe.seed, recipe.truncation, recipe.query(),
+            redirect_query(text, recipe)]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
@@ -67,20 +75,24 @@ def test_recipe_js_agrees_with_recipe_py_on_tricky_queries(tmp_path):
     classes = [{"id": c.id, "slug": c.slug} for c in CATEGORIES]
     script = tmp_path / "recipes.mjs"
     script.write_text(
-        f"import {{ recipeFromQuery, recipeQuery }} from '{RECIPE_JS.as_posix()}';\n"
+        f"import {{ recipeFromQuery, recipeQuery, redirectQuery }} from "
+        f"'{RECIPE_JS.as_posix()}';\n"
         f"const bySlug = new Map({json.dumps(classes)}.map((c) => [c.slug, c]));\n"
         f"const out = {json.dumps(TRICKY_QUERIES)}.map((query) => {{\n"
         "  try { const r = recipeFromQuery(bySlug, query);\n"
-        "        return [r.category.slug, r.seed, r.truncation, recipeQuery(r)]; }\n"
+        "        return [r.category.slug, r.seed, r.truncation, recipeQuery(r),\n"
+        "                redirectQuery(query, r)]; }\n"
         "  catch (error) { return [null, error.message]; }\n"
         "});\nconsole.log(JSON.stringify(out));\n")
     result = subprocess.run(["node", str(script)], capture_output=True, text=True, check=True)
     from_js = json.loads(result.stdout)
-    accepted = 0
+    accepted = canonical = 0
     for query, js in zip(TRICKY_QUERIES, from_js, strict=True):
         assert js == python_verdict(query), query
         accepted += js[0] is not None
+        canonical += js[0] is not None and js[4] is None
     assert 5 < accepted < len(TRICKY_QUERIES) - 20  # both verdicts are exercised
+    assert 3 <= canonical < accepted - 10  # and both kinds of accepted spelling
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +154,7 @@ def test_serve_live_routes(tiny_model, onnx_cache):
                      "/live/live_page.py", "/live/model/model.safetensors"):
             assert client.get(path).status_code == 404, path
         assert client.head("/live").status_code == 200
-        drawn_page = client.get("/draw?category=bagel&seed=1")
+        drawn_page = client.get("/draw?category=bagel&seed=1&truncation=0.7000")
         assert drawn_page.status_code == 200
         assert '<a href="/live">Drawn live</a>' in drawn_page.text
 

@@ -2,7 +2,7 @@ import time
 
 from rich.progress import Progress
 
-from ganpage.progress import LogProgress, RemainingColumn, seconds_left
+from ganpage.progress import CountColumn, LogProgress, RemainingColumn, seconds_left
 
 
 def test_seconds_left_is_the_work_left_at_the_current_rate():
@@ -56,3 +56,30 @@ def test_the_terminal_bar_shows_the_limit_when_it_comes_first():
     starting = progress.add_task("training", total=10, deadline=time.monotonic() + 90)
     # no speed yet: the limit is still known
     assert RemainingColumn().render(progress.tasks[starting]).plain.endswith("(limit)")
+
+
+def test_counted_things_are_whole_numbers_and_kimg_keeps_its_decimals(capsys):
+    """`ganpage data emoji` printed "1.0/8,544.0 img"; training's kimg is a fraction."""
+    with LogProgress(interval=0.0) as bar:
+        emoji = bar.add_task("emoji", total=8544, unit="img", stats="")
+        bar.advance(emoji)
+        training = bar.add_task("training", total=2000, completed=1250.5, unit="kimg")
+        bar.update(training, advance=0.25)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("emoji: 1/8,544 img, ")
+    assert lines[1].startswith("training: 1,250.8/2,000.0 kimg, ")
+    progress = Progress()
+    progress.add_task("emoji", total=8544, completed=64.0, unit="img")
+    progress.add_task("training", total=2000, completed=1.5, unit="kimg")
+    assert [CountColumn().render(task).plain for task in progress.tasks] == [
+        "64/8,544 img", "1.5/2,000.0 kimg"]
+
+
+def test_a_job_with_nothing_to_do_says_so(capsys):
+    """A re-run that finds everything done printed "0.0/0.0 img, 0.00 img/s, ETA -"."""
+    with LogProgress(interval=0.0) as bar:
+        bar.add_task("scoring", total=0, unit="img", stats="")
+    assert capsys.readouterr().err.splitlines() == ["scoring: nothing to do"]
+    progress = Progress()
+    progress.add_task("scoring", total=0, unit="img")
+    assert CountColumn().render(progress.tasks[0]).plain == "nothing to do"

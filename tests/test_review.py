@@ -1,10 +1,18 @@
-"""The review page (web/review.py): its token, cookie and CSRF checks, its API and filters
-(Starlette's TestClient), and one real browser rejecting a picture by keyboard."""
+"""The review page (web/review.py, review_sessions.py): its token, sessions, cookie, CSRF and
+origin checks, throttled wrong tokens, bodies read only when allowed and never past the cap, the
+login URL printed only when it should be, its API and filters (Starlette's TestClient, the app
+called as ASGI, real servers with two workers), and one real browser rejecting a picture by
+keyboard."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import pty
 import re
+import secrets
+import select
 import shutil
 import subprocess
 import sys
@@ -21,13 +29,17 @@ from ganpage.gallery import Gallery
 from ganpage.web.app import SiteConfig, create_app
 from ganpage.web.review import (
     COOKIE,
+    MAX_BODY_BYTES,
+    SECURE_COOKIE,
     ReviewAuth,
     ReviewFilter,
+    login_line,
     login_url,
     review_token,
 )
+from ganpage.web.review_sessions import SESSION_SECONDS, TRIES, TRY_SECONDS
 
-TOKEN = "test-review-token-0123456789"
+TOKEN = "test-review-token-0123456789-abcdef"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -62,6 +74,18 @@ def some_id(gallery: Path) -> str:
     return sorted(statuses(gallery))[0]
 
 
+def from_address(client: TestClient, address: str) -> TestClient:
+    """Another client of the same app, from ``address`` (wrong tokens are counted per client)."""
+    return TestClient(client.app, base_url="http://127.0.0.1", client=(address, 5000))
+
+
+def signed_in(client: TestClient) -> str:
+    """Sign ``client`` in with the login form; the session's CSRF token."""
+    assert client.post("/review/login", data={"token": TOKEN},
+                       follow_redirects=False).status_code == 303
+    return client.get("/review/api/csrf").json()["csrf"]
+
+
 # -- the token ----------------------------------------------------------------------------------
 
 def test_without_review_the_routes_do_not_exist_and_public_pages_never_link_to_them(gallery):
@@ -80,8 +104,10 @@ def test_without_a_valid_token_review_and_its_api_refuse_and_change_nothing(clie
     before = statuses(gallery)
     image_id = some_id(gallery)
     wrong = {"Authorization": "Bearer not-the-token-at-all-000"}
-    for headers, expected in (({}, 401), (wrong, 403), ({"Authorization": TOKEN}, 403),
-                              ({"Authorization": f"Basic {TOKEN}"}, 403)):
+    for number, (headers, expected) in enumerate((
+            ({}, 401), (wrong, 403), ({"Authorization": TOKEN}, 403),
+            ({"Authorization": f"Basic {TOKEN}"}, 403))):
+        client = from_address(client, f"10.0.0.{number + 1}")  # 5 wrong tries each
         assert client.get("/review/api/images", headers=headers).status_code == expected
         assert client.get("/review/api/csrf", headers=headers).status_code == expected
         assert client.get(f"/review/images/{image_id}", headers=headers).status_code == expected
@@ -93,7 +119,7 @@ def test_without_a_valid_token_review_and_its_api_refuse_and_change_nothing(clie
         assert answer.status_code == expected
     assert client.get("/review/api/images").headers["www-authenticate"].startswith("Bearer")
     client.cookies.set(COOKIE, "forged-cookie-value", path="/review")
-    assert client.get("/review/api/images").status_code == 403
+    assert client.get("/review/api/images").status_code == 401  # no such session
     assert statuses(gallery) == before
 
 
@@ -105,7 +131,8 @@ def test_the_login_form_sets_an_httponly_samesite_strict_cookie(client):
     assert answer.status_code == 303 and answer.headers["location"] == "/review"
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/review" in cookie
-    assert TOKEN not in cookie  # the cookie holds a value derived from the token
+    assert TOKEN not in cookie  # the cookie holds a session's id, nothing of the token
+    assert "Secure" not in cookie and f"Max-Age={SESSION_SECONDS}" in cookie
     assert client.get("/review").status_code == 200
     assert client.get("/review/api/images").json()["total"] == 12
 
@@ -114,28 +141,169 @@ def test_tokens_from_the_environment_are_checked_and_a_missing_one_is_made():
     made = review_token({})
     assert len(made) >= 40 and made != review_token({})
     assert review_token({"GANPAGE_REVIEW_TOKEN": TOKEN}) == TOKEN
-    for bad in ("short", "has space in the token here", "x" * 300, "ünicode-token-0123456"):
-        with pytest.raises(GanpageError, match="GANPAGE_REVIEW_TOKEN"):
+    for good in (secrets.token_urlsafe(32), secrets.token_hex(16)):
+        assert review_token({"GANPAGE_REVIEW_TOKEN": good}) == good
+    for bad in ("short", "has space in the token here", "x" * 300, "ünicode-token-0123456",
+                "test-review-token-0123456789",  # 28 characters: under the minimum of 32
+                "a" * 32, "aaaaaaaaaaaaaaaa" * 3, "abcdefg" * 6):  # fewer than 8 different
+        with pytest.raises(GanpageError, match="GANPAGE_REVIEW_TOKEN") as caught:
             review_token({"GANPAGE_REVIEW_TOKEN": bad})
+        assert "\n" not in str(caught.value) and "secrets.token_urlsafe" in str(caught.value)
+    with pytest.raises(GanpageError, match="the review token is too easy to guess"):
+        ReviewAuth("a" * 40)  # a site made in code is held to the same minimum
     assert login_url("http://127.0.0.1:8000/", TOKEN) == (
         f"http://127.0.0.1:8000/review/login#token={TOKEN}")
 
 
-def test_every_worker_derives_the_same_cookie_and_csrf_and_other_tokens_do_not():
-    first, second, other = ReviewAuth(TOKEN), ReviewAuth(TOKEN), ReviewAuth(TOKEN + "x")
-    assert (first.session, first.csrf) == (second.session, second.csrf)
-    assert first.session != other.session and first.csrf != other.csrf
-    assert TOKEN not in (first.session, first.csrf) and first.session != first.csrf
+def test_the_token_is_printed_only_when_made_and_only_to_a_terminal():
+    base, made = "http://127.0.0.1:8000", review_token({})
+    chosen = {"GANPAGE_REVIEW_TOKEN": TOKEN}
+    assert login_line(base, made, terminal=True, environ={}) == (
+        f"review page: {login_url(base, made)}")
+    for terminal in (True, False):  # a token the owner chose is never printed
+        line = login_line(base, TOKEN, terminal=terminal, environ=chosen)
+        assert TOKEN not in line and line.endswith("(sign in with GANPAGE_REVIEW_TOKEN)")
+    with pytest.raises(GanpageError, match="not a terminal.*set GANPAGE_REVIEW_TOKEN") as caught:
+        login_line(base, made, terminal=False, environ={})
+    assert made not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_new_token_with_no_terminal_to_show_it_stops_the_server_in_one_line(gallery, reap):
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "GANPAGE_REVIEW_TOKEN"}
+    process = reap(subprocess.Popen(  # its own group: reaped whole if it serves instead
+        [sys.executable, "-m", "ganpage", "serve", str(gallery), "--review",
+         "--port", str(free_port()), "--metrics-port", "0"], env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True))
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2 and "#token=" not in stdout + stderr
+    assert len(stderr.strip().splitlines()) == 1 and "set GANPAGE_REVIEW_TOKEN" in stderr
+
+
+def test_a_new_token_is_printed_to_a_terminal(gallery, reap):
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "GANPAGE_REVIEW_TOKEN"}
+    port = free_port()
+    terminal, child_end = pty.openpty()
+    process = reap(subprocess.Popen(
+        [sys.executable, "-m", "ganpage", "serve", str(gallery), "--review",
+         "--port", str(port), "--metrics-port", "0"],
+        env=environment, stdin=subprocess.DEVNULL, stdout=child_end,
+        stderr=subprocess.DEVNULL, start_new_session=True))
+    os.close(child_end)
+    shown = b""
+    deadline = time.monotonic() + 60
+    try:
+        while b"#token=" not in shown or not shown.endswith(b"\n"):
+            assert time.monotonic() < deadline and process.poll() is None, shown
+            if select.select([terminal], [], [], 0.5)[0]:
+                shown += os.read(terminal, 4096)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        os.close(terminal)
+    url = re.search(rb"review page: (\S+)", shown).group(1).decode()
+    assert url.startswith(f"http://127.0.0.1:{port}/review/login#token=")
+    assert len(url.split("#token=")[1]) >= 40
+
+
+def test_each_sign_in_is_a_session_of_its_own_with_its_own_csrf(client, gallery):
+    first, second = client, from_address(client, "10.0.0.9")
+    first_csrf, second_csrf = signed_in(first), signed_in(second)
+    assert first.cookies[COOKIE] != second.cookies[COOKIE] and first_csrf != second_csrf
+    assert TOKEN not in (first_csrf, second_csrf, first.cookies[COOKIE])
+    body = {"ids": [some_id(gallery)], "status": "rejected"}
+    assert first.post("/review/api/decide", json=body,
+                      headers={"X-CSRF-Token": second_csrf}).status_code == 403
+    assert statuses(gallery)[some_id(gallery)] == "approved"
+    bearer = client.get("/review/api/csrf", headers=BEARER).json()["csrf"]
+    assert bearer == ReviewAuth(TOKEN).csrf  # a script's: every worker derives the same
+
+
+def test_signing_out_ends_the_session_for_good(client, gallery):
+    csrf = signed_in(client)
+    cookie = client.cookies[COOKIE]
+    answer = client.post("/review/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/review/login"
+    assert COOKIE not in client.cookies
+    client.cookies.set(COOKIE, cookie, path="/review")  # the old cookie, kept by someone
+    assert client.get("/review/api/images").status_code == 401
+    page = client.get("/review")
+    assert page.status_code == 401 and "Your sign-in has ended" in page.text
+    assert client.post("/review/api/decide", json={"ids": [some_id(gallery)],
+                                                   "status": "rejected"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 401
+    assert statuses(gallery)[some_id(gallery)] == "approved"
+
+
+def test_a_session_expires(client):
+    signed_in(client)
+    assert client.get("/review/api/images").status_code == 200
+    sessions = client.app.app.state.review_auth.sessions
+    sessions.clock = lambda: time.time() + SESSION_SECONDS + 1
+    assert client.get("/review/api/images").status_code == 401
+
+
+def test_over_https_the_cookie_is_secure_with_a_host_prefix(gallery):
+    told = create_app(gallery, SiteConfig(review_token=TOKEN,
+                                          public_url="https://site.example"))
+    proxied = create_app(gallery, SiteConfig(review_token=TOKEN,
+                                             trusted_proxies=("127.0.0.1",)))
+    https = {"X-Forwarded-Proto": "https"}
+    cases = [(told, "127.0.0.1", {}, True), (proxied, "127.0.0.1", https, True),
+             (proxied, "127.0.0.1", {}, False), (proxied, "10.0.0.5", https, False)]
+    for app, address, headers, secure in cases:
+        client = TestClient(app, base_url="http://127.0.0.1", client=(address, 5000))
+        answer = client.post("/review/login", data={"token": TOKEN}, headers=headers,
+                             follow_redirects=False)
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith(f"{SECURE_COOKIE}=" if secure else f"{COOKIE}="), cookie
+        assert ("Secure" in cookie) == secure and ("Path=/;" in cookie) == secure
+        session = cookie.split(";")[0].split("=", 1)[1]
+        name = SECURE_COOKIE if secure else COOKIE
+        assert client.get("/review/api/images", headers={**headers, "Cookie": f"{name}={session}"}
+                          ).status_code == 200
+    told.close()
+    proxied.close()
+
+
+def test_wrong_tokens_are_throttled_per_client_and_then_the_right_one_waits_too(client):
+    for _ in range(TRIES // 2):
+        assert client.post("/review/login", data={"token": "x" * 40}).status_code == 403
+        assert client.get("/review/api/images", headers={
+            "Authorization": "Bearer " + "y" * 40}).status_code == 403
+    refused = client.post("/review/login", data={"token": TOKEN}, follow_redirects=False)
+    assert refused.status_code == 429 and COOKIE not in client.cookies
+    assert 1 <= int(refused.headers["retry-after"]) <= TRY_SECONDS + 1
+    assert "too many wrong review tokens" in refused.text.lower()
+    throttled = client.get("/review/api/images", headers=BEARER)
+    assert throttled.status_code == 429 and "\n" not in throttled.json()["detail"]
+    elsewhere = from_address(client, "10.0.0.7")  # another client is not held up
+    assert elsewhere.get("/review/api/images", headers=BEARER).status_code == 200
+    sessions = client.app.app.state.review_auth.sessions
+    sessions.clock = lambda: time.time() + TRY_SECONDS  # one more try a while later
+    assert client.get("/review/api/images", headers=BEARER).status_code == 200
+
+
+def test_ipv6_clients_of_one_64_share_their_wrong_tries(client):
+    for host in range(TRIES):
+        other = from_address(client, f"2001:db8:1:2::{host + 1:x}")
+        assert other.get("/review/api/images", headers={
+            "Authorization": "Bearer " + "z" * 40}).status_code == 403
+    same_block = from_address(client, "2001:db8:1:2:ffff::1")
+    assert same_block.get("/review/api/images", headers=BEARER).status_code == 429
+    next_block = from_address(client, "2001:db8:1:3::1")
+    assert next_block.get("/review/api/images", headers=BEARER).status_code == 200
 
 
 # -- CSRF ---------------------------------------------------------------------------------------
 
 def test_a_change_without_the_csrf_token_changes_nothing(client, gallery):
-    client.post("/review/login", data={"token": TOKEN})
+    csrf = signed_in(client)
     before, image_id = statuses(gallery), some_id(gallery)
     body = {"ids": [image_id], "status": "rejected"}
     for headers in ({}, {"X-CSRF-Token": ""}, {"X-CSRF-Token": "0" * 64},
-                    {"X-CSRF-Token": TOKEN}):
+                    {"X-CSRF-Token": TOKEN}, {"X-CSRF-Token": ReviewAuth(TOKEN).csrf}):
         assert client.post("/review/api/decide", json=body, headers=headers).status_code == 403
     form = {"id": image_id, "status": "rejected"}
     assert client.post("/review/decide", data=form, follow_redirects=False).status_code == 403
@@ -143,15 +311,97 @@ def test_a_change_without_the_csrf_token_changes_nothing(client, gallery):
                        follow_redirects=False).status_code == 403
     # the right token, but sent from another site's page
     assert client.post("/review/api/decide", json=body, headers={
-        "X-CSRF-Token": csrf_of(client), "Sec-Fetch-Site": "cross-site"}).status_code == 403
+        "X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"}).status_code == 403
     assert client.post("/review/logout", follow_redirects=False).status_code == 403
     assert statuses(gallery) == before
 
 
+@pytest.mark.parametrize(("origin", "allowed"), [
+    ("https://evil.example", False), ("null", False), ("http://127.0.0.1.evil.example", False),
+    ("http://127.0.0.1:8080", False), ("http://127.0.0.1", True), ("HTTP://127.0.0.1:80", True),
+])
+def test_a_change_from_another_origin_changes_nothing(client, gallery, origin, allowed):
+    image_id = some_id(gallery)
+    answer = client.post("/review/api/decide", json={"ids": [image_id], "status": "rejected"},
+                         headers={**BEARER, "X-CSRF-Token": csrf_of(client), "Origin": origin})
+    assert answer.status_code == (200 if allowed else 403), answer.text
+    assert statuses(gallery)[image_id] == ("rejected" if allowed else "approved")
+    csrf = signed_in(client)
+    form = client.post("/review/decide", data={"id": image_id, "status": "approved",
+                                               "csrf": csrf},
+                       headers={"Origin": origin}, follow_redirects=False)
+    assert form.status_code == (303 if allowed else 403)
+
+
+def test_the_public_url_is_an_origin_of_the_site_too(gallery):
+    app = create_app(gallery, SiteConfig(review_token=TOKEN, public_url="https://site.example"))
+    client = TestClient(app, base_url="http://127.0.0.1")
+    headers = {**BEARER, "X-CSRF-Token": csrf_of(client)}
+    for origin, status in (("https://site.example", 200), ("https://other.example", 403)):
+        answer = client.post("/review/api/decide", headers={**headers, "Origin": origin},
+                             json={"ids": [some_id(gallery)], "status": "rejected"})
+        assert answer.status_code == status
+    app.close()
+
+
+# -- bodies -------------------------------------------------------------------------------------
+
+CHUNK = 64 * 1024
+
+
+def post_asgi(app, path: str, headers: dict[str, str], chunks: int) -> tuple[int, int]:
+    """POST ``chunks`` pieces of 64 kB to ``app`` as a server hands a body over, on demand;
+    (the status answered, the bytes the app took)."""
+    taken, sent, answer = 0, 0, {}
+
+    async def receive() -> dict:
+        nonlocal taken, sent
+        if sent == chunks:
+            return {"type": "http.disconnect"}
+        sent += 1
+        taken += CHUNK
+        return {"type": "http.request", "body": b"t" * CHUNK, "more_body": sent < chunks}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
+             "server": ("127.0.0.1", 8000),
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+    asyncio.run(app(scope, receive, send))
+    return answer["status"], taken
+
+
+def test_bodies_are_refused_by_their_length_and_read_no_further_than_the_cap(gallery):
+    app = create_app(gallery, SiteConfig(review_token=TOKEN))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    huge = {**form, "Content-Length": str(512 * 1024 * 1024)}
+    assert post_asgi(app, "/review/login", huge, chunks=128) == (413, 0)  # said: not read
+    status, taken = post_asgi(app, "/review/login", form, chunks=128)  # chunked: 8 MB
+    assert status == 413 and taken <= MAX_BODY_BYTES + CHUNK
+    bearer = {"Authorization": f"Bearer {TOKEN}", "X-CSRF-Token": ReviewAuth(TOKEN).csrf}
+    status, taken = post_asgi(app, "/review/api/decide", {**bearer, **form}, chunks=128)
+    assert status == 413 and taken <= MAX_BODY_BYTES + CHUNK
+    app.close()
+
+
+@pytest.mark.parametrize("path", ["/review/decide", "/review/logout", "/review/api/decide",
+                                  "/review/api/undo"])
+def test_a_body_is_not_read_before_the_token_is_checked(gallery, path):
+    app = create_app(gallery, SiteConfig(review_token=TOKEN))
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Content-Length": "40000"}
+    assert post_asgi(app, path, form, chunks=1) == (401, 0)
+    wrong = {**form, "Authorization": "Bearer " + "w" * 40}
+    assert post_asgi(app, path, wrong, chunks=1) == (403, 0)
+    app.close()
+
+
 def test_the_page_carries_the_csrf_token_its_forms_and_script_send(client, gallery):
-    client.post("/review/login", data={"token": TOKEN})
+    csrf = signed_in(client)  # the session's own
     page = client.get("/review").text
-    csrf = csrf_of(client)
     assert f'<meta name="csrf-token" content="{csrf}">' in page
     assert page.count(f'name="csrf" value="{csrf}"') == 13  # 12 cards and the sign-out form
     assert "<script" not in page.replace('<script src="/static/review.js" defer></script>', "")
@@ -259,11 +509,13 @@ def test_a_filter_spells_its_query_back():
 
 @pytest.fixture
 def review_server(gallery: Path, tmp_path: Path):
-    """`ganpage serve --review` with two workers sharing GANPAGE_REVIEW_TOKEN."""
+    """`ganpage serve --review` with two workers sharing GANPAGE_REVIEW_TOKEN, logging to
+    ``tmp_path/access.jsonl``."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "ganpage", "serve", str(gallery), "--port", str(port),
-         "--review", "--workers", "2"],
+         "--review", "--workers", "2", "--access-log", str(tmp_path / "access.jsonl"),
+         "--metrics-port", "0"],
         env={**os.environ, "GANPAGE_REVIEW_TOKEN": TOKEN}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -273,7 +525,34 @@ def review_server(gallery: Path, tmp_path: Path):
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]
-        assert login_url(base, TOKEN) in output  # printed at start-up
+        assert f"{base}/review/login (sign in with GANPAGE_REVIEW_TOKEN)" in output
+        assert TOKEN not in output  # a token the owner chose never reaches a log
+
+
+def until_both_workers_answer(base: str, path: str, status: int, log: Path,
+                              cookies: dict[str, str]) -> None:
+    """Ask for ``path`` on new connections until each of the two workers has answered it with
+    ``status`` (by the access log's pids), failing on any other status."""
+    deadline = time.monotonic() + 20
+    workers: set[int] = set()
+    while len(workers) < 2:
+        assert time.monotonic() < deadline, f"only workers {workers} answered {status}"
+        assert httpx.get(base + path, cookies=cookies).status_code == status
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        workers = {line["worker"] for line in lines
+                   if line["path"] == path and line["status"] == status}
+
+
+def test_a_session_holds_and_ends_in_every_worker(review_server, tmp_path):
+    base, _ = review_server
+    log = tmp_path / "access.jsonl"
+    signed = httpx.post(base + "/review/login", data={"token": TOKEN})
+    session = {COOKIE: signed.cookies[COOKIE]}
+    until_both_workers_answer(base, "/review/api/images", 200, log, session)
+    csrf = httpx.get(base + "/review/api/csrf", cookies=session).json()["csrf"]
+    assert httpx.post(base + "/review/logout", data={"csrf": csrf}, cookies=session,
+                      headers={"Origin": base}).status_code == 303
+    until_both_workers_answer(base, "/review/api/csrf", 401, log, session)
 
 
 @pytest.mark.browser

@@ -121,6 +121,8 @@ def names_a_file_of(site: Path, page: Path, url: str) -> bool:
     """Whether ``url``, a link on ``page``, is relative and names a file of ``site``."""
     if urlsplit(url).scheme or url.startswith("/"):
         return False
+    if url.startswith("#"):  # a place on the page itself (the about page's model card)
+        return f'id="{url[1:]}"' in page.read_text()
     target = (page.parent / url).resolve()
     if target.is_dir():
         target = target / "index.html"
@@ -262,6 +264,19 @@ def rebuilt_live_site(live_site: Path, gallery: Path, tmp_path: Path, **options)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GANPAGE_CACHE", str(live_site / "cache"))
         return site, build(gallery, site, live_model=str(live_site / "model"), **options)
+
+
+def test_the_about_page_says_which_pictures_the_site_shows(gallery, live_site, tmp_path):
+    """A --show pending build said its pictures were "kept only if they passed review"."""
+    with Gallery.open(gallery) as opened:
+        opened.set_status("pending", [opened.records()[0].id])
+    build(gallery, tmp_path / "site", statuses=("approved", "pending"))
+    about = (tmp_path / "site" / "about.html").read_text()
+    assert "its owner chose to show pending ones too" in about and "passed review" not in about
+    assert "Pictures drawn live" not in about
+    live_about = (live_site / "site" / "about.html").read_text()
+    assert "shown only once they are approved" in live_about
+    assert "Pictures drawn live are made the moment someone asks for one" in live_about
 
 
 def test_live_adds_the_live_page_linked_from_every_page(live_site):

@@ -415,3 +415,31 @@ def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path)
     resumed = json.loads((tmp_path / "killed" / "report.json").read_text())["outcomes"]
     assert straight == resumed
     assert sum(straight.values()) == 46
+
+
+DECODE_UNDER_A_LIMIT = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_decode import flat_png
+from ganpage.data.fetch import DownloadSettings, Refused, process_body
+from ganpage.data.urls import limit_memory
+data = flat_png(4096, 4096)  # within the scaled cap of a 256 px picture: 64 MB as RGBA
+limit_memory({extra})
+try:
+    process_body(data, DownloadSettings(size=256))
+    print("decoded")
+except Refused as error:
+    print(error.outcome)
+"""
+
+
+@pytest.mark.parametrize(("extra", "outcome"), [(16 << 20, "too_many_pixels"),
+                                                (urls_module.DECODE_MEMORY_BYTES, "decoded")])
+def test_a_decode_worker_past_its_memory_limit_refuses_the_picture(extra, outcome):
+    """A worker's memory may grow by DECODE_MEMORY_BYTES (start_decode_worker); what decodes
+    into more is the URL's outcome, not a machine out of memory. The largest picture the
+    scaled cap lets through decodes well within it."""
+    code = DECODE_UNDER_A_LIMIT.format(tests=str(Path(__file__).parent), extra=extra)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.split() == [outcome], done.stderr[-2000:]

@@ -164,6 +164,35 @@ def test_category_names_read_right_as_plurals_and_proper_words(tmp_path):
     assert 'alt="AI-generated DVD, seed 0"' in client.get("/c/dvd").text
 
 
+def test_category_pages_and_sport_titles_read_right(tmp_path):
+    """They read "8 Cherries pictures that do not exist" and "This Ice Hockey Does Not Exist"."""
+    from fastapi.testclient import TestClient
+
+    from conftest import make_tiny_model
+    from ganpage.generate import TruncationRange, choose_categories, generate, plan
+    from ganpage.models import load_generator
+    from ganpage.web.app import create_app
+
+    generator = load_generator(make_tiny_model(tmp_path / "m", ["Cherries", "Ice Hockey",
+                                                                "Bacon"]))
+    jobs = plan(generator, choose_categories(generator), 8, TruncationRange(0.5, 0.5))
+    with Gallery.open(tmp_path / "g", create=True) as gallery:
+        generate(generator, gallery, [j for j in jobs if j.category.slug != "bacon" or
+                                      j.seed == 0], show_progress=False)
+        gallery.set_status("approved")
+    client = TestClient(create_app(tmp_path / "g"))
+    cherries = client.get("/c/cherries").text
+    assert '<h1>Cherries That Do Not Exist</h1>\n<p class="count">8 pictures</p>' in cherries
+    assert "Ice Hockey Games That Do Not Exist" in client.get("/c/ice-hockey").text
+    assert '<h1>Bacon That Does Not Exist</h1>\n<p class="count">1 picture</p>' in client.get(
+        "/c/bacon").text
+    permalink = re.search(r'href="(/p/[^"]+)"', client.get("/c/ice-hockey").text).group(1)
+    page = client.get(permalink).text
+    assert "<title>This Ice Hockey Game Does Not Exist</title>" in page
+    assert re.search(r">Ice Hockey Game</a> Does Not Exist</h1>", page)
+    assert "picture of an ice hockey game that does not exist" in page
+
+
 def test_about_credits_the_art_a_built_in_model_learnt_from(tmp_path):
     """The emoji64 weights carry CC BY 4.0 and CC BY-SA 4.0 art: its sites must say so."""
     from fastapi.testclient import TestClient

@@ -1,23 +1,27 @@
 """Running the site (web/operations.py, metrics.py, access_log.py and `ganpage serve`'s
-settings): health checks, Prometheus metrics with one and several workers, JSON access logs,
-GANPAGE_* environment variables."""
+settings): health checks that name no path, Prometheus metrics on their own loopback listener
+with one and several workers (never on the site's port), JSON access logs (secrets in a query
+redacted, the client a trusted proxy names and no other), GANPAGE_* environment variables."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, wait_for_http
+from conftest import free_port, metrics_text, wait_for_http
 from ganpage.web.app import create_app
 from ganpage.web.metrics import Metrics
 from test_server import serving
@@ -42,6 +46,36 @@ def test_health_and_readiness(live_server):
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     assert ready.json()["pictures"] == 12 and ready.json()["problems"] == []
     assert ready.headers["cache-control"] == "no-store"
+    assert ready.json()["gallery"] is True and "/" not in ready.text  # no folder of the machine
+
+
+def test_readiness_problems_name_no_folder(tiny_gallery, tmp_path, monkeypatch):
+    import shutil
+    import sqlite3
+
+    from ganpage.web.app import SiteConfig
+
+    gallery = Path(shutil.copytree(tiny_gallery, tmp_path / "private-folder" / "gallery"))
+    app = create_app(gallery, SiteConfig(refresh_seconds=0))
+    client = TestClient(app, raise_server_exceptions=False)
+
+    def unreadable() -> int:
+        raise sqlite3.OperationalError(f"unable to open {gallery}/gallery.sqlite")
+
+    monkeypatch.setattr(app.catalog.gallery, "change_counter", unreadable)
+    app.catalog.refresh()
+    (gallery / "gallery.sqlite").rename(gallery / "moved.sqlite")
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and len(ready.json()["problems"]) == 2
+    assert "private-folder" not in ready.text and str(tmp_path) not in ready.text
+    assert "gallery.sqlite" in ready.text  # what is wrong is still said
+    app.close()
+
+
+def test_the_site_itself_has_no_metrics(tiny_gallery):
+    client = TestClient(create_app(tiny_gallery))
+    client.get("/review")  # a refusal that the metrics would tell anyone about
+    assert client.get("/metrics").status_code == 404
 
 
 def test_metrics_count_requests_by_route_method_and_status(tiny_gallery):
@@ -54,7 +88,7 @@ def test_metrics_count_requests_by_route_method_and_status(tiny_gallery):
     client.get("/p/000000000000")
     client.get("/no/such/page")
     client.request("BREW", "/")  # a method no label may be made of
-    text = client.get("/metrics").text
+    text = metrics_text(client.app)
     assert metric(text, "/") == 3 and metric(text, "/", "HEAD") == 3
     assert metric(text, "/p/{image_id}") == 3
     assert metric(text, "/p/{image_id}", status=404) == 1
@@ -95,15 +129,55 @@ def test_batched_observations_export_as_observe_would():
 
 
 @pytest.mark.parametrize("server", SERVERS)
-def test_metrics_add_up_across_workers(tiny_gallery, reap, server, tmp_path):
-    with serving(reap, tiny_gallery, server, "--workers", "2") as (process, base):
+def test_metrics_add_up_across_workers_on_their_own_loopback_port(tiny_gallery, reap, server):
+    port = free_port()
+    metrics = f"http://127.0.0.1:{port}/metrics"
+    with serving(reap, tiny_gallery, server, "--workers", "2",
+                 "--metrics-port", str(port)) as (process, base):
         for _ in range(60):
             assert httpx.get(base + "/").status_code == 200  # a new connection each
-        time.sleep(Metrics.FLUSH_SECONDS * 2)  # each worker adds up what it counted
+        assert httpx.get(base + "/metrics").status_code == 404  # not on the site's port
         # the two workers share the listening socket, so both answered some of these; each
-        # one's /metrics must still count all 60
-        for _ in range(6):
-            assert metric(httpx.get(base + "/metrics").text, "/") == 60
+        # adds up what it counted every FLUSH_SECONDS, and the listener sums them
+        deadline = time.monotonic() + 10 * Metrics.FLUSH_SECONDS
+        while metric(httpx.get(metrics).text, "/") < 60:
+            assert time.monotonic() < deadline, "the workers' counts did not add up to 60"
+            time.sleep(0.1)
+        assert metric(httpx.get(metrics).text, "/") == 60
+    with pytest.raises(httpx.TransportError):  # the listener stops with the server
+        httpx.get(metrics, timeout=2)
+
+
+def test_the_metrics_listener_is_on_loopback_and_a_taken_port_is_one_line(tiny_gallery, reap):
+    port = free_port()
+    with serving(reap, tiny_gallery, "granian", "--metrics-port", str(port)):
+        assert _bound_addresses(port) == {"127.0.0.1"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "ganpage", "serve", str(tiny_gallery),
+             "--port", str(free_port()), "--metrics-port", str(taken.getsockname()[1])],
+            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "choose another --metrics-port or --metrics-host" in result.stderr
+
+
+def _bound_addresses(port: int) -> set[str]:
+    """The local addresses that sockets listening on ``port`` are bound to (Linux /proc)."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hexport = local.split(":")
+            if int(hexport, 16) == port and state == "0A":  # LISTEN
+                raw = bytes.fromhex(address)
+                if width == 8:
+                    found.add(str(ipaddress.IPv4Address(raw[::-1])))
+                else:
+                    found.add(str(ipaddress.IPv6Address(b"".join(
+                        raw[i:i + 4][::-1] for i in range(0, 16, 4)))))
+    return found
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -129,6 +203,22 @@ def test_access_log_is_one_json_line_per_request(tiny_gallery, reap, server, tmp
     assert by_request[("GET", "/")]["client"] == "127.0.0.1"
     assert len({line["worker"] for line in ours}) == 2  # both workers answered some
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ours[0]["time"])
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_access_log_has_the_client_a_trusted_proxy_names_and_no_secret(tiny_gallery, reap,
+                                                                          server, tmp_path):
+    """uvicorn's own default believes X-Forwarded-For from 127.0.0.1; ganpage turns it off."""
+    for trusted, client in (((), "127.0.0.1"), (("--trusted-proxy", "127.0.0.1"), "203.0.113.9")):
+        log = tmp_path / f"access-{len(trusted)}.jsonl"
+        with serving(reap, tiny_gallery, server, "--access-log", str(log), "--metrics-port",
+                     "0", *trusted) as (_, base):
+            httpx.get(base + "/about?token=secret-review-token-in-a-query&x=1",
+                      headers={"X-Forwarded-For": "203.0.113.9", "User-Agent": "forwarded"})
+        line = next(json.loads(text) for text in log.read_text().splitlines()
+                    if '"forwarded"' in text)
+        assert line["client"] == client, trusted
+        assert line["query"] == "token=REDACTED&x=1" and "secret" not in log.read_text()
 
 
 def test_settings_come_from_flags_and_environment(tiny_gallery, reap, tmp_path):

@@ -1,5 +1,6 @@
-"""The words around a picture: its title ("This X Does Not Exist", or "These Xs Do Not Exist")
-and a short blurb signed by an imaginary author.
+"""The words around a picture: its title ("This X Does Not Exist", or "These Xs Do Not Exist"),
+the title of a category's pictures together ("Hamsters That Do Not Exist") and a short blurb
+signed by an imaginary author.
 
 All are pure functions of the image id and category name that no dependency upgrade changes,
 so a permalink reads the same forever: authors come from a shipped name list
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -43,20 +45,39 @@ PLURAL_WORDS = {"this": "these", "this_one": "these", "it": "them", "they": "the
 SINGULAR_S_ENDINGS = ("ss", "us", "is", "os")
 PLURALS_IN_IS = {"skis", "taxis", "kiwis", "bikinis", "emojis", "alibis"}
 # Words after the head noun: "Nest With Eggs" is one nest, "Teacup Without Handle" one teacup,
-# "Page Facing Up" one page.
-PHRASE_BREAKS = (" without ", " with ", " of ", " in ", " on ", " facing ", " fluttering ")
-# Heads that are not countable things (foods, sports, activities): "this bacon", never "a bacon"
-# or "bacons"; their plural reads "pictures of bacon".
-UNCOUNTABLE_HEADS = {"bacon", "bowling", "bread", "broccoli", "butter", "construction",
-                     "cooking", "badminton", "food", "garlic", "hockey", "lacrosse", "liquid",
-                     "locked", "luggage", "mate", "meat", "pong", "popcorn", "rice", "sake",
-                     "salt", "soap", "spaghetti", "sushi", "tennis", "ice", "wood", "yarn"}
+# "Page Facing Up" one page, "Crane (bird)" one crane.
+PHRASE_BREAKS = (" without ", " with ", " of ", " in ", " on ", " facing ", " fluttering ", " (")
+# Names that are no countable thing's name, and the noun their titles and sentences say
+# instead: sports whose emoji show their gear (CLDR names the cricket one "Cricket Game", so
+# the others read alike: not "This Ice Hockey Does Not Exist") and a participle.
+NOUN_FORMS = {"badminton": "Badminton Game", "bowling": "Bowling Game",
+              "field hockey": "Field Hockey Game", "ice hockey": "Ice Hockey Game",
+              "lacrosse": "Lacrosse Game", "locked with key": "Lock With Key",
+              "ping pong": "Ping Pong Game", "tennis": "Tennis Game"}
+# Heads that are not countable things (foods, materials, activities): "this bacon", never "a
+# bacon" or "bacons"; their plural reads "pictures of bacon", their group title "Bacon That
+# Does Not Exist".
+UNCOUNTABLE_HEADS = {"bacon", "bread", "broccoli", "butter", "carbonara", "consomme",
+                     "construction", "cooking", "corn", "dough", "eggnog", "food", "garlic",
+                     "guacamole", "hay", "ice", "liquid", "lotion", "luggage", "mail", "mate",
+                     "meat", "perfume", "popcorn", "powder", "rapeseed", "rice", "sake", "salt",
+                     "sauce", "soap", "spaghetti", "spray", "sunscreen", "sushi", "thatch",
+                     "tissue", "velvet", "wine", "wood", "wool", "yarn"}
+UNCOUNTABLE_NAMES = {"mashed potato"}  # one roasted potato, but no mashed potatoes
+# Names ending in "s" that name one thing (ImageNet's), with the plural no rule gives.
+SINGULAR_NAMES = {"bicycle-built-for-two": "bicycles-built-for-two",
+                  "bouvier des flandres": "bouviers des flandres",
+                  "great pyrenees": "great pyrenees", "hen-of-the-woods": "hens-of-the-woods",
+                  "patas": "patas", "triceratops": "triceratops"}
+# Nouns whose plural inflect gets wrong ("game dies", "kuvaszzes", "monarches", "dobermen").
+NOUN_PLURALS = {"die": "dice", "doberman": "dobermans", "kuvasz": "kuvaszok",
+                "monarch": "monarchs"}
 # Names and words that keep their capitals inside a sentence ("a Japanese castle", "a DVD").
-PROPER_NAMES = {name.lower(): name for name in ("Kaaba", "Statue of Liberty",
+PROPER_NAMES = {name.lower(): name for name in ("Kaaba", "Model T", "Statue of Liberty",
                                                  "Tokyo Tower")}
 PROPER_WORDS = {word.lower(): word for word in (
-    "American", "Christmas", "DVD", "French", "Hindu", "Japanese", "Shinto", "T-rex",
-    "Tanabata")}
+    "American", "CD", "Christmas", "DVD", "French", "Hindu", "iPod", "Japanese", "Shinto",
+    "T-rex", "Tanabata")}
 # The -o nouns whose usual plural is -oes. inflect gives -oes to every consonant + o noun it
 # does not know ("burritoes", "dangoes"); the rest of them take -os.
 PLURALS_IN_OES = {"buffalo", "echo", "hero", "mango", "mosquito", "potato", "tomato", "tornado",
@@ -74,48 +95,104 @@ class Blurb:
 def is_plural(category_name: str) -> bool:
     """Whether a category's display name is a plural noun phrase ("Admission Tickets").
 
-    A heuristic on the head noun's ending, right for the emoji set's names.
+    A heuristic on the head noun's ending, right for the built-in models' names.
     """
-    head_noun = _head_noun(category_name)
+    noun = _noun(category_name)
+    if noun.lower() in SINGULAR_NAMES:
+        return False
+    head_noun = _head_noun(noun)
     if head_noun in PLURALS_IN_IS:
         return True
     return head_noun.endswith("s") and not head_noun.endswith(SINGULAR_S_ENDINGS)
 
 
 def is_uncountable(category_name: str) -> bool:
-    """Whether the name is a mass noun or an activity ("Bacon", "Cooked Rice", "Ice Hockey")."""
-    return _head_noun(category_name) in UNCOUNTABLE_HEADS
+    """Whether the name is a mass noun or an activity ("Bacon", "Cooked Rice", "Cooking")."""
+    noun = _noun(category_name)
+    return noun.lower() in UNCOUNTABLE_NAMES or _head_noun(noun) in UNCOUNTABLE_HEADS
 
 
 def in_sentence(category_name: str) -> str:
-    """The display name as it reads inside a sentence: lower case but for proper names and
-    words ("Japanese Castle" -> "Japanese castle", "Dvd" -> "DVD")."""
-    lower = category_name.lower()
+    """The name as it reads inside a sentence: lower case but for proper names and words
+    ("Japanese Castle" -> "Japanese castle", "Dvd" -> "DVD"), a sport as its game ("ice
+    hockey game")."""
+    lower = _noun(category_name).lower()
     return PROPER_NAMES.get(lower) or display_name(lower)
 
 
+def title_name(category_name: str) -> str:
+    """The name as a title says it: "Dvd" -> "DVD", "Ice Hockey" -> "Ice Hockey Game"."""
+    return NOUN_FORMS.get(category_name.lower()) or display_name(category_name)
+
+
+def _noun(category_name: str) -> str:
+    """The noun phrase a name stands for: itself, or its ``NOUN_FORMS`` entry."""
+    return NOUN_FORMS.get(category_name.lower(), category_name)
+
+
 def _head_noun(category_name: str) -> str:
-    """"Teacup Without Handle" -> "teacup", "Nut And Bolt" -> "nut"."""
-    head = _split_head(category_name.lower().split(" and ")[0])[0]
+    """"Teacup Without Handle" -> "teacup", "Nut And Bolt" -> "nut", "Black And Gold Garden
+    Spider" -> "spider"."""
+    head = _conjuncts(_split_head(category_name.lower())[0])[0]
     return head.split()[-1] if head.split() else ""
 
 
+def _conjuncts(head: str) -> list[str]:
+    """"nut and bolt" -> ["nut", "bolt"]: nouns joined by "and", each one word; else the head
+    whole ("black and gold garden spider": adjectives joined)."""
+    parts = re.split(r" and ", head, flags=re.IGNORECASE)
+    return parts if len(parts) > 1 and all(" " not in part for part in parts) else [head]
+
+
 def _split_head(phrase: str) -> tuple[str, str]:
-    """"teacup without handle" -> ("teacup", " without handle")."""
-    cut = min((phrase.find(b) for b in PHRASE_BREAKS if b in phrase), default=len(phrase))
+    """"teacup without handle" -> ("teacup", " without handle"), in any case."""
+    lower = phrase.lower()
+    cut = min((lower.find(b) for b in PHRASE_BREAKS if b in lower), default=len(phrase))
     return phrase[:cut], phrase[cut:]
 
 
 def _plural_noun(noun: str) -> str:
-    plural = _inflect.plural_noun(noun)
-    # inflect doubles the s of nouns it cannot inflect ("tennis" -> "tenniss"): keep them
-    if plural == noun + "s" and noun.endswith("s"):
-        return noun
-    if noun.split()[-1].isupper():  # inflect writes "DVDS"
-        return noun + "s"
-    if plural == noun + "es" and noun.endswith("o") and noun.split()[-1] not in PLURALS_IN_OES:
-        return noun + "s"
-    return plural
+    """The plural of a noun phrase's last word: "computer mouse" -> "computer mice"."""
+    *before, last = noun.split(" ")
+    lower = last.lower()
+    if lower in NOUN_PLURALS:
+        plural = _same_case(NOUN_PLURALS[lower], last)
+    elif last.isupper():  # inflect writes "DVDS"
+        plural = last + "s"
+    else:  # inflect's rules are for lower case ("Battery" -> "Batterys"); "iPod" is kept
+        plural = _same_case(_inflect.plural_noun(last if last[1:] != last[1:].lower()
+                                                  else lower), last)
+        # inflect doubles the s of nouns it cannot inflect ("tennis" -> "tenniss"): keep them
+        if plural.lower() == lower + "s" and lower.endswith("s"):
+            plural = last
+        elif plural.lower() == lower + "es" and lower.endswith("o") and \
+                lower not in PLURALS_IN_OES:
+            plural = last + "s"
+    return " ".join([*before, plural])
+
+
+def _same_case(word: str, like: str) -> str:
+    """``word`` capitalised where ``like`` is, word by word: ("hens-of-the-woods",
+    "Hen-of-the-woods") -> "Hens-of-the-woods"."""
+    words, likes = word.split(" "), like.split(" ")
+    if len(words) != len(likes):
+        return word
+    return " ".join(w[:1].upper() + w[1:] if model[:1].isupper() else w
+                    for w, model in zip(words, likes, strict=True))
+
+
+def _plural_phrase(phrase: str) -> str:
+    """The plural of a singular noun phrase, in its own case: "Nut And Bolt" -> "Nuts And
+    Bolts", "teacup without handle" -> "teacups without handle", "Crane (bird)" -> "Cranes
+    (bird)"."""
+    if phrase.lower() in SINGULAR_NAMES:
+        return _same_case(SINGULAR_NAMES[phrase.lower()], phrase)
+    head, rest = _split_head(phrase)
+    parts = re.split(r"( and )", head, flags=re.IGNORECASE)
+    if len(_conjuncts(head)) > 1:
+        return "".join(part if i % 2 else _plural_noun(part) for i, part in enumerate(parts)) \
+            + rest
+    return _plural_noun(head) + rest
 
 
 def plural_of(category_name: str) -> str:
@@ -127,8 +204,7 @@ def plural_of(category_name: str) -> str:
         return lower
     if is_uncountable(category_name):
         return f"pictures of {lower}"
-    head, rest = _split_head(lower)
-    return " and ".join(_plural_noun(part) for part in head.split(" and ")) + rest
+    return _plural_phrase(lower)
 
 
 def title_words(category_name: str) -> tuple[str, str]:
@@ -137,9 +213,24 @@ def title_words(category_name: str) -> tuple[str, str]:
 
 
 def title_for(category_name: str) -> str:
-    """The page title: "This Hamster Does Not Exist", "These Admission Tickets Do Not Exist"."""
+    """The page title: "This Hamster Does Not Exist", "These Admission Tickets Do Not Exist",
+    "This Ice Hockey Game Does Not Exist"."""
     this, does = title_words(category_name)
-    return f"{this} {display_name(category_name)} {does} Not Exist"
+    return f"{this} {title_name(category_name)} {does} Not Exist"
+
+
+def group_title(category_name: str) -> str:
+    """The title of a category's pictures together: "Hamsters That Do Not Exist", "Cherries
+    That Do Not Exist", "Bacon That Does Not Exist", "Ice Hockey Games That Do Not Exist"."""
+    name = title_name(category_name)
+    if is_uncountable(category_name):
+        return f"{name} That Does Not Exist"
+    return f"{name if is_plural(category_name) else _plural_phrase(name)} That Do Not Exist"
+
+
+def picture_count(count: int) -> str:
+    """"1 picture", "1,204 pictures"."""
+    return f"{count:,} picture{'' if count == 1 else 's'}"
 
 
 def display_name(category_name: str) -> str:

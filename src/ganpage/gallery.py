@@ -522,8 +522,13 @@ class Gallery:
             if not rows:
                 return
             last = rows[-1]["rowid"]
-            yield [ImageRecord.from_row({k: row[k] for k in row.keys() if k != "rowid"})
-                   for row in rows]
+            yield [ImageRecord.from_row(_without_rowid(row)) for row in rows]
+
+
+def _without_rowid(row: sqlite3.Row) -> dict:
+    values = dict(row)
+    del values["rowid"]
+    return values
 
 
 def _checked_bytes(gallery: Gallery, record: ImageRecord) -> bytes:

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
@@ -21,6 +20,22 @@ from rich.progress import (
 from rich.text import Text
 
 LOG_INTERVAL_SECONDS = 10.0
+# Units measured in fractions (kimg: thousands of training images seen); every other unit
+# counts whole things (img, file, step) and is shown as an integer.
+FRACTIONAL_UNITS = frozenset({"kimg"})
+NOTHING_TO_DO = "nothing to do"
+
+
+def amount(value: float, unit: str) -> str:
+    """A progress amount as shown: "8,544" for counted things, "1,250.5" for kimg."""
+    return f"{value:,.1f}" if unit in FRACTIONAL_UNITS else f"{round(value):,}"
+
+
+def done_of_total(completed: float, total: float, unit: str) -> str:
+    """"64/800 img", or "nothing to do" when the job has no work (a re-run)."""
+    if total <= 0:
+        return NOTHING_TO_DO
+    return f"{amount(completed, unit)}/{amount(total, unit)} {unit}"
 
 
 def seconds_left(total: float, completed: float, rate: float,
@@ -43,6 +58,14 @@ class RateColumn(ProgressColumn):
         speed = task.finished_speed or task.speed
         label = f"{speed:,.1f} {unit}/s" if speed else f"- {unit}/s"
         return Text(label, style="progress.data.speed")
+
+
+class CountColumn(ProgressColumn):
+    """Done/total in the task's ``unit``, as ``done_of_total`` writes it."""
+
+    def render(self, task: Task) -> Text:
+        return Text(done_of_total(task.completed, task.total or 0, task.fields.get("unit", "it")),
+                    style="progress.download")
 
 
 class RemainingColumn(TimeRemainingColumn):
@@ -109,6 +132,11 @@ class LogProgress:
         if not task.visible:
             return
         self._last_print = time.monotonic()
+        unit, stats = task.fields.get("unit", "it"), task.fields.get("stats", "")
+        if task.total <= 0:
+            print(f"{task.description}: {NOTHING_TO_DO} {stats}".rstrip(), file=sys.stderr,
+                  flush=True)
+            return
         elapsed = max(self._last_print - task.started, 1e-9)
         rate = (task.completed - task.start_completed) / elapsed
         left, limited = seconds_left(task.total, task.completed, rate,
@@ -116,10 +144,8 @@ class LogProgress:
         eta = "-" if left == float("inf") else f"{left / 60:,.1f} min"
         if limited:
             eta += " (time limit)"
-        unit = task.fields.get("unit", "it")
-        print(f"{task.description}: {task.completed:,.1f}/{task.total:,.1f} {unit}, "
-              f"{rate:,.2f} {unit}/s, ETA {eta} {task.fields.get('stats', '')}",
-              file=sys.stderr, flush=True)
+        print(f"{task.description}: {done_of_total(task.completed, task.total, unit)}, "
+              f"{rate:,.2f} {unit}/s, ETA {eta} {stats}", file=sys.stderr, flush=True)
 
 
 def progress_bar(transient: bool = False) -> Progress | LogProgress:
@@ -129,7 +155,7 @@ def progress_bar(transient: bool = False) -> Progress | LogProgress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        CountColumn(),
         RateColumn(),
         TimeElapsedColumn(),
         TextColumn("ETA"),

@@ -3,7 +3,9 @@
 The server's live pages and the browser's ``live.html`` read the same three parameters with the
 same rules, so ``?category=husky&seed=7&truncation=0.7`` draws the same picture in both (the
 noise comes from ``noise.py`` / ``noise.js``). Parsing is strict: a permalink must name exactly
-one picture, so a category is matched by its exact slug only and numbers must be plain ASCII.
+one picture, so a category is matched by its exact slug only and numbers must be plain ASCII;
+and a picture has one address, ``Recipe.query()``: another spelling of the same recipe is
+redirected to it (``redirect_query``; ``live.js`` rewrites the address bar to it).
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ class Recipe:
         """``category=<slug>&seed=<n>&truncation=<t>``, the canonical spelling of this recipe."""
         return urlencode({"category": self.category.slug, "seed": self.seed,
                           "truncation": truncation_text(self.truncation)})
+
+
+def redirect_query(query: str, recipe: Recipe) -> str | None:
+    """The canonical query that ``query`` (as sent, without its '?'), which names ``recipe``,
+    must be redirected to; None when it is that spelling already."""
+    canonical = recipe.query()
+    return None if query == canonical else canonical
 
 
 def parse_seed(text: str) -> int:

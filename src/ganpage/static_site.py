@@ -73,7 +73,8 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
                                f"{gallery_root} --all`, or pass --show pending")
         with SiteWriter(out) as writer:
             report = SiteReport(writer.counts)
-            config = SiteConfig(site_name=options.site_name, public_url=public_url)
+            config = SiteConfig(site_name=options.site_name, public_url=public_url,
+                                statuses=options.statuses)
             _write_site(gallery, snapshot, writer, report, config, live, show_progress)
             report.counts = writer.finish()
     report.pictures, report.categories = len(snapshot.by_id), len(snapshot.category_list)
@@ -230,7 +231,8 @@ class StaticPages:
                                     **self._page(0)).encode()
 
     def _about(self) -> bytes:
-        return self.renderer.about_html(self.snapshot.model_cards, **self._page(0)).encode()
+        return self.renderer.about_html(self.snapshot.model_cards, live=self.live is not None,
+                                        **self._page(0)).encode()
 
     def _not_found(self) -> bytes:
         """Hosts answer any missing path with 404.html, at any depth: with a public URL its

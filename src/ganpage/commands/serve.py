@@ -36,7 +36,8 @@ def serve(
         envvar="GANPAGE_SHUTDOWN_TIMEOUT")] = 30,
     review: Annotated[bool, typer.Option(
         "--review", help="Add /review to approve and reject pictures, behind a token "
-        "(GANPAGE_REVIEW_TOKEN, else a new one); the login URL is printed.",
+        "(GANPAGE_REVIEW_TOKEN, at least 32 characters; else a new one, whose login URL is "
+        "printed to a terminal).",
         envvar="GANPAGE_REVIEW")] = False,
     accel_redirect: Annotated[str, typer.Option(
         help="Behind nginx: answer a checked picture with X-Accel-Redirect to this internal "
@@ -69,11 +70,23 @@ def serve(
         min=0, max=19, help="Niceness added to the live model's threads (Linux), so that "
         "requests and fast 503s come first; 0: the same priority.",
         envvar="GANPAGE_LIVE_NICE")] = 0,
+    trusted_proxy: Annotated[list[str], typer.Option(
+        metavar="ADDRESS", help="A proxy in front of the site (address or network, e.g. "
+        "127.0.0.1 for nginx on this machine) whose X-Forwarded-For and X-Forwarded-Proto "
+        "name the client; repeatable. None by default: those headers are ignored.",
+        envvar="GANPAGE_TRUSTED_PROXY")] = [],  # noqa: B006
+    metrics_port: Annotated[int | None, typer.Option(
+        min=0, max=65535, show_default=False, help="Port of the Prometheus metrics listener, "
+        "apart from the site's; 0: none. Default: 9464 if it is free.",
+        envvar="GANPAGE_METRICS_PORT")] = None,
+    metrics_host: Annotated[str, typer.Option(
+        help="Address of the metrics listener (loopback: only this machine may read them).",
+        envvar="GANPAGE_METRICS_HOST")] = "127.0.0.1",
 ) -> None:
     """Serve the "This X Does Not Exist" site for a gallery, a live model, or both.
 
     Every option can also be set by its GANPAGE_* environment variable (a flag wins).
-    /healthz, /readyz and /metrics (Prometheus) are for monitoring.
+    /healthz and /readyz are for monitoring; Prometheus metrics: 127.0.0.1:9464/metrics.
 
     [bold]Examples[/bold]
 
@@ -89,6 +102,8 @@ def serve(
 
     GANPAGE_ACCEL_REDIRECT=/_gallery/ ganpage serve gallery/   # nginx in front: docs/deploy.md
 
+    ganpage serve gallery/ --trusted-proxy 127.0.0.1   # its X-Forwarded-For names the client
+
     ganpage serve --live emoji64
 
     ganpage serve gallery/ --live emoji64 --live-device cuda --workers 2
@@ -103,7 +118,7 @@ def serve(
                             rate_burst=max(1, round(2 * live_rate)))
     run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
                server, access_log, shutdown_timeout, review_token() if review else "",
-               accel_redirect, live, settings)
+               accel_redirect, live, settings, tuple(trusted_proxy), metrics_host, metrics_port)
 
 
 @app.command()
@@ -119,7 +134,9 @@ def demo(
     host: Annotated[str, typer.Option(envvar="GANPAGE_HOST")] = "127.0.0.1",
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the gallery only.")] = False,
 ) -> None:
-    """Build a small gallery with the built-in model and serve it: the whole product in one go.
+    """Build a small gallery with the built-in model, curate it as `ganpage curate` does, and
+    serve its approved pictures: the whole product in one go. A re-run makes and scores only
+    what is missing.
 
     [bold]Examples[/bold]
 
@@ -134,7 +151,7 @@ def demo(
     from ganpage.web.server import run_server
 
     with removed_on_error(out):
-        made = build_demo_gallery(out, model, per_category, best_categories)
-    typer.echo(f"demo gallery: {out} ({made} new pictures)")
+        built = build_demo_gallery(out, model, per_category, best_categories)
+    typer.echo(built.line(out))
     if not no_serve:
-        run_server(out, host, port, ("approved", "pending"), "", "This X Does Not Exist", 1)
+        run_server(out, host, port, ("approved",), "", "This X Does Not Exist", 1)

@@ -62,7 +62,7 @@ def _check_classes_apart(source: Path, folders_of_class: dict[str, set[str]]) ->
 def _prepare(path: Path, size: int, mode: ResizeMode, limits: DecodeLimits) -> Image.Image:
     if path.stat().st_size > limits.max_bytes:
         raise RejectedImage("too_large", f"{path.stat().st_size} bytes")
-    return to_square(decode_image(path.read_bytes(), limits), size, mode)
+    return to_square(decode_image(path.read_bytes(), limits, output_size=size), size, mode)
 
 
 def _decoded(files: list[tuple[Path, str]], size: int, mode: ResizeMode,

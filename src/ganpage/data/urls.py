@@ -1,7 +1,8 @@
 """``ganpage data urls``: sample a URL list, download, validate and resize, resumably.
 
 reader (``sampling.py``) -> downloader (``fetch.py``, guarded by ``address_guard.py``, retried)
--> resizer (the shared safe decoder, in a process pool) -> writer (files + one row per URL in
+-> resizer (the shared safe decoder, in a process pool whose workers may each grow by
+``DECODE_MEMORY_BYTES`` at most) -> writer (files + one row per URL in
 the outcome store, ``outcomes.py``). Every
 URL ends in exactly one outcome in ``DATA/urls.sqlite``; a re-run skips decided URLs, so a killed
 run resumes where it stopped and nothing is downloaded twice.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import threading
 import time
 from collections import Counter
@@ -42,6 +44,11 @@ from ganpage.progress import progress_bar
 __all__ = ["DownloadSettings", "download_url_list", "load_placeholder_hashes",
            "read_class_names"]
 
+# What one decode worker's memory may grow by: a picture within decode.py's scaled pixel cap
+# takes up to about 300 MB (RGBA and its copies); a decoder that takes more despite the checks
+# fails with MemoryError in its worker (the URL's outcome: too_many_pixels), not the machine.
+DECODE_MEMORY_BYTES = 1 << 30
+
 
 # -- the run ----------------------------------------------------------------------------------
 
@@ -64,9 +71,25 @@ def sample_into_state(state: DownloadState, url_list: Path, sample: int, seed: i
     state.set_meta("recipe", recipe)
 
 
+def start_decode_worker() -> None:
+    """Pool worker initializer: ``exit_with_parent`` and ``limit_memory``."""
+    exit_with_parent()
+    limit_memory(DECODE_MEMORY_BYTES)
+
+
+def limit_memory(extra: int) -> None:
+    """Let this process's address space grow by ``extra`` bytes from now on, no more
+    (RLIMIT_AS; Linux): an allocation past it raises MemoryError here."""
+    with open("/proc/self/statm") as statm:
+        size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = size + extra if hard == resource.RLIM_INFINITY else min(size + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+
 def exit_with_parent() -> None:
-    """Pool worker initializer: end the worker when its parent dies, kill -9 included; a worker
-    blocked on the task queue would otherwise wait forever as an orphan."""
+    """End this pool worker when its parent dies, kill -9 included; a worker blocked on the
+    task queue would otherwise wait forever as an orphan."""
     parent = os.getppid()
 
     def watch() -> None:
@@ -87,7 +110,7 @@ async def download_all(out: Path, state: DownloadState, settings: DownloadSettin
                                     sock_read=settings.read_timeout)
     connector = make_connector(settings)
     started = time.monotonic()
-    with ProcessPoolExecutor(settings.workers, initializer=exit_with_parent) as pool, \
+    with ProcessPoolExecutor(settings.workers, initializer=start_decode_worker) as pool, \
             progress_bar() as bar:
         task = bar.add_task("downloading", total=len(todo), unit="img", stats="",
                             visible=show_progress)

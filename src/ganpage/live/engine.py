@@ -200,10 +200,14 @@ class LiveEngine:
             label = secrets.randbelow(len(categories))
         return Recipe(categories[label], secrets.randbelow(MAX_SEED + 1), DEFAULT_TRUNCATION)
 
-    def fresh(self) -> tuple[Recipe, bytes]:
+    def fresh(self, client: str | None = None) -> tuple[Recipe, bytes]:
         """A fresh picture's recipe for the random page and its page (b"" if not rendered):
         from the pool (its picture goes into the cache, for the page's image request), else a
-        new recipe to draw when its image is asked for."""
+        new recipe to draw when its image is asked for. A picture taken from the pool is one
+        the model draws again, so it counts against ``client``'s rate (``LiveUnavailable``,
+        429, past it); one shown again, or a new recipe (its image request counts), is free."""
+        if client is not None and self.pool is not None and self.pool.stocked():
+            self._within_rate(client)
         taken = self.pool.take() if self.pool is not None else None
         if taken is None:
             return self.fresh_recipe(), b""
@@ -211,10 +215,13 @@ class LiveEngine:
         self.cache.put(recipe_key(recipe), picture)
         return recipe, page
 
-    def fresh_of(self, label: int) -> list[Recipe]:
+    def fresh_of(self, label: int, client: str | None = None) -> list[Recipe]:
         """Fresh recipes of one category for its page: the pool's pictures of it (into the
-        cache, for the page's image requests), else one new recipe to draw when its image is
-        asked for; so a page never costs more drawing than one picture."""
+        cache, for the page's image requests; taking them counts once against ``client``'s
+        rate, as ``fresh``), else one new recipe to draw when its image is asked for; so a page
+        never costs more drawing than one picture."""
+        if client is not None and self.pool is not None and self.pool.stocked(label):
+            self._within_rate(client)
         taken = self.pool.take_category(label) if self.pool is not None else []
         for recipe, picture, _ in taken:
             self.cache.put(recipe_key(recipe), picture)
@@ -232,11 +239,7 @@ class LiveEngine:
         picture = self.cached(recipe)
         if picture is not None:
             return picture
-        wait = self.rate_limit.wait_needed(client)
-        if wait > 0:
-            self._refused("rate")
-            raise LiveUnavailable("too many pictures drawn for you; slow down", _ceil(wait),
-                                  status=429)
+        self._within_rate(client)
         try:
             future = self.batcher.submit(recipe)
         except QueueFull:
@@ -248,6 +251,14 @@ class LiveEngine:
         except TimeoutError:
             self._refused("timeout")
             raise LiveUnavailable("the picture took too long; try again", 2) from None
+
+    def _within_rate(self, client: str) -> None:
+        """Spend one of ``client``'s pictures, or raise ``LiveUnavailable`` (429)."""
+        wait = self.rate_limit.wait_needed(client)
+        if wait > 0:
+            self._refused("rate")
+            raise LiveUnavailable("too many pictures drawn for you; slow down", _ceil(wait),
+                                  status=429)
 
     def _refused(self, reason: str) -> None:
         if self.metrics is not None:

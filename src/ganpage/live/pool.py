@@ -79,5 +79,10 @@ class FreshPool:
                 pictures.append(fresh)
                 self._stocked.add(fresh[0].category.id)
 
+    def stocked(self, label: int | None = None) -> bool:
+        """Whether a fresh picture is kept (of category ``label``, if given): taking it then
+        gives one the model draws again."""
+        return bool(self._stocked) if label is None else label in self._stocked
+
     def __len__(self) -> int:
         return sum(len(p) for p in self._pictures)

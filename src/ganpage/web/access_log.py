@@ -1,7 +1,9 @@
 """The access log: one JSON object per answered request, one line each (``--access-log PATH``).
 
 Every worker process appends to the same file; each line is one ``write`` to a file opened with
-``O_APPEND``, so lines from several workers never interleave.
+``O_APPEND``, so lines from several workers never interleave. A secret someone put in the query
+(``?token=``: the review token belongs in the login URL's fragment) is logged as ``REDACTED``.
+The client is the peer, or the one a trusted proxy names (``web/proxies.py``).
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 from pathlib import Path
 
 from ganpage.errors import GanpageError
 
 STDOUT = "-"
+SECRET_PARAMETERS = re.compile(r"(^|&)((?:access_)?token=)[^&]*", re.IGNORECASE)
 
 
 class AccessLog:
@@ -33,7 +37,8 @@ class AccessLog:
             "client": client[0] if client else None,
             "method": scope["method"],
             "path": scope["path"],
-            "query": scope["query_string"].decode("latin-1"),
+            "query": SECRET_PARAMETERS.sub(r"\1\2REDACTED",
+                                           scope["query_string"].decode("latin-1")),
             "status": status,
             "bytes": size,
             "ms": round(seconds * 1000, 3),

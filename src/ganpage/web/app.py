@@ -29,8 +29,11 @@ from starlette.staticfiles import StaticFiles
 from ganpage.blurb import (
     blurb_for,
     display_name,
+    group_title,
     in_sentence,
+    picture_count,
     title_for,
+    title_name,
     title_words,
     with_article,
 )
@@ -38,6 +41,7 @@ from ganpage.errors import GanpageError
 from ganpage.gallery import FORMATS, Gallery, ImageRecord
 from ganpage.live.engine import LiveEngine, LiveUnavailable
 from ganpage.live.settings import LiveSettings
+from ganpage.web.about import demoted, story
 from ganpage.web.access_log import AccessLog
 from ganpage.web.catalog import HIDDEN_FILE, Catalog, CategoryView
 from ganpage.web.draw import (
@@ -64,6 +68,8 @@ from ganpage.web.links import Links
 from ganpage.web.metrics import Metrics
 from ganpage.web.observe import Observer, route_labels
 from ganpage.web.operations import add_operations_routes
+from ganpage.web.proxies import TrustedProxies, scope_client_key
+from ganpage.web.redirects import add_slash_redirects
 from ganpage.web.review import ReviewAuth, ReviewDesk, add_review_routes
 from ganpage.web.schemas import (
     NOT_FOUND,
@@ -96,6 +102,8 @@ class SiteConfig:
     accel_redirect: str = ""  # set (e.g. /_gallery/): nginx sends picture bytes, ganpage checks
     live_model: str = ""  # set: pictures drawn by the server (/draw), `serve --live MODEL`
     live: LiveSettings = field(default_factory=LiveSettings)
+    # proxies whose X-Forwarded-For/-Proto are believed (`serve --trusted-proxy`; web/proxies.py)
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None,
@@ -119,12 +127,12 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     engine = LiveEngine(config.live_model, config.live, metrics) if config.live_model else None
     app = FastAPI(title="ganpage", version="1", docs_url=None, redoc_url=None,
                   description="Pictures of things that do not exist, made by a GAN.",
-                  lifespan=_starting(engine))
+                  lifespan=_starting(engine), redirect_slashes=False)  # redirects.py's instead
     static_dir = Path(str(resources.files("ganpage.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     _add_page_routes(app, catalog, pages, engine)
     _add_api_routes(app, catalog, engine)
-    add_operations_routes(app, catalog, metrics, engine)
+    add_operations_routes(app, catalog, engine)
     if engine is not None:
         add_draw_routes(app, engine, pages)
         if gallery is None:  # with a gallery, its categories are the site's
@@ -136,12 +144,15 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     app.state.live = engine
     if config.review_token:
         app.state.review = ReviewDesk(gallery_root)
-        add_review_routes(app, app.state.review, ReviewAuth(config.review_token), pages.render)
+        app.state.review_auth = ReviewAuth(config.review_token, public_url=config.public_url)
+        add_review_routes(app, app.state.review, app.state.review_auth, pages.render)
+    add_slash_redirects(app)
     _add_error_handlers(app, pages)
     app.state.gallery = gallery
     observer = Observer(metrics, AccessLog(access_log) if access_log else None,
                         route_labels(app.routes))
-    return RandomPageFastPath(app, catalog, pages, observer, engine)
+    return RandomPageFastPath(app, catalog, pages, observer, engine,
+                              TrustedProxies(config.trusted_proxies))
 
 
 def _starting(engine: LiveEngine | None):
@@ -171,18 +182,21 @@ class RandomPageFastPath:
                *SECURITY_HEADERS]
 
     def __init__(self, app: FastAPI, catalog: Catalog, pages: PageRenderer,
-                 observer: Observer, engine: LiveEngine | None = None):
+                 observer: Observer, engine: LiveEngine | None = None,
+                 proxies: TrustedProxies | None = None):
         self.app = app
         self.engine = engine
         self.catalog = catalog
         self.pages = pages
         self.observer = observer
+        self.proxies = proxies or TrustedProxies()
         self._hygienic_app = Hygiene(app)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = self.proxies.resolve(scope)  # the client a trusted proxy names, for all below
         if scope["path"] == "/" and not scope["query_string"] and scope["method"] in ("GET",
                                                                                      "HEAD"):
             started = time.perf_counter()
@@ -191,8 +205,11 @@ class RandomPageFastPath:
             if record is not None:
                 body = self.pages.picture_page(record, self.catalog.snapshot.version)
             elif self.engine is not None and self.engine.generator is not None:
-                recipe, body = self.engine.fresh()
-                body = body or drawn_page(self.pages, self.engine, recipe).encode()
+                try:
+                    recipe, body = self.engine.fresh(scope_client_key(scope))
+                    body = body or drawn_page(self.pages, self.engine, recipe).encode()
+                except LiveUnavailable:  # past the client's rate: the app answers the 429
+                    body = None
             if body is not None:
                 if scope["method"] == "HEAD":
                     headers, body = [*self.HEADERS, (b"content-length", b"%d" % len(body))], b""
@@ -212,6 +229,7 @@ class RandomPageFastPath:
             self.engine.close()
         if hasattr(self.app.state, "review"):
             self.app.state.review.close()
+            self.app.state.review_auth.sessions.close()
         self.observer.close()
 
 
@@ -223,7 +241,8 @@ class PageRenderer:
         self.env = Environment(loader=FileSystemLoader(templates),
                                autoescape=select_autoescape(["html"]))
         self.env.globals.update(title_for=title_for, title_words=title_words,
-                                with_article=with_article)
+                                title_name=title_name, group_title=group_title,
+                                picture_count=picture_count, with_article=with_article)
         self.env.filters["display_name"] = display_name
         self.env.filters["in_sentence"] = in_sentence
         self.config = config
@@ -267,12 +286,18 @@ class PageRenderer:
         return self.render("category.html", view=view, records=shown, page=page, more=more,
                            **context)
 
-    def about_html(self, model_cards: dict[str, str], **context: object) -> str:
-        """The about page: how GANs work, each model's card and a built-in model's credits."""
-        cards = {model: self.markdown(card) for model, card in model_cards.items()}
+    def about_html(self, model_cards: dict[str, str], live: bool | None = None,
+                   **context: object) -> str:
+        """The about page: how each model's pictures were made (``about.story``), which
+        pictures are shown (``live``: whether some are drawn live; by default, whether the site
+        has a live model), how GANs work, a built-in model's credits and each full card."""
+        stories = [story(model, card) for model, card in model_cards.items()]
+        models = [(told, self._markdown.renderInline(told.opening),
+                   demoted(self.markdown(told.card))) for told in stories]
         credits = {model: self.markdown(shipped_attributions()[model])
                    for model in model_cards if model in shipped_attributions()}
-        return self.render("about.html", cards=cards, credits=credits, **context)
+        live = bool(self.config.live_model) if live is None else live
+        return self.render("about.html", models=models, credits=credits, live=live, **context)
 
     def forget(self, image_id: str) -> None:
         """Drop a picture's cached page (it is no longer shown)."""
@@ -318,7 +343,10 @@ def _add_page_routes(app: FastAPI, catalog: Catalog, pages: PageRenderer,
                 await engine.ready()
             except LiveUnavailable as error:
                 raise unavailable(error) from None
-            recipe, page = engine.fresh()
+            try:
+                recipe, page = engine.fresh(scope_client_key(request.scope))
+            except LiveUnavailable as error:
+                raise unavailable(error) from None
             return _html(page or drawn_page(pages, engine, recipe))
         if record is None:
             snapshot = catalog.current()
@@ -424,14 +452,17 @@ def _add_api_routes(app: FastAPI, catalog: Catalog, engine: LiveEngine | None) -
     @app.get("/api/random", summary="A random picture: random category, then random picture",
              response_model=random_picture,
              responses=NOT_FOUND if engine is None else UNAVAILABLE)
-    async def api_random() -> JSONResponse:
+    async def api_random(request: Request) -> JSONResponse:
         record = catalog.random_record()
         if record is not None:
             return JSONResponse(_record_json(record), headers=PAGE_HEADERS)
         if engine is None:
             raise HTTPException(404, "the gallery has no picture to show yet")
         await model_ready(engine)
-        recipe, _ = engine.fresh()  # the pool's (its picture cached for image_url), or new
+        try:  # the pool's (its picture cached for image_url), or new; under the client's rate
+            recipe, _ = engine.fresh(scope_client_key(request.scope))
+        except LiveUnavailable as error:
+            raise unavailable(error) from None
         return JSONResponse(drawn_json(engine, recipe), headers=PAGE_HEADERS)
 
     @app.get("/api/images/{image_id}", summary="One gallery picture's recipe and metadata",

@@ -7,23 +7,24 @@ as the JSON API (``/api/random``) answers it.
 A drawn picture is a pure function of (model, recipe), so its ETag is the recipe's image id and
 a client that has it gets a 304 without the model running. The tag is weak (``W/``, RFC 9110
 8.8.1): the same recipe drawn in another batch, or on another CPU, can differ from it in a few
-values by one 8-bit level, the same picture but not the same bytes.
+values by one 8-bit level, the same picture but not the same bytes. A recipe has one URL: any
+other spelling of it (``seed=01``, ``truncation=.7``, no truncation, other parameters) is a 301
+to its canonical one (``Recipe.query()``), so caches keep one copy of each picture.
 """
 
 from __future__ import annotations
 
-import ipaddress
-
 from fastapi import FastAPI, HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ganpage.blurb import blurb_for
 from ganpage.categories import Category
 from ganpage.gallery import image_id
 from ganpage.live.engine import IMAGE_FORMAT, LiveEngine, LiveUnavailable
-from ganpage.recipe import QUERY_KEYS, Recipe, RecipeError, parse_recipe
+from ganpage.recipe import QUERY_KEYS, Recipe, RecipeError, parse_recipe, redirect_query
 from ganpage.web.images import etag_matches
+from ganpage.web.proxies import scope_client_key
 
 PAGE_PATH = "/draw"
 IMAGE_PATH = f"/draw/image.{IMAGE_FORMAT}"
@@ -93,25 +94,18 @@ def requested_recipe(request: Request, engine: LiveEngine) -> Recipe:
 
 
 def client_of(request: Request) -> str:
-    """The client's address for the rate limit: a proxy on this machine (nginx, see deploy/)
-    names it in X-Real-IP; anyone else's X-Real-IP is not believed."""
-    peer = request.client.host if request.client else "unknown"
-    named = request.headers.get("x-real-ip", "")
-    if named and _is_loopback(peer) and _is_address(named):
-        return named
-    return peer
+    """The client's name for the rate limit: its address (the one a trusted proxy names, see
+    ``web/proxies.py``), an IPv6 client's /64."""
+    return scope_client_key(request.scope)
 
 
-def _is_loopback(text: str) -> bool:
-    return _is_address(text) and ipaddress.ip_address(text).is_loopback
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+def moved_to_canonical(request: Request, path: str, recipe: Recipe) -> Response | None:
+    """A 301 to the recipe's canonical URL under ``path`` when the query spells it otherwise;
+    relative, so it never names a host (and never the one a request's Host header claims)."""
+    moved = redirect_query(request.scope["query_string"].decode("latin-1"), recipe)
+    if moved is None:
+        return None
+    return RedirectResponse(f"{path}?{moved}", status_code=301, headers=IMAGE_HEADERS)
 
 
 def unavailable(error: LiveUnavailable) -> HTTPException:
@@ -131,12 +125,18 @@ def add_draw_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
     async def draw_page(request: Request) -> Response:
         await model_ready(engine)
         recipe = requested_recipe(request, engine)
+        moved = moved_to_canonical(request, PAGE_PATH, recipe)
+        if moved is not None:
+            return moved
         return HTMLResponse(drawn_page(pages, engine, recipe), headers=PAGE_HEADERS)
 
     async def draw_image(request: Request) -> Response:
         try:
             await engine.ready()
             recipe = requested_recipe(request, engine)
+            moved = moved_to_canonical(request, IMAGE_PATH, recipe)
+            if moved is not None:
+                return moved
             headers = {**IMAGE_HEADERS, "ETag": recipe_etag(engine, recipe)}
             if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
                 return Response(status_code=304, headers=headers)
@@ -165,8 +165,11 @@ def add_drawn_category_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
         chosen = engine.categories.by_slug(request.path_params["slug"])
         if chosen is None:
             raise HTTPException(404, "no such category")
-        pictures = [(permalink(recipe), image_link(recipe), recipe.seed)
-                    for recipe in engine.fresh_of(chosen.id)]
+        try:
+            fresh = engine.fresh_of(chosen.id, client_of(request))
+        except LiveUnavailable as error:
+            raise unavailable(error) from None
+        pictures = [(permalink(recipe), image_link(recipe), recipe.seed) for recipe in fresh]
         body = pages.render("drawn_category.html", category=chosen, pictures=pictures,
                             size=engine.image_size)
         return HTMLResponse(body, headers=PAGE_HEADERS)

@@ -1,9 +1,12 @@
 """Prometheus metrics of the site: requests by route, method and status, and their latency.
 
 With several server processes each one writes its values to files in
-``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode) and ``/metrics`` sums the
-files, so any worker answers for all of them. ``multiprocess_directory()`` makes that folder
-for one server run and removes it when the server stops.
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode), in a folder that
+``multiprocess_directory()`` makes for one server run and removes when the server stops.
+``metrics_listener`` answers them, summed over the workers, from the serving parent on a port
+of their own (``serve --metrics-port``, on loopback unless ``--metrics-host`` says otherwise):
+never on the site's port, where they would tell anyone the routes, the review page and its
+refusals.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    start_http_server,
     values,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -122,6 +126,24 @@ def _add_observations(histogram, seconds: float, counts: list[float]) -> None:
     for bucket, count in zip(histogram._buckets, counts, strict=True):
         if count:
             bucket.inc(count)
+
+
+@contextlib.contextmanager
+def metrics_listener(host: str, port: int, folder: str) -> Iterator[None]:
+    """Answer the metrics of every worker (their files in ``folder``) on ``host:port`` from a
+    thread of this process while the block runs; port 0: no listener."""
+    if not port:
+        yield
+        return
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=folder)
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @contextlib.contextmanager

@@ -1,11 +1,15 @@
 """The review page of ``ganpage serve GALLERY --review``: every picture, per category, with its
 scores and flags, approved, rejected or undone by click or key; only for whoever has the token.
 
-The token is the one secret: ``Authorization: Bearer <token>`` for scripts, or the cookie the
-login URL sets (HttpOnly, SameSite=Strict). Every change is a POST carrying the CSRF token. Both
-are derived from the token, so every worker agrees on them; comparisons are constant-time.
-Changes go through a connection of their own, so the catalog's ``data_version`` sees them and
-``/`` follows within its refresh interval.
+The token is the one secret: ``Authorization: Bearer <token>`` for scripts, or a session that
+signing in with it starts (``review_sessions.py``: kept by the server, shared by its workers,
+ended by signing out or after ``SESSION_SECONDS``; its cookie is HttpOnly, SameSite=Strict, and
+``Secure`` with a ``__Host-`` name when the site is served over https). Every change is a POST
+carrying the CSRF token (the session's own; for Bearer clients one derived from the token), from
+the site's own origin. Wrong tokens are throttled per client; a body is read only after the
+request has signed in (the login form's excepted), and never past ``MAX_BODY_BYTES``.
+Comparisons are constant-time. Changes go through a connection of their own, so the catalog's
+``data_version`` sees them and ``/`` follows within its refresh interval.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
@@ -32,11 +36,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ganpage.errors import GanpageError
 from ganpage.gallery import FORMATS, STATUSES, Gallery, ImageRecord
 from ganpage.web.images import ImageFiles
+from ganpage.web.proxies import client_key
+from ganpage.web.review_sessions import ReviewSessions, sessions_for_this_server
 
 TOKEN_VARIABLE = "GANPAGE_REVIEW_TOKEN"
-TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9._~-]{16,256}")  # what a URL fragment and a header hold
-COOKIE = "ganpage_review"
-COOKIE_SECONDS = 12 * 3600
+TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9._~-]+")  # what a URL fragment and a header hold
+# The least a token may be: 32 characters (128 bits as hex) with 8 different ones at least;
+# secrets.token_urlsafe(32), what a new one is, has 43 and about 31.
+MIN_TOKEN_LENGTH = 32
+MAX_TOKEN_LENGTH = 256
+MIN_TOKEN_CHARACTERS = 8
+MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+COOKIE = "ganpage_review"  # over plain http, Path=/review
+SECURE_COOKIE = "__Host-ganpage_review"  # over https: Secure, Path=/, no Domain
 CSRF_HEADER = "x-csrf-token"
 DECISIONS = ("approved", "rejected")
 PER_PAGE = 120
@@ -49,15 +61,26 @@ NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # flag and score names in a filter
 NO_FLAG = "none"  # the flag filter's value for "pictures without any flag"
 
 
+def token_problem(token: str) -> str:
+    """Why ``token`` may not be the review token ("" if it may)."""
+    if not MIN_TOKEN_LENGTH <= len(token) <= MAX_TOKEN_LENGTH or not (
+            TOKEN_CHARACTERS.fullmatch(token)):
+        return (f"must be {MIN_TOKEN_LENGTH} to {MAX_TOKEN_LENGTH} letters, digits, '.', '_', "
+                "'~' or '-'")
+    if len(set(token)) < MIN_TOKEN_CHARACTERS:
+        return (f"is too easy to guess: it has fewer than {MIN_TOKEN_CHARACTERS} different "
+                "characters")
+    return ""
+
+
 def review_token(environ: Mapping[str, str] = os.environ) -> str:
     """``GANPAGE_REVIEW_TOKEN`` if set (checked), else a new random token."""
     token = environ.get(TOKEN_VARIABLE, "")
     if not token:
         return secrets.token_urlsafe(32)
-    if not TOKEN_CHARACTERS.fullmatch(token):
-        raise GanpageError(
-            f"{TOKEN_VARIABLE} must be 16 to 256 letters, digits, '.', '_', '~' or '-'; make "
-            "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    problem = token_problem(token)
+    if problem:
+        raise GanpageError(f"{TOKEN_VARIABLE} {problem}; make one with: {MAKE_TOKEN}")
     return token
 
 
@@ -65,6 +88,21 @@ def login_url(base: str, token: str) -> str:
     """The URL that signs a browser in. The token rides in the fragment, which browsers never
     send, so it stays out of access logs, proxies and Referer headers."""
     return f"{base.rstrip('/')}/review/login#token={token}"
+
+
+def login_line(base: str, token: str, terminal: bool,
+               environ: Mapping[str, str] = os.environ) -> str:
+    """What ``serve --review`` prints at start: the login URL with the token only when the
+    token was just made and the line goes to a terminal (a token from ``GANPAGE_REVIEW_TOKEN``
+    is never printed); a new token with no terminal to show it on is one line of error, as it
+    would otherwise land in a log (systemd's journal) or nowhere."""
+    if environ.get(TOKEN_VARIABLE) == token:
+        return f"review page: {base.rstrip('/')}/review/login (sign in with {TOKEN_VARIABLE})"
+    if not terminal:
+        raise GanpageError(f"--review made a new token, but standard output is not a terminal, "
+                           f"so it would go to a log; set {TOKEN_VARIABLE} (make one with: "
+                           f"{MAKE_TOKEN}) and sign in with it at /review/login")
+    return f"review page: {login_url(base, token)}"
 
 
 def _digest(text: str) -> bytes:
@@ -76,55 +114,124 @@ def _derived(token: str, purpose: str) -> str:
                     hashlib.sha256).hexdigest()
 
 
-class ReviewAuth:
-    """Checks a request's token (header or cookie) and a change's CSRF token.
+def _authority(scheme: str, netloc: str) -> tuple[str, int | None]:
+    """(host, port) of an origin or a Host header, the scheme's default port filled in."""
+    try:
+        parts = urlsplit(f"//{netloc}")
+        port = parts.port
+    except ValueError:
+        return ("", None)
+    return ((parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme))
 
-    Values are compared as SHA-256 digests with ``secrets.compare_digest``: constant time, and
-    the length of the secret is not given away either.
+
+class ReviewAuth:
+    """Who may use the review: a request's Bearer token or session, a change's CSRF token and
+    origin; wrong tokens throttled per client.
+
+    The token is compared as a SHA-256 digest with ``secrets.compare_digest``: constant time,
+    and the length of the secret is not given away either.
     """
 
-    def __init__(self, token: str):
+    def __init__(self, token: str, sessions: ReviewSessions | None = None,
+                 public_url: str = ""):
+        problem = token_problem(token)
+        if problem:
+            raise GanpageError(f"the review token {problem}; make one with: {MAKE_TOKEN}")
         self._token = _digest(token)
-        self.session = _derived(token, "session")  # the cookie's value, never the token itself
-        self._session = _digest(self.session)
-        self.csrf = _derived(token, "csrf")
+        self.csrf = _derived(token, "csrf")  # a Bearer client's: it holds the token anyway
         self._csrf = _digest(self.csrf)
+        self.sessions = sessions if sessions is not None else sessions_for_this_server()
+        self.public_url = public_url.rstrip("/")
 
     def token_matches(self, given: str) -> bool:
         return secrets.compare_digest(_digest(given), self._token)
 
-    def refusal(self, request: Request) -> int | None:
-        """None when the request carries a valid token; else 401 (none) or 403 (a wrong one)."""
+    def secure(self, request: Request) -> bool:
+        """Whether the site is served over https (the request, after a trusted proxy's
+        X-Forwarded-Proto, or --public-url says so): the cookie is then Secure."""
+        return request.url.scheme == "https" or self.public_url.startswith("https://")
+
+    def cookie_name(self, request: Request) -> str:
+        return SECURE_COOKIE if self.secure(request) else COOKIE
+
+    def set_cookie(self, request: Request, response: Response, session: str | None) -> None:
+        """Give the browser the session's cookie (None: delete it)."""
+        secure = self.secure(request)
+        options = {"path": "/" if secure else "/review", "httponly": True,
+                   "samesite": "strict", "secure": secure}
+        if session is None:
+            response.delete_cookie(self.cookie_name(request), **options)  # type: ignore[arg-type]
+        else:
+            response.set_cookie(self.cookie_name(request), session,
+                                max_age=int(self.sessions.lifetime), **options)  # type: ignore[arg-type]
+
+    def throttle(self, request: Request) -> None:
+        """Raise 429 while the request's client has tried too many wrong tokens."""
+        wait = self.sessions.wait_needed(client_key(request.client.host if request.client
+                                                    else "unknown"))
+        if wait > 0:
+            raise HTTPException(429, "too many wrong review tokens from your address; try again "
+                                f"in {math.ceil(wait)} s", headers={
+                                    "Retry-After": str(math.ceil(wait)), **NO_STORE})
+
+    def wrong_token(self, request: Request) -> None:
+        self.sessions.tried_wrong(client_key(request.client.host if request.client
+                                             else "unknown"))
+
+    def signed_in(self, request: Request) -> str:
+        """The CSRF token that the request's sign-in (a Bearer token or a session) must send
+        with changes; raises 401 (none, or a session that ended), 403 (a wrong token) or 429
+        (too many wrong ones: the token is not even looked at)."""
         authorization = request.headers.get("authorization")
         if authorization is not None:
+            self.throttle(request)
             scheme, _, given = authorization.partition(" ")
-            ok = scheme.lower() == "bearer" and self.token_matches(given.strip())
-            return None if ok else 403
-        cookie = request.cookies.get(COOKIE)
-        if cookie is None:
-            return 401
-        return None if secrets.compare_digest(_digest(cookie), self._session) else 403
-
-    def check(self, request: Request) -> None:
-        """Raise 401 or 403 unless the request carries a valid token."""
-        refusal = self.refusal(request)
-        if refusal == 401:
-            raise HTTPException(401, "sign in with the login URL `ganpage serve --review` "
-                                "printed, or send Authorization: Bearer <token>",
-                                headers={"WWW-Authenticate": 'Bearer realm="ganpage review"'})
-        if refusal == 403:
+            if scheme.lower() == "bearer" and self.token_matches(given.strip()):
+                return self.csrf
+            self.wrong_token(request)
             raise HTTPException(403, "wrong review token; use the one `ganpage serve --review` "
                                 "printed or GANPAGE_REVIEW_TOKEN")
+        cookie = request.cookies.get(self.cookie_name(request))
+        csrf = self.sessions.csrf_of(cookie) if cookie else None
+        if csrf is None:
+            raise HTTPException(401, "sign in with the login URL `ganpage serve --review` "
+                                "printed, or send Authorization: Bearer <token>" if cookie is None
+                                else "your review session has ended (signed out, expired or the "
+                                "server restarted); sign in again at /review/login",
+                                headers={"WWW-Authenticate": 'Bearer realm="ganpage review"'})
+        return csrf
 
-    def check_change(self, request: Request, sent_csrf: str | None) -> None:
-        """Raise 401 or 403 unless the request may change something: a valid token, not sent
-        from another site, carrying the CSRF token."""
-        self.check(request)
-        if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+    def check(self, request: Request) -> None:
+        """Raise 401, 403 or 429 unless the request is signed in."""
+        self.signed_in(request)
+
+    def check_change(self, request: Request, expected_csrf: str, sent_csrf: str | None) -> None:
+        """Raise 403 unless a signed-in request (``expected_csrf``: ``signed_in``'s) may change
+        something: sent from the site's own pages, carrying the CSRF token."""
+        if request.headers.get("sec-fetch-site", "same-origin") != "same-origin" or (
+                not self.same_origin(request)):
             raise HTTPException(403, "changes must come from the review page itself")
-        if sent_csrf is None or not secrets.compare_digest(_digest(sent_csrf), self._csrf):
+        if sent_csrf is None or not secrets.compare_digest(_digest(sent_csrf),
+                                                           _digest(expected_csrf)):
             raise HTTPException(403, f"missing or wrong CSRF token: send the {CSRF_HEADER} "
                                 "header (GET /review/api/csrf), or reload /review")
+
+    def same_origin(self, request: Request) -> bool:
+        """Whether the request's Origin, if it sent one, is this site: the host it asked for
+        (its Host header) or --public-url's. Browsers send Origin with every POST; a script
+        that sends none still needs the CSRF token."""
+        origin = request.headers.get("origin")
+        if origin is None:
+            return True
+        scheme = origin.partition("://")[0].lower()
+        if scheme not in ("http", "https"):
+            return False  # "null": a sandboxed frame, a file, a redirect across sites
+        sent = _authority(scheme, origin.partition("://")[2])
+        allowed = {_authority(scheme, request.headers.get("host", ""))}
+        if self.public_url:
+            public = urlsplit(self.public_url)
+            allowed.add(_authority(public.scheme, public.netloc))
+        return sent[0] != "" and sent in allowed
 
 
 def numeric_scores(record: ImageRecord) -> dict[str, float]:
@@ -307,10 +414,19 @@ class ReviewView:
 
 
 async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
+    """The request's body, refused with 413 by its Content-Length before a byte is read, and
+    read no further than ``MAX_BODY_BYTES`` when it has none (chunked)."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isascii() or not declared.isdigit()):
+        raise HTTPException(400, "Content-Length must be a number of bytes")
+    if declared and int(declared) > MAX_BODY_BYTES:
         raise HTTPException(413, f"the request body is over {MAX_BODY_BYTES} bytes")
-    return body
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+    return bytes(body)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -359,32 +475,49 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
         return HTMLResponse(render(template, **context), status_code=status_code,
                             headers={**NO_STORE, "X-Robots-Tag": "noindex"})
 
+    def login_refused(request: Request, error: HTTPException) -> HTMLResponse:
+        refused = page("review_login.html", status_code=error.status_code,
+                       wrong=error.status_code == 403, ended=error.status_code == 401 and (
+                           auth.cookie_name(request) in request.cookies),
+                       throttled=error.detail if error.status_code == 429 else "")
+        refused.headers.update(error.headers or {})
+        return refused
+
     async def login_page(request: Request) -> Response:
         return page("review_login.html")
 
     async def login(request: Request) -> Response:
+        try:
+            auth.throttle(request)  # before the token is looked at
+        except HTTPException as error:
+            return login_refused(request, error)
         token = (await _form(request)).get("token")
         if token is None or not auth.token_matches(token):
+            auth.wrong_token(request)
             return page("review_login.html", status_code=403, wrong=True)
+        session, _ = auth.sessions.begin()
         response = RedirectResponse("/review", status_code=303, headers=NO_STORE)
-        response.set_cookie(COOKIE, auth.session, max_age=COOKIE_SECONDS, path="/review",
-                            httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        auth.set_cookie(request, response, session)
         return response
 
     async def logout(request: Request) -> Response:
-        auth.check_change(request, (await _form(request)).get("csrf"))
+        csrf = auth.signed_in(request)  # before the body is read
+        auth.check_change(request, csrf, (await _form(request)).get("csrf"))
+        cookie = request.cookies.get(auth.cookie_name(request))
+        if cookie:
+            auth.sessions.end(cookie)  # the cookie is worth nothing now, in every worker
         response = RedirectResponse("/review/login", status_code=303, headers=NO_STORE)
-        response.delete_cookie(COOKIE, path="/review", httponly=True, samesite="strict")
+        auth.set_cookie(request, response, None)
         return response
 
     async def review(request: Request) -> Response:
-        refusal = auth.refusal(request)
-        if refusal is not None:
-            return page("review_login.html", status_code=refusal, wrong=refusal == 403)
+        try:
+            csrf = auth.signed_in(request)
+        except HTTPException as error:
+            return login_refused(request, error)
         chosen = ReviewFilter.from_query(request.query_params)
         view = ReviewView.of(await run_in_threadpool(desk.records), chosen)
-        return page("review.html", view=view, chosen=chosen, csrf=auth.csrf,
+        return page("review.html", view=view, chosen=chosen, csrf=csrf,
                     scores=numeric_scores, no_flag=NO_FLAG)
 
     async def picture(request: Request) -> Response:
@@ -399,8 +532,8 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
                         headers={"Cache-Control": "private, max-age=3600"})
 
     async def api_csrf(request: Request) -> Response:
-        auth.check(request)
-        return JSONResponse({"csrf": auth.csrf, "header": CSRF_HEADER}, headers=NO_STORE)
+        csrf = auth.signed_in(request)
+        return JSONResponse({"csrf": csrf, "header": CSRF_HEADER}, headers=NO_STORE)
 
     async def api_images(request: Request) -> Response:
         auth.check(request)
@@ -411,21 +544,22 @@ def add_review_routes(app: FastAPI, desk: ReviewDesk, auth: ReviewAuth, render) 
                              "counts": view.counts, "images": cards}, headers=NO_STORE)
 
     async def api_decide(request: Request) -> Response:
-        auth.check_change(request, request.headers.get(CSRF_HEADER))
+        auth.check_change(request, auth.signed_in(request), request.headers.get(CSRF_HEADER))
         body = await _json_body(request)
         ids, status = _checked_ids(body.get("ids")), _checked_decision(body.get("status"))
         changed = await run_in_threadpool(desk.decide, ids, status)
         return JSONResponse({"changed": changed}, headers=NO_STORE)
 
     async def api_undo(request: Request) -> Response:
-        auth.check_change(request, request.headers.get(CSRF_HEADER))
+        auth.check_change(request, auth.signed_in(request), request.headers.get(CSRF_HEADER))
         ids = _checked_ids((await _json_body(request)).get("ids"))
         return JSONResponse({"changed": await run_in_threadpool(desk.undo, ids)},
                             headers=NO_STORE)
 
     async def form_decide(request: Request) -> Response:
+        csrf = auth.signed_in(request)  # before the body is read
         form = await _form(request)
-        auth.check_change(request, form.get("csrf"))
+        auth.check_change(request, csrf, form.get("csrf"))
         ids = _checked_ids([form.get("id")])
         await run_in_threadpool(desk.decide, ids, _checked_decision(form.get("status")))
         back = ReviewFilter.from_query(dict(parse_qsl(form.get("back", "")))).query()

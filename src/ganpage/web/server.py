@@ -3,6 +3,9 @@
 Both servers' own supervisors keep the workers up (a worker that dies is replaced: Granian's
 ``respawn_failed_workers``, uvicorn's multiprocess supervisor), finish requests in flight on
 SIGTERM/Ctrl-C for up to ``shutdown_timeout`` seconds, and bound what slow clients can hold.
+Neither rewrites a request's client from its headers (uvicorn would, from 127.0.0.1): the site
+believes X-Forwarded-For only from ``--trusted-proxy`` (``web/proxies.py``). The metrics are
+answered by this process on a listener of their own (``web/metrics.py``).
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ganpage.errors import GanpageError
 from ganpage.live.settings import LiveSettings
 from ganpage.web.app import RandomPageFastPath, SiteConfig, create_app
-from ganpage.web.metrics import multiprocess_directory
-from ganpage.web.review import login_url
+from ganpage.web.metrics import metrics_listener, multiprocess_directory
+from ganpage.web.review import login_line
 from ganpage.web.shared_folder import sharing
 
 SETTINGS_VARIABLE = "GANPAGE_SERVE_SETTINGS"
@@ -37,6 +41,9 @@ CONNECTIONS_PER_WORKER = 16_384
 # 408 kB, took a 64 kB header); past it Granian answers 431. uvicorn's h11 limit is 16 kB.
 MAX_HEADER_BYTES = 32 * 1024
 BACKLOG = 4096
+# The metrics listener's port when none is given (Prometheus's exporter range, 9100-9999); if
+# it is taken the server starts without it, with a warning; a port given must be free.
+DEFAULT_METRICS_PORT = 9464
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class ServerOptions:
     workers: int = 1
     server: str = "granian"
     shutdown_timeout: int = 30  # seconds to finish requests in flight after SIGTERM/Ctrl-C
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0  # the metrics listener's port; 0: none
 
 
 def app_from_environment() -> RandomPageFastPath:
@@ -58,7 +67,8 @@ def app_from_environment() -> RandomPageFastPath:
                         review_token=settings.get("review_token", ""),
                         accel_redirect=settings.get("accel_redirect", ""),
                         live_model=settings.get("live_model", ""),
-                        live=LiveSettings.from_dict(settings.get("live", {})))
+                        live=LiveSettings.from_dict(settings.get("live", {})),
+                        trusted_proxies=tuple(settings.get("trusted_proxies", ())))
     return create_app(settings["gallery"], config, settings["access_log"] or None)
 
 
@@ -84,7 +94,8 @@ def _run_uvicorn(target: str, options: ServerOptions) -> None:
     uvicorn.run(target, factory=True, host=options.host, port=options.port,
                 workers=options.workers, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=options.shutdown_timeout, backlog=BACKLOG,
-                timeout_keep_alive=KEEP_ALIVE_SECONDS)
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                proxy_headers=False)  # its default believes X-Forwarded-For from 127.0.0.1
 
 
 SERVERS: dict[str, Callable[[str, ServerOptions], None]] = {
@@ -93,7 +104,7 @@ SERVERS: dict[str, Callable[[str, ServerOptions], None]] = {
 }
 
 
-def check_address(host: str, port: int) -> None:
+def check_address(host: str, port: int, options: str = "--port or --host") -> None:
     """Fail with one line, before a server starts, if it could not listen on host:port (the
     port is taken, or the host is not an address of this machine); Granian would panic."""
     try:
@@ -104,18 +115,19 @@ def check_address(host: str, port: int) -> None:
             probe.bind(address)
     except OSError as error:
         raise GanpageError(f"cannot listen on {host}:{port} ({error.strerror or error}); "
-                           "choose another --port or --host") from None
+                           f"choose another {options}") from None
 
 
 def serve_target(target: str, options: ServerOptions) -> None:
     """Run the app factory ``target`` ("module:function") until SIGTERM or Ctrl-C, with a
     fresh folder for what the workers share (web/shared_folder.py) that is removed
-    when the server stops."""
+    when the server stops, and the metrics listener when ``options`` has a port for it."""
     # uvicorn in one process raises the SIGTERM it stopped on again once its requests are
     # done; with the default action that would end the process before the folder is removed.
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        with multiprocess_directory() as folder, sharing(folder):
+        with multiprocess_directory() as folder, sharing(folder), \
+                metrics_listener(options.metrics_host, options.metrics_port, folder):
             SERVERS[options.server](target, options)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -185,16 +197,33 @@ def live_settings_for(live: LiveSettings, workers: int) -> LiveSettings:
                                    "threads": max(1, len(os.sched_getaffinity(0)) // workers)})
 
 
+def metrics_port_for(host: str, port: int | None) -> int:
+    """The metrics listener's port: ``port`` if given (it must be free), else
+    ``DEFAULT_METRICS_PORT`` if it is free, else 0 (none, with a warning)."""
+    if port == 0:
+        return 0
+    try:
+        check_address(host, port or DEFAULT_METRICS_PORT, "--metrics-port or --metrics-host")
+    except GanpageError as error:
+        if port is not None:
+            raise
+        print(f"warning: no metrics listener: {error}", file=sys.stderr, flush=True)
+        return 0
+    return port or DEFAULT_METRICS_PORT
+
+
 def run_server(gallery: Path | None, host: str, port: int, statuses: tuple[str, ...],
                public_url: str, site_name: str, workers: int = 1,
                server: str = "granian", access_log: str = "",
                shutdown_timeout: int = 30, review_token: str = "",
                accel_redirect: str = "", live_model: str = "",
-               live: LiveSettings | None = None) -> None:
+               live: LiveSettings | None = None, trusted_proxies: tuple[str, ...] = (),
+               metrics_host: str = "127.0.0.1", metrics_port: int | None = None) -> None:
     """Serve ``gallery`` (None: live pictures only) and, with ``live_model``, pictures drawn
     by the server until interrupted, printing the URL first (and the review page's login URL
-    when ``review_token`` is set; every worker gets the same token)."""
-    options = ServerOptions(host, port, workers, server, shutdown_timeout)
+    when ``review_token`` is set: ``review.login_line``; every worker gets the same token).
+    ``metrics_port`` None: ``DEFAULT_METRICS_PORT`` if free; 0: no metrics listener."""
+    options = ServerOptions(host, port, workers, server, shutdown_timeout, metrics_host)
     settings = {"gallery": str(Path(gallery).resolve()) if gallery is not None else None,
                 "statuses": list(statuses),
                 "public_url": public_url.rstrip("/"), "site_name": site_name,
@@ -202,19 +231,27 @@ def run_server(gallery: Path | None, host: str, port: int, statuses: tuple[str, 
                 else str(Path(access_log).resolve()), "review_token": review_token,
                 "accel_redirect": accel_redirect,
                 "live_model": live_model,
-                "live": live_settings_for(live or LiveSettings(), workers).to_dict()}
+                "live": live_settings_for(live or LiveSettings(), workers).to_dict(),
+                "trusted_proxies": list(trusted_proxies)}
     os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
     app_from_environment().close()  # fail fast, here, on a bad gallery or access log
     if server not in SERVERS:
         raise GanpageError(f"unknown server {server!r}; use one of {', '.join(SERVERS)}")
     check_address(host, port)
+    review_line = login_line(f"http://{host}:{port}", review_token,
+                             sys.stdout.isatty()) if review_token else ""
     if live_model:
         check_live_model(live_model, (live or LiveSettings()).device)
+    # after every check that stops the server: a warning only when it goes on to serve
+    options = replace(options, metrics_port=metrics_port_for(metrics_host, metrics_port))
+    if live_model:
         prepare_live_page(live_model)
     what = " and ".join(filter(None, [str(gallery) if gallery is not None else "",
                                       f"live pictures of {live_model}" if live_model else ""]))
     print(f"serving {what} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
-    if review_token:
-        print(f"review page: {login_url(f'http://{host}:{port}', review_token)}", flush=True)
+    if options.metrics_port:
+        print(f"metrics: http://{options.metrics_host}:{options.metrics_port}/metrics", flush=True)
+    if review_line:
+        print(review_line, flush=True)
     serve_target(APP_FACTORY, options)
 

@@ -2,8 +2,9 @@
 
 ``web/server.py`` makes it (with the metrics' own, ``web/metrics.py``) and names it to the
 workers in ``GANPAGE_SHARED_FOLDER``; in it, the live rate limit's table
-(``live/rate_limit.py``) and the pictures found damaged (``web/catalog.py``), so that what one
-worker learns about a client or a file holds in all of them. A site run in one process without
+(``live/rate_limit.py``), the pictures found damaged (``web/catalog.py``) and the review page's
+sessions and wrong tries (``web/review_sessions.py``, SQLite), so that what one worker learns
+about a client, a file or a sign-in holds in all of them. A site run in one process without
 ``ganpage serve`` (tests, an embedding app) has none, and keeps that state to itself. The
 folder is made by ``tempfile`` (``TMPDIR``): keep that on a local filesystem, as record locks
 and appends of whole lines are what the sharing relies on.

@@ -153,6 +153,8 @@ async function draw(recipe) {
   paint(images, model.info.resolution);
   const ms = performance.now() - start;
   current = recipe;
+  canvas.hidden = false;  // after an error (a bad address, a failed draw), a picture again
+  problem.hidden = true;
   canvas.dataset.ms = ms.toFixed(1);
   canvas.dataset.backend = model.runtime.backend;
   canvas.dataset.sinceLoadMs ??= performance.now().toFixed(0);  // the first picture's time
@@ -231,7 +233,7 @@ async function busy(action) {
   } catch (error) {
     fail(`Could not draw: ${error.message}`);
   } finally {
-    controls.forEach((control) => { control.disabled = false; });
+    enableControls();
   }
 }
 
@@ -257,9 +259,9 @@ async function start() {
   if (location.search) {
     try {
       recipe = recipeFromQuery(bySlug, location.search);
-    } catch (error) {
+    } catch (error) {  // say so at once, then let the visitor draw something else
       fail(`This address names no picture: ${error.message}.`);
-      return;
+      wrongAddress = true;
     }
   }
   fillChoices(classes);

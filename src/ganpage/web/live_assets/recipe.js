@@ -89,3 +89,11 @@ export function recipeQuery(recipe) {
                                        truncation: truncationText(recipe.truncation) });
   return params.toString();
 }
+
+// recipe.redirect_query: the canonical query a query ("?..." or without the "?") that names
+// the recipe moves to, or null when it is that spelling already (the server answers 301)
+export function redirectQuery(query, recipe) {
+  const text = query.startsWith("?") ? query.slice(1) : query;
+  const canonical = recipeQuery(recipe);
+  return text === canonical ? null : canonical;
+}
