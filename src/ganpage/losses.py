@@ -61,7 +61,8 @@ def gradient_penalty(D: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     when they are real, R2 when generated, the mean of both for a batch of each. Keeps the
     graph, so the penalty itself can be trained on."""
     images = images.detach().requires_grad_(True)
-    realness, _ = D(images, labels, condition, styles)
+    style = () if styles is None else (styles,)  # a D without a style label takes none
+    realness, _ = D(images, labels, condition, *style)
     (gradient,) = torch.autograd.grad(realness.float().sum(), images, create_graph=True)
     return gradient.float().square().sum(dim=(1, 2, 3)).mean()
 
