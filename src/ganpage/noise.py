@@ -74,10 +74,20 @@ def truncated_noise(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -
 def style_ids(seeds: Sequence[int], z_dim: int, num_styles: int) -> np.ndarray:
     """The style each seed draws (step 4 of the module docstring): (B,) int64 in
     [0, num_styles)."""
+    return noise_and_styles(seeds, z_dim, 1.0, num_styles)[1]
+
+
+def noise_and_styles(seeds: Sequence[int], z_dim: int, truncation: float,
+                     num_styles: int) -> tuple[np.ndarray, np.ndarray]:
+    """``truncated_noise`` and ``style_ids`` of the same seeds from one pass over their
+    streams: (B, z_dim) float32 and (B,) int64."""
+    if not 0.0 < truncation <= 1.0:
+        raise ValueError(f"truncation must be in (0, 1], got {truncation}")
     if num_styles < 1:
         raise ValueError(f"num_styles must be at least 1, got {num_styles}")
-    _, rng = _unit_latents(seeds, z_dim)
-    return np.floor(rng.uniform() * num_styles).astype(np.int64)
+    z, rng = _unit_latents(seeds, z_dim)
+    styles = np.floor(rng.uniform() * num_styles).astype(np.int64)
+    return (z * truncation).astype(np.float32), styles
 
 
 def _unit_latents(seeds: Sequence[int], z_dim: int) -> tuple[np.ndarray, Mulberry32]:

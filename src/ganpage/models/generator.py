@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ganpage.categories import CategorySet
-from ganpage.noise import style_ids, truncated_noise
+from ganpage.noise import noise_and_styles, style_ids, truncated_noise
 from ganpage.precision import bfloat16_is_native
 
 
@@ -133,11 +133,14 @@ class Generator:
         return to_uint8(images)
 
     def _sample_one_truncation(self, labels: list[int], seeds: list[int], truncation: float):
-        z = torch.from_numpy(truncated_noise(seeds, self.z_dim, truncation))
-        z = z.to(device=self.device, dtype=self.dtype)
+        style_kwargs = {}
+        if self.num_styles:  # the seed's noise and style from one pass over its stream
+            noise, styles = noise_and_styles(seeds, self.z_dim, truncation, self.num_styles)
+            style_kwargs["styles"] = torch.from_numpy(styles).to(self.device)
+        else:
+            noise = truncated_noise(seeds, self.z_dim, truncation)
+        z = torch.from_numpy(noise).to(device=self.device, dtype=self.dtype)
         y = torch.tensor(labels, dtype=torch.long, device=self.device)
-        styles = self.styles_of(seeds)
-        style_kwargs = {} if styles is None else {"styles": styles}
         with torch.inference_mode():
             images = self.net.generate(z, y, truncation, **style_kwargs)  # (B, 3, H, W)
         return to_uint8(images)
