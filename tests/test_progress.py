@@ -83,3 +83,23 @@ def test_a_job_with_nothing_to_do_says_so(capsys):
     progress = Progress()
     progress.add_task("scoring", total=0, unit="img")
     assert CountColumn().render(progress.tasks[0]).plain == "nothing to do"
+
+
+def test_a_short_job_prints_its_line_once(capsys):
+    """A job whose one update finished it printed the same "8/8 img" line twice: once on the
+    update, once on closing."""
+    with LogProgress(interval=10.0) as bar:
+        job = bar.add_task("generate", total=8, unit="img", stats="")
+        bar.advance(job, 8)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("generate: 8/8 img, ")
+
+
+def test_the_closing_line_says_where_a_job_ended(capsys):
+    """Updates between printed lines still end with a line at the final count."""
+    with LogProgress(interval=3600.0) as bar:
+        job = bar.add_task("generate", total=8, unit="img", stats="")
+        bar.advance(job, 2)  # printed: the first line
+        bar.advance(job, 3)  # within the interval: not printed
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["generate: 2/8 img", "generate: 5/8 img"]

@@ -92,6 +92,7 @@ class LoggedTask:
     fields: dict = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     start_completed: float = 0.0
+    printed: float | None = None  # ``completed`` when its last line was printed
 
 
 class LogProgress:
@@ -106,8 +107,11 @@ class LogProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for task_id in self.tasks:
-            self._print(task_id)
+        # The closing line, unless the last line printed already says it (a short job's
+        # only update, or a re-run with nothing to do, printed it once).
+        for task_id, task in self.tasks.items():
+            if task.printed != task.completed:
+                self._print(task_id)
 
     def add_task(self, description: str, total: float, completed: float = 0.0,
                  visible: bool = True, **fields: object) -> int:
@@ -132,6 +136,7 @@ class LogProgress:
         if not task.visible:
             return
         self._last_print = time.monotonic()
+        task.printed = task.completed
         unit, stats = task.fields.get("unit", "it"), task.fields.get("stats", "")
         if task.total <= 0:
             print(f"{task.description}: {NOTHING_TO_DO} {stats}".rstrip(), file=sys.stderr,
