@@ -202,3 +202,19 @@ def test_articles_plurals_and_titles_of_every_built_in_name_are_the_reviewed_one
     changed = [(row, [word(row[0]) for word in words]) for row in rows
                if [word(row[0]) for word in words] != row[1:]]
     assert len(rows) == 1682 and changed == [], changed[:10]
+
+
+def test_imagenet_names_keep_their_capitals_inside_a_sentence():
+    """Sentences said "a norwegian elkhound" and "a granny smith": every ImageNet name keeps the
+    capitals WordNet gives it, and every name in the shipped list is a built-in class's."""
+    import json
+
+    from ganpage.categories import imagenet_categories
+
+    assert with_article("Norwegian Elkhound") == "a Norwegian elkhound"
+    assert plural_of("Granny Smith") == "Granny Smiths"
+    assert in_sentence("Petri Dish") == "Petri dish" and in_sentence("Loafer") == "loafer"
+    shipped = Path(__file__).parents[1] / "src/ganpage/resources/sentence_names.json"
+    names = {category.name.lower() for category in imagenet_categories()}
+    listed = json.loads(shipped.read_text())["names"]
+    assert len(listed) == 111 and {name.lower() for name in listed} <= names

@@ -73,8 +73,12 @@ SINGULAR_NAMES = {"bicycle-built-for-two": "bicycles-built-for-two",
 NOUN_PLURALS = {"die": "dice", "doberman": "dobermans", "kuvasz": "kuvaszok",
                 "monarch": "monarchs"}
 # Names and words that keep their capitals inside a sentence ("a Japanese castle", "a DVD").
+# ImageNet's are in ``resources/sentence_names.json``, as WordNet spells them ("Norwegian
+# elkhound", "Granny Smith", "Petri dish").
 PROPER_NAMES = {name.lower(): name for name in ("Kaaba", "Model T", "Statue of Liberty",
                                                  "Tokyo Tower")}
+PROPER_NAMES |= {name.lower(): name for name in json.loads(
+    (resources.files("ganpage") / "resources" / "sentence_names.json").read_text("utf-8"))["names"]}
 PROPER_WORDS = {word.lower(): word for word in (
     "American", "CD", "Christmas", "DVD", "French", "Hindu", "iPod", "Japanese", "Shinto",
     "T-rex", "Tanabata")}
