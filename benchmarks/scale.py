@@ -1,0 +1,222 @@
+"""How ganpage's costs grow with the gallery: curate (first run and a re-run with nothing new),
+serve (start-up, memory, `/` requests/s) and build-site (full, then after 10 new pictures), at
+several gallery sizes in one run, each figure's growth exponent beside it.
+
+Issue 31's goals, at 1M pictures on the 2-core machine: curate re-run < 30 s, a first run's
+duplicate step < 5 min, serve start < 5 s and < 400 MB per worker, `/` at >= 0.8x its
+requests/s at 1k, build-site after 10 new pictures < 10 s. The peer of each figure is the same
+operation on the smallest gallery of the run: a cost that does not grow has exponent ~0.
+
+How the galleries are made: `ganpage generate` draws a base of real emoji64 pictures (the
+`--base` size, 8 seeds per category); a bigger gallery holds each base picture several times
+under distinct recipes (seed + k * 1,000,000, so distinct ids), its file rolled by k pixels
+to the right so that copies are near duplicates, as a GAN's seeds of one class often are, not
+byte-identical files. Everything is approved, as a curated site's gallery is.
+Needs: wrk (apt-get install wrk).
+Usage: python benchmarks/scale.py --sizes 1000 10000 [--work /tmp/scale] [--skip curate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from ganpage.gallery import Gallery, image_id
+
+GANPAGE = [sys.executable, "-m", "ganpage"]
+SEED_STRIDE = 1_000_000
+OPERATIONS = ("curate_first", "curate_rerun", "serve_start", "serve_rss_mb", "page_requests_per_s",
+              "build_site_full", "build_site_after_10")
+
+
+def run(command: list[str], quiet: bool = True) -> tuple[float, float]:
+    """(seconds, peak resident MB) of one command, from the kernel's accounting of the child."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL if quiet else None,
+                               stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def make_base(work: Path, size: int) -> Path:
+    """A gallery of ``size`` emoji64 pictures drawn by `ganpage generate` (8 per category)."""
+    base = work / f"base-{size}"
+    if not (base / "index.sqlite").exists():
+        run([*GANPAGE, "generate", str(base), "--model", "emoji64", "--best-categories",
+             str(math.ceil(size / 8)), "--per-category", "8", "--truncation", "0.65"])
+    return base
+
+
+def rolled(data: bytes, pixels: int) -> bytes:
+    """The picture's file with its pixels rolled ``pixels`` to the right, same format."""
+    picture = Image.open(io.BytesIO(data))
+    out = io.BytesIO()
+    Image.fromarray(np.roll(np.asarray(picture), pixels, axis=1)).save(out, picture.format,
+                                                                       lossless=True)
+    return out.getvalue()
+
+
+def make_gallery(work: Path, base: Path, size: int) -> Path:
+    """``size`` approved pictures: the base's, then copies under new recipes (see above)."""
+    root = work / f"gallery-{size}"
+    if (root / "index.sqlite").exists():
+        return root
+    with Gallery.open(base) as source, Gallery.open(root, create=True) as gallery:
+        records = [r for batch in source.record_batches(2000) for r in batch]
+        for model_id, card in source.model_cards().items():
+            row = source.db.execute("SELECT image_size, categories FROM models WHERE id = ?",
+                                    (model_id,)).fetchone()
+            gallery.record_model(model_id, card, row[0], json.loads(row[1]))
+        files = {r.id: source.path_of(r).read_bytes() for r in records}
+        for start in range(0, size, 2000):
+            batch = []
+            for index in range(start, min(size, start + 2000)):
+                copy, original = divmod(index, len(records))
+                record = records[original]
+                seed = record.seed + copy * SEED_STRIDE
+                data = files[record.id] if copy == 0 else rolled(files[record.id], copy)
+                batch.append((replace(record, id=image_id(record.model_id, record.label, seed,
+                                                          record.truncation),
+                                      seed=seed, status="pending", scores={}, flags=[]), data))
+            gallery.add(batch)
+        gallery.set_status("approved")
+    return root
+
+
+def serve_figures(gallery: Path, seconds: int) -> dict:
+    """Start-up to a ready /readyz, resident MB of the server's processes, `/` under wrk."""
+    from conftest import free_port  # tests/conftest.py
+
+    port = free_port()
+    started = time.monotonic()
+    server = subprocess.Popen([*GANPAGE, "serve", str(gallery), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        start = wait_ready(f"http://127.0.0.1:{port}/readyz", server, started)
+        rss = resident_mb(server.pid)
+        output = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s",
+                                 f"http://127.0.0.1:{port}/"],
+                                capture_output=True, text=True, check=True).stdout
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    finally:
+        server.terminate()
+        server.wait(60)
+    return {"serve_start": start, "serve_rss_mb": rss, "page_requests_per_s": rate}
+
+
+def wait_ready(url: str, server: subprocess.Popen, started: float, timeout: float = 600) -> float:
+    while time.monotonic() - started < timeout:
+        if server.poll() is not None:
+            raise SystemExit(f"ganpage serve exited with {server.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{url} not ready in {timeout} s")
+
+
+def resident_mb(pid: int) -> float:
+    """The largest resident set among the server process and its children (the workers)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                              text=True).stdout.split()
+    sizes = []
+    for each in (pid, *map(int, children)):
+        status = Path(f"/proc/{each}/status").read_text()
+        sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
+    return max(sizes)
+
+
+def build_site_figures(work: Path, gallery: Path, base: Path, size: int) -> dict:
+    site = work / f"site-{size}"
+    shutil.rmtree(site, ignore_errors=True)
+    full, _ = run([*GANPAGE, "build-site", str(gallery), str(site)])
+    add_new_pictures(gallery, base, 10)
+    after, _ = run([*GANPAGE, "build-site", str(gallery), str(site)])
+    return {"build_site_full": full, "build_site_after_10": after}
+
+
+def add_new_pictures(gallery: Path, base: Path, count: int) -> None:
+    """``count`` approved pictures under seeds no other picture of the gallery has."""
+    with Gallery.open(base) as source, Gallery.open(gallery) as target:
+        records = next(source.record_batches(count))
+        taken = target.db.execute("SELECT MAX(seed) FROM images").fetchone()[0] + 1
+        batch = []
+        for offset, record in enumerate(records):
+            seed = taken + offset
+            new = replace(record, seed=seed, status="pending", scores={}, flags=[],
+                          id=image_id(record.model_id, record.label, seed, record.truncation))
+            batch.append((new, source.path_of(record).read_bytes()))
+        target.add(batch)
+        target.set_status("approved", [new.id for new, _ in batch])
+
+
+def exponent(sizes: list[int], values: list[float]) -> float | None:
+    """The slope of log(value) against log(size): 0 flat, 1 linear, 2 quadratic."""
+    points = [(math.log(s), math.log(v)) for s, v in zip(sizes, values, strict=True) if v > 0]
+    if len(points) < 2:
+        return None
+    x, y = np.array(points).T
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--base", type=int, default=800, help="distinct generated pictures")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/ganpage-scale"))
+    parser.add_argument("--seconds", type=int, default=3, help="of the wrk run")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["curate", "serve", "site"])
+    args = parser.parse_args()
+    if shutil.which("wrk") is None and "serve" not in args.skip:
+        sys.exit("wrk is missing: apt-get install wrk, or --skip serve")
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+    args.work.mkdir(parents=True, exist_ok=True)
+    base = make_base(args.work, args.base)
+    table = {}
+    for size in sorted(args.sizes):
+        gallery = make_gallery(args.work, base, size)
+        figures: dict[str, float] = {}
+        if "curate" not in args.skip:
+            figures["curate_first"], _ = run([*GANPAGE, "curate", str(gallery)])
+            figures["curate_rerun"], _ = run([*GANPAGE, "curate", str(gallery)])
+        if "serve" not in args.skip:
+            figures |= serve_figures(gallery, args.seconds)
+        if "site" not in args.skip:
+            figures |= build_site_figures(args.work, gallery, base, size)
+        table[size] = figures
+        print(f"{size:>9,} pictures: " + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()),
+              flush=True)
+    sizes = sorted(table)
+    print(f"\n| operation | {' | '.join(f'{s:,}' for s in sizes)} | growth exponent |")
+    print(f"|---|{'---|' * len(sizes)}---|")
+    for name in OPERATIONS:
+        values = [table[s].get(name) for s in sizes]
+        if None in values:
+            continue
+        slope = exponent(sizes, values)
+        print(f"| {name} | {' | '.join(f'{v:,.2f}' for v in values)} | "
+              f"{'-' if slope is None else f'{slope:.2f}'} |")
+    print(f"\nload average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
