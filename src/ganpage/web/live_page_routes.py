@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from ganpage.web.live_page import ISOLATION_HEADERS, LIVE_CONTENT_SECURITY_POLICY, LivePage
+from ganpage.web.routing import GET
 
 MEDIA_TYPES = {".svg": "image/svg+xml", ".js": "text/javascript", ".mjs": "text/javascript",
                ".css": "text/css",
@@ -53,8 +54,8 @@ async def asset(request: Request) -> Response:
                         headers=_headers())
 
 
-LIVE_PAGE_ROUTES = [Route("/live", live, methods=["GET", "HEAD"]),
-                    Route("/live/{name:path}", asset, methods=["GET", "HEAD"])]
+LIVE_PAGE_ROUTES = [Route("/live", live, methods=GET),
+                    Route("/live/{name:path}", asset, methods=GET)]
 
 
 def _headers(csp: str | None = None) -> dict[str, str]:

@@ -21,6 +21,7 @@ from ganpage.gallery import INDEX_FILE
 from ganpage.live.engine import LiveEngine
 from ganpage.web.catalog import Catalog
 from ganpage.web.conventions import NO_STORE
+from ganpage.web.routing import GET
 
 # the folders of an absolute path (POSIX or Windows) in a message: only the last name is kept
 FOLDERS = re.compile(r"(?:\b[A-Za-z]:|(?<![\w.~-]))[\\/](?:[^\\/\s'\"():,]+[\\/])+")
@@ -65,5 +66,5 @@ async def readyz(request: Request) -> Response:
                         status_code=200 if ready else 503, headers=NO_STORE)
 
 
-OPERATIONS_ROUTES = [Route("/healthz", healthz, methods=["GET", "HEAD"]),
-                     Route("/readyz", readyz, methods=["GET", "HEAD"])]
+OPERATIONS_ROUTES = [Route("/healthz", healthz, methods=GET),
+                     Route("/readyz", readyz, methods=GET)]

@@ -23,9 +23,10 @@ from ganpage.web.conventions import NO_STORE, is_image_id
 from ganpage.web.review.auth import CSRF_HEADER, ReviewAuth
 from ganpage.web.review.decisions import card_json, checked_decision, checked_ids
 from ganpage.web.review.filters import NO_FLAG, ReviewFilter, ReviewView, numeric_scores
+from ganpage.web.routing import GET
 
 MAX_BODY_BYTES = 64 * 1024
-GET, POST = ["GET", "HEAD"], ["POST"]
+POST = ["POST"]  # the review's changes (GET and HEAD only look)
 
 
 async def _body(request: Request) -> bytes:
