@@ -191,8 +191,7 @@ def live_settings_for(live: LiveSettings, workers: int) -> LiveSettings:
     worker processes, so that they do not fight over them."""
     if live.threads:
         return live
-    return LiveSettings.from_dict({**live.to_dict(),
-                                   "threads": max(1, len(os.sched_getaffinity(0)) // workers)})
+    return replace(live, threads=max(1, len(os.sched_getaffinity(0)) // workers))
 
 
 def metrics_port_for(host: str, port: int | None) -> int:
