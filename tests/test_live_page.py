@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from fastapi import HTTPException
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from ganpage.categories import CategorySet

@@ -1,8 +1,8 @@
-"""The review page (web/review.py, review_sessions.py): its token, sessions, cookie, CSRF and
-origin checks, throttled wrong tokens, bodies read only when allowed and never past the cap, the
-login URL printed only when it should be, its API and filters (Starlette's TestClient, the app
-called as ASGI, real servers with two workers), and one real browser rejecting a picture by
-keyboard."""
+"""The review page (web/review/: tokens, sessions, auth, filters, decisions, routes): its
+token, sessions, cookie, CSRF and origin checks, throttled wrong tokens, bodies read only when
+allowed and never past the cap, the login URL printed only when it should be, its API and
+filters (Starlette's TestClient, the app called as ASGI, real servers with two workers), and one
+real browser rejecting a picture by keyboard."""
 
 from __future__ import annotations
 
@@ -27,17 +27,11 @@ from conftest import free_port, wait_for_http
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.web.app import SiteConfig, create_app
-from ganpage.web.review import (
-    COOKIE,
-    MAX_BODY_BYTES,
-    SECURE_COOKIE,
-    ReviewAuth,
-    ReviewFilter,
-    login_line,
-    login_url,
-    review_token,
-)
-from ganpage.web.review_sessions import SESSION_SECONDS, TRIES, TRY_SECONDS
+from ganpage.web.review.auth import COOKIE, SECURE_COOKIE, ReviewAuth
+from ganpage.web.review.filters import ReviewFilter
+from ganpage.web.review.routes import MAX_BODY_BYTES
+from ganpage.web.review.sessions import SESSION_SECONDS, TRIES, TRY_SECONDS
+from ganpage.web.review.tokens import login_line, login_url, review_token
 
 TOKEN = "test-review-token-0123456789-abcdef"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}

@@ -215,3 +215,34 @@ def test_the_background_onnx_export_is_reaped_when_it_ends(tmp_path, monkeypatch
         time.sleep(0.2)
     time.sleep(1)  # the reaper's moment
     assert _process_state(export.pid) is None, "the export child was left a zombie"
+
+
+def test_run_server_hands_its_site_and_options_to_the_workers(tiny_gallery, monkeypatch, capsys):
+    """``run_server(gallery, site, options)``: the workers' app is made from the same
+    ``SiteConfig`` (its JSON in the environment), torch's threads chosen for the workers."""
+    from dataclasses import replace
+
+    from ganpage.live.settings import LiveSettings
+    from ganpage.web import server
+    from ganpage.web.config import SiteConfig
+
+    started = {}
+    monkeypatch.setattr(server, "serve_target", lambda target, options: started.update(
+        target=target, options=options))
+    monkeypatch.setenv(server.SETTINGS_VARIABLE, "")  # put back as it was after the test
+    token = "test-review-token-0123456789-abcdef"
+    monkeypatch.setenv("GANPAGE_REVIEW_TOKEN", token)
+    site = SiteConfig(site_name="These Bagels", public_url="https://x.example/",
+                      review_token=token, trusted_proxies=("127.0.0.1",))
+    options = server.ServerOptions(port=free_port(), workers=2, metrics_port=0)
+    server.run_server(tiny_gallery, site, options)
+    assert started == {"target": server.APP_FACTORY, "options": options}
+    app = server.app_from_environment()
+    try:
+        assert app.pages.config == replace(site, public_url="https://x.example",
+                                           live=server.live_settings_for(LiveSettings(), 2))
+    finally:
+        app.close()
+    printed = capsys.readouterr().out
+    assert f"serving {tiny_gallery} at http://127.0.0.1:{options.port}/" in printed
+    assert "review page:" in printed and token not in printed

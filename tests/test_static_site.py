@@ -96,7 +96,7 @@ def test_the_site_has_every_page_of_serve_and_the_pictures_checked(gallery, tmp_
 
 
 def test_category_pages_are_paginated_like_serve(gallery, tmp_path, monkeypatch):
-    monkeypatch.setattr("ganpage.web.app.PER_PAGE", 3)
+    monkeypatch.setattr("ganpage.web.pages.PER_PAGE", 3)
     monkeypatch.setattr("ganpage.static_site.PER_PAGE", 3)
     site = tmp_path / "site"
     build(gallery, site)

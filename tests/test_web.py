@@ -215,7 +215,7 @@ def test_notice_and_about_page_credit_every_set_of_the_built_in_model():
     from pathlib import Path
 
     from ganpage.data.emoji import SOURCES
-    from ganpage.web.app import shipped_attributions
+    from ganpage.web.pages import shipped_attributions
 
     notice = (Path(__file__).parents[1] / "NOTICE").read_text()
     credits = shipped_attributions()["emoji64"]

@@ -12,7 +12,8 @@ import pytest
 
 from ganpage.gallery import Gallery
 from ganpage.web.about import demoted, shipped_card_data, story
-from ganpage.web.app import PageRenderer, SiteConfig
+from ganpage.web.config import SiteConfig
+from ganpage.web.pages import PageRenderer
 
 ROOT = Path(__file__).parents[1]
 EMOJI64 = ROOT / "src" / "ganpage" / "resources" / "models" / "emoji64"

@@ -167,9 +167,9 @@ def test_the_catalog_is_read_off_the_event_loop(tiny_gallery, tmp_path, monkeypa
 
 
 def test_the_page_cache_is_bounded(tiny_gallery, monkeypatch):
-    from ganpage.web import app as app_module
+    from ganpage.web import pages as pages_module
 
-    monkeypatch.setattr(app_module, "MAX_CACHED_PAGES", 3)
+    monkeypatch.setattr(pages_module, "MAX_CACHED_PAGES", 3)
     app = create_app(tiny_gallery)
     records = list(app.catalog.snapshot.by_id.values())
     for record in records:

@@ -22,11 +22,13 @@ from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord
 from ganpage.progress import progress_bar
 from ganpage.site_writer import SiteWriter, WriteCounts
-from ganpage.web.app import PER_PAGE, PageRenderer, SiteConfig
 from ganpage.web.catalog import Snapshot
+from ganpage.web.config import SiteConfig
+from ganpage.web.conventions import IMMUTABLE
 from ganpage.web.hygiene import CONTENT_SECURITY_POLICY
 from ganpage.web.links import Links
 from ganpage.web.live_page import ASSETS, ISOLATION_HEADERS, PAGE, RUNTIMES, LivePage
+from ganpage.web.pages import PER_PAGE, PageRenderer
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "strict-origin-when-cross-origin", "X-Frame-Options": "DENY"}
@@ -262,7 +264,7 @@ class StaticPages:
         page's meta tag: both hosts add every matching rule's headers, and a second policy for
         all pages would block the live page's WebAssembly; X-Frame-Options forbids framing."""
         rules = {"/*": SECURITY_HEADERS,
-                 "/images/*": {"Cache-Control": "public, max-age=31536000, immutable"}}
+                 "/images/*": IMMUTABLE}
         if self.live:  # threads for onnxruntime-web (Cloudflare serves live.html as /live)
             rules.update({f"/{PAGE}": ISOLATION_HEADERS, "/live": ISOLATION_HEADERS,
                           f"/{ASSETS}/*": ISOLATION_HEADERS})

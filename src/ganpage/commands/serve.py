@@ -109,16 +109,23 @@ def serve(
     ganpage serve gallery/ --live emoji64 --live-device cuda --workers 2
     """
     from ganpage.live.settings import LiveSettings
+    from ganpage.web.config import SiteConfig
     from ganpage.web.review import review_token
-    from ganpage.web.server import run_server
+    from ganpage.web.server import ServerOptions, run_server
 
     settings = LiveSettings(device=live_device, max_batch=live_batch, max_queue=live_queue,
                             rate_per_second=live_rate, pool_size=live_pool,
                             threads=live_threads, niceness=live_nice,
                             rate_burst=max(1, round(2 * live_rate)))
-    run_server(gallery, host, port, tuple(s.value for s in show), public_url, site_name, workers,
-               server, access_log, shutdown_timeout, review_token() if review else "",
-               accel_redirect, live, settings, tuple(trusted_proxy), metrics_host, metrics_port)
+    site = SiteConfig(site_name=site_name, public_url=public_url,
+                      statuses=tuple(s.value for s in show),
+                      review_token=review_token() if review else "",
+                      accel_redirect=accel_redirect, live_model=live, live=settings,
+                      trusted_proxies=tuple(trusted_proxy))
+    options = ServerOptions(host=host, port=port, workers=workers, server=server,
+                            shutdown_timeout=shutdown_timeout, metrics_host=metrics_host,
+                            metrics_port=metrics_port)
+    run_server(gallery, site, options, access_log)
 
 
 @app.command()
@@ -148,10 +155,11 @@ def demo(
     """
     from ganpage.demo import build_demo_gallery
     from ganpage.outputs import removed_on_error
-    from ganpage.web.server import run_server
+    from ganpage.web.config import SiteConfig
+    from ganpage.web.server import ServerOptions, run_server
 
     with removed_on_error(out):
         built = build_demo_gallery(out, model, per_category, best_categories)
     typer.echo(built.line(out))
     if not no_serve:
-        run_server(out, host, port, ("approved",), "", "This X Does Not Exist", 1)
+        run_server(out, SiteConfig(), ServerOptions(host=host, port=port))

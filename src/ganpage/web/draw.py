@@ -14,9 +14,10 @@ to its canonical one (``Recipe.query()``), so caches keep one copy of each pictu
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from ganpage.blurb import blurb_for
 from ganpage.categories import Category
@@ -25,13 +26,12 @@ from ganpage.live.engine import IMAGE_FORMAT, LiveEngine, LiveUnavailable
 from ganpage.recipe import QUERY_KEYS, Recipe, RecipeError, parse_recipe, redirect_query
 from ganpage.web.images import etag_matches
 from ganpage.web.proxies import scope_client_key
+from ganpage.web.routing import GET, check_query, html, model_ready, unavailable
 
 PAGE_PATH = "/draw"
 IMAGE_PATH = f"/draw/image.{IMAGE_FORMAT}"
-MAX_QUERY_LENGTH = 256
 # A recipe draws the same picture until the model changes; a day keeps a new model's visible.
 IMAGE_HEADERS = {"Cache-Control": "public, max-age=86400"}
-PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 def permalink(recipe: Recipe) -> str:
@@ -81,7 +81,7 @@ def model_categories(engine: LiveEngine) -> list[Category]:
 
 def requested_recipe(request: Request, engine: LiveEngine) -> Recipe:
     """The recipe of the query (404 with one line for one that names no picture)."""
-    _check_length(request)
+    check_query(request)
     params = request.query_params
     for key in QUERY_KEYS:
         if len(params.getlist(key)) > 1:
@@ -108,76 +108,64 @@ def moved_to_canonical(request: Request, path: str, recipe: Recipe) -> Response 
     return RedirectResponse(f"{path}?{moved}", status_code=301, headers=IMAGE_HEADERS)
 
 
-def unavailable(error: LiveUnavailable) -> HTTPException:
-    return HTTPException(error.status, error.reason,
-                         headers={"Retry-After": str(error.retry_after)})
+async def draw_page(request: Request) -> Response:
+    """A drawn picture's page, ``/draw?category=&seed=&truncation=``."""
+    engine = request.app.state.live
+    await model_ready(engine)
+    recipe = requested_recipe(request, engine)
+    moved = moved_to_canonical(request, PAGE_PATH, recipe)
+    if moved is not None:
+        return moved
+    return html(drawn_page(request.app.state.pages, engine, recipe))
 
 
-async def model_ready(engine: LiveEngine) -> None:
-    """Wait for the model as ``engine.ready`` does; a 503 with Retry-After if it is not."""
+async def draw_image(request: Request) -> Response:
+    """A drawn picture, ``/draw/image.webp?...``; a 304 for its recipe's ETag, undrawn."""
+    engine = request.app.state.live
     try:
         await engine.ready()
-    except LiveUnavailable as error:
-        raise unavailable(error) from None
-
-
-def add_draw_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
-    async def draw_page(request: Request) -> Response:
-        await model_ready(engine)
         recipe = requested_recipe(request, engine)
-        moved = moved_to_canonical(request, PAGE_PATH, recipe)
+        moved = moved_to_canonical(request, IMAGE_PATH, recipe)
         if moved is not None:
             return moved
-        return HTMLResponse(drawn_page(pages, engine, recipe), headers=PAGE_HEADERS)
-
-    async def draw_image(request: Request) -> Response:
-        try:
-            await engine.ready()
-            recipe = requested_recipe(request, engine)
-            moved = moved_to_canonical(request, IMAGE_PATH, recipe)
-            if moved is not None:
-                return moved
-            headers = {**IMAGE_HEADERS, "ETag": recipe_etag(engine, recipe)}
-            if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
-                return Response(status_code=304, headers=headers)
-            data = await engine.picture(recipe, client_of(request))
-        except LiveUnavailable as error:
-            raise unavailable(error) from None
-        return Response(data, media_type=f"image/{IMAGE_FORMAT}", headers=headers)
-
-    app.add_route(PAGE_PATH, draw_page, methods=["GET", "HEAD"])
-    app.add_route(IMAGE_PATH, draw_image, methods=["GET", "HEAD"])
+        headers = {**IMAGE_HEADERS, "ETag": recipe_etag(engine, recipe)}
+        if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        data = await engine.picture(recipe, client_of(request))
+    except LiveUnavailable as error:
+        raise unavailable(error) from None
+    return Response(data, media_type=f"image/{IMAGE_FORMAT}", headers=headers)
 
 
-def add_drawn_category_routes(app: FastAPI, engine: LiveEngine, pages) -> None:
-    """``/categories`` and ``/c/<slug>`` of a site without a gallery: the model's categories,
-    and a category's fresh pictures (the pool's, so a page costs at most one picture drawn)."""
-
-    async def categories(request: Request) -> Response:
-        _check_length(request)
-        await model_ready(engine)
-        return HTMLResponse(pages.render("categories.html", categories=model_categories(engine)),
-                            headers=PAGE_HEADERS)
-
-    async def category(request: Request) -> Response:
-        _check_length(request)
-        await model_ready(engine)
-        chosen = engine.categories.by_slug(request.path_params["slug"])
-        if chosen is None:
-            raise HTTPException(404, "no such category")
-        try:
-            fresh = engine.fresh_of(chosen.id, client_of(request))
-        except LiveUnavailable as error:
-            raise unavailable(error) from None
-        pictures = [(permalink(recipe), image_link(recipe), recipe.seed) for recipe in fresh]
-        body = pages.render("drawn_category.html", category=chosen, pictures=pictures,
-                            size=engine.image_size)
-        return HTMLResponse(body, headers=PAGE_HEADERS)
-
-    app.add_route("/c/{slug}", category, methods=["GET", "HEAD"])
-    app.add_route("/categories", categories, methods=["GET", "HEAD"])
+async def drawn_categories(request: Request) -> Response:
+    """``/categories`` of a site without a gallery: the model's categories."""
+    check_query(request)
+    engine = request.app.state.live
+    await model_ready(engine)
+    return html(request.app.state.pages.render("categories.html",
+                                               categories=model_categories(engine)))
 
 
-def _check_length(request: Request) -> None:
-    if len(request.url.query) > MAX_QUERY_LENGTH:
-        raise HTTPException(400, "query string too long")
+async def drawn_category(request: Request) -> Response:
+    """``/c/<slug>`` of a site without a gallery: the category's fresh pictures (the pool's,
+    so a page costs at most one picture drawn)."""
+    check_query(request)
+    engine = request.app.state.live
+    await model_ready(engine)
+    chosen = engine.categories.by_slug(request.path_params["slug"])
+    if chosen is None:
+        raise HTTPException(404, "no such category")
+    try:
+        fresh = engine.fresh_of(chosen.id, client_of(request))
+    except LiveUnavailable as error:
+        raise unavailable(error) from None
+    pictures = [(permalink(recipe), image_link(recipe), recipe.seed) for recipe in fresh]
+    return html(request.app.state.pages.render("drawn_category.html", category=chosen,
+                                               pictures=pictures, size=engine.image_size))
+
+
+DRAW_ROUTES = [Route(PAGE_PATH, draw_page, methods=GET),
+               Route(IMAGE_PATH, draw_image, methods=GET)]
+# a site with a gallery lists the gallery's categories (page_routes.py)
+DRAWN_CATEGORY_ROUTES = [Route("/c/{slug}", drawn_category, methods=GET),
+                         Route("/categories", drawn_categories, methods=GET)]

@@ -4,8 +4,8 @@ where the browser has a GPU adapter, its WebAssembly build otherwise (``live.js`
 browser downloads only the build it runs).
 
 One page, two hosts: ``write_live_page`` puts ``live.html`` and its ``live/`` folder into a
-static site (``build-site --live MODEL``), and ``live_routes`` serves the same files at
-``/live`` and ``/live/<file>`` (``serve --live MODEL``). The page links its files relatively
+static site (``build-site --live MODEL``), and ``live_page_routes.py`` serves the same files
+at ``/live`` and ``/live/<file>`` (``serve --live MODEL``). The page links its files relatively
 (``live/live.js``), so both work from any sub-path. Its files are a fixed table: no request path
 is ever joined to a file name.
 """
@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
-from starlette.routing import Route
 
 from ganpage.atomic import atomic_write_bytes
 from ganpage.blurb import title_for
@@ -51,11 +46,6 @@ PACKAGE_FILES = {"live.js": WEB / "live_assets" / "live.js",
                  "noise.js": WEB / "static" / "noise.js",
                  "site.css": WEB / "static" / "site.css",
                  "favicon.svg": WEB / "static" / "favicon.svg"}
-MEDIA_TYPES = {".svg": "image/svg+xml", ".js": "text/javascript", ".mjs": "text/javascript",
-               ".css": "text/css",
-               ".json": "application/json", ".wasm": "application/wasm",
-               ".onnx": "application/octet-stream", "": "text/plain; charset=utf-8"}
-
 
 # The two builds of onnxruntime-web the page can load (scripts/vendor_onnxruntime_web.sh)
 RUNTIME_FILES = {"wasm": ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs",
@@ -146,41 +136,3 @@ def write_live_page(model: str | os.PathLike, out: Path, site_name: str = "This 
             atomic_write_bytes(path, data)
             written.append(path)
     return written
-
-
-def live_routes(model: str, site_name: str = "This X Does Not Exist",
-                home: str = "/") -> list[Route]:
-    """``/live`` and ``/live/<file>`` for ``ganpage serve --live MODEL``; the first request
-    waits for the model's ONNX export (on a thread; cached on disk for later starts)."""
-    page = LivePage(model, site_name, home)
-    ready = threading.Lock()
-
-    def prepared() -> tuple[str, bytes, dict[str, Path]]:
-        with ready:
-            return page.html(), json.dumps(page.info()).encode(), page.files()
-
-    async def live(request: Request) -> Response:
-        html, _, _ = await run_in_threadpool(prepared)
-        return HTMLResponse(html, headers=_headers(LIVE_CONTENT_SECURITY_POLICY))
-
-    async def asset(request: Request) -> Response:
-        _, info, files = await run_in_threadpool(prepared)
-        name = request.path_params["name"]
-        if name == "live.json":
-            return Response(info, media_type="application/json", headers=_headers())
-        if name not in files:
-            return Response("not found\n", status_code=404, media_type="text/plain")
-        path = files[name]
-        return FileResponse(path, media_type=MEDIA_TYPES[Path(name).suffix],
-                            headers=_headers())
-
-    return [Route("/live", live, methods=["GET", "HEAD"]),
-            Route("/live/{name:path}", asset, methods=["GET", "HEAD"])]
-
-
-def _headers(csp: str | None = None) -> dict[str, str]:
-    headers = {**ISOLATION_HEADERS, "Cache-Control": "no-cache"}
-    if csp:
-        headers["Content-Security-Policy"] = csp
-    return headers
-

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import re
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from ganpage.gallery import INDEX_FILE
 from ganpage.live.engine import LiveEngine
 from ganpage.web.catalog import Catalog
+from ganpage.web.conventions import NO_STORE
+from ganpage.web.routing import GET
 
-NO_STORE = {"Cache-Control": "no-store"}
 # the folders of an absolute path (POSIX or Windows) in a message: only the last name is kept
 FOLDERS = re.compile(r"(?:\b[A-Za-z]:|(?<![\w.~-]))[\\/](?:[^\\/\s'\"():,]+[\\/])+")
 
@@ -55,15 +55,16 @@ def readiness(catalog: Catalog, engine: LiveEngine | None = None) -> tuple[bool,
     return not problems, {**facts, "problems": [without_paths(p) for p in problems]}
 
 
-def add_operations_routes(app: FastAPI, catalog: Catalog,
-                          engine: LiveEngine | None = None) -> None:
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "alive"}, headers=NO_STORE)
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "alive"}, headers=NO_STORE)
 
-    async def readyz(request: Request) -> Response:
-        ready, facts = await run_in_threadpool(readiness, catalog, engine)
-        return JSONResponse({"status": "ready" if ready else "not ready", **facts},
-                            status_code=200 if ready else 503, headers=NO_STORE)
 
-    app.add_route("/healthz", healthz, methods=["GET", "HEAD"], include_in_schema=False)
-    app.add_route("/readyz", readyz, methods=["GET", "HEAD"], include_in_schema=False)
+async def readyz(request: Request) -> Response:
+    state = request.app.state
+    ready, facts = await run_in_threadpool(readiness, state.catalog, state.live)
+    return JSONResponse({"status": "ready" if ready else "not ready", **facts},
+                        status_code=200 if ready else 503, headers=NO_STORE)
+
+
+OPERATIONS_ROUTES = [Route("/healthz", healthz, methods=GET),
+                     Route("/readyz", readyz, methods=GET)]

@@ -8,9 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ganpage.noise import MAX_SEED
+from ganpage.web.conventions import IMAGE_ID, SLUG
 
-IMAGE_ID_PATTERN = r"^[0-9a-f]{12}$"
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
+# JSON Schema's patterns match anywhere in a value, so these are anchored here
+IMAGE_ID_PATTERN = f"^{IMAGE_ID.pattern}$"
+SLUG_PATTERN = f"^{SLUG.pattern}$"
 RECIPE_QUERY_PATTERN = r"\?category=[a-z0-9-]+&seed=[0-9]+&truncation=[0-9.e-]+$"
 
 
@@ -32,8 +34,8 @@ class Picture(BaseModel):
     status: Literal["pending", "approved", "rejected"]
     scores: dict[str, float]
     source: str | None = Field(description="an imported picture's original file name")
-    image_url: str = Field(pattern=r"^/images/[a-z0-9-]+/[0-9a-f]{12}\.(webp|png)$")
-    permalink: str = Field(pattern=r"^/p/[0-9a-f]{12}$")
+    image_url: str = Field(pattern=rf"^/images/[a-z0-9-]+/{IMAGE_ID.pattern}\.(webp|png)$")
+    permalink: str = Field(pattern=rf"^/p/{IMAGE_ID.pattern}$")
     author: str
 
 

@@ -23,9 +23,11 @@ from pathlib import Path
 
 from ganpage.errors import GanpageError
 from ganpage.live.settings import LiveSettings
-from ganpage.web.app import RandomPageFastPath, SiteConfig, create_app
+from ganpage.web.app import create_app
+from ganpage.web.config import SiteConfig
+from ganpage.web.fast_path import RandomPageFastPath
 from ganpage.web.metrics import metrics_listener, multiprocess_directory
-from ganpage.web.review import login_line
+from ganpage.web.review.tokens import login_line
 from ganpage.web.shared_folder import sharing
 
 SETTINGS_VARIABLE = "GANPAGE_SERVE_SETTINGS"
@@ -56,20 +58,16 @@ class ServerOptions:
     server: str = "granian"
     shutdown_timeout: int = 30  # seconds to finish requests in flight after SIGTERM/Ctrl-C
     metrics_host: str = "127.0.0.1"
-    metrics_port: int = 0  # the metrics listener's port; 0: none
+    # the metrics listener's port; 0: none; None: run_server takes DEFAULT_METRICS_PORT if it
+    # is free (serve_target, given None, runs none)
+    metrics_port: int | None = None
 
 
 def app_from_environment() -> RandomPageFastPath:
     """App factory for the server's worker processes (settings travel as JSON in the env)."""
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
-    config = SiteConfig(site_name=settings["site_name"], public_url=settings["public_url"],
-                        statuses=tuple(settings["statuses"]),
-                        review_token=settings.get("review_token", ""),
-                        accel_redirect=settings.get("accel_redirect", ""),
-                        live_model=settings.get("live_model", ""),
-                        live=LiveSettings.from_dict(settings.get("live", {})),
-                        trusted_proxies=tuple(settings.get("trusted_proxies", ())))
-    return create_app(settings["gallery"], config, settings["access_log"] or None)
+    return create_app(settings["gallery"], SiteConfig.from_dict(settings["site"]),
+                      settings["access_log"] or None)
 
 
 def _run_granian(target: str, options: ServerOptions) -> None:
@@ -127,7 +125,7 @@ def serve_target(target: str, options: ServerOptions) -> None:
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         with multiprocess_directory() as folder, sharing(folder), \
-                metrics_listener(options.metrics_host, options.metrics_port, folder):
+                metrics_listener(options.metrics_host, options.metrics_port or 0, folder):
             SERVERS[options.server](target, options)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -193,8 +191,7 @@ def live_settings_for(live: LiveSettings, workers: int) -> LiveSettings:
     worker processes, so that they do not fight over them."""
     if live.threads:
         return live
-    return LiveSettings.from_dict({**live.to_dict(),
-                                   "threads": max(1, len(os.sched_getaffinity(0)) // workers)})
+    return replace(live, threads=max(1, len(os.sched_getaffinity(0)) // workers))
 
 
 def metrics_port_for(host: str, port: int | None) -> int:
@@ -212,46 +209,38 @@ def metrics_port_for(host: str, port: int | None) -> int:
     return port or DEFAULT_METRICS_PORT
 
 
-def run_server(gallery: Path | None, host: str, port: int, statuses: tuple[str, ...],
-               public_url: str, site_name: str, workers: int = 1,
-               server: str = "granian", access_log: str = "",
-               shutdown_timeout: int = 30, review_token: str = "",
-               accel_redirect: str = "", live_model: str = "",
-               live: LiveSettings | None = None, trusted_proxies: tuple[str, ...] = (),
-               metrics_host: str = "127.0.0.1", metrics_port: int | None = None) -> None:
-    """Serve ``gallery`` (None: live pictures only) and, with ``live_model``, pictures drawn
-    by the server until interrupted, printing the URL first (and the review page's login URL
-    when ``review_token`` is set: ``review.login_line``; every worker gets the same token).
-    ``metrics_port`` None: ``DEFAULT_METRICS_PORT`` if free; 0: no metrics listener."""
-    options = ServerOptions(host, port, workers, server, shutdown_timeout, metrics_host)
-    settings = {"gallery": str(Path(gallery).resolve()) if gallery is not None else None,
-                "statuses": list(statuses),
-                "public_url": public_url.rstrip("/"), "site_name": site_name,
-                "access_log": access_log if access_log in ("", "-")
-                else str(Path(access_log).resolve()), "review_token": review_token,
-                "accel_redirect": accel_redirect,
-                "live_model": live_model,
-                "live": live_settings_for(live or LiveSettings(), workers).to_dict(),
-                "trusted_proxies": list(trusted_proxies)}
-    os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
+def run_server(gallery: Path | None, site: SiteConfig, options: ServerOptions,
+               access_log: str = "") -> None:
+    """Serve ``gallery`` (None: live pictures only) and, with ``site.live_model``, pictures
+    drawn by the server until interrupted, printing the URL first (and the review page's login
+    URL when ``site.review_token`` is set: ``tokens.login_line``; every worker gets the same
+    token). ``options.metrics_port`` None: ``DEFAULT_METRICS_PORT`` if free; 0: none."""
+    live = live_settings_for(site.live or LiveSettings(), options.workers)
+    site = replace(site, public_url=site.public_url.rstrip("/"), live=live)
+    os.environ[SETTINGS_VARIABLE] = json.dumps({
+        "gallery": str(Path(gallery).resolve()) if gallery is not None else None,
+        "access_log": access_log if access_log in ("", "-") else str(Path(access_log).resolve()),
+        "site": site.to_dict()})
     app_from_environment().close()  # fail fast, here, on a bad gallery or access log
-    if server not in SERVERS:
-        raise GanpageError(f"unknown server {server!r}; use one of {', '.join(SERVERS)}")
-    check_address(host, port)
-    review_line = login_line(f"http://{host}:{port}", review_token,
-                             sys.stdout.isatty()) if review_token else ""
-    if live_model:
-        check_live_model(live_model, (live or LiveSettings()).device)
+    if options.server not in SERVERS:
+        raise GanpageError(f"unknown server {options.server!r}; use one of {', '.join(SERVERS)}")
+    check_address(options.host, options.port)
+    base = f"http://{options.host}:{options.port}"
+    review_line = login_line(base, site.review_token,
+                             sys.stdout.isatty()) if site.review_token else ""
+    if site.live_model:
+        check_live_model(site.live_model, live.device)
     # after every check that stops the server: a warning only when it goes on to serve
-    options = replace(options, metrics_port=metrics_port_for(metrics_host, metrics_port))
-    if live_model:
-        prepare_live_page(live_model)
+    options = replace(options, metrics_port=metrics_port_for(options.metrics_host,
+                                                             options.metrics_port))
+    if site.live_model:
+        prepare_live_page(site.live_model)
     what = " and ".join(filter(None, [str(gallery) if gallery is not None else "",
-                                      f"live pictures of {live_model}" if live_model else ""]))
-    print(f"serving {what} at http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+                                      f"live pictures of {site.live_model}"
+                                      if site.live_model else ""]))
+    print(f"serving {what} at {base}/  (Ctrl-C to stop)", flush=True)
     if options.metrics_port:
         print(f"metrics: http://{options.metrics_host}:{options.metrics_port}/metrics", flush=True)
     if review_line:
         print(review_line, flush=True)
     serve_target(APP_FACTORY, options)
-

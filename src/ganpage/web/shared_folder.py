@@ -3,7 +3,7 @@
 ``web/server.py`` makes it (with the metrics' own, ``web/metrics.py``) and names it to the
 workers in ``GANPAGE_SHARED_FOLDER``; in it, the live rate limit's table
 (``live/rate_limit.py``), the pictures found damaged (``web/catalog.py``) and the review page's
-sessions and wrong tries (``web/review_sessions.py``, SQLite), so that what one worker learns
+sessions and wrong tries (``web/review/sessions.py``, SQLite), so that what one worker learns
 about a client, a file or a sign-in holds in all of them. A site run in one process without
 ``ganpage serve`` (tests, an embedding app) has none, and keeps that state to itself. The
 folder is made by ``tempfile`` (``TMPDIR``): keep that on a local filesystem, as record locks
