@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from ganpage.categories import CategorySet
 from ganpage.classify import LoadedClassifier
 from ganpage.cli import app
-from ganpage.commands.label import label as label_command
+from ganpage.cli.label import label as label_command
 from ganpage.data.decode import DecodeLimits
 from ganpage.gallery import Gallery, source_image_id
 from ganpage.label import DEFAULT_THRESHOLD, label_folder, source_name

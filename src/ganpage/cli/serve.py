@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import DEFAULT_MODEL, DEMO_CATEGORIES, Server, Status, app
+from ganpage.cli.options import Server, Status
+from ganpage.defaults import DEFAULT_MODEL, DEMO_CATEGORIES
+
+app = typer.Typer()
 
 
 @app.command()

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from ganpage.cli import DEFAULT_MODEL, app
+from ganpage.defaults import DEFAULT_MODEL
 
+app = typer.Typer()
 score_app = typer.Typer(rich_markup_mode="rich", add_completion=False,
                         context_settings={"help_option_names": ["-h", "--help"]})
 

@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import ImageFormat, Resize, app
+from ganpage.cli.options import ImageFormat, Resize
 from ganpage.errors import GanpageError
+
+app = typer.Typer()
 
 
 @app.command()

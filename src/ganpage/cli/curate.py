@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import app
 from ganpage.errors import GanpageError
+
+app = typer.Typer()
 
 
 @app.command()

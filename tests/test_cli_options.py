@@ -1,0 +1,87 @@
+"""The option types the commands share (``ganpage.cli.options``): spelt as the library spells
+them, one --precision and one --classifier everywhere, help defaults read from the configs."""
+
+from dataclasses import fields
+from typing import get_args
+
+import pytest
+from typer.testing import CliRunner
+
+from ganpage.cli import app, options
+from ganpage.train_config import PRECISIONS, TrainConfig
+
+# train's options whose default is TrainConfig's (None on the command line: "not given", so a
+# resumed run keeps its own), with the field each one sets
+TRAIN_OPTIONS = {"--kimg": "total_kimg", "--batch-size": "batch_size",
+                 "--g-channels": "g_channels", "--d-channels": "d_channels", "--lr": "g_lr",
+                 "--ema-kimg": "ema_kimg", "--augment": "augment",
+                 "--class-loss-weight": "class_loss_weight",
+                 "--diversity-loss-weight": "diversity_loss_weight", "--loss": "loss",
+                 "--r1-gamma": "r1_gamma", "--condition-start": "condition_start_kimg",
+                 "--condition-fade": "condition_fade_kimg", "--grid-every": "grid_every_kimg",
+                 "--checkpoint-every": "checkpoint_every_kimg", "--log-every": "log_every_steps",
+                 "--seed": "seed", "--out": "out", "--device": "device", "--threads": "threads",
+                 "--precision": "precision"}
+
+
+def test_choices_are_spelt_as_the_library_spells_them():
+    from ganpage.data.decode import ResizeMode
+    from ganpage.gallery import FORMATS, STATUSES
+    from ganpage.models.loading import DTYPES
+    from ganpage.noise import MAX_SEED
+    from ganpage.precision import PRECISIONS as DEVICE_PRECISIONS
+    from ganpage.web.server import SERVERS
+
+    assert get_args(options.Resize) == tuple(ResizeMode)
+    assert get_args(options.ImageFormat) == tuple(FORMATS)
+    assert get_args(options.Precision) == tuple(DTYPES) == PRECISIONS == DEVICE_PRECISIONS
+    assert get_args(options.Server) == tuple(SERVERS)
+    assert set(options.Status) == set(STATUSES) and options.MAX_SEED == MAX_SEED
+
+
+def test_train_help_shows_the_defaults_a_new_run_uses():
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    params = {p.opts[0]: p for p in _command(["train"]).params}
+    for option, name in TRAIN_OPTIONS.items():
+        param, value = params[option], defaults[name]
+        shown = param.show_default if isinstance(param.show_default, str) else param.default
+        assert str(shown) == (f"{value:g}" if isinstance(value, float) else str(value)), option
+    assert defaults["g_lr"] == defaults["d_lr"]  # --lr sets both
+
+
+def test_train_passes_no_default_of_its_own(tmp_path):
+    # a dry run of the bare command resolves to TrainConfig's defaults, field for field
+    (tmp_path / "d").mkdir()
+    from unittest import mock
+
+    with mock.patch("ganpage.train.train", return_value=tmp_path) as run:
+        result = CliRunner().invoke(app, ["train", str(tmp_path / "d"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    config = run.call_args.args[0]
+    assert config == TrainConfig(data=str(tmp_path / "d"))
+
+
+@pytest.mark.parametrize("command", [["generate"], ["interpolate"], ["train"]])
+def test_precision_is_one_option_everywhere(command):
+    params = {p.name: p for p in _command(command).params}
+    assert params["precision"].opts == ["--precision"]
+    assert params["precision"].type_descriptor.annotation == options.Precision
+    assert params["precision"].help == options.PRECISION_HELP
+
+
+@pytest.mark.parametrize("command", [["generate"], ["interpolate"]])
+def test_dtype_is_still_read_but_not_shown(command):
+    params = {p.name: p for p in _command(command).params}
+    assert params["dtype"].hidden and params["dtype"].opts == ["--dtype"]
+    assert options.chosen_precision("auto", "float32") == "float32"
+    assert options.chosen_precision("bfloat16", None) == "bfloat16"
+
+
+def _command(path: list[str]):
+    import click
+    import typer
+
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.get_command(click.Context(command), name)
+    return command
