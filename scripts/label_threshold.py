@@ -18,7 +18,6 @@ import numpy as np
 from PIL import Image
 
 from ganpage.classifiers import open_classifier
-from ganpage.classify import bundled_classifier
 from ganpage.gallery import Gallery
 from ganpage.label import label_folder
 from ganpage.models import load_generator
@@ -58,7 +57,7 @@ def main() -> None:
     parser.add_argument("--truncation", type=float, default=0.7)
     parser.add_argument("--size", type=int, default=64)
     args = parser.parse_args()
-    classifier = open_classifier(args.classifier or bundled_classifier(args.model))
+    classifier = open_classifier(args.classifier, args.model)
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work) / "pictures"
         folder.mkdir()

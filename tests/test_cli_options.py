@@ -77,6 +77,15 @@ def test_dtype_is_still_read_but_not_shown(command):
     assert options.chosen_precision("bfloat16", None) == "bfloat16"
 
 
+@pytest.mark.parametrize("command", [["eval"], ["rank-categories"], ["label"], ["curate"],
+                                     ["naming-test"]])
+def test_classifier_is_any_classifier_spec_everywhere(command):
+    params = {p.name: p for p in _command(command).params}
+    assert params["classifier"].type_descriptor.annotation is str
+    assert params["classifier"].metavar == "SPEC"
+    assert params["classifier"].help == options.CLASSIFIER_HELP
+
+
 def _command(path: list[str]):
     import click
     import typer

@@ -16,7 +16,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ganpage.categories import CategorySet
-from ganpage.classify import LoadedClassifier
+from ganpage.classifiers.loaded import LoadedClassifier
 from ganpage.cli import app
 from ganpage.cli.label import label as label_command
 from ganpage.data.decode import DecodeLimits

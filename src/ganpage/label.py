@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ganpage.classify import LoadedClassifier
+from ganpage.classifiers.loaded import LoadedClassifier
 from ganpage.data.decode import DecodeLimits, RejectedImage, ResizeMode, decode_image, to_square
 from ganpage.errors import GanpageError
 from ganpage.gallery import MAX_SOURCE_LENGTH, Gallery, ImageRecord, source_image_id

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli.options import ImageFormat, Resize
+from ganpage.cli.options import ClassifierOption, ImageFormat, Resize
 from ganpage.errors import GanpageError
 
 app = typer.Typer()
@@ -17,9 +17,7 @@ app = typer.Typer()
 def label(
     folder: Annotated[Path, typer.Argument(help="Folder of pictures (searched recursively).")],
     gallery: Annotated[Path, typer.Argument(help="Gallery folder (created if missing).")],
-    classifier: Annotated[str | None, typer.Option(
-        help="Classifier folder, weight file, built-in name (emoji64, resnet50) or HF repo id.")]
-    = None,
+    classifier: ClassifierOption = None,
     model: Annotated[str | None, typer.Option(
         help="Use the classifier this model folder or built-in model ships.")] = None,
     threshold: Annotated[float, typer.Option(
@@ -44,7 +42,6 @@ def label(
     ganpage label photos/ gallery/ --classifier ~/weights/resnet50-0676ba61.pth
     """
     from ganpage.classifiers import open_classifier
-    from ganpage.classify import bundled_classifier
     from ganpage.data.decode import ResizeMode
     from ganpage.gallery import Gallery
     from ganpage.label import label_folder
@@ -54,7 +51,7 @@ def label(
         raise GanpageError("say which classifier names the pictures: --classifier C or --model M")
     if not folder.is_dir():
         raise GanpageError(f"{folder} is not a folder; give the folder of pictures to name")
-    scorer = open_classifier(classifier or bundled_classifier(str(model)))
+    scorer = open_classifier(classifier, model)
     with removed_on_error(gallery), Gallery.open(gallery, create=True) as target:
         report = label_folder(folder, target, scorer, threshold, size, ResizeMode(resize),
                               image_format, show_progress=not quiet)

@@ -26,7 +26,7 @@ def categories(
 
     ganpage categories emoji64 --best 20
     """
-    from ganpage.curate import best_categories, ranking
+    from ganpage.category_scores import best_categories, ranking
     from ganpage.models import load_generator
 
     generator = load_generator(model)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli.options import MAX_SEED, PrecisionOption, default_of
+from ganpage.cli.options import MAX_SEED, ClassifierOption, PrecisionOption, default_of
 from ganpage.errors import GanpageError
 from ganpage.train_config import TrainConfig
 
@@ -147,7 +147,7 @@ def train_classifier(
 
     ganpage train-classifier data/emoji64 --out classifiers/emoji64
     """
-    from ganpage.classify import train_classifier as run
+    from ganpage.classifiers.trained import train_classifier as run
     from ganpage.data.dataset import load_training_set
     from ganpage.outputs import removed_on_error, writable_folder
 
@@ -164,9 +164,7 @@ def train_classifier(
 def evaluate(
     model: Annotated[str, typer.Argument(help="Built-in name, model folder or HF repo id.")],
     data: Annotated[Path, typer.Option(help="The data set the model was trained on.")],
-    classifier: Annotated[Path | None, typer.Option(
-        help="Folder from `ganpage train-classifier` (default: the one the model ships).")]
-    = None,
+    classifier: ClassifierOption = None,
     per_class: Annotated[int, typer.Option(min=1)] = 10,
     truncation: Annotated[float, typer.Option(min=0.01, max=1.0)] = 1.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
@@ -187,7 +185,7 @@ def evaluate(
     import json
 
     from ganpage.atomic import atomic_write_text
-    from ganpage.classify import bundled_classifier, load_classifier
+    from ganpage.classifiers import open_classifier
     from ganpage.data.dataset import load_training_set
     from ganpage.metrics import evaluate as run
     from ganpage.models import load_generator
@@ -195,7 +193,7 @@ def evaluate(
 
     if json_out is not None:
         writable_file(json_out, "--json")
-    scorer = load_classifier(classifier or bundled_classifier(model))
+    scorer = open_classifier(classifier, model)
     dataset = load_training_set(data)
     generator = load_generator(model)
     result = run(generator, scorer, dataset.images.transpose(0, 2, 3, 1), per_class, truncation,
@@ -210,9 +208,7 @@ def evaluate(
 @app.command("rank-categories")
 def rank_categories(
     model: Annotated[Path, typer.Argument(help="Model folder (from `ganpage export-model`).")],
-    classifier: Annotated[Path | None, typer.Option(
-        help="Folder from `ganpage train-classifier` (default: the one the model ships).")]
-    = None,
+    classifier: ClassifierOption = None,
     seeds: Annotated[int, typer.Option(min=1, help="Pictures per category.")] = 8,
     truncation: Annotated[float, typer.Option(min=0.01, max=1.0)] = 0.65,
     show: Annotated[int, typer.Option(min=0, help="Print this many best and worst.")] = 10,
@@ -224,14 +220,14 @@ def rank_categories(
 
     ganpage rank-categories models/my-emoji --classifier classifiers/my-emoji
     """
-    from ganpage.classify import bundled_classifier, load_classifier
-    from ganpage.curate import ranking, score_categories, write_category_scores
+    from ganpage.category_scores import ranking, score_categories, write_category_scores
+    from ganpage.classifiers import open_classifier
     from ganpage.models import load_generator
 
     if not (model / "config.json").is_file():
         raise GanpageError(f"{model} is not a model folder; make one with "
                            "`ganpage export-model RUN --out FOLDER`")
-    scorer = load_classifier(classifier or bundled_classifier(str(model)))
+    scorer = open_classifier(classifier, model)
     generator = load_generator(model)
     generator.category_scores = score_categories(generator, scorer, seeds, truncation)
     path = write_category_scores(model, generator, generator.category_scores, scorer, seeds,
@@ -251,8 +247,10 @@ def export_model(
     name: Annotated[str | None, typer.Option(help="model_id (default: the run's name).")]
     = None,
     card: Annotated[Path | None, typer.Option(help="Model card (Markdown) to ship.")] = None,
-    classifier: Annotated[Path | None, typer.Option(
-        help="Classifier folder to ship inside the model (for eval and curation).")] = None,
+    classifier: Annotated[str | None, typer.Option(
+        metavar="SPEC", help="Classifier to ship inside the model (for eval and curation): a "
+        "folder from `ganpage train-classifier`, or a model folder or built-in model that ships "
+        "one.")] = None,
 ) -> None:
     """Write a release folder (config.json, classes.json, safetensors, card) from a run.
 
@@ -262,11 +260,13 @@ def export_model(
 
     ganpage export-model runs/00003-emoji64-64 --out models/emoji64 --classifier classifiers/emoji64
     """
+    from ganpage.classifiers import classifier_folder
     from ganpage.export import export_run
     from ganpage.outputs import removed_on_error
 
     if card is not None and not card.is_file():
         raise GanpageError(f"no model card at {card}; give a Markdown file, or leave out --card")
+    shipped = classifier_folder(classifier) if classifier is not None else None
     with removed_on_error(out):
-        folder = export_run(run, out, name, card.read_text() if card else "", classifier)
+        folder = export_run(run, out, name, card.read_text() if card else "", shipped)
     typer.echo(f"model folder: {folder}")
