@@ -61,6 +61,43 @@ def test_train_passes_no_default_of_its_own(tmp_path):
     assert config == TrainConfig(data=str(tmp_path / "d"))
 
 
+def test_serve_shows_the_live_settings_defaults():
+    from ganpage.live.settings import LiveSettings
+
+    params = {p.name: p.default for p in _command(["serve"]).params}
+    settings = LiveSettings()
+    assert (params["live_device"], params["live_batch"], params["live_queue"],
+            params["live_rate"], params["live_pool"], params["live_threads"],
+            params["live_nice"]) == (settings.device, settings.max_batch, settings.max_queue,
+                                     settings.rate_per_second, settings.pool_size,
+                                     settings.threads, settings.niceness)
+    assert settings.rate_burst == round(2 * settings.rate_per_second)  # as serve derives it
+
+
+def test_other_defaults_the_help_repeats_are_the_librarys():
+    # kept as literals where reading them would load torch or numpy for every `ganpage --help`
+    import inspect
+
+    from ganpage.category_scores import SCORE_SEEDS, SCORE_TRUNCATION
+    from ganpage.classifiers.trained import train_classifier
+    from ganpage.curation.rules import Rules
+    from ganpage.label import DEFAULT_SIZE, DEFAULT_THRESHOLD
+
+    def defaults(command):
+        return {p.name: p.default for p in _command(command).params}
+
+    assert defaults(["rank-categories"])["seeds"] == SCORE_SEEDS
+    assert defaults(["rank-categories"])["truncation"] == SCORE_TRUNCATION
+    label = defaults(["label"])
+    assert (label["threshold"], label["size"]) == (DEFAULT_THRESHOLD, DEFAULT_SIZE)
+    library = inspect.signature(train_classifier).parameters
+    command = defaults(["train-classifier"])
+    assert all(command[name] == library[name].default for name in ("epochs", "channels", "seed"))
+    helps = {p.name: p.help for p in _command(["curate"]).params}
+    assert f"default {', '.join(Rules().reject)};" in helps["reject"]
+    assert f"(default {Rules().duplicate_bits})" in helps["duplicate_bits"]
+
+
 @pytest.mark.parametrize("command", [["generate"], ["interpolate"], ["train"]])
 def test_precision_is_one_option_everywhere(command):
     params = {p.name: p for p in _command(command).params}
