@@ -1,11 +1,6 @@
-"""Every way to open a classifier, one entry point: ``open_classifier(spec, model=...)`` reads
-any ``--classifier`` spec (a ganpage classifier folder, a model folder or built-in model that
-ships one, ImageNet ResNet-50 weights from timm or torchvision as a file, a folder or a
-Hugging Face repo id), or without one the classifier the model ships.
-
-``loaded.py``: what an opened classifier is; ``trained.py``: ganpage's own (train, save,
-load); ``imagenet.py``: ImageNet weight files. ``models/classifier.py`` is the network.
-"""
+"""Every way to open a classifier, one entry point: ``open_classifier(spec, model)`` reads any
+``--classifier`` spec, or without one opens the classifier the model ships. Beside it:
+``loaded.py`` (what an opened classifier is), ``trained.py`` (ganpage's own), ``imagenet.py``."""
 
 from __future__ import annotations
 

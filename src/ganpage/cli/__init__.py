@@ -1,10 +1,6 @@
-"""The ``ganpage`` command (``ganpage.cli:main``): ``main.py`` builds the app from one module per
-area (generate, train, data, gallery, serve ...); ``options.py`` holds the option types they
-share. Imports run main -> areas -> options and the library, never back.
-
-``main`` here is the console script's function, so ``ganpage.cli.main`` names it, not the
-module: import the module's other names with ``from ganpage.cli.main import app``.
-"""
+"""The ``ganpage`` command: ``main.py`` builds it from one module per area, ``options.py`` holds
+the option types they share. ``ganpage.cli.main`` is the console script's function here, not
+the module: import the module's names with ``from ganpage.cli.main import app``."""
 
 from ganpage.cli.main import app, main
 
