@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ganpage.classifiers.loaded import LoadedClassifier
+from ganpage.classifiers.loaded import LoadedClassifier, check_same_classes
 from ganpage.data.decode import DecodeLimits, RejectedImage, ResizeMode, decode_image, to_square
 from ganpage.errors import GanpageError
 from ganpage.gallery import MAX_SOURCE_LENGTH, Gallery, ImageRecord, source_image_id
@@ -215,10 +215,16 @@ def _record_classifier(gallery: Gallery, classifier: LoadedClassifier, size: int
     gallery.record_model(classifier.model_id, card, size, classifier.categories.to_dicts())
 
 
-def draw_known_pictures(generator: Generator, folder: Path, seeds: int,
-                        truncation: float = MEASURE_TRUNCATION) -> int:
-    """``<class id>-<seed>.png`` for seeds 0..seeds-1 of every class: pictures whose right
-    name is known, to measure a threshold on (``threshold_table``); returns how many."""
+def draw_known_pictures(generator: Generator, classifier: LoadedClassifier, folder: Path,
+                        seeds: int, truncation: float = MEASURE_TRUNCATION) -> int:
+    """``<class id>-<seed>.png`` for seeds 0..seeds-1 of every class, into a new folder:
+    pictures whose right name is known, to measure the classifier's threshold on
+    (``threshold_table``); returns how many."""
+    check_same_classes(classifier, generator.categories)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise GanpageError(f"{folder} is not a new folder; --measure-threshold draws its "
+                           "pictures into one")
+    folder.mkdir(parents=True, exist_ok=True)
     count = 0
     for category in generator.categories:
         pixels = generator.sample([category.id] * seeds, list(range(seeds)), truncation)
@@ -226,6 +232,27 @@ def draw_known_pictures(generator: Generator, folder: Path, seeds: int,
             Image.fromarray(pixels[seed]).save(folder / f"{category.id}-{seed}.png")
             count += 1
     return count
+
+
+def measure_threshold(model: str, classifier: str | None, folder: Path, gallery: Path,
+                      seeds: int, threshold: float = DEFAULT_THRESHOLD, size: int = DEFAULT_SIZE,
+                      resize: ResizeMode = ResizeMode.CROP, image_format: str = "webp",
+                      show_progress: bool = True) -> list[str]:
+    """``label --measure-threshold``: the model's own pictures (``draw_known_pictures`` into
+    ``folder``) labelled into ``gallery`` as any folder is; what was done, then coverage and
+    accuracy per threshold (``threshold_table``)."""
+    from ganpage.classifiers import open_classifier
+    from ganpage.models import load_generator
+
+    scorer, generator = open_classifier(classifier, model), load_generator(model)
+    count = draw_known_pictures(generator, scorer, folder, seeds)
+    with Gallery.open(gallery, create=True) as target:
+        report = label_folder(folder, target, scorer, threshold, size, resize, image_format,
+                              show_progress=show_progress)
+        table = threshold_table(target)
+    return [f"{folder}: {count} pictures of {model} ({seeds} seeds x "
+            f"{len(generator.categories)} classes, truncation {MEASURE_TRUNCATION}), named by "
+            f"{scorer.model_id}; {gallery}: {report.summary()}", *table]
 
 
 def threshold_table(gallery: Gallery) -> list[str]:

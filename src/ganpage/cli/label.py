@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from ganpage.cli.options import ClassifierOption, ImageFormat, Resize
 from ganpage.errors import GanpageError
-
-if TYPE_CHECKING:
-    from ganpage.data.decode import ResizeMode
 
 app = typer.Typer()
 
@@ -54,11 +51,17 @@ def label(
     from ganpage.data.decode import ResizeMode
     from ganpage.gallery import Gallery
     from ganpage.label import label_folder
+    from ganpage.label import measure_threshold as measure_threshold_of
     from ganpage.outputs import removed_on_error
 
     if measure_threshold is not None:
-        _measure_threshold(folder, gallery, classifier, model, measure_threshold, threshold,
-                           size, ResizeMode(resize), image_format, quiet)
+        if model is None:
+            raise GanpageError("--measure-threshold labels pictures drawn by --model M; add it")
+        with removed_on_error(folder), removed_on_error(gallery):
+            lines = measure_threshold_of(model, classifier, folder, gallery, measure_threshold,
+                                         threshold, size, ResizeMode(resize), image_format,
+                                         show_progress=not quiet)
+        typer.echo("\n".join(lines))
         return
     if (classifier is None) == (model is None):
         raise GanpageError("say which classifier names the pictures: --classifier C or --model M")
@@ -69,36 +72,3 @@ def label(
         report = label_folder(folder, target, scorer, threshold, size, ResizeMode(resize),
                               image_format, show_progress=not quiet)
     typer.echo(f"{gallery}: {report.summary()}")
-
-
-def _measure_threshold(folder: Path, gallery: Path, classifier: str | None, model: str | None,
-                       seeds: int, threshold: float, size: int, resize: ResizeMode,
-                       image_format: ImageFormat, quiet: bool) -> None:
-    """``label --measure-threshold``: the model's pictures, whose classes are known, labelled
-    as any folder is; coverage and accuracy per threshold."""
-    from ganpage.classifiers import open_classifier
-    from ganpage.classifiers.loaded import check_same_classes
-    from ganpage.gallery import Gallery
-    from ganpage.label import MEASURE_TRUNCATION, draw_known_pictures, label_folder, threshold_table
-    from ganpage.models import load_generator
-    from ganpage.outputs import removed_on_error
-
-    if model is None:
-        raise GanpageError("--measure-threshold labels pictures drawn by --model M; add it")
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise GanpageError(f"{folder} is not a new folder; --measure-threshold draws its "
-                           "pictures into one")
-    scorer = open_classifier(classifier, model)
-    generator = load_generator(model)
-    check_same_classes(scorer, generator.categories)
-    with removed_on_error(folder), removed_on_error(gallery):
-        folder.mkdir(parents=True, exist_ok=True)
-        count = draw_known_pictures(generator, folder, seeds)
-        with Gallery.open(gallery, create=True) as target:
-            report = label_folder(folder, target, scorer, threshold, size, resize,
-                                  image_format, show_progress=not quiet)
-            table = threshold_table(target)
-    typer.echo(f"{folder}: {count} pictures of {model} ({seeds} seeds x "
-               f"{len(generator.categories)} classes, truncation {MEASURE_TRUNCATION}), named "
-               f"by {scorer.model_id}; {gallery}: {report.summary()}")
-    typer.echo("\n".join(table))
