@@ -241,3 +241,11 @@ def test_other_index_errors_keep_their_traceback(monkeypatch):
     monkeypatch.setattr(cli, "app", broken)
     with pytest.raises(sqlite3.OperationalError):
         cli.main()
+
+
+@pytest.mark.parametrize("module", ["ganpage", "ganpage.cli"])
+def test_python_dash_m_runs_the_command(module):
+    result = subprocess.run([sys.executable, "-m", module, "models"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and "emoji64" in result.stdout, result.stderr
+    assert "RuntimeWarning" not in result.stderr

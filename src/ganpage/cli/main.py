@@ -8,7 +8,6 @@ are printed as one line, without a traceback, with exit code 2.
 from __future__ import annotations
 
 import errno
-import os
 import sqlite3
 import sys
 
@@ -93,8 +92,3 @@ def fail(message: str, code: int = 2) -> None:
     """Print one ``error:`` line and exit."""
     typer.secho(f"error: {message}", fg="red", err=True)
     sys.exit(code)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    main()
