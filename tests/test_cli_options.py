@@ -93,6 +93,18 @@ def test_other_defaults_the_help_repeats_are_the_librarys():
     library = inspect.signature(train_classifier).parameters
     command = defaults(["train-classifier"])
     assert all(command[name] == library[name].default for name in ("epochs", "channels", "seed"))
+    from ganpage.data.fetch import DownloadSettings
+    from ganpage.static_site import SiteOptions
+
+    urls, download = defaults(["data", "urls"]), DownloadSettings()
+    assert (urls["size"], urls["concurrency"], urls["per_host"], urls["retries"],
+            urls["placeholder_repeats"], urls["max_mb"] * 2**20) == (
+        download.size, download.concurrency, download.per_host, download.retries,
+        download.placeholder_repeats, download.max_bytes)
+    site = SiteOptions()
+    assert defaults(["build-site"])["site_name"] == defaults(["serve"])["site_name"] == \
+        site.site_name
+    assert defaults(["build-site"])["webgpu"] == site.live_webgpu
     helps = {p.name: p.help for p in _command(["curate"]).params}
     assert f"default {', '.join(Rules().reject)};" in helps["reject"]
     assert f"(default {Rules().duplicate_bits})" in helps["duplicate_bits"]
