@@ -19,7 +19,8 @@ def label(
     gallery: Annotated[Path, typer.Argument(help="Gallery folder (created if missing).")],
     classifier: ClassifierOption = None,
     model: Annotated[str | None, typer.Option(
-        help="Use the classifier this model folder or built-in model ships.")] = None,
+        help="Use the classifier this model folder or built-in model ships (with "
+        "--measure-threshold: also the model that draws the pictures).")] = None,
     threshold: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Top-1 probability below which a picture is kept rejected as "
         "'unsure' (default measured on emoji64: 94% of kept pictures named right).")]
