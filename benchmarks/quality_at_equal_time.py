@@ -24,7 +24,8 @@ from lightweight_gan_peer import peer_command  # benchmarks/, beside this script
 from PIL import Image
 
 from ganpage.checkpoints import latest_checkpoint, load_checkpoint
-from ganpage.classify import LoadedClassifier, bundled_classifier, load_classifier
+from ganpage.classifiers.loaded import LoadedClassifier
+from ganpage.classifiers.trained import bundled_classifier, load_classifier
 from ganpage.data.dataset import load_training_set
 from ganpage.export import export_run
 from ganpage.metrics import distribution_scores, evaluate

@@ -32,7 +32,7 @@ from PIL import Image
 
 from ganpage.atomic import atomic_write_text
 from ganpage.checkpoints import latest_checkpoint, load_checkpoint
-from ganpage.classify import load_classifier, train_classifier
+from ganpage.classifiers.trained import load_classifier, train_classifier
 from ganpage.curation.memorisation import thumbnails
 from ganpage.data.dataset import MANIFEST, load_training_set
 from ganpage.data.subset import write_subset

@@ -25,11 +25,11 @@ from frame_check import framed  # scripts/ is on sys.path when run as a script
 from PIL import Image, ImageDraw, ImageFont
 
 from ganpage.atomic import atomic_write_text, atomic_write_with
+from ganpage.category_scores import ranking
 from ganpage.checkpoints import latest_checkpoint, load_checkpoint
-from ganpage.cli import DEMO_CATEGORIES
-from ganpage.curate import ranking
 from ganpage.data.dataset import load_training_set
 from ganpage.data.emoji import model_attribution
+from ganpage.defaults import DEMO_CATEGORIES
 from ganpage.export import export_run
 from ganpage.models import load_generator
 from ganpage.reporting import grid_labels

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from browser_tools import CHROMIUM, CHROMIUM_ARGS, wait_until_up
 
-from ganpage.cli import DEMO_CATEGORIES
+from ganpage.defaults import DEMO_CATEGORIES
 from ganpage.demo import build_demo_gallery
 
 PORT = 8765

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganpage.classify import bundled_classifier, check_same_classes, load_classifier
+from ganpage.classifiers.loaded import check_same_classes
+from ganpage.classifiers.trained import bundled_classifier, load_classifier
 from ganpage.data.dataset import MANIFEST, load_training_set
 from ganpage.models import load_generator
 

@@ -1,5 +1,6 @@
-"""open_classifier: ganpage classifier folders, built-in names, and ImageNet ResNet-50 weights in
-timm's and torchvision's layouts (random weights: no reference library is importable here)."""
+"""ganpage.classifiers, the one way in: open_classifier reads ganpage classifier folders,
+built-in names, and ImageNet ResNet-50 weights in timm's and torchvision's layouts (random
+weights: no reference library is importable here)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from safetensors.torch import save_file
 from ganpage.classifiers import (
     HUB_CLASSIFIERS,
     ClassifierLoadError,
+    classifier_folder,
     open_classifier,
-    read_weights,
 )
-from ganpage.classify import to_model_input
+from ganpage.classifiers.imagenet import read_weights
+from ganpage.classifiers.loaded import to_model_input
 from ganpage.models.resnet import IMAGENET_MEAN, IMAGENET_STD, ImageNetInput, ResNet50
 
 TIMM_CONFIG = {"architecture": "resnet50", "num_classes": 1000, "pretrained_cfg": {
@@ -224,3 +226,21 @@ def test_a_hub_repo_id_loads_from_the_cache_when_offline(weights, tmp_path, monk
     assert classifier.model_id == "someone-resnet50-cached"
     with pytest.raises(ClassifierLoadError, match="could not fetch .*'someone/not-cached'"):
         open_classifier("someone/not-cached")
+
+
+def test_without_a_spec_the_model_ships_the_classifier(tmp_path):
+    from ganpage.models.loading import builtin_models
+
+    shipped = open_classifier(None, "emoji64")
+    assert shipped.model_id == open_classifier("emoji64").model_id
+    assert classifier_folder("emoji64") == builtin_models()["emoji64"] / "classifier"
+    with pytest.raises(ClassifierLoadError, match="no classifier given"):
+        open_classifier(None)
+    (tmp_path / "model").mkdir()
+    with pytest.raises(Exception, match="ships no classifier; pass --classifier"):
+        open_classifier(None, tmp_path / "model")
+
+
+def test_only_a_ganpage_classifier_is_shipped_in_a_model_folder(weights):
+    with pytest.raises(ClassifierLoadError, match="not a classifier made by `ganpage train-"):
+        classifier_folder(weights["timm"])

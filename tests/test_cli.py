@@ -1,6 +1,8 @@
-"""The command line as a user meets it: help with examples, one-line errors, no tracebacks."""
+"""The command line as a user meets it (``ganpage.cli.main``): help with examples in a fixed
+order, one-line errors, no tracebacks."""
 
 import errno
+import importlib
 import os
 import sqlite3
 import subprocess
@@ -8,7 +10,8 @@ import sys
 
 import pytest
 
-from ganpage import cli
+# the module, not ganpage.cli.main: the package's `main` is the console script's function
+cli = importlib.import_module("ganpage.cli.main")
 
 COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["interpolate"],
             ["categories"], ["models"], ["rank-categories"], ["gallery", "merge"],
@@ -27,11 +30,49 @@ def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:
                                                                                 "")})
 
 
-def test_top_level_help_lists_commands():
+# `ganpage --help` lists the commands in this order (ganpage.cli.main.AREAS)
+HELP_ORDER = ["generate", "interpolate", "categories", "models", "train", "train-classifier",
+              "eval", "rank-categories", "export-model", "build-site", "curate", "export-onnx",
+              "label", "naming-test", "serve", "demo", "data", "gallery", "run"]
+
+
+def listed_commands(help_text: str) -> list[str]:
+    """The command names of the Commands panel of a --help page, in order."""
+    panel = help_text.split("Commands")[1]
+    return [line.split()[1] for line in panel.splitlines()
+            if line.startswith("│ ") and not line.startswith("│  ")]
+
+
+def test_top_level_help_lists_commands_in_a_fixed_order():
     result = ganpage("--help")
     assert result.returncode == 0
-    for command in ("generate", "serve", "demo", "train", "data", "gallery", "interpolate"):
-        assert command in result.stdout
+    assert listed_commands(result.stdout) == HELP_ORDER
+
+
+@pytest.mark.parametrize("first", ["serve", "gallery", "naming_test", "options"])
+def test_help_order_does_not_depend_on_which_module_is_imported_first(first):
+    # an area module imported before the root app (as a test or a script may) changes nothing
+    code = (f"import ganpage.cli.{first}, sys; sys.argv = ['ganpage', '--help']; "
+            "from ganpage.cli import main; main()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert listed_commands(result.stdout) == HELP_ORDER
+
+
+def test_the_root_app_only_adds_the_areas_in_order():
+    from ganpage.cli.main import AREAS, app
+
+    assert not app.registered_commands  # every command lives in its area's module
+    assert [group.typer_instance for group in app.registered_groups] == \
+        [area.app for area, _ in AREAS]
+
+
+def test_the_command_starts_without_importing_torch():
+    # `ganpage --help` and one-line usage errors come back at once; torch loads per command
+    result = subprocess.run([sys.executable, "-c", "import sys, ganpage.cli; "
+                             "print('torch' in sys.modules)"], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -53,7 +94,9 @@ def test_every_command_help_shows_a_runnable_example(command):
     (["data", "folder", "missing-folder", "--out", "o"], "is not a folder"),
     (["train", "no-data"], "not a ganpage data set"),
     (["train", "--resume", "no-run"], "no run folder at no-run"),
-    (["eval", "emoji64", "--data", "d", "--classifier", "nowhere"], "not a classifier folder"),
+    (["eval", "emoji64", "--data", "d", "--classifier", "nowhere"], "no classifier 'nowhere'"),
+    (["rank-categories", "no-model", "--classifier", "nowhere"], "no-model is not a model folder"),
+    (["export-model", "run", "--out", "o", "--classifier", "nowhere"], "no classifier 'nowhere'"),
     (["generate", "/etc/passwd", "-c", "hamster"], "is a file, not a gallery folder"),
     (["interpolate", "x.gif", "--model", "nope"], "no model 'nope'"),
     (["build-site", "not-a-gallery", "site"], "is not a gallery"),
@@ -110,23 +153,6 @@ def test_mistakes_are_one_line_exit_2_and_leave_nothing_behind(tmp_path, args, m
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], \
         result.stderr
     assert tree(tmp_path) == before
-
-
-def test_choices_are_spelt_as_the_library_spells_them():
-    from typing import get_args
-
-    from ganpage import cli
-    from ganpage.data.decode import ResizeMode
-    from ganpage.gallery import FORMATS, STATUSES
-    from ganpage.models.loading import DTYPES
-    from ganpage.noise import MAX_SEED
-    from ganpage.web.server import SERVERS
-
-    assert get_args(cli.Resize) == tuple(ResizeMode)
-    assert get_args(cli.ImageFormat) == tuple(FORMATS)
-    assert get_args(cli.Dtype) == tuple(DTYPES)
-    assert get_args(cli.Server) == tuple(SERVERS)
-    assert set(cli.Status) == set(STATUSES) and cli.MAX_SEED == MAX_SEED
 
 
 def test_gallery_verify_exits_1_when_it_finds_problems(tmp_path, tiny_model):
@@ -215,3 +241,11 @@ def test_other_index_errors_keep_their_traceback(monkeypatch):
     monkeypatch.setattr(cli, "app", broken)
     with pytest.raises(sqlite3.OperationalError):
         cli.main()
+
+
+@pytest.mark.parametrize("module", ["ganpage", "ganpage.cli"])
+def test_python_dash_m_runs_the_command(module):
+    result = subprocess.run([sys.executable, "-m", module, "models"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and "emoji64" in result.stdout, result.stderr
+    assert "RuntimeWarning" not in result.stderr

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganpage.categories import CategorySet
-from ganpage.classify import LoadedClassifier
+from ganpage.classifiers.loaded import LoadedClassifier
 from ganpage.curation import onnx_classifier
 from ganpage.curation.onnx_classifier import OnnxClassifier, cache_folder, faster
 from ganpage.models.classifier import Classifier, ClassifierConfig

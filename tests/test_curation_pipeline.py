@@ -18,7 +18,7 @@ from curation_fixtures import (
     shifted,
     training_data,
 )
-from ganpage.classify import train_classifier
+from ganpage.classifiers.trained import train_classifier
 from ganpage.curation import scoring
 from ganpage.curation.memorisation import training_reference
 from ganpage.curation.pipeline import curate_gallery

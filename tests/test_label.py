@@ -16,9 +16,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ganpage.categories import CategorySet
-from ganpage.classify import LoadedClassifier
+from ganpage.classifiers.loaded import LoadedClassifier
 from ganpage.cli import app
-from ganpage.commands.label import label as label_command
+from ganpage.cli.label import label as label_command
 from ganpage.data.decode import DecodeLimits
 from ganpage.gallery import Gallery, source_image_id
 from ganpage.label import DEFAULT_THRESHOLD, label_folder, source_name
@@ -240,3 +240,42 @@ def test_curate_keeps_unsure_pictures_rejected_and_decides_the_rest(folder, tmp_
         "red.png": "approved", "sub/green photo.jpg": "approved", "blue.webp": "approved"}
     assert after["red.png"].scores["class_probability"] > 0.9 and "dhash" in after["red.png"].scores
     assert again.changed == 0
+
+
+def test_measure_threshold_labels_a_models_pictures_and_prints_coverage_and_accuracy(
+        tiny_model, tmp_path, monkeypatch):
+    import ganpage.classifiers
+    from conftest import TINY_CLASSES
+
+    # the tiny model's classes, named by mean colour: some right, some wrong, some unsure
+    named = LoadedClassifier(MeanColour(), CategorySet.from_names(TINY_CLASSES), 1.0, [],
+                             "mean-colour")
+    monkeypatch.setattr(ganpage.classifiers, "open_classifier", lambda spec, model: named)
+    drawn, measured = tmp_path / "drawn", tmp_path / "measured"
+    result = CliRunner().invoke(app, ["label", str(drawn), str(measured), "--model",
+                                      str(tiny_model), "--measure-threshold", "3", "--size",
+                                      "32", "--format", "png", "--quiet"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{drawn}: 9 pictures of {tiny_model} (3 seeds x 3 classes, "
+                               "truncation 0.7), named by mean-colour; ")
+    assert sorted(p.name for p in drawn.iterdir()) == [f"{c}-{s}.png" for c in range(3)
+                                                       for s in range(3)]
+    with Gallery.open(measured) as gallery:
+        records = gallery.records()
+    right = [r.label == int(r.source.split("-")[0]) for r in records]
+    assert len(records) == 9
+    assert lines[1].startswith("threshold  kept (coverage)  accuracy of kept")
+    assert lines[2].split()[:4] == ["0.0", "9", "(1.000)", f"{sum(right) / 9:.3f}"]
+    assert [line.split()[0] for line in lines[2:]] == [f"{t / 10:.1f}" for t in range(10)]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--classifier", "emoji64"], "--measure-threshold labels pictures drawn by --model M"),
+    (["--model", "emoji64"], "is not a new folder"),
+])
+def test_measure_threshold_mistakes(folder, tmp_path, args, message):
+    result = CliRunner().invoke(app, ["label", str(folder), str(tmp_path / "g"),
+                                      "--measure-threshold", "1", *args])
+    assert result.exit_code != 0 and message in str(result.exception)
+    assert not (tmp_path / "g").exists()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import make_tiny_model
-from ganpage.classify import load_classifier, split_held_out, train_classifier
+from ganpage.classifiers.trained import load_classifier, split_held_out, train_classifier
 from ganpage.data.dataset import DatasetWriter, load_training_set
 from ganpage.errors import GanpageError
 from ganpage.metrics import (

@@ -180,7 +180,7 @@ def test_hub_repo_id_resolves_through_snapshot_download(tmp_path, monkeypatch):
 
 
 def test_builtin_emoji64_ships_its_classifier_and_card_within_20_mb():
-    from ganpage.classify import bundled_classifier, load_classifier
+    from ganpage.classifiers.trained import bundled_classifier, load_classifier
     from ganpage.models.loading import builtin_models
 
     folder = builtin_models()["emoji64"]

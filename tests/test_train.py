@@ -200,7 +200,7 @@ def test_export_ships_the_classifier_and_eval_uses_it(dataset, tmp_path):
     import subprocess
     import sys
 
-    from ganpage.classify import bundled_classifier, train_classifier
+    from ganpage.classifiers.trained import bundled_classifier, train_classifier
 
     run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
                 stop_after_steps=1)
@@ -222,7 +222,7 @@ def test_export_ships_the_classifier_and_eval_uses_it(dataset, tmp_path):
 
 
 def test_export_refuses_a_classifier_of_other_classes(dataset, tmp_path):
-    from ganpage.classify import train_classifier
+    from ganpage.classifiers.trained import train_classifier
 
     other = make_dataset(tmp_path / "other", classes=3)
     train_classifier(other, tmp_path / "cls", epochs=1, batch_size=4, channels=4,

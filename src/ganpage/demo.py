@@ -57,7 +57,7 @@ def curate_demo_gallery(gallery: Gallery, model: str, show_progress: bool = True
     opened when every picture is decided already (a re-run)."""
     if all(record.status != "pending" for record in gallery.records()):
         return 0
-    from ganpage.curation.inputs import open_classifier, training_data
+    from ganpage.curation.inputs import gallery_classifier, training_data
     from ganpage.curation.memorisation import training_reference
     from ganpage.curation.pipeline import curate_gallery
     from ganpage.curation.rules import Rules
@@ -65,6 +65,6 @@ def curate_demo_gallery(gallery: Gallery, model: str, show_progress: bool = True
 
     data = training_data(None, model)
     reference = training_reference(data) if data is not None else None
-    run = curate_gallery(gallery, Scorers.build(open_classifier(None, model), reference),
+    run = curate_gallery(gallery, Scorers.build(gallery_classifier(None, model), reference),
                          Rules(), show_progress=show_progress)
     return run.scoring.scored

@@ -11,9 +11,10 @@ import shutil
 from pathlib import Path
 
 from ganpage.categories import CategorySet
+from ganpage.category_scores import score_categories, write_category_scores
 from ganpage.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
-from ganpage.classify import BUNDLED_FOLDER, check_same_classes, load_classifier
-from ganpage.curate import score_categories, write_category_scores
+from ganpage.classifiers.loaded import check_same_classes
+from ganpage.classifiers.trained import BUNDLED_FOLDER, load_classifier
 from ganpage.models.cgan import CGANConfig, CGANGenerator
 from ganpage.models.loading import CATEGORY_SCORES, load_generator, save_model
 from ganpage.runs import STYLES

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ganpage.categories import Category, preset_categories
-from ganpage.curate import best_categories
+from ganpage.category_scores import best_categories
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord, image_id
 from ganpage.models.generator import Generator

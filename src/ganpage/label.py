@@ -18,17 +18,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ganpage.classify import LoadedClassifier
+from ganpage.classifiers.loaded import LoadedClassifier, check_same_classes
 from ganpage.data.decode import DecodeLimits, RejectedImage, ResizeMode, decode_image, to_square
 from ganpage.errors import GanpageError
 from ganpage.gallery import MAX_SOURCE_LENGTH, Gallery, ImageRecord, source_image_id
 from ganpage.generate import encode
 from ganpage.models.classifier import Classifier
+from ganpage.models.generator import Generator
 from ganpage.progress import progress_bar
 
 # Top-1 probability below which a picture is kept rejected as `unsure`, chosen on 2,728 emoji64
 # generator pictures (seeds 0-3 of all 682 classes, truncation 0.7) named by its bundled
-# classifier through this module (scripts/label_threshold.py):
+# classifier through this module (ganpage label DRAWN GALLERY --model emoji64
+# --measure-threshold 4 --size 64 --format png):
 #   threshold        0.0   0.1   0.2   0.3   0.4   0.5   0.6   0.7   0.8   0.9
 #   kept (coverage)  1.000 0.974 0.798 0.603 0.461 0.343 0.264 0.178 0.096 0.029
 #   right of kept    0.736 0.750 0.824 0.897 0.943 0.968 0.979 0.992 0.996 1.000
@@ -36,6 +38,8 @@ from ganpage.progress import progress_bar
 # at 0.3), and each step above it buys at most 2.5 points of accuracy for 8-12 of coverage.
 # Another classifier is calibrated differently: measure it the same way, pass --threshold.
 DEFAULT_THRESHOLD = 0.4
+MEASURE_TRUNCATION = 0.7  # the pictures DEFAULT_THRESHOLD was measured on
+MEASURE_THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 UNSURE = "unsure"
 UNSURE_RULE = f"rule:{UNSURE}"
 DEFAULT_SIZE = 256  # stored pictures: a square of this side
@@ -209,6 +213,64 @@ def _record_classifier(gallery: Gallery, classifier: LoadedClassifier, size: int
             f"({len(classifier.categories)} classes, its top-1 category). Each picture's page "
             "gives its file name.\n")
     gallery.record_model(classifier.model_id, card, size, classifier.categories.to_dicts())
+
+
+def draw_known_pictures(generator: Generator, classifier: LoadedClassifier, folder: Path,
+                        seeds: int, truncation: float = MEASURE_TRUNCATION) -> int:
+    """``<class id>-<seed>.png`` for seeds 0..seeds-1 of every class, into a new folder:
+    pictures whose right name is known, to measure the classifier's threshold on
+    (``threshold_table``); returns how many."""
+    check_same_classes(classifier, generator.categories)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise GanpageError(f"{folder} is not a new folder; --measure-threshold draws its "
+                           "pictures into one")
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for category in generator.categories:
+        pixels = generator.sample([category.id] * seeds, list(range(seeds)), truncation)
+        for seed in range(seeds):
+            Image.fromarray(pixels[seed]).save(folder / f"{category.id}-{seed}.png")
+            count += 1
+    return count
+
+
+def measure_threshold(model: str, classifier: str | None, folder: Path, gallery: Path,
+                      seeds: int, threshold: float = DEFAULT_THRESHOLD, size: int = DEFAULT_SIZE,
+                      resize: ResizeMode = ResizeMode.CROP, image_format: str = "webp",
+                      show_progress: bool = True) -> list[str]:
+    """``label --measure-threshold``: the model's own pictures (``draw_known_pictures`` into
+    ``folder``) labelled into ``gallery`` as any folder is; what was done, then coverage and
+    accuracy per threshold (``threshold_table``)."""
+    from ganpage.classifiers import open_classifier
+    from ganpage.models import load_generator
+
+    scorer, generator = open_classifier(classifier, model), load_generator(model)
+    count = draw_known_pictures(generator, scorer, folder, seeds)
+    with Gallery.open(gallery, create=True) as target:
+        report = label_folder(folder, target, scorer, threshold, size, resize, image_format,
+                              show_progress=show_progress)
+        table = threshold_table(target)
+    return [f"{folder}: {count} pictures of {model} ({seeds} seeds x "
+            f"{len(generator.categories)} classes, truncation {MEASURE_TRUNCATION}), named by "
+            f"{scorer.model_id}; {gallery}: {report.summary()}", *table]
+
+
+def threshold_table(gallery: Gallery) -> list[str]:
+    """Per threshold: how many of the labelled ``draw_known_pictures`` are kept (top-1
+    probability at least the threshold, the coverage) and how many of those, and of the rest,
+    are named right."""
+    records = [r for r in gallery.records() if r.imported]
+    truth = np.array([int(r.source.split("-")[0]) for r in records])
+    right = np.array([r.label for r in records]) == truth
+    probability = np.array([r.scores["class_probability"] for r in records])
+    lines = ["threshold  kept (coverage)  accuracy of kept  accuracy of the rest"]
+    for threshold in MEASURE_THRESHOLDS:
+        kept = probability >= threshold
+        rest = f"{right[~kept].mean():.3f}" if (~kept).any() else "-"
+        lines.append(f"{threshold:9.1f}  {kept.sum():5d} ({kept.mean():.3f})    "
+                     f"{right[kept].mean() if kept.any() else float('nan'):.3f}"
+                     f"             {rest}")
+    return lines
 
 
 def _chunks(items: list[Path], size: int) -> Iterator[list[Path]]:

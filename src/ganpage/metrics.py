@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ganpage.classify import LoadedClassifier, check_same_classes
+from ganpage.classifiers.loaded import LoadedClassifier, check_same_classes
 from ganpage.models.generator import Generator
 
 MEMORISATION_PERCENTILE = 5.0

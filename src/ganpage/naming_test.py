@@ -27,7 +27,7 @@ from ganpage.noise import MAX_SEED
 from ganpage.rng import StableRandom
 
 if TYPE_CHECKING:  # torch comes with these; scoring a sheet needs none of it
-    from ganpage.classify import LoadedClassifier
+    from ganpage.classifiers.loaded import LoadedClassifier
     from ganpage.models import Generator
 
 GRID, KEY, ANSWERS, SCORE = "grid.png", "key.json", "answers.txt", "score.json"
@@ -186,8 +186,8 @@ def draw_sheet(out: Path, generator: Generator, model: str, draw: Draw, *,
     """Choose the rows (from the ``best`` N categories, without those ``exclude`` lists) and
     write the sheet of the generator's pictures, or of ``reals``, into ``out``. ``model`` is
     the name the model was loaded by. Returns key.json's document."""
-    from ganpage.classify import check_same_classes
-    from ganpage.curate import best_categories
+    from ganpage.category_scores import best_categories
+    from ganpage.classifiers.loaded import check_same_classes
 
     draw.check()
     every = generator.categories

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ganpage.augment import parse_policy
 from ganpage.configs import known_fields
 from ganpage.errors import GanpageError
-from ganpage.losses import ADVERSARIAL_LOSSES
-from ganpage.models.cgan import CGANConfig
+
+if TYPE_CHECKING:
+    from ganpage.models.cgan import CGANConfig
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 
@@ -80,6 +81,8 @@ class TrainConfig:
 
     def model_config(self, num_classes: int, image_size: int,
                      num_styles: int = 0) -> CGANConfig:
+        from ganpage.models.cgan import CGANConfig  # torch: not for `ganpage --help`
+
         return CGANConfig(num_classes=num_classes, image_size=image_size, z_dim=self.z_dim,
                           embed_dim=self.embed_dim, g_channels=self.g_channels,
                           d_channels=self.d_channels, num_styles=num_styles,
@@ -98,6 +101,9 @@ RESUME_CHANGEABLE = frozenset({
 
 def _problems(config: TrainConfig) -> list[str]:
     """Every setting that cannot work, as one line each naming the fix."""
+    from ganpage.augment import parse_policy  # torch: not for `ganpage --help`
+    from ganpage.losses import ADVERSARIAL_LOSSES
+
     problems = []
     positive = {"total_kimg": "--kimg", "batch_size": "--batch-size", "g_lr": "--lr",
                 "d_lr": "--lr", "g_channels": "--g-channels", "d_channels": "--d-channels",

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ganpage import classifiers
-from ganpage.classify import BUNDLED_FOLDER, LoadedClassifier, load_classifier
-from ganpage.models.loading import builtin_models, resolve_model_dir
+from ganpage.classifiers import LoadedClassifier, bundled_classifier_folder, open_classifier
+from ganpage.models.loading import builtin_models
 
 
 def gallery_model(model_ids: set[str], model: str | None) -> str | None:
@@ -23,21 +22,12 @@ def gallery_model(model_ids: set[str], model: str | None) -> str | None:
     return only if only in builtin_models() or Path(only).is_dir() else None
 
 
-def bundled_classifier_folder(model: str | None) -> Path | None:
-    if model is None:
+def gallery_classifier(spec: str | None, model: str | None) -> LoadedClassifier | None:
+    """``--classifier`` (any spec ``open_classifier`` reads), else the model's own; None when
+    neither exists: curation then scores no class agreement."""
+    if spec is None and bundled_classifier_folder(model) is None:
         return None
-    folder = resolve_model_dir(model) / BUNDLED_FOLDER
-    return folder if (folder / "metrics.json").is_file() else None
-
-
-def open_classifier(spec: str | None, model: str | None) -> LoadedClassifier | None:
-    """``--classifier`` (``classifiers.open_classifier``: a classifier or model folder, a
-    built-in name, ImageNet ResNet-50 weights or a repo id), else the model's own; None when
-    neither exists."""
-    if spec is not None:
-        return classifiers.open_classifier(spec)
-    folder = bundled_classifier_folder(model)
-    return None if folder is None else load_classifier(folder)
+    return open_classifier(spec, model)
 
 
 def training_data(given: Path | None, model: str | None) -> Path | None:

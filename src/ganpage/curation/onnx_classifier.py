@@ -21,7 +21,7 @@ import torch
 
 from ganpage.atomic import atomic_write_with
 from ganpage.categories import CategorySet
-from ganpage.classify import LoadedClassifier, to_model_input
+from ganpage.classifiers.loaded import LoadedClassifier, to_model_input
 from ganpage.models.classifier import Classifier
 
 BATCH = 32

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import DEFAULT_MODEL, app
+from ganpage.defaults import DEFAULT_MODEL
+
+app = typer.Typer()
 
 
 @app.command("export-onnx")

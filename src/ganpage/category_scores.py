@@ -16,7 +16,7 @@ import numpy as np
 
 from ganpage.atomic import atomic_write_text
 from ganpage.categories import Category
-from ganpage.classify import LoadedClassifier, check_same_classes
+from ganpage.classifiers.loaded import LoadedClassifier, check_same_classes
 from ganpage.errors import GanpageError
 from ganpage.models.generator import Generator
 from ganpage.models.loading import CATEGORY_SCORES

@@ -11,8 +11,13 @@ from torch import nn
 
 from conftest import make_tiny_model
 from ganpage.categories import CategorySet
-from ganpage.classify import load_classifier, train_classifier
-from ganpage.curate import best_categories, ranking, score_categories, write_category_scores
+from ganpage.category_scores import (
+    best_categories,
+    ranking,
+    score_categories,
+    write_category_scores,
+)
+from ganpage.classifiers.trained import load_classifier, train_classifier
 from ganpage.errors import GanpageError
 from ganpage.generate import choose_categories
 from ganpage.models import load_generator

@@ -9,8 +9,10 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from ganpage.cli import DEFAULT_MODEL, app
+from ganpage.cli.options import ClassifierOption
+from ganpage.defaults import DEFAULT_MODEL
 
+app = typer.Typer()
 score_app = typer.Typer(rich_markup_mode="rich", add_completion=False,
                         context_settings={"help_option_names": ["-h", "--help"]})
 
@@ -87,9 +89,7 @@ def naming_test(
     best_of: Annotated[int | None, typer.Option(
         help="Show the classifier's best --seeds of this many seeds per row, as curation "
         "would pick them.")] = None,
-    classifier: Annotated[str | None, typer.Option(
-        help="With --best-of: classifier folder, built-in name or HF repo id (default: the "
-        "model's own).")] = None,
+    classifier: ClassifierOption = None,  # with --best-of
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")] = "cpu",
 ) -> None:
     """Draw a blind naming test: grid.png has numbered rows of one class each (shuffled, no
@@ -108,7 +108,6 @@ def naming_test(
     ganpage naming-test score sheet/ sheet/answers.txt
     """
     from ganpage.classifiers import open_classifier
-    from ganpage.classify import bundled_classifier
     from ganpage.data.dataset import load_training_set
     from ganpage.errors import GanpageError
     from ganpage.models import load_generator
@@ -126,7 +125,7 @@ def naming_test(
         writable_folder(out, "--out")
         generator = load_generator(model, device=device, dtype="float32")
         reals = load_training_set(real) if real is not None else None
-        scorer = (open_classifier(classifier or bundled_classifier(model))
+        scorer = (open_classifier(classifier, model)
                   if best_of is not None else None)
         key = draw_sheet(out, generator, model, draw, best=best, exclude=exclude, reals=reals,
                          classifier=scorer)

@@ -8,14 +8,11 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import app
-
-run_app = typer.Typer(help="Carry a training run to another machine in a few small files.",
-                      no_args_is_help=True, rich_markup_mode="rich")
-app.add_typer(run_app, name="run")
+app = typer.Typer(help="Carry a training run to another machine in a few small files.",
+                  no_args_is_help=True, rich_markup_mode="rich")
 
 
-@run_app.command("pack")
+@app.command("pack")
 def run_pack(
     run: Annotated[Path, typer.Argument(help="The run folder (ganpage train made it).")],
     out: Annotated[Path, typer.Option(help="Folder to write the packed files into.")],
@@ -39,7 +36,7 @@ def run_pack(
                "--data DATA --out RUN")
 
 
-@run_app.command("unpack")
+@app.command("unpack")
 def run_unpack(
     packed: Annotated[Path, typer.Argument(help="A folder ganpage run pack wrote.")],
     data: Annotated[Path, typer.Option(help="The data set the run trained on, on this "

@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import DEFAULT_MODEL, DEMO_CATEGORIES, Server, Status, app
+from ganpage.cli.options import Server, Status
+from ganpage.defaults import DEFAULT_MODEL, DEMO_CATEGORIES
+from ganpage.live.settings import LiveSettings
+
+LIVE = LiveSettings()  # the --live-* options' defaults are the settings' own
+
+app = typer.Typer()
 
 
 @app.command()
@@ -49,27 +55,29 @@ def serve(
         "without a gallery, the random page.", envvar="GANPAGE_LIVE")] = "",
     live_device: Annotated[str, typer.Option(
         help="Where the live model runs: cpu, cuda or cuda:N.",
-        envvar="GANPAGE_LIVE_DEVICE")] = "cpu",
+        envvar="GANPAGE_LIVE_DEVICE")] = LIVE.device,
     live_batch: Annotated[int, typer.Option(
         min=1, help="Most pictures drawn in one batch (requests that arrive together are "
-        "drawn together); 1 turns micro-batching off.", envvar="GANPAGE_LIVE_BATCH")] = 32,
+        "drawn together); 1 turns micro-batching off.", envvar="GANPAGE_LIVE_BATCH")]
+    = LIVE.max_batch,
     live_queue: Annotated[int, typer.Option(
         min=1, help="Most requests waiting for the live model in a worker; past it, 503 "
-        "with Retry-After at once.", envvar="GANPAGE_LIVE_QUEUE")] = 128,
+        "with Retry-After at once.", envvar="GANPAGE_LIVE_QUEUE")] = LIVE.max_queue,
     live_rate: Annotated[float, typer.Option(
         min=0, help="Pictures one client may have drawn per second (bursts of twice that); "
-        "0: no limit.", envvar="GANPAGE_LIVE_RATE")] = 20.0,
+        "0: no limit.", envvar="GANPAGE_LIVE_RATE")] = LIVE.rate_per_second,
     live_pool: Annotated[int, typer.Option(
         min=0, help="Fresh pictures kept ready per category for the random page (drawn while "
-        "nobody waits); 0: draw each one when asked.", envvar="GANPAGE_LIVE_POOL")] = 2,
+        "nobody waits); 0: draw each one when asked.", envvar="GANPAGE_LIVE_POOL")]
+    = LIVE.pool_size,
     live_threads: Annotated[int, typer.Option(
         min=0, help="torch threads per worker; 0: the CPUs this process may use divided among "
         "the workers (on a machine busy with other work, 1 is faster).",
-        envvar="GANPAGE_LIVE_THREADS")] = 0,
+        envvar="GANPAGE_LIVE_THREADS")] = LIVE.threads,
     live_nice: Annotated[int, typer.Option(
         min=0, max=19, help="Niceness added to the live model's threads (Linux), so that "
         "requests and fast 503s come first; 0: the same priority.",
-        envvar="GANPAGE_LIVE_NICE")] = 0,
+        envvar="GANPAGE_LIVE_NICE")] = LIVE.niceness,
     trusted_proxy: Annotated[list[str], typer.Option(
         metavar="ADDRESS", help="A proxy in front of the site (address or network, e.g. "
         "127.0.0.1 for nginx on this machine) whose X-Forwarded-For and X-Forwarded-Proto "
@@ -108,7 +116,6 @@ def serve(
 
     ganpage serve gallery/ --live emoji64 --live-device cuda --workers 2
     """
-    from ganpage.live.settings import LiveSettings
     from ganpage.web.config import SiteConfig
     from ganpage.web.review import review_token
     from ganpage.web.server import ServerOptions, run_server

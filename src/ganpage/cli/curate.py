@@ -9,16 +9,16 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import app
+from ganpage.cli.options import ClassifierOption
 from ganpage.errors import GanpageError
+
+app = typer.Typer()
 
 
 @app.command()
 def curate(
     gallery: Annotated[Path, typer.Argument(help="Gallery folder made by `ganpage generate`.")],
-    classifier: Annotated[str | None, typer.Option(
-        help="Classifier folder (`ganpage train-classifier`); default: the model's own.")]
-    = None,
+    classifier: ClassifierOption = None,
     model: Annotated[str | None, typer.Option(
         help="Model whose classifier and training data to use (default: the gallery's).")]
     = None,
@@ -61,7 +61,7 @@ def curate(
 
     ganpage curate gallery/ --rules rules.toml --report report.html
     """
-    from ganpage.curation.inputs import gallery_model, open_classifier
+    from ganpage.curation.inputs import gallery_classifier, gallery_model
     from ganpage.curation.inputs import training_data as find_training_data
     from ganpage.curation.memorisation import training_reference
     from ganpage.curation.pipeline import curate_gallery
@@ -77,7 +77,7 @@ def curate(
         writable_file(report, "--report")
     with Gallery.open(gallery) as opened:
         source = gallery_model({r.model_id for r in opened.records()}, model)
-        scorer = open_classifier(classifier, source)
+        scorer = gallery_classifier(classifier, source)
         if scorer is None and chosen.needs_scores():
             raise GanpageError("--min-class-score, --top-k and --min-category-median need a "
                                "classifier; pass --classifier FOLDER")

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ganpage import onnx_export
-from ganpage.commands.export_onnx import export_onnx
+from ganpage.cli.export_onnx import export_onnx
 from ganpage.errors import GanpageError
 from test_cli import ganpage
 

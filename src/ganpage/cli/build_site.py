@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import Status, app
+from ganpage.cli.options import Status
+
+app = typer.Typer()
 
 
 @app.command("build-site")

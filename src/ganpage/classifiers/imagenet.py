@@ -1,6 +1,6 @@
-"""Open any classifier from one spec (``--classifier``): a ganpage classifier folder, a model
-folder or built-in model that ships one, or an ImageNet ResNet-50 from timm or torchvision
-weight files, as a local file, a local folder or a Hugging Face repo id.
+"""ImageNet classifiers from timm's or torchvision's weight files: a ResNet-50 with the input
+step its ``config.json`` names (``ganpage.classifiers.open_classifier`` decides which files
+are ImageNet weights).
 
 Weights are data, never code: safetensors, or a ``.pth``/``.bin`` read with
 ``torch.load(weights_only=True)``; keys and shapes are checked strictly.
@@ -9,7 +9,6 @@ Weights are data, never code: safetensors, or a ``.pth``/``.bin`` read with
 from __future__ import annotations
 
 import json
-import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -18,92 +17,22 @@ import torch
 from torch import nn
 
 from ganpage.categories import CategorySet, imagenet_categories, slugify
-from ganpage.classify import BUNDLED_FOLDER, LoadedClassifier, load_classifier
+from ganpage.classifiers.loaded import ClassifierLoadError, LoadedClassifier
+from ganpage.classifiers.trained import BUNDLED_FOLDER
 from ganpage.errors import GanpageError
 from ganpage.models.loading import ARCHITECTURES as GENERATOR_ARCHITECTURES
-from ganpage.models.loading import (
-    HUB_REPO_ID,
-    builtin_models,
-    load_state_dict_strict,
-    looks_local,
-    read_safetensors,
-)
+from ganpage.models.loading import load_state_dict_strict, read_safetensors
 from ganpage.models.resnet import ImageNetClassifierNet, ImageNetInput, ResNet50
 
-# built-in names of ImageNet classifiers on the Hugging Face Hub (timm's files: config.json with
-# its pretrained_cfg + model.safetensors). a1_in1k: 80.4% top-1 at 224 px (timm's results table).
-HUB_CLASSIFIERS = {"resnet50": "timm/resnet50.a1_in1k"}
 # weight files looked for in a folder, in this order (timm, then transformers-style names)
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 PICKLE_SUFFIXES = (".pth", ".pt", ".bin")
-CLASSIFIER_FILES = ["config.json", "classes.json", "metrics.json", "README.md", *WEIGHT_FILES,
-                    f"{BUNDLED_FOLDER}/*"]
 IMAGENET_BATCH = 32  # pictures per forward pass: ~0.4 GB of activations at 224 px
 # the state-dict wrappers training scripts write around the weights
 WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "state_dict_ema")
 
 # config.json "architecture" of an ImageNet weight file -> builder(num_classes)
 IMAGENET_ARCHITECTURES: dict[str, Callable[[int], nn.Module]] = {"resnet50": ResNet50}
-
-
-class ClassifierLoadError(GanpageError):
-    """A classifier that cannot be found, or whose files do not hold what they claim."""
-
-
-def open_classifier(spec: str | os.PathLike) -> LoadedClassifier:
-    """The classifier named by ``spec``: a built-in model ('emoji64') or ImageNet name
-    ('resnet50'), a local folder or weight file, or an owner/name Hugging Face repo id."""
-    text = str(spec)
-    if text in builtin_models():
-        return open_classifier_folder(builtin_models()[text])
-    if text in HUB_CLASSIFIERS:
-        return open_classifier_folder(download_classifier(HUB_CLASSIFIERS[text]), text)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        return open_classifier_folder(path)
-    if path.is_file():
-        return load_imagenet_classifier(path)
-    if HUB_REPO_ID.fullmatch(text) and not looks_local(text):
-        return open_classifier_folder(download_classifier(text), text)
-    known = ", ".join([*builtin_models(), *HUB_CLASSIFIERS])
-    raise ClassifierLoadError(
-        f"no classifier {text!r}: not a built-in name ({known}), a folder or weight file here, "
-        "or an owner/name Hugging Face repo id")
-
-
-def open_classifier_folder(folder: Path, name: str | None = None) -> LoadedClassifier:
-    """A ganpage classifier folder, a model folder with ``classifier/``, or a folder of
-    ImageNet weights (timm's or torchvision's, with an optional ``config.json``)."""
-    if (folder / "metrics.json").is_file():
-        return load_classifier(folder)
-    if (folder / BUNDLED_FOLDER / "metrics.json").is_file():
-        return load_classifier(folder / BUNDLED_FOLDER)
-    weights = [folder / f for f in WEIGHT_FILES if (folder / f).is_file()]
-    weights = weights or sorted(p for p in folder.iterdir()
-                                if p.suffix in PICKLE_SUFFIXES and p.is_file())
-    if not weights:
-        raise ClassifierLoadError(
-            f"{folder} holds no classifier: no metrics.json (a ganpage classifier), no "
-            f"{BUNDLED_FOLDER}/ (a model folder) and no weight file ({', '.join(WEIGHT_FILES)} "
-            "or *.pth); make one with `ganpage train-classifier DATA --out FOLDER`")
-    if len(weights) > 1 and weights[0].name not in WEIGHT_FILES:
-        raise ClassifierLoadError(f"{folder} holds several weight files ({weights[0].name}, "
-                                  f"{weights[1].name}, ...); pass the one to use")
-    return load_imagenet_classifier(weights[0], name or folder.name)
-
-
-def download_classifier(repo_id: str) -> Path:
-    """A local copy of a Hugging Face repo's classifier files (from the cache when offline)."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=CLASSIFIER_FILES))
-    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as error:
-        first_line = (str(error).splitlines() or [type(error).__name__])[0][:200]
-        raise ClassifierLoadError(
-            f"could not fetch the classifier {repo_id!r} from the Hugging Face Hub "
-            f"({first_line}); download it elsewhere and pass its folder") from error
 
 
 def load_imagenet_classifier(weights: Path, name: str | None = None) -> LoadedClassifier:

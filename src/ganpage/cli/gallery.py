@@ -8,16 +8,15 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli import Status, app
+from ganpage.cli.options import Status
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord
 
-gallery_app = typer.Typer(help="Inspect, curate and merge galleries.", no_args_is_help=True,
-                          rich_markup_mode="rich")
-app.add_typer(gallery_app, name="gallery")
+app = typer.Typer(help="Inspect, curate and merge galleries.", no_args_is_help=True,
+                  rich_markup_mode="rich")
 
 
-@gallery_app.command("list")
+@app.command("list")
 def gallery_list(
     gallery: Path,
     status: Annotated[list[Status] | None, typer.Option(
@@ -77,7 +76,7 @@ def _number(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-@gallery_app.command("merge")
+@app.command("merge")
 def gallery_merge(
     target: Annotated[Path, typer.Argument(help="Gallery to merge into (created if missing).")],
     sources: Annotated[list[Path], typer.Argument(help="Galleries to copy from.")],
@@ -98,7 +97,7 @@ def gallery_merge(
                 typer.echo(f"{source}: {merged.merge_from(other)} pictures merged")
 
 
-@gallery_app.command("approve")
+@app.command("approve")
 def gallery_approve(
     gallery: Path,
     ids: Annotated[list[str] | None, typer.Argument(help="Image ids.")] = None,
@@ -127,7 +126,7 @@ def gallery_approve(
     typer.echo(f"{changed} pictures {'rejected' if reject else 'approved'}")
 
 
-@gallery_app.command("verify")
+@app.command("verify")
 def gallery_verify(gallery: Path) -> None:
     """Check that every indexed picture exists and matches its sha256.
 
