@@ -2,17 +2,11 @@
 
 import os
 import re
-import shutil
 from pathlib import Path
 
-import pytest
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+pytestmark = needs_chromium
 
 
 def test_home_page_in_chromium(live_server, tmp_path):

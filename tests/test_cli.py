@@ -1,14 +1,12 @@
 """The command line as a user meets it: help with examples, one-line errors, no tracebacks."""
 
 import errno
-import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
 from ganpage import cli
+from helpers.cli import ganpage
 
 COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["interpolate"],
             ["categories"], ["models"], ["rank-categories"], ["gallery", "merge"],
@@ -16,15 +14,6 @@ COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["in
             ["data", "emoji"],
             ["data", "urls"], ["data", "subset"], ["export-onnx"], ["build-site"], ["label"],
             ["run", "pack"], ["run", "unpack"], ["naming-test"], ["naming-test", "score"]]
-
-
-def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    # PYTHONPATH kept: without it a checkout's tests would run the installed ganpage
-    return subprocess.run([sys.executable, "-m", "ganpage", *args], capture_output=True,
-                          text=True, cwd=cwd, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
-                                                   "HOME": str(cwd or "/tmp"),
-                                                   "PYTHONPATH": os.environ.get("PYTHONPATH",
-                                                                                "")})
 
 
 def test_top_level_help_lists_commands():

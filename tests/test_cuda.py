@@ -23,8 +23,6 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 
 import ganpage
-from biggan_weights import random_state
-from conftest import free_port
 from ganpage.augment import parse_policy
 from ganpage.categories import CategorySet
 from ganpage.checkpoints import TrainState, latest_checkpoint, load_checkpoint, save_checkpoint
@@ -35,7 +33,9 @@ from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.loading import save_model
 from ganpage.train import Objective, autocast_dtype, build_state, d_step, g_step, train, update_ema
 from ganpage.train_config import TrainConfig
-from test_train import assert_same_networks, make_dataset, straight_and_resumed, tiny_config
+from helpers.biggan import random_state
+from helpers.servers import free_port
+from helpers.training import assert_same_networks, make_dataset, straight_and_resumed, tiny_config
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),
                                                    reason="needs an NVIDIA GPU and CUDA torch")]

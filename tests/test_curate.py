@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import make_tiny_model
 from ganpage.categories import CategorySet
 from ganpage.classify import load_classifier, train_classifier
 from ganpage.curate import best_categories, ranking, score_categories, write_category_scores
@@ -18,7 +17,8 @@ from ganpage.generate import choose_categories
 from ganpage.models import load_generator
 from ganpage.models.generator import Generator
 from ganpage.models.loading import CATEGORY_SCORES, ModelLoadError
-from test_metrics import colour_dataset
+from helpers.models import make_tiny_model
+from helpers.training import colour_dataset
 
 COLOURS = ["Blue", "Green", "Red"]  # the data set's order: sorted by name
 

@@ -11,13 +11,6 @@ import sys
 import numpy as np
 import pytest
 
-from curation_fixtures import (
-    ColourClassifier,
-    make_gallery,
-    shapes,
-    shifted,
-    training_data,
-)
 from ganpage.classify import train_classifier
 from ganpage.curation import scoring
 from ganpage.curation.memorisation import training_reference
@@ -26,6 +19,13 @@ from ganpage.curation.rules import Rules
 from ganpage.curation.scoring import Scorers
 from ganpage.data.dataset import load_training_set
 from ganpage.gallery import INDEX_FILE, Gallery
+from helpers.curation import (
+    ColourClassifier,
+    make_gallery,
+    shapes,
+    shifted,
+    training_data,
+)
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,18 @@ inlined picture without fetching anything."""
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from curation_fixtures import ColourClassifier, make_gallery, shapes
 from ganpage.curation.pipeline import curate_gallery
 from ganpage.curation.report import render_report, summary, write_report
 from ganpage.curation.rules import Rules
 from ganpage.curation.scoring import Scorers
 from ganpage.gallery import Gallery
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from helpers.browser import CHROMIUM
+from helpers.curation import ColourClassifier, make_gallery, shapes
 
 
 class Links(HTMLParser):

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port, wait_for_http
 from ganpage.gallery import INDEX_FILE, Gallery
 from ganpage.web.hygiene import SECURITY_HEADERS
-from nginx_deploy import DEPLOY, NGINX, check_config, running_nginx, write_config
+from helpers.nginx import DEPLOY, NGINX, check_config, running_nginx, write_config
+from helpers.servers import free_port, wait_for_http
 
 needs_nginx = pytest.mark.skipif(NGINX is None or shutil.which("openssl") is None,
                                  reason="nginx or openssl is not installed")

@@ -7,7 +7,7 @@ import pytest
 from ganpage import onnx_export
 from ganpage.commands.export_onnx import export_onnx
 from ganpage.errors import GanpageError
-from test_cli import ganpage
+from helpers.cli import ganpage
 
 
 def test_export_onnx_prints_parity_and_sizes(tiny_model, tmp_path):

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_model
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.generate import TruncationRange, choose_categories, generate, plan
 from ganpage.models import load_generator
 from ganpage.shards import Shard
+from helpers.models import make_tiny_model
 
 
 def test_truncation_parsing():

@@ -22,7 +22,6 @@ import torch
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, make_tiny_model, metrics_text, wait_for_http, wait_until_ready
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.generate import encode
@@ -30,6 +29,8 @@ from ganpage.live.settings import LiveSettings
 from ganpage.models import load_generator
 from ganpage.web.app import SiteConfig, create_app
 from ganpage.web.schemas import CategorySummary, DrawnPicture, Picture, Problem
+from helpers.models import make_tiny_model
+from helpers.servers import free_port, metrics_text, wait_for_http, wait_until_ready
 
 
 def drawn(category: str, seed: int | str) -> str:
@@ -621,7 +622,7 @@ def test_a_live_only_site_in_chromium(reap):
     with GANPAGE_SCREENSHOT set)."""
     from playwright.sync_api import sync_playwright
 
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
+    from helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
     port = free_port()
     process = reap(subprocess.Popen(

@@ -24,6 +24,7 @@ from ganpage.categories import CategorySet
 from ganpage.recipe import redirect_query
 from ganpage.web.draw import requested_recipe
 from ganpage.web.live_page import LIVE_CONTENT_SECURITY_POLICY, PAGE, write_live_page
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
 RECIPE_JS = Path(__file__).parents[1] / "src" / "ganpage" / "web" / "live_assets" / "recipe.js"
 CATEGORIES = CategorySet.from_names(["Hamster", "Bagel", "Tabby cat", "Ice cream"])
@@ -161,10 +162,6 @@ def test_serve_live_routes(tiny_model, onnx_cache):
 
 # -- In Chromium --------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 def in_chromium(test):
@@ -176,7 +173,7 @@ def in_chromium(test):
 @pytest.fixture(scope="module")
 def static_server(live_site):
     """``python -m http.server`` on the folder above the site: the page lives at /mysite/."""
-    from conftest import free_port, wait_for_http
+    from helpers.servers import free_port, wait_for_http
 
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
@@ -451,7 +448,7 @@ def live_server(tmp_path_factory):
     cache of its own: (base URL, cache folder)."""
     import os
 
-    from conftest import free_port, wait_for_http
+    from helpers.servers import free_port, wait_for_http
 
     port = free_port()
     cache = tmp_path_factory.mktemp("server-cache")
@@ -498,7 +495,7 @@ def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoj
 def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_server, truncation):
     """BigGAN-deep's float64 truncation input runs in onnxruntime-web as in PyTorch."""
     from ganpage.models import load_generator
-    from test_onnx_export import tiny_biggan
+    from helpers.biggan import tiny_biggan
 
     folder = live_site / "biggan"
     if not (folder / PAGE).exists():
@@ -515,9 +512,9 @@ def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_serv
 def test_a_style_model_draws_each_seeds_style_in_the_browser(page, live_site, static_server):
     """A model with a style label: live.js feeds the style noise.js draws from the seed, so the
     browser's pictures are PyTorch's for seeds of different styles."""
-    from conftest import make_tiny_model
     from ganpage.models import load_generator
     from ganpage.noise import style_ids
+    from helpers.models import make_tiny_model
 
     folder = live_site / "styled"
     if not (folder / PAGE).exists():

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_model
 from ganpage.categories import CategorySet
 from ganpage.data.dataset import DatasetWriter, load_training_set
 from ganpage.errors import GanpageError
@@ -25,7 +24,8 @@ from ganpage.naming_test import (
     normal_form,
     score_sheet,
 )
-from test_cli import ganpage
+from helpers.cli import ganpage
+from helpers.models import make_tiny_model
 
 CLASSES = ["Hamster", "Doughnut", "Mailbox", "Tangerine", "Cactus", "Hot Dog", "Bagel", "Comb",
            "Kite", "Anvil", "Teapot", "Walrus"]

@@ -10,33 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from biggan_weights import random_state
-from conftest import make_tiny_model
-from ganpage.categories import CategorySet
 from ganpage.data.synthetic import write_noise_dataset
 from ganpage.export import export_run
 from ganpage.models import load_generator
-from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.generator import to_uint8
-from ganpage.models.loading import save_model
 from ganpage.noise import truncated_noise
 from ganpage.onnx_export import GOALS, MANIFEST, OnnxExportError, export_onnx
 from ganpage.train import train
 from ganpage.train_config import TrainConfig
-
-TINY_BIGGAN_LAYERS = [(False, 16, 16), (True, 16, 4), (False, 4, 4), (True, 4, 1)]
-
-
-def tiny_biggan(folder):
-    """A BigGAN-deep with the published block structure cut to 16 px and 4 channels a unit."""
-    config = BigGANConfig(output_dim=16, z_dim=8, class_embed_dim=8, channel_width=4,
-                          num_classes=5, layers=TINY_BIGGAN_LAYERS, attention_layer_position=2)
-    net = BigGANDeep(config)
-    net.load_state_dict(random_state({k: v.shape for k, v in net.state_dict().items()}))
-    categories = CategorySet.from_names(["Husky", "Tabby cat", "Bagel", "Mailbox", "Ferret"])
-    save_model(folder, architecture="biggan-deep", model_id="tiny-biggan",
-               config=config.to_dict(), net=net, categories=categories, card="# tiny\n")
-    return folder
+from helpers.biggan import tiny_biggan
+from helpers.models import make_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nginx_deploy import NGINX
+from helpers.nginx import NGINX
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "reliability.py"
 spec = importlib.util.spec_from_file_location("reliability", SCRIPT)

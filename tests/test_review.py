@@ -23,7 +23,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import free_port, wait_for_http
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.web.app import SiteConfig, create_app
@@ -38,13 +37,11 @@ from ganpage.web.review import (
     review_token,
 )
 from ganpage.web.review_sessions import SESSION_SECONDS, TRIES, TRY_SECONDS
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from helpers.servers import free_port, wait_for_http
 
 TOKEN = "test-review-token-0123456789-abcdef"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 @pytest.fixture

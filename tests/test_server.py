@@ -14,14 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import free_port, wait_for_http
 from ganpage.gallery import Gallery
+from helpers.servers import free_port, serving, wait_for_http, worker_pids
 
 SERVERS = ["granian", "uvicorn"]
 TESTS = Path(__file__).parent
@@ -41,34 +40,6 @@ def slow_app():
         await send({"type": "http.response.body", "body": b"finished"})
 
     return app
-
-
-def worker_pids(pid: int) -> set[int]:
-    """The server's worker processes: children of ``pid`` except multiprocessing's tracker."""
-    children = set()
-    for thread in os.listdir(f"/proc/{pid}/task"):
-        children.update(int(p) for p in Path(f"/proc/{pid}/task/{thread}/children").read_text()
-                        .split())
-    return {p for p in children
-            if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()}
-
-
-@contextlib.contextmanager
-def serving(reap, gallery: Path, server: str, *options: str,
-            environment: dict | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
-    """`ganpage serve` in a child process, stopped with SIGTERM at the end (as systemd does)."""
-    port = free_port()
-    process = reap(subprocess.Popen(
-        [sys.executable, "-m", "ganpage", "serve", str(gallery), "--port", str(port),
-         "--server", server, *options], stdout=subprocess.DEVNULL, start_new_session=True,
-        env=environment))
-    base = f"http://127.0.0.1:{port}"
-    wait_for_http(base + "/healthz", process)
-    try:
-        yield process, base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.mark.parametrize("server", SERVERS)

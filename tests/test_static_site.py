@@ -19,12 +19,14 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import free_port, make_tiny_model, wait_for_http
 from ganpage.cli import app
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.static_site import SiteOptions, build_site
-from nginx_deploy import NGINX, running_nginx
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from helpers.models import make_tiny_model
+from helpers.nginx import NGINX, running_nginx
+from helpers.servers import free_port, wait_for_http
 
 PUBLIC = "https://user.github.io/mysite"
 
@@ -336,10 +338,6 @@ def test_a_build_without_live_removes_the_live_page(live_site, tiny_gallery, tmp
 
 # -- in a browser ---------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 @contextlib.contextmanager

@@ -13,21 +13,7 @@ from ganpage.errors import GanpageError
 from ganpage.export import export_run
 from ganpage.models import load_generator
 from ganpage.train import autocast_dtype, train
-from ganpage.train_config import TrainConfig
-
-
-def make_dataset(root: Path, classes: int = 2, per_class: int = 6, size: int = 32) -> Path:
-    """Random-noise pictures, distinct enough to survive near-duplicate removal."""
-    return write_noise_dataset(root, classes, per_class, size)
-
-
-def tiny_config(data: Path, out: Path, **changes) -> TrainConfig:
-    values = dict(data=str(data), out=str(out), total_kimg=1.0, batch_size=4, z_dim=8,
-                  embed_dim=8, g_channels=4, d_channels=4, grid_every_kimg=0.008,
-                  checkpoint_every_kimg=1.0, log_every_steps=1, grid_classes=2, grid_seeds=3,
-                  threads=1)
-    values.update(changes)
-    return TrainConfig(**values)
+from helpers.training import assert_same_networks, make_dataset, straight_and_resumed, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -100,26 +86,6 @@ def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path, precision):
     a, b, _ = straight_and_resumed(config, tmp_path, before=2, after=1)
     assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (3, 12)
     assert_same_networks(a, b)
-
-
-def straight_and_resumed(config, tmp_path: Path, before: int, after: int):
-    """The last checkpoints of ``before + after`` steps in one go and of ``before`` steps, a
-    resume, then ``after`` more; with the straight run's folder. ``config(out)`` makes a
-    config."""
-    straight = train(config(tmp_path / "a"), show_progress=False,
-                     stop_after_steps=before + after)
-    interrupted = train(config(tmp_path / "b"), show_progress=False, stop_after_steps=before)
-    train(config(tmp_path / "b"), resume=interrupted, show_progress=False,
-          stop_after_steps=after)
-    return (load_checkpoint(latest_checkpoint(straight)),
-            load_checkpoint(latest_checkpoint(interrupted)), straight)
-
-
-def assert_same_networks(a: dict, b: dict) -> None:
-    """Two checkpoints' G, D and EMA G equal bit for bit."""
-    for key in ("G", "D", "G_ema"):
-        for name, tensor in a[key].items():
-            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
 
 
 def test_precision_follows_the_hardware_and_refuses_unknown_names(monkeypatch):
@@ -239,7 +205,7 @@ def test_torchrun_ddp_on_cpu(dataset, tmp_path):
     import subprocess
     import sys
 
-    from conftest import free_port
+    from helpers.servers import free_port
 
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
@@ -327,7 +293,7 @@ def test_sigterm_to_torchrun_stops_every_rank_on_one_step_with_a_checkpoint(data
     import sys
     import time
 
-    from conftest import free_port
+    from helpers.servers import free_port
 
     run = tmp_path / "runs" / "00000-shapes-32"
     process = reap(subprocess.Popen(

@@ -29,7 +29,7 @@ from ganpage.data.dataset import load_training_set
 from ganpage.data.sampling import parse_line, reservoir_sample
 from ganpage.data.urls import DownloadSettings, download_url_list
 from ganpage.errors import GanpageError
-from test_decode import png_bomb
+from helpers.images import png_bomb
 
 
 def picture_bytes(seed: int, fmt: str = "JPEG") -> bytes:
@@ -420,7 +420,7 @@ def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path)
 DECODE_UNDER_A_LIMIT = """
 import sys
 sys.path.insert(0, {tests!r})
-from test_decode import flat_png
+from helpers.images import flat_png
 from ganpage.data.fetch import DownloadSettings, Refused, process_body
 from ganpage.data.urls import limit_memory
 data = flat_png(4096, 4096)  # within the scaled cap of a 256 px picture: 64 MB as RGBA

@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from conftest import free_port, wait_for_http
 from ganpage.gallery import Gallery
+from helpers.servers import free_port, wait_for_http
 
 
 def eventually(check, seconds: float = 10.0) -> bool:
@@ -137,10 +137,10 @@ def test_pending_pictures_are_hidden_until_approved(tiny_model, tmp_path):
 def test_category_names_read_right_as_plurals_and_proper_words(tmp_path):
     from fastapi.testclient import TestClient
 
-    from conftest import make_tiny_model
     from ganpage.generate import TruncationRange, choose_categories, generate, plan
     from ganpage.models import load_generator
     from ganpage.web.app import create_app
+    from helpers.models import make_tiny_model
 
     names = ["Admission Tickets", "Airplane", "Dvd"]
     generator = load_generator(make_tiny_model(tmp_path / "m", names))
@@ -168,10 +168,10 @@ def test_category_pages_and_sport_titles_read_right(tmp_path):
     """They read "8 Cherries pictures that do not exist" and "This Ice Hockey Does Not Exist"."""
     from fastapi.testclient import TestClient
 
-    from conftest import make_tiny_model
     from ganpage.generate import TruncationRange, choose_categories, generate, plan
     from ganpage.models import load_generator
     from ganpage.web.app import create_app
+    from helpers.models import make_tiny_model
 
     generator = load_generator(make_tiny_model(tmp_path / "m", ["Cherries", "Ice Hockey",
                                                                 "Bacon"]))

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import free_port, wait_for_http
 from ganpage.gallery import Gallery
 from ganpage.web.app import SiteConfig, create_app
+from helpers.servers import free_port, wait_for_http
 
 TEMPLATES = Path(__file__).parents[1] / "src" / "ganpage" / "web" / "templates"
 

@@ -21,10 +21,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, metrics_text, wait_for_http
 from ganpage.web.app import create_app
 from ganpage.web.metrics import Metrics
-from test_server import serving
+from helpers.servers import free_port, metrics_text, serving, wait_for_http
 
 SERVERS = ["granian", "uvicorn"]
 

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from conftest import free_port
 from ganpage.errors import GanpageError
 from ganpage.web.proxies import TrustedProxies, client_key
+from helpers.servers import free_port
 
 
 def scope(peer: str, *headers: tuple[str, str]) -> dict:

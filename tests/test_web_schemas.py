@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from conftest import make_tiny_model
 from ganpage.live.settings import LiveSettings
 from ganpage.web.app import SiteConfig, create_app
 from ganpage.web.schemas import CategorySummary, Picture, Problem
+from helpers.models import make_tiny_model
 
 
 @pytest.fixture(scope="module")
