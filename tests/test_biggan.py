@@ -172,6 +172,7 @@ def test_bfloat16_pictures_stay_within_one_level_of_float32(small_checkpoint):
         assert difference.max() > 0  # it really ran in bfloat16
 
 
+@pytest.mark.slow
 def test_generate_command_with_a_biggan_folder_and_preset(small_checkpoint, tmp_path):
     import subprocess
     import sys

@@ -9,6 +9,7 @@ from helpers.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 pytestmark = needs_chromium
 
 
+@pytest.mark.slow
 def test_home_page_in_chromium(live_server, tmp_path):
     from playwright.sync_api import sync_playwright
 

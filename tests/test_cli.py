@@ -16,6 +16,7 @@ COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["in
             ["run", "pack"], ["run", "unpack"], ["naming-test"], ["naming-test", "score"]]
 
 
+@pytest.mark.slow
 def test_top_level_help_lists_commands():
     result = ganpage("--help")
     assert result.returncode == 0
@@ -23,6 +24,7 @@ def test_top_level_help_lists_commands():
         assert command in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_help_shows_a_runnable_example(command):
     result = ganpage(*command, "--help")
@@ -31,6 +33,7 @@ def test_every_command_help_shows_a_runnable_example(command):
     assert f"ganpage {' '.join(command)}" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["generate", "g", "--model", "no-such-model"], "no model 'no-such-model'"),
     (["generate", "g", "--truncation", "2"], "bad truncation"),
@@ -60,6 +63,7 @@ def tree(root) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["generate", "g", "--per-category", "0"], "Invalid value for '--per-category'"),
     (["generate", "g", "--per-category", "-3"], "Invalid value for '--per-category'"),
@@ -118,6 +122,7 @@ def test_choices_are_spelt_as_the_library_spells_them():
     assert set(cli.Status) == set(STATUSES) and cli.MAX_SEED == MAX_SEED
 
 
+@pytest.mark.slow
 def test_gallery_verify_exits_1_when_it_finds_problems(tmp_path, tiny_model):
     assert ganpage("generate", "g", "--model", str(tiny_model), "--per-category", "1",
                    "--quiet", cwd=tmp_path).returncode == 0
@@ -126,6 +131,7 @@ def test_gallery_verify_exits_1_when_it_finds_problems(tmp_path, tiny_model):
     assert result.returncode == 1 and "1 problems" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_failed_generate_removes_the_gallery_it_made_but_not_one_that_was_there(tmp_path,
                                                                                  tiny_model):
     result = ganpage("generate", "g", "--model", str(tiny_model), "-c", "hamstr", cwd=tmp_path)
@@ -137,18 +143,21 @@ def test_a_failed_generate_removes_the_gallery_it_made_but_not_one_that_was_ther
     assert len(list((tmp_path / "g").rglob("*.webp"))) == 3
 
 
+@pytest.mark.slow
 def test_eval_without_a_classifier_says_how_to_make_one(tmp_path, tiny_model):
     result = ganpage("eval", str(tiny_model), "--data", "d", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "ships no classifier; pass --classifier FOLDER" in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_category_suggests(tmp_path, tiny_model):
     result = ganpage("generate", "g", "--model", str(tiny_model), "-c", "hamstr", cwd=tmp_path)
     assert result.returncode == 2
     assert "Did you mean: Hamster?" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_generate_verify_approve_round_trip(tmp_path, tiny_model):
     assert ganpage("generate", "g", "--model", str(tiny_model), "--per-category", "2",
                    "--quiet", cwd=tmp_path).returncode == 0
@@ -161,6 +170,7 @@ def test_generate_verify_approve_round_trip(tmp_path, tiny_model):
     assert "has no picture 0123456789ab, feedfacecafe; nothing changed" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_demo_builds_a_gallery_from_a_model_folder(tmp_path, tiny_model):
     result = ganpage("demo", "--model", str(tiny_model), "--per-category", "2", "--no-serve",
                      "--out", str(tmp_path / "demo"), cwd=tmp_path)
@@ -168,6 +178,7 @@ def test_demo_builds_a_gallery_from_a_model_folder(tmp_path, tiny_model):
     assert "6 new pictures" in result.stdout
 
 
+@pytest.mark.slow
 def test_resume_with_a_different_network_width_says_to_start_a_new_run(tmp_path):
     import json
     from dataclasses import asdict

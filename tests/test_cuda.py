@@ -213,6 +213,7 @@ def nccl_group(monkeypatch):
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_ddp_over_nccl_matches_the_plain_networks(nccl_group, tmp_path):
     """G and D wrapped as train() wraps them under torchrun: the same losses, gradients and
     weights as unwrapped networks from the same seeds, and checkpoints without "module."."""
@@ -247,6 +248,7 @@ def test_ddp_over_nccl_matches_the_plain_networks(nccl_group, tmp_path):
     assert dist.get_backend() == "nccl" and flag.tolist() == [1.0, 1.0]
 
 
+@pytest.mark.slow
 def test_torchrun_trains_on_cuda(dataset, tmp_path):
     """`torchrun --nproc-per-node 1 -m ganpage train --device cuda`. With WORLD_SIZE=1 train()
     joins no process group and wraps nothing in DDP: this is the launcher path on one GPU."""
@@ -324,6 +326,7 @@ def test_generate_on_cuda_fills_a_gallery(tiny_model, tmp_path):
     assert mean_level_difference(np.stack(made), np.stack(expected)) < 2.0
 
 
+@pytest.mark.slow
 def test_generate_command_on_cuda(tiny_model, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "ganpage", "generate", str(tmp_path / "g"), "--model",

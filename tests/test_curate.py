@@ -101,6 +101,7 @@ def ganpage(*args: str, cwd) -> subprocess.CompletedProcess:
                           text=True, cwd=cwd, timeout=120)
 
 
+@pytest.mark.slow
 def test_rank_generate_and_list_the_best_categories_from_the_command_line(
         tmp_path, colour_classifier):
     folder = make_tiny_model(tmp_path / "model", COLOURS)
@@ -121,6 +122,7 @@ def test_rank_generate_and_list_the_best_categories_from_the_command_line(
     assert demo.returncode == 0 and "2 new pictures" in demo.stdout, demo.stderr
 
 
+@pytest.mark.slow
 def test_rank_categories_needs_a_model_folder_and_a_classifier(tmp_path):
     missing = ganpage("rank-categories", "nowhere", cwd=tmp_path)
     assert missing.returncode == 2 and "is not a model folder" in missing.stderr

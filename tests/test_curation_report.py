@@ -69,6 +69,7 @@ def test_a_dry_run_report_says_so(curated, tmp_path):
     assert "A dry run" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium")
 def test_chromium_shows_every_inlined_picture_and_fetches_nothing(curated, tmp_path):

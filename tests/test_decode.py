@@ -112,6 +112,7 @@ print(len(data), verdict, seconds, peak_kb // 1024)
 """
 
 
+@pytest.mark.slow
 def test_a_small_png_of_many_pixels_is_refused_before_it_costs_memory():
     """8000 x 8000 is under the absolute cap (64 MP): made into a 64 px picture it is refused
     by the cap scaled to that size, before a pixel is decoded (it took 1.5 GB and 7.5 s)."""

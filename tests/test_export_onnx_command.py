@@ -10,6 +10,7 @@ from ganpage.errors import GanpageError
 from helpers.cli import ganpage
 
 
+@pytest.mark.slow
 def test_export_onnx_prints_parity_and_sizes(tiny_model, tmp_path):
     out = tmp_path / "web-model"
     result = ganpage("export-onnx", str(tiny_model), "--out", str(out))
@@ -24,6 +25,7 @@ def test_export_onnx_prints_parity_and_sizes(tiny_model, tmp_path):
     assert "torchvision" not in result.stderr
 
 
+@pytest.mark.slow
 def test_export_onnx_into_a_file_is_one_line(tiny_model, tmp_path):
     target = tmp_path / "a-file"
     target.write_text("x")

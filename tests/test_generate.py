@@ -123,6 +123,7 @@ def _kill_9_once_indexed(command: list[str], gallery: Path, count: int) -> None:
     assert process.wait() == -signal.SIGKILL, "the run ended before it could be killed"
 
 
+@pytest.mark.slow
 def test_kill_9_at_several_points_then_resume_completes(tiny_model, tmp_path):
     """The fault test: SIGKILL mid-run, several times, then one clean run finishes the set.
 

@@ -20,6 +20,7 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
 
 
+@pytest.mark.slow
 def test_counts_tracked_untracked_and_carried_files_not_ignored_ones(tmp_path):
     git(tmp_path, "init", "-q")
     (tmp_path / ".gitignore").write_text("/.gpu/\n/big/\n")

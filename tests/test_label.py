@@ -178,6 +178,7 @@ def test_the_commands_default_threshold_is_the_measured_one():
     assert default == DEFAULT_THRESHOLD
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["label", "{f}", "g"], "say which classifier"),
     (["label", "{f}", "g", "--model", "emoji64", "--classifier", "emoji64"],

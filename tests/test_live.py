@@ -491,6 +491,7 @@ def exporting_into(cache: Path, timeout: float) -> list[Path]:
     return found
 
 
+@pytest.mark.slow
 def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
     port = free_port()
     process = reap(subprocess.Popen(
@@ -530,6 +531,7 @@ def workers_of(log: Path, path: str) -> set[int]:
     return {line["worker"] for line in lines if line["path"] == path}
 
 
+@pytest.mark.slow
 def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(model, reap,
                                                                               tmp_path):
     port, metrics_port = free_port(), free_port()
@@ -569,6 +571,7 @@ def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(m
         assert live_sample(text, "ganpage_live_refused_total", reason="rate") == refused
 
 
+@pytest.mark.slow
 def test_a_bad_live_model_is_one_line_before_serving(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ganpage", "serve", "--live",
                            str(tmp_path / "missing"), "--port", str(free_port())],
@@ -614,6 +617,7 @@ def test_the_queue_holds_what_the_model_draws_in_queue_seconds_at_its_pace():
     assert engine.batcher.limit == 100
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
 def test_a_live_only_site_in_chromium(reap):

@@ -71,6 +71,7 @@ def python_verdict(query: str) -> list:
             redirect_query(text, recipe)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 def test_recipe_js_agrees_with_recipe_py_on_tricky_queries(tmp_path):
     classes = [{"id": c.id, "slug": c.slug} for c in CATEGORIES]
@@ -243,6 +244,7 @@ def pytorch_picture(generator, url: str) -> np.ndarray:
     return generator.sample([generator.categories.by_slug(slug).id], [seed], truncation)[0]
 
 
+@pytest.mark.slow
 @in_chromium
 def test_permalink_draws_the_picture_pytorch_draws(page, static_server, emoji64, tmp_path):
     import os
@@ -268,6 +270,7 @@ def backend_options(page) -> dict[str, str]:
         (o) => [o.value, o.textContent + (o.disabled ? ' [off]' : '')]))""")
 
 
+@pytest.mark.slow
 @in_chromium
 def test_without_webgpu_the_page_runs_webassembly_all_from_its_own_site(page, static_server):
     fetched = []
@@ -321,6 +324,7 @@ HARDWARE_ADAPTER = """(() => {
 })();"""
 
 
+@pytest.mark.slow
 @in_chromium
 def test_a_software_gpu_is_offered_but_webassembly_is_chosen(webgpu_page, static_server):
     page = webgpu_page
@@ -334,6 +338,7 @@ def test_a_software_gpu_is_offered_but_webassembly_is_chosen(webgpu_page, static
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_a_site_without_the_webgpu_build_runs_webassembly_on_a_gpu(webgpu_page, live_site,
                                                                     static_server):
@@ -353,6 +358,7 @@ def test_a_site_without_the_webgpu_build_runs_webassembly_on_a_gpu(webgpu_page, 
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_webgpu_draws_the_picture_pytorch_draws_and_the_choice_is_kept(webgpu_page,
                                                                        static_server, emoji64):
@@ -377,6 +383,7 @@ def test_webgpu_draws_the_picture_pytorch_draws_and_the_choice_is_kept(webgpu_pa
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_seeds_differ_and_a_permalink_redraws_its_picture(page, static_server, emoji64):
     page.goto(static_server)
@@ -391,6 +398,7 @@ def test_seeds_differ_and_a_permalink_redraws_its_picture(page, static_server, e
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_chosen_category_and_morph(page, static_server, emoji64):
     page.goto(static_server + "?category=bagel&seed=1")
@@ -409,6 +417,7 @@ def test_chosen_category_and_morph(page, static_server, emoji64):
     assert np.abs(after.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
 
 
+@pytest.mark.slow
 @in_chromium
 @pytest.mark.parametrize("query", ["category=no-such-thing&seed=1", "category=hamster&seed=-1",
                                    "category=hamster&seed=1&truncation=1.5",
@@ -422,6 +431,7 @@ def test_a_bad_permalink_shows_an_error_not_a_picture(page, static_server, query
     assert page.locator("#picture").is_hidden() and page.locator("#problem").is_visible()
 
 
+@pytest.mark.slow
 @in_chromium
 def test_after_a_bad_permalink_the_buttons_draw(page, static_server, emoji64):
     """A wrong slug says so, then the page still works (its buttons stayed disabled): Draw
@@ -470,6 +480,7 @@ def live_server(tmp_path_factory):
             process.wait()
 
 
+@pytest.mark.slow
 @in_chromium
 def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoji64):
     """The server exports the ONNX in the background before anyone asks; its own CSP header
@@ -490,6 +501,7 @@ def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoj
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 @pytest.mark.parametrize("truncation", ["0.555", "0.7", "1"])
 def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_server, truncation):
@@ -508,6 +520,7 @@ def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_serv
     assert pixels.std() > 5 and page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_a_style_model_draws_each_seeds_style_in_the_browser(page, live_site, static_server):
     """A model with a style label: live.js feeds the style noise.js draws from the seed, so the

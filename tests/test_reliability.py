@@ -46,6 +46,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
         yield running
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CHECKED)
 def test_the_short_suite_finds_no_problem(site, name):
     outcome = reliability.CHECKS[name](site, reliability.SHORT)

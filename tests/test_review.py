@@ -165,6 +165,7 @@ def test_the_token_is_printed_only_when_made_and_only_to_a_terminal():
     assert made not in str(caught.value) and "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_new_token_with_no_terminal_to_show_it_stops_the_server_in_one_line(gallery, reap):
     environment = {key: value for key, value in os.environ.items()
                    if key != "GANPAGE_REVIEW_TOKEN"}
@@ -177,6 +178,7 @@ def test_a_new_token_with_no_terminal_to_show_it_stops_the_server_in_one_line(ga
     assert len(stderr.strip().splitlines()) == 1 and "set GANPAGE_REVIEW_TOKEN" in stderr
 
 
+@pytest.mark.slow
 def test_a_new_token_is_printed_to_a_terminal(gallery, reap):
     environment = {key: value for key, value in os.environ.items()
                    if key != "GANPAGE_REVIEW_TOKEN"}
@@ -540,6 +542,7 @@ def until_both_workers_answer(base: str, path: str, status: int, log: Path,
                    if line["path"] == path and line["status"] == status}
 
 
+@pytest.mark.slow
 def test_a_session_holds_and_ends_in_every_worker(review_server, tmp_path):
     base, _ = review_server
     log = tmp_path / "access.jsonl"
@@ -552,6 +555,7 @@ def test_a_session_holds_and_ends_in_every_worker(review_server, tmp_path):
     until_both_workers_answer(base, "/review/api/csrf", 401, log, session)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_reject_by_keyboard_in_chromium(review_server, gallery: Path):

@@ -42,6 +42,7 @@ def slow_app():
     return app
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(tiny_gallery, reap, server):
     with serving(reap, tiny_gallery, server, "--workers", "2") as (process, base):
@@ -89,6 +90,7 @@ def until_every_worker_answers(base: str, path: str, status: int, log: Path,
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_picture_one_worker_finds_deleted_stops_being_shown_by_all(tiny_gallery, reap,
                                                                      server, tmp_path):
@@ -107,6 +109,7 @@ def test_a_picture_one_worker_finds_deleted_stops_being_shown_by_all(tiny_galler
     assert took < 10 and pages == [404] * 30  # and it stays hidden, in both
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_stop_finishes_requests_in_flight_and_removes_the_metrics_folder(reap, server, tmp_path):
     port = free_port()
@@ -131,6 +134,7 @@ def test_stop_finishes_requests_in_flight_and_removes_the_metrics_folder(reap, s
     assert list(tmp_path.iterdir()) == []  # the multiprocess metrics folder is gone
 
 
+@pytest.mark.slow
 def test_a_request_whose_headers_never_finish_is_dropped(tiny_gallery, reap):
     """Granian closes it after HEADER_TIMEOUT_SECONDS (uvicorn has no such timeout)."""
     from ganpage.web.server import HEADER_TIMEOUT_SECONDS
@@ -148,6 +152,7 @@ def test_a_request_whose_headers_never_finish_is_dropped(tiny_gallery, reap):
     assert HEADER_TIMEOUT_SECONDS - 1 < waited < HEADER_TIMEOUT_SECONDS + 5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_hundreds_of_slow_clients_do_not_starve_a_normal_one(tiny_gallery, reap, server):
     slow = []

@@ -228,6 +228,7 @@ def test_the_command_reports_written_unchanged_and_removed(gallery, tmp_path):
     assert not (tmp_path / "other").exists()  # removed again: nothing half made
 
 
+@pytest.mark.slow
 def test_nginx_serves_the_built_site_with_its_404_page(gallery, tmp_path):
     """deploy/nginx/ganpage-site.conf in front of a real build: pages with and without .html,
     the site's 404 page (links from the root) for any missing path, no dot files."""
@@ -363,6 +364,7 @@ def served_site(gallery, tmp_path):
         yield url + "site/"
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_the_site_under_a_sub_path_in_chromium(served_site, tmp_path):
@@ -400,6 +402,7 @@ INLINE_SCRIPT_REFUSED = """() => new Promise(resolve => {
 })"""
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_the_sites_live_page_draws_under_a_sub_path_in_chromium(live_site):
@@ -420,6 +423,7 @@ def test_the_sites_live_page_draws_under_a_sub_path_in_chromium(live_site):
             browser.close()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists() or NGINX is None
                     or shutil.which("openssl") is None, reason="needs chromium, nginx, openssl")

@@ -161,6 +161,7 @@ def test_export_gives_a_loadable_model(dataset, tmp_path):
     assert generator.sample([0, 1], [1, 2], 0.8).shape == (2, 32, 32, 3)
 
 
+@pytest.mark.slow
 def test_export_ships_the_classifier_and_eval_uses_it(dataset, tmp_path):
     import json
     import subprocess
@@ -200,6 +201,7 @@ def test_export_refuses_a_classifier_of_other_classes(dataset, tmp_path):
     assert not (tmp_path / "model" / "classifier").exists()
 
 
+@pytest.mark.slow
 def test_torchrun_ddp_on_cpu(dataset, tmp_path):
     """Two processes under torchrun (gloo backend) train one run; rank 0 writes it."""
     import subprocess
@@ -223,6 +225,7 @@ def test_torchrun_ddp_on_cpu(dataset, tmp_path):
     assert len(ranks) == 2 and not torch.equal(ranks[0]["torch"], ranks[1]["torch"])
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_step_finishes_the_step_and_writes_a_checkpoint(dataset, tmp_path,
                                                                    monkeypatch, sigint_raises):
     """SIGINT lands between G's update and the EMA's, the worst place; training finishes that
@@ -259,6 +262,7 @@ def test_ctrl_c_mid_step_finishes_the_step_and_writes_a_checkpoint(dataset, tmp_
             assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after the stop"
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path, reap):
     import signal
     import subprocess
@@ -285,6 +289,7 @@ def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path, reap):
     assert 0 < checkpoint["images_seen"] < 1_000_000
 
 
+@pytest.mark.slow
 def test_sigterm_to_torchrun_stops_every_rank_on_one_step_with_a_checkpoint(dataset, tmp_path,
                                                                            reap):
     """torchrun passes SIGTERM to its workers; the ranks agree on a step and rank 0 saves it."""

@@ -386,6 +386,7 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path):
     """Counts of outcomes after kill -9 + resume equal those of one uninterrupted run."""
     lines = [f"{server}/good/{i}" for i in range(40)] + [f"{server}/slow/{i}" for i in range(6)]
@@ -433,6 +434,7 @@ except Refused as error:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("extra", "outcome"), [(16 << 20, "too_many_pixels"),
                                                 (urls_module.DECODE_MEMORY_BYTES, "decoded")])
 def test_a_decode_worker_past_its_memory_limit_refuses_the_picture(extra, outcome):

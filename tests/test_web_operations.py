@@ -38,6 +38,7 @@ def metric(text: str, route: str, method: str = "GET", status: int = 200) -> flo
     return 0.0
 
 
+@pytest.mark.slow
 def test_health_and_readiness(live_server):
     alive = httpx.get(live_server + "/healthz")
     assert alive.status_code == 200 and alive.json() == {"status": "alive"}
@@ -127,6 +128,7 @@ def test_batched_observations_export_as_observe_would():
     assert metric(batched.exposition()[0].decode(), "/x") == len(seconds)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_metrics_add_up_across_workers_on_their_own_loopback_port(tiny_gallery, reap, server):
     port = free_port()
@@ -147,6 +149,7 @@ def test_metrics_add_up_across_workers_on_their_own_loopback_port(tiny_gallery, 
         httpx.get(metrics, timeout=2)
 
 
+@pytest.mark.slow
 def test_the_metrics_listener_is_on_loopback_and_a_taken_port_is_one_line(tiny_gallery, reap):
     port = free_port()
     with serving(reap, tiny_gallery, "granian", "--metrics-port", str(port)):
@@ -179,6 +182,7 @@ def _bound_addresses(port: int) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_access_log_is_one_json_line_per_request(tiny_gallery, reap, server, tmp_path):
     log = tmp_path / "access.jsonl"
@@ -204,6 +208,7 @@ def test_access_log_is_one_json_line_per_request(tiny_gallery, reap, server, tmp
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ours[0]["time"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_the_access_log_has_the_client_a_trusted_proxy_names_and_no_secret(tiny_gallery, reap,
                                                                           server, tmp_path):
@@ -220,6 +225,7 @@ def test_the_access_log_has_the_client_a_trusted_proxy_names_and_no_secret(tiny_
         assert line["query"] == "token=REDACTED&x=1" and "secret" not in log.read_text()
 
 
+@pytest.mark.slow
 def test_settings_come_from_flags_and_environment(tiny_gallery, reap, tmp_path):
     log = tmp_path / "from-env.jsonl"
     port = free_port()
@@ -239,6 +245,7 @@ def test_settings_come_from_flags_and_environment(tiny_gallery, reap, tmp_path):
     assert '"path": "/about"' in log.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variable, value, message", [
     ("GANPAGE_WORKERS", "many", "Invalid value for '--workers' (env var: 'GANPAGE_WORKERS')"),
     ("GANPAGE_SERVER", "nginx", "Invalid value for '--server' (env var: 'GANPAGE_SERVER')"),
