@@ -5,6 +5,7 @@ redacted, the client a trusted proxy names and no other), GANPAGE_* environment 
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import json
 import os
@@ -12,18 +13,26 @@ import re
 import socket
 import subprocess
 import sys
-import time
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from ganpage.web.app import create_app
 from ganpage.web.metrics import Metrics
-from helpers.servers import free_port, metrics_text, serving, wait_for_http
+from helpers.servers import (
+    free_port,
+    metrics_text,
+    serving,
+    wait_for_http,
+    wait_until,
+    worker_pids,
+)
 
 SERVERS = ["granian", "uvicorn"]
 
@@ -135,18 +144,40 @@ def test_metrics_add_up_across_workers_on_their_own_loopback_port(tiny_gallery, 
     metrics = f"http://127.0.0.1:{port}/metrics"
     with serving(reap, tiny_gallery, server, "--workers", "2",
                  "--metrics-port", str(port)) as (process, base):
-        for _ in range(60):
-            assert httpx.get(base + "/").status_code == 200  # a new connection each
+        wait_until(lambda: len(worker_pids(process.pid)) == 2, 30, "serve did not start 2 workers")
+        sent = 0
+
+        def both_workers_answered() -> bool:
+            nonlocal sent
+            for _ in range(10):
+                assert httpx.get(base + "/").status_code == 200  # a new connection each
+                sent += 1
+            return sum(1 for n in counts_by_worker(process.pid, "/").values() if n) == 2
+
+        # the two workers share the listening socket; go on until each has counted some
+        wait_until(both_workers_answered, 60, "one worker answered every request")
         assert httpx.get(base + "/metrics").status_code == 404  # not on the site's port
-        # the two workers share the listening socket, so both answered some of these; each
-        # adds up what it counted every FLUSH_SECONDS, and the listener sums them
-        deadline = time.monotonic() + 10 * Metrics.FLUSH_SECONDS
-        while metric(httpx.get(metrics).text, "/") < 60:
-            assert time.monotonic() < deadline, "the workers' counts did not add up to 60"
-            time.sleep(0.1)
-        assert metric(httpx.get(metrics).text, "/") == 60
+        # each adds up what it counted every FLUSH_SECONDS, and the listener sums them
+        wait_until(lambda: metric(httpx.get(metrics).text, "/") >= sent,
+                   10 * Metrics.FLUSH_SECONDS, f"the workers' counts did not add up to {sent}")
+        assert metric(httpx.get(metrics).text, "/") == sent
+        assert sum(counts_by_worker(process.pid, "/").values()) == sent
     with pytest.raises(httpx.TransportError):  # the listener stops with the server
         httpx.get(metrics, timeout=2)
+
+
+def counts_by_worker(server: int, route: str) -> dict[int, float]:
+    """GET ``route`` answers 200 that each worker of the ``server`` process has flushed to its
+    own file in the metrics folder (prometheus-client's counter_<pid>.db)."""
+    counts = {}
+    for pid in worker_pids(server):
+        files = glob.glob(os.path.join(tempfile.gettempdir(), "ganpage-metrics-*",
+                                       f"counter_{pid}.db"))
+        counts[pid] = sum(sample.value for family in MultiProcessCollector.merge(files)
+                          for sample in family.samples
+                          if sample.name == "ganpage_http_requests_total"
+                          and sample.labels == {"route": route, "method": "GET", "status": "200"})
+    return counts
 
 
 @pytest.mark.slow
