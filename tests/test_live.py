@@ -30,7 +30,7 @@ from ganpage.models import load_generator
 from ganpage.web.app import SiteConfig, create_app
 from ganpage.web.schemas import CategorySummary, DrawnPicture, Picture, Problem
 from helpers.models import make_tiny_model
-from helpers.servers import free_port, metrics_text, wait_for_http, wait_until_ready
+from helpers.servers import free_port, metrics_text, wait_for_http, wait_until, wait_until_ready
 
 
 def drawn(category: str, seed: int | str) -> str:
@@ -679,11 +679,20 @@ def test_emoji64_draws_a_recipe_the_same_in_any_batch():
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
 @pytest.mark.parametrize("niceness", [0, 5])
 def test_the_drawing_thread_yields_to_the_requests(model, niceness):
-    """Its niceness is the event loop's plus ``niceness``: on a busy core refusals stay fast."""
-    app = live_app(model, pool_size=0, niceness=niceness)
+    """Its niceness, and that of the torch threads it starts to draw, is the event loop's plus
+    ``niceness``: on a busy core refusals stay fast."""
+    before = {int(task) for task in os.listdir("/proc/self/task")}
+    app = live_app(model, pool_size=0, niceness=niceness, threads=2)
     with TestClient(app) as client:
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
-        drawing = os.getpriority(os.PRIO_PROCESS, app.engine._thread.native_id)
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60,
+                   "the live model did not load")
+        assert client.get(drawn("bagel", 3)).status_code == 200
+        # threads that are not Python's and came with the app: torch's (OpenMP) for drawing
+        python = {thread.native_id for thread in threading.enumerate()}
+        torch_threads = {int(task) for task in os.listdir("/proc/self/task")} - before - python
+        drawing = {tid: os.getpriority(os.PRIO_PROCESS, tid)
+                   for tid in [app.engine._thread.native_id, *torch_threads]}
     app.close()
-    assert drawing == min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
+    assert torch_threads, "2 torch threads asked for, yet the drawing started none of its own"
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
+    assert set(drawing.values()) == {expected}, f"niceness of the drawing threads: {drawing}"
