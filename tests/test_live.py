@@ -61,9 +61,7 @@ def links_of(page: str) -> tuple[str, str]:
 def test_a_fresh_picture_is_redrawn_from_its_permalink_to_the_same_bytes(model):
     first = live_app(model, pool_size=2)
     with TestClient(first) as client:
-        deadline = time.monotonic() + 20
-        while len(first.engine.pool or ()) == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the pool fills in the background
+        wait_until(lambda: len(first.engine.pool or ()), 20, "the pool did not fill")
         page = client.get("/")
         assert page.status_code == 200 and "Does Not Exist" in page.text
         image, permalink = links_of(page.text)
@@ -102,8 +100,9 @@ def batch_sizes(metrics_text: str) -> dict[float, float]:
 async def draw_together(app, count: int, first_seed: int = 100) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1234))
     async with httpx.AsyncClient(transport=transport, base_url="http://live") as client:
-        await client.get("/readyz")
+        deadline = time.monotonic() + 60
         while (await client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, "the live model did not load in 60 s"
             await asyncio.sleep(0.05)
         return await asyncio.gather(*(
             client.get(f"/draw/image.webp?category=bagel&seed={first_seed + i}&truncation=0.7000")
@@ -298,9 +297,9 @@ def test_bad_recipes_are_one_line_4xx_never_500(model, query, status):
 
 
 def wait_for_pool(app, pictures: int) -> None:
-    deadline = time.monotonic() + 30
-    while len(app.engine.pool or ()) < pictures and time.monotonic() < deadline:
-        time.sleep(0.05)  # the pool fills in the background
+    """Until the pool, filled in the background, holds ``pictures``."""
+    wait_until(lambda: len(app.engine.pool or ()) >= pictures, 30,
+               f"the pool did not reach {pictures} pictures")
 
 
 def test_a_live_only_site_lists_the_models_categories_each_with_its_pool_pictures(model):
@@ -331,8 +330,8 @@ def test_a_live_category_with_nothing_pooled_shows_one_picture_drawn_on_demand(m
     app = live_app(model, pool_size=0)
     with TestClient(app) as client:
         client.get("/readyz")
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60,
+                   "the live model did not load")
         hamsters = client.get("/c/hamster")
         images = [html.unescape(src) for src in IMAGE_SRC.findall(hamsters.text)]
         picture = client.get(images[0])
@@ -446,8 +445,8 @@ def test_a_live_only_site_shows_its_model_card_on_the_about_page(model):
     app = live_app(model)
     with TestClient(app) as client:
         client.get("/readyz")
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60,
+                   "the live model did not load")
         about = client.get("/about")
     app.close()
     assert about.status_code == 200 and "A randomly initialised test model." in about.text
@@ -463,11 +462,10 @@ def test_a_failing_pool_refill_leaves_visitors_served(model):
 
     app.engine._refill_pool = out_of_memory
     with TestClient(app) as client:
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
-        deadline = time.monotonic() + 10
-        while not failures and time.monotonic() < deadline:
-            time.sleep(0.01)  # a refill has failed (the idle drawing thread tries one at once)
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60,
+                   "the live model did not load")
+        # a refill has failed (the idle drawing thread tries one at once)
+        wait_until(lambda: failures, 10, "no refill was tried", interval=0.01)
         started = time.monotonic()
         answers = [client.get(drawn("bagel", s)) for s in range(5)]
         took = time.monotonic() - started
@@ -543,8 +541,8 @@ def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(m
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base, process)
-        while not all(httpx.get(base + "/readyz").status_code == 200 for _ in range(20)):
-            time.sleep(0.2)  # both workers have loaded the model
+        wait_until(lambda: all(httpx.get(base + "/readyz").status_code == 200 for _ in range(20)),
+                   120, "not every worker loaded the model")
         statuses, log = [], tmp_path / "access.jsonl"
         while len(statuses) < 30 or len(workers_of(log, "/draw/image.webp")) < 2:
             assert len(statuses) < 300, "one worker took every connection"
@@ -554,11 +552,10 @@ def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(m
         # a burst of 1 and 0.01 pictures/s: one picture for this client, whichever worker
         refused = len(statuses) - 1  # answers; both workers were asked (the loop above)
         metrics = f"http://127.0.0.1:{metrics_port}/metrics"
-        deadline = time.monotonic() + 10  # each worker adds up its counts every half second
-        while live_sample(httpx.get(metrics).text, "ganpage_live_refused_total",
-                          reason="rate") < refused:
-            assert time.monotonic() < deadline, "the workers' counts did not add up"
-            time.sleep(0.1)
+        # each worker adds up its counts every half second
+        wait_until(lambda: live_sample(httpx.get(metrics).text, "ganpage_live_refused_total",
+                                       reason="rate") >= refused, 10,
+                   "the workers' counts did not add up")
         seen = [httpx.get(metrics).text for _ in range(6)]
     finally:
         process.terminate()
