@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from ganpage.allocator import keep_freed_memory
 
 # 8 times: malloc 64 MB, write it, free it; print the process's minor page faults

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ganpage.demo import build_demo_gallery
 from ganpage.gallery import Gallery
 

@@ -7,6 +7,8 @@ import multiprocessing
 import multiprocessing.synchronize
 from pathlib import Path
 
+import pytest
+
 from ganpage.live.rate_limit import (
     HEADER,
     MAX_CLIENTS,

@@ -3,6 +3,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # A command's last words: an atexit handler, output still in the buffer, an object whose
 # finaliser only the interpreter's teardown runs, maybe a worker thread that a normal exit would
 # wait for, then exit_now(code).
