@@ -3,6 +3,7 @@ deadline), `ganpage serve` as a child, and its worker processes."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -94,3 +95,23 @@ def serving(reap, gallery: Path, server: str, *options: str,
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def slow_app():
+    """App factory for the shutdown test: ``GET /?S`` answers after S seconds (and, given
+    $SLOW_APP_ARRIVED, touches that file when such a request arrives)."""
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        seconds = float(scope["query_string"] or 0)
+        if seconds and (arrived := os.environ.get("SLOW_APP_ARRIVED")):
+            Path(arrived).touch()
+        await asyncio.sleep(seconds)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"finished"})
+
+    return app
