@@ -15,7 +15,7 @@ from pathlib import Path
 
 from helpers.servers import free_port, wait_for_http
 
-DEPLOY = Path(__file__).parents[1] / "deploy"
+DEPLOY = Path(__file__).parents[2] / "deploy"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 MAIN_CONFIG = """
 {user}
