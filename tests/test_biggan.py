@@ -23,6 +23,7 @@ from ganpage.noise import truncated_noise
 from helpers.biggan import config_dict, random_state, reference_model, write_published_checkpoint
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layers, size, width", [
     (LAYERS_128, 128, 128),  # the published 128 config, full width
     (LAYERS_256, 256, 16),  # the published 256 layer structure, narrower to stay fast on CPU
@@ -159,6 +160,7 @@ def test_attention_one_picture_at_a_time_equals_the_batched_formula():
     assert torch.allclose(attend(query, key, value), batched, rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bfloat16_pictures_stay_within_one_level_of_float32(small_checkpoint):
     """Full width (random weights, 16 pictures at 0.4/0.7/1.0) measured mean 0.27-0.33, max 2."""
     folder, state, config = small_checkpoint

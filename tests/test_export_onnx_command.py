@@ -34,6 +34,7 @@ def test_export_onnx_into_a_file_is_one_line(tiny_model, tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "is a file, not a folder" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_file_over_its_parity_goal_fails_the_export_and_is_kept(tiny_model, tmp_path,
                                                                   monkeypatch, capsys):
     monkeypatch.setitem(onnx_export.GOALS, "float16", 0.0)  # no float16 file is exact

@@ -135,6 +135,7 @@ def test_a_second_write_changes_nothing(live_site):
     assert write_live_page("emoji64", live_site / "mysite", home="index.html") == []
 
 
+@pytest.mark.slow
 def test_serve_live_routes(tiny_model, onnx_cache):
     from fastapi.testclient import TestClient
 

@@ -39,7 +39,8 @@ def exported(tmp_path_factory):
     return export
 
 
-@pytest.mark.parametrize("model", ["tiny", "emoji64", "biggan", "tiny-style"])
+@pytest.mark.parametrize("model", ["tiny", pytest.param("emoji64", marks=pytest.mark.slow),
+                                   pytest.param("biggan", marks=pytest.mark.slow), "tiny-style"])
 def test_exported_onnx_matches_pytorch(model, exported):
     _, files = exported(model)
     assert [f.dtype for f in files] == ["float32", "float16"]
@@ -48,6 +49,7 @@ def test_exported_onnx_matches_pytorch(model, exported):
         assert file.max_abs_diff <= GOALS[file.dtype], file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [32, 256])  # the smallest and the largest `train` makes
 def test_what_train_makes_exports_within_the_goals(size, tmp_path):
     data = write_noise_dataset(tmp_path / "shapes", 3, 4, size)
@@ -67,6 +69,7 @@ def test_what_train_makes_exports_within_the_goals(size, tmp_path):
     assert np.abs(onnx_picture.astype(int) - generator.sample([2], [5], 0.7).astype(int)).max() <= 1
 
 
+@pytest.mark.slow
 def test_biggan_onnx_takes_truncation_off_the_grid(exported):
     """Truncation is an input, and picks the statistics Python's float64 arithmetic picks."""
     import onnxruntime

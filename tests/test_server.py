@@ -178,6 +178,7 @@ def _process_state(pid: int) -> str | None:
         return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
 def test_the_background_onnx_export_is_reaped_when_it_ends(tmp_path, monkeypatch):
     from ganpage.web.server import prepare_live_page

@@ -343,6 +343,7 @@ def test_unconditional_phase_leaves_class_embeddings_untouched(dataset, tmp_path
     assert not torch.equal(before["G"]["stem.weight"], after["G"]["stem.weight"])
 
 
+@pytest.mark.slow
 def test_relativistic_loss_with_penalties_trains_logs_and_resumes_exactly(dataset, tmp_path):
     import json
 
@@ -357,6 +358,7 @@ def test_relativistic_loss_with_penalties_trains_logs_and_resumes_exactly(datase
     assert_same_networks(a, b)
 
 
+@pytest.mark.slow
 def test_a_style_label_trains_resumes_exactly_and_exports_a_model_that_draws_styles(tmp_path):
     import json
 
