@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from ganpage.models.biggan import LAYERS_128  # noqa: E402
 from ganpage.noise import truncated_noise  # noqa: E402
 from ganpage.precision import bfloat16_is_native  # noqa: E402
-from test_biggan import config_dict, reference_model, write_published_checkpoint  # noqa: E402
+from helpers.biggan import config_dict, reference_model, write_published_checkpoint  # noqa: E402
 
 PER_CATEGORY = 8  # `ganpage generate`'s default --per-category
 

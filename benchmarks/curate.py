@@ -35,7 +35,6 @@ from PIL import Image
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from curation_fixtures import shapes  # noqa: E402
 from ganpage.categories import imagenet_categories  # noqa: E402
 from ganpage.classifiers import open_classifier  # noqa: E402
 from ganpage.curation.agreement import class_agreement  # noqa: E402
@@ -55,6 +54,7 @@ from ganpage.gallery import Gallery, ImageRecord  # noqa: E402
 from ganpage.generate import TruncationRange, choose_categories, generate, plan  # noqa: E402
 from ganpage.models import load_generator  # noqa: E402
 from ganpage.models.resnet import ResNet50  # noqa: E402
+from helpers.curation import shapes  # noqa: E402
 
 EMOJI_TRAINING_PICTURES = 3274
 

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from nginx import start_nginx
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from helpers.nginx import start_nginx  # noqa: E402
 
 
 def make_pictures(folder: Path, count: int) -> None:

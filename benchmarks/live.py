@@ -33,10 +33,10 @@ import aiohttp
 import torch
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from conftest import free_port, wait_for_http  # noqa: E402
 from ganpage.gallery import Gallery  # noqa: E402
 from ganpage.generate import TruncationRange, encode, generate, plan  # noqa: E402
 from ganpage.models import load_generator  # noqa: E402
+from helpers.servers import free_port, wait_for_http  # noqa: E402
 
 CLIENTS = (1, 8, 64)
 CEILING_BATCH = 32

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from conftest import free_port, wait_for_http  # noqa: E402
+from helpers.servers import free_port, wait_for_http  # noqa: E402
 
 CONFIG = """
 worker_processes 1;

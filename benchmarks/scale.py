@@ -102,7 +102,7 @@ def make_gallery(work: Path, base: Path, size: int) -> Path:
 
 def serve_figures(gallery: Path, seconds: int) -> dict:
     """Start-up to a ready /readyz, resident MB of the server's processes, `/` under wrk."""
-    from conftest import free_port  # tests/conftest.py
+    from helpers.servers import free_port  # tests/helpers/servers.py
 
     port = free_port()
     started = time.monotonic()

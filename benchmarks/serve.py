@@ -27,12 +27,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from nginx import start_nginx  # noqa: E402
-
-from conftest import free_port, make_tiny_model, wait_for_http  # noqa: E402
 from ganpage.gallery import Gallery  # noqa: E402
 from ganpage.generate import TruncationRange, choose_categories, generate, plan  # noqa: E402
 from ganpage.models import load_generator  # noqa: E402
+from helpers.models import make_tiny_model  # noqa: E402
+from helpers.nginx import start_nginx  # noqa: E402
+from helpers.servers import free_port, wait_for_http  # noqa: E402
 
 HYGIENE = ("content-security-policy", "x-content-type-options", "referrer-policy")
 

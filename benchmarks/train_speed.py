@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from lightweight_gan_peer import peer_command  # noqa: E402
 
 from ganpage.train import TrainConfig, autocast_dtype, train  # noqa: E402
-from test_train import make_dataset  # noqa: E402
+from helpers.training import make_dataset  # noqa: E402
 
 
 def ganpage_images_per_s(data: Path, out: Path, steps: int, batch: int, width: int,

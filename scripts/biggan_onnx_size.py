@@ -2,7 +2,7 @@
 
 The published weights cannot be downloaded on every machine, and a file's size does not depend
 on the values in it, so this exports the published 128 px architecture with random weights
-spread like a trained checkpoint's (tests/biggan_weights.py) through `ganpage.onnx_export`, the
+spread like a trained checkpoint's (tests/helpers/biggan.py) through `ganpage.onnx_export`, the
 code behind `ganpage export-onnx`. About 2 minutes and 2.7 GB of memory (peak resident) on 2 cores.
 
 Usage: python scripts/biggan_onnx_size.py [--work biggan-onnx]
@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from biggan_weights import random_state  # noqa: E402
 from ganpage.categories import CategorySet  # noqa: E402
 from ganpage.models import load_generator  # noqa: E402
 from ganpage.models.biggan import BigGANConfig, BigGANDeep  # noqa: E402
 from ganpage.models.loading import save_model  # noqa: E402
 from ganpage.onnx_export import GOALS, export_onnx  # noqa: E402
+from helpers.biggan import random_state  # noqa: E402
 
 
 def random_biggan_128(folder: Path) -> Path:

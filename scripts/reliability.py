@@ -36,11 +36,12 @@ import httpx
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import free_port, make_tiny_model, wait_for_http  # noqa: E402
 from ganpage.gallery import INDEX_FILE, Gallery  # noqa: E402
 from ganpage.generate import TruncationRange, choose_categories, generate, plan  # noqa: E402
 from ganpage.models import load_generator  # noqa: E402
-from nginx_deploy import running_nginx  # noqa: E402
+from helpers.models import make_tiny_model  # noqa: E402
+from helpers.nginx import running_nginx  # noqa: E402
+from helpers.servers import free_port, wait_for_http  # noqa: E402
 
 CLASSES = [f"Thing {i}" for i in range(12)]
 LIFTED_LIMITS = {  # deploy/nginx/ganpage.conf's per-client limits, lifted for one load client

@@ -5,43 +5,18 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import torch
 
-from ganpage.categories import CategorySet
 from ganpage.gallery import Gallery
 from ganpage.generate import TruncationRange, choose_categories, generate, plan
 from ganpage.models import load_generator
-from ganpage.models.cgan import CGANConfig, CGANGenerator
-from ganpage.models.loading import save_model
-
-TINY_CLASSES = ["Hamster", "Bagel", "Mailbox"]
-
-
-def make_tiny_model(folder: Path, classes: list[str] = TINY_CLASSES, image_size: int = 32,
-                    seed: int = 0, num_styles: int = 0) -> Path:
-    """A random ganpage-cgan small enough to run in milliseconds, saved as a model folder;
-    with ``num_styles``, one that takes a style beside the class."""
-    torch.manual_seed(seed)
-    config = CGANConfig(num_classes=len(classes), image_size=image_size, z_dim=8, embed_dim=8,
-                        g_channels=4, d_channels=4, num_styles=num_styles, style_dim=8)
-    net = CGANGenerator(config)
-    # BatchNorm running stats at their defaults make flat pictures; give them some spread.
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_var.uniform_(0.5, 2.0)
-    return save_model(folder, architecture="ganpage-cgan", model_id=f"tiny-{seed}",
-                      config=config.to_dict(), net=net,
-                      categories=CategorySet.from_names(classes),
-                      card="# tiny\n\nA randomly initialised test model.\n")
+from helpers.models import make_tiny_model
+from helpers.servers import free_port, wait_for_http
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,42 +46,6 @@ def tiny_gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
         generate(generator, gallery, jobs, batch_size=5, show_progress=False)
         gallery.set_status("approved")
     return root
-
-
-def metrics_text(app) -> str:
-    """What the metrics listener of a server would answer for ``app`` (a site made by
-    ``create_app``), its last counts flushed: the site itself has no /metrics."""
-    app.observer.metrics.flush()
-    return app.observer.metrics.exposition()[0].decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer in {timeout} s")
-
-
-def wait_until_ready(base: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Wait for a server's /readyz to say 200 (for --live: the model is loaded)."""
-    wait_for_http(base + "/healthz", process)
-    deadline = time.monotonic() + timeout
-    while httpx.get(base + "/readyz", timeout=5.0).status_code != 200:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{base}/readyz did not say ready in {timeout} s")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session", params=["granian", "uvicorn"])
@@ -141,11 +80,6 @@ def sigint_raises() -> Iterator[None]:
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
-
-
-def default_sigint() -> None:
-    """``preexec_fn`` for a child that must obey SIGINT whatever its parent ignores."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

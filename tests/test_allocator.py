@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from ganpage.allocator import keep_freed_memory
 
 # 8 times: malloc 64 MB, write it, free it; print the process's minor page faults
@@ -20,6 +22,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
 """
 
 
+@pytest.mark.slow
 def test_freed_large_blocks_are_reused_without_new_page_faults_on_glibc():
     faults = {flag: int(subprocess.run([sys.executable, "-c", SCRIPT, flag], check=True,
                                        capture_output=True, text=True).stdout)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
-import pytorch_pretrained_biggan as reference  # noqa: E402 - a declared test dependency
 import torch
 
-from biggan_weights import random_state
 from ganpage.models import ModelLoadError, load_generator
 from ganpage.models.biggan import (
     FOLDED_SIGMA_TOLERANCE,
@@ -23,22 +20,10 @@ from ganpage.models.biggan import (
     attend,
 )
 from ganpage.noise import truncated_noise
+from helpers.biggan import config_dict, random_state, reference_model, write_published_checkpoint
 
 
-def config_dict(layers, output_dim: int, channel_width: int) -> dict:
-    return dict(output_dim=output_dim, z_dim=128, class_embed_dim=128,
-                channel_width=channel_width, num_classes=1000, layers=layers,
-                attention_layer_position=8, eps=1e-4, n_stats=51)
-
-
-def reference_model(config: dict):
-    model = reference.BigGAN(reference.BigGANConfig(**config)).eval()
-    shapes = {k: v.shape for k, v in model.state_dict().items()}
-    state = random_state(shapes)
-    model.load_state_dict(state, strict=True)
-    return model, state
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("layers, size, width", [
     (LAYERS_128, 128, 128),  # the published 128 config, full width
     (LAYERS_256, 256, 16),  # the published 256 layer structure, narrower to stay fast on CPU
@@ -59,13 +44,6 @@ def test_parity_with_reference(layers, size, width):
             assert expected.shape == (3, 3, size, size)
             assert expected.std() > 0.2 and (expected.abs() < 0.999).float().mean() > 0.5
             assert (expected - got).abs().max().item() <= 1e-4, truncation
-
-
-def write_published_checkpoint(folder: Path, state: dict, config: dict) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(config))
-    torch.save(state, folder / "pytorch_model.bin")
-    return folder
 
 
 @pytest.fixture
@@ -182,6 +160,7 @@ def test_attention_one_picture_at_a_time_equals_the_batched_formula():
     assert torch.allclose(attend(query, key, value), batched, rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bfloat16_pictures_stay_within_one_level_of_float32(small_checkpoint):
     """Full width (random weights, 16 pictures at 0.4/0.7/1.0) measured mean 0.27-0.33, max 2."""
     folder, state, config = small_checkpoint
@@ -195,6 +174,7 @@ def test_bfloat16_pictures_stay_within_one_level_of_float32(small_checkpoint):
         assert difference.max() > 0  # it really ran in bfloat16
 
 
+@pytest.mark.slow
 def test_generate_command_with_a_biggan_folder_and_preset(small_checkpoint, tmp_path):
     import subprocess
     import sys

@@ -2,19 +2,16 @@
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+pytestmark = needs_chromium
 
 
+@pytest.mark.slow
 def test_home_page_in_chromium(live_server, tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import make_tiny_model
 from ganpage.categories import CategorySet
 from ganpage.category_scores import (
     best_categories,
@@ -23,7 +22,8 @@ from ganpage.generate import choose_categories
 from ganpage.models import load_generator
 from ganpage.models.generator import Generator
 from ganpage.models.loading import CATEGORY_SCORES, ModelLoadError
-from test_metrics import colour_dataset
+from helpers.models import make_tiny_model
+from helpers.training import colour_dataset
 
 COLOURS = ["Blue", "Green", "Red"]  # the data set's order: sorted by name
 
@@ -106,6 +106,7 @@ def ganpage(*args: str, cwd) -> subprocess.CompletedProcess:
                           text=True, cwd=cwd, timeout=120)
 
 
+@pytest.mark.slow
 def test_rank_generate_and_list_the_best_categories_from_the_command_line(
         tmp_path, colour_classifier):
     folder = make_tiny_model(tmp_path / "model", COLOURS)
@@ -126,6 +127,7 @@ def test_rank_generate_and_list_the_best_categories_from_the_command_line(
     assert demo.returncode == 0 and "2 new pictures" in demo.stdout, demo.stderr
 
 
+@pytest.mark.slow
 def test_rank_categories_needs_a_model_folder_and_a_classifier(tmp_path):
     missing = ganpage("rank-categories", "nowhere", cwd=tmp_path)
     assert missing.returncode == 2 and "is not a model folder" in missing.stderr

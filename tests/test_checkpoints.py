@@ -13,14 +13,19 @@ from ganpage.checkpoints import (
 )
 from ganpage.errors import GanpageError
 from ganpage.train import build_state, train
-from test_train import dataset, tiny_config  # noqa: F401 (the module-scoped data set fixture)
+from helpers.training import make_dataset, tiny_config
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("data") / "shapes")
 
 
 def tiny_state(config):
     return build_state(config, config.model_config(2, 32), torch.device("cpu"))
 
 
-def test_checkpoints_are_ordered_by_images_seen_past_ten_million(dataset, tmp_path):  # noqa: F811
+def test_checkpoints_are_ordered_by_images_seen_past_ten_million(dataset, tmp_path):
     """Past 10,000 kimg the names grow an eighth digit; sorted as text, the newest would be
     pruned right after it was written and resume would pick a stale one."""
     config = tiny_config(dataset, tmp_path)
@@ -35,7 +40,7 @@ def test_checkpoints_are_ordered_by_images_seen_past_ten_million(dataset, tmp_pa
         "ckpt-9990000.pt", "ckpt-9995000.pt", "ckpt-10000000.pt"]
 
 
-def test_a_checkpoint_proves_its_integrity(dataset, tmp_path):  # noqa: F811
+def test_a_checkpoint_proves_its_integrity(dataset, tmp_path):
     config = tiny_config(dataset, tmp_path)
     path = save_checkpoint(tmp_path, tiny_state(config), config)
     payload = torch.load(path, weights_only=True)
@@ -51,7 +56,7 @@ def test_a_checkpoint_proves_its_integrity(dataset, tmp_path):  # noqa: F811
     (lambda p: p.update(step=float("nan")), "invalid step"),
     (lambda p: p.update(images_seen=-4), "invalid images_seen"),
 ])
-def test_wrong_keys_and_counters_are_one_line_errors(dataset, tmp_path, damage, message):  # noqa: F811
+def test_wrong_keys_and_counters_are_one_line_errors(dataset, tmp_path, damage, message):
     config = tiny_config(dataset, tmp_path)
     path = save_checkpoint(tmp_path, tiny_state(config), config)
     payload = torch.load(path, weights_only=True)
@@ -77,7 +82,7 @@ def test_corrupt_files_and_pickled_code_are_refused(tmp_path):
         load_checkpoint(path)
 
 
-def test_resume_falls_back_to_the_newest_intact_checkpoint(dataset, tmp_path, capsys):  # noqa: F811
+def test_resume_falls_back_to_the_newest_intact_checkpoint(dataset, tmp_path, capsys):
     config = tiny_config(dataset, tmp_path / "runs", checkpoint_every_kimg=0.008)
     run = train(config, show_progress=False, stop_after_steps=4)
     newest = latest_checkpoint(run)
@@ -89,7 +94,7 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(dataset, tmp_path, ca
     assert load_checkpoint(latest_checkpoint(run))["step"] == 4
 
 
-def test_a_run_whose_only_checkpoint_is_damaged_says_so(dataset, tmp_path):  # noqa: F811
+def test_a_run_whose_only_checkpoint_is_damaged_says_so(dataset, tmp_path):
     run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
                 stop_after_steps=1)
     checkpoint = latest_checkpoint(run)
@@ -98,7 +103,7 @@ def test_a_run_whose_only_checkpoint_is_damaged_says_so(dataset, tmp_path):  # n
         train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False)
 
 
-def test_checkpoint_of_other_networks_is_a_one_line_error(dataset, tmp_path):  # noqa: F811
+def test_checkpoint_of_other_networks_is_a_one_line_error(dataset, tmp_path):
     run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
                 stop_after_steps=1)
     wider = tiny_config(dataset, tmp_path / "runs", g_channels=8)
@@ -130,7 +135,7 @@ def test_each_rank_takes_back_its_own_rng_and_new_world_sizes_get_distinct_seeds
     assert not torch.equal(fresh[0], fresh[1]) and not torch.equal(fresh[1], fresh[2])
 
 
-def test_a_new_run_can_start_from_another_runs_networks(dataset, tmp_path):  # noqa: F811
+def test_a_new_run_can_start_from_another_runs_networks(dataset, tmp_path):
     first = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
                   stop_after_steps=2)
     source = load_checkpoint(latest_checkpoint(first))

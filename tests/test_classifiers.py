@@ -91,6 +91,7 @@ def test_input_step_is_a_centre_crop_and_imagenet_normalisation():
                           atol=1e-5)
 
 
+@pytest.mark.slow
 def test_timm_folder_and_torchvision_file_load_the_same_network(weights):
     timm = open_classifier(weights["timm"])
     torchvision = open_classifier(weights["torchvision"])

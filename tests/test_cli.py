@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from helpers.cli import ganpage
+
 # the module, not ganpage.cli.main: the package's `main` is the console script's function
 cli = importlib.import_module("ganpage.cli.main")
 
@@ -19,15 +21,6 @@ COMMANDS = [["generate"], ["serve"], ["demo"], ["train"], ["export-model"], ["in
             ["data", "emoji"],
             ["data", "urls"], ["data", "subset"], ["export-onnx"], ["build-site"], ["label"],
             ["run", "pack"], ["run", "unpack"], ["naming-test"], ["naming-test", "score"]]
-
-
-def ganpage(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    # PYTHONPATH kept: without it a checkout's tests would run the installed ganpage
-    return subprocess.run([sys.executable, "-m", "ganpage", *args], capture_output=True,
-                          text=True, cwd=cwd, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
-                                                   "HOME": str(cwd or "/tmp"),
-                                                   "PYTHONPATH": os.environ.get("PYTHONPATH",
-                                                                                "")})
 
 
 # `ganpage --help` lists the commands in this order (ganpage.cli.main.AREAS)
@@ -43,12 +36,14 @@ def listed_commands(help_text: str) -> list[str]:
             if line.startswith("│ ") and not line.startswith("│  ")]
 
 
+@pytest.mark.slow
 def test_top_level_help_lists_commands_in_a_fixed_order():
     result = ganpage("--help")
     assert result.returncode == 0
     assert listed_commands(result.stdout) == HELP_ORDER
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", ["serve", "gallery", "naming_test", "options"])
 def test_help_order_does_not_depend_on_which_module_is_imported_first(first):
     # an area module imported before the root app (as a test or a script may) changes nothing
@@ -75,6 +70,7 @@ def test_the_command_starts_without_importing_torch():
     assert result.stdout.strip() == "False", result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_help_shows_a_runnable_example(command):
     result = ganpage(*command, "--help")
@@ -83,6 +79,7 @@ def test_every_command_help_shows_a_runnable_example(command):
     assert f"ganpage {' '.join(command)}" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["generate", "g", "--model", "no-such-model"], "no model 'no-such-model'"),
     (["generate", "g", "--truncation", "2"], "bad truncation"),
@@ -114,6 +111,7 @@ def tree(root) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["generate", "g", "--per-category", "0"], "Invalid value for '--per-category'"),
     (["generate", "g", "--per-category", "-3"], "Invalid value for '--per-category'"),
@@ -155,6 +153,7 @@ def test_mistakes_are_one_line_exit_2_and_leave_nothing_behind(tmp_path, args, m
     assert tree(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_gallery_verify_exits_1_when_it_finds_problems(tmp_path, tiny_model):
     assert ganpage("generate", "g", "--model", str(tiny_model), "--per-category", "1",
                    "--quiet", cwd=tmp_path).returncode == 0
@@ -163,6 +162,7 @@ def test_gallery_verify_exits_1_when_it_finds_problems(tmp_path, tiny_model):
     assert result.returncode == 1 and "1 problems" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_failed_generate_removes_the_gallery_it_made_but_not_one_that_was_there(tmp_path,
                                                                                  tiny_model):
     result = ganpage("generate", "g", "--model", str(tiny_model), "-c", "hamstr", cwd=tmp_path)
@@ -174,18 +174,21 @@ def test_a_failed_generate_removes_the_gallery_it_made_but_not_one_that_was_ther
     assert len(list((tmp_path / "g").rglob("*.webp"))) == 3
 
 
+@pytest.mark.slow
 def test_eval_without_a_classifier_says_how_to_make_one(tmp_path, tiny_model):
     result = ganpage("eval", str(tiny_model), "--data", "d", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "ships no classifier; pass --classifier FOLDER" in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_category_suggests(tmp_path, tiny_model):
     result = ganpage("generate", "g", "--model", str(tiny_model), "-c", "hamstr", cwd=tmp_path)
     assert result.returncode == 2
     assert "Did you mean: Hamster?" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_generate_verify_approve_round_trip(tmp_path, tiny_model):
     assert ganpage("generate", "g", "--model", str(tiny_model), "--per-category", "2",
                    "--quiet", cwd=tmp_path).returncode == 0
@@ -198,6 +201,7 @@ def test_generate_verify_approve_round_trip(tmp_path, tiny_model):
     assert "has no picture 0123456789ab, feedfacecafe; nothing changed" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_demo_builds_a_gallery_from_a_model_folder(tmp_path, tiny_model):
     result = ganpage("demo", "--model", str(tiny_model), "--per-category", "2", "--no-serve",
                      "--out", str(tmp_path / "demo"), cwd=tmp_path)
@@ -205,6 +209,7 @@ def test_demo_builds_a_gallery_from_a_model_folder(tmp_path, tiny_model):
     assert "6 new pictures" in result.stdout
 
 
+@pytest.mark.slow
 def test_resume_with_a_different_network_width_says_to_start_a_new_run(tmp_path):
     import json
     from dataclasses import asdict

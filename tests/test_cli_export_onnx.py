@@ -7,9 +7,10 @@ import pytest
 from ganpage import onnx_export
 from ganpage.cli.export_onnx import export_onnx
 from ganpage.errors import GanpageError
-from test_cli import ganpage
+from helpers.cli import ganpage
 
 
+@pytest.mark.slow
 def test_export_onnx_prints_parity_and_sizes(tiny_model, tmp_path):
     out = tmp_path / "web-model"
     result = ganpage("export-onnx", str(tiny_model), "--out", str(out))
@@ -24,6 +25,7 @@ def test_export_onnx_prints_parity_and_sizes(tiny_model, tmp_path):
     assert "torchvision" not in result.stderr
 
 
+@pytest.mark.slow
 def test_export_onnx_into_a_file_is_one_line(tiny_model, tmp_path):
     target = tmp_path / "a-file"
     target.write_text("x")
@@ -32,6 +34,7 @@ def test_export_onnx_into_a_file_is_one_line(tiny_model, tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "is a file, not a folder" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_file_over_its_parity_goal_fails_the_export_and_is_kept(tiny_model, tmp_path,
                                                                   monkeypatch, capsys):
     monkeypatch.setitem(onnx_export.GOALS, "float16", 0.0)  # no float16 file is exact

@@ -82,6 +82,7 @@ def test_list_json_is_one_object_per_line(gallery):
     assert generated["scores"] == {"class_probability": 0.123456}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["list", "{g}", "--category", "bagle"], "has no category 'bagle' (it has: bagel, hamster"),
     (["approve", "{g}", "--category", "bagle"], "has no category 'bagle'"),

@@ -23,8 +23,6 @@ from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 
 import ganpage
-from biggan_weights import random_state
-from conftest import free_port
 from ganpage.augment import parse_policy
 from ganpage.categories import CategorySet
 from ganpage.checkpoints import TrainState, latest_checkpoint, load_checkpoint, save_checkpoint
@@ -35,7 +33,9 @@ from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.loading import save_model
 from ganpage.train import Objective, autocast_dtype, build_state, d_step, g_step, train, update_ema
 from ganpage.train_config import TrainConfig
-from test_train import assert_same_networks, make_dataset, straight_and_resumed, tiny_config
+from helpers.biggan import random_state
+from helpers.servers import free_port
+from helpers.training import assert_same_networks, make_dataset, straight_and_resumed, tiny_config
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),
                                                    reason="needs an NVIDIA GPU and CUDA torch")]
@@ -213,6 +213,7 @@ def nccl_group(monkeypatch):
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_ddp_over_nccl_matches_the_plain_networks(nccl_group, tmp_path):
     """G and D wrapped as train() wraps them under torchrun: the same losses, gradients and
     weights as unwrapped networks from the same seeds, and checkpoints without "module."."""
@@ -247,6 +248,7 @@ def test_ddp_over_nccl_matches_the_plain_networks(nccl_group, tmp_path):
     assert dist.get_backend() == "nccl" and flag.tolist() == [1.0, 1.0]
 
 
+@pytest.mark.slow
 def test_torchrun_trains_on_cuda(dataset, tmp_path):
     """`torchrun --nproc-per-node 1 -m ganpage train --device cuda`. With WORLD_SIZE=1 train()
     joins no process group and wraps nothing in DDP: this is the launcher path on one GPU."""
@@ -324,6 +326,7 @@ def test_generate_on_cuda_fills_a_gallery(tiny_model, tmp_path):
     assert mean_level_difference(np.stack(made), np.stack(expected)) < 2.0
 
 
+@pytest.mark.slow
 def test_generate_command_on_cuda(tiny_model, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "ganpage", "generate", str(tmp_path / "g"), "--model",

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from curation_fixtures import ColourClassifier, shapes
 from ganpage.categories import CategorySet
 from ganpage.curation.agreement import class_agreement, classifier_labels
 from ganpage.errors import GanpageError
 from ganpage.models.classifier import Classifier, ClassifierConfig
+from helpers.curation import ColourClassifier, shapes
 
 
 def test_probability_and_rank_of_the_own_category():

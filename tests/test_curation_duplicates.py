@@ -3,7 +3,6 @@ categories."""
 
 import numpy as np
 
-from curation_fixtures import shapes, shifted
 from ganpage.curation import duplicates
 from ganpage.curation.duplicates import (
     MAX_DISTANCE,
@@ -11,6 +10,7 @@ from ganpage.curation.duplicates import (
     duplicate_pairs,
     picture_hash,
 )
+from helpers.curation import shapes, shifted
 
 
 def test_identical_and_slightly_changed_pictures_hash_alike_different_ones_do_not():

@@ -21,6 +21,7 @@ def classifier(monkeypatch, tmp_path) -> LoadedClassifier:
                             0.5, [], "tiny-cls")
 
 
+@pytest.mark.slow
 def test_exported_once_it_gives_pytorchs_probabilities(classifier):
     fast = faster(classifier, onnx_classifier.EXPORT_MIN_PICTURES)
     assert isinstance(fast, OnnxClassifier) and fast.categories is classifier.categories

@@ -11,13 +11,6 @@ import sys
 import numpy as np
 import pytest
 
-from curation_fixtures import (
-    ColourClassifier,
-    make_gallery,
-    shapes,
-    shifted,
-    training_data,
-)
 from ganpage.classifiers.trained import train_classifier
 from ganpage.curation import scoring
 from ganpage.curation.memorisation import training_reference
@@ -26,6 +19,13 @@ from ganpage.curation.rules import Rules
 from ganpage.curation.scoring import Scorers
 from ganpage.data.dataset import load_training_set
 from ganpage.gallery import INDEX_FILE, Gallery
+from helpers.curation import (
+    ColourClassifier,
+    make_gallery,
+    shapes,
+    shifted,
+    training_data,
+)
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +157,7 @@ def curate_command(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_the_command_scores_with_a_classifier_folder_and_prints_what_a_dry_run_would_do(
         hand_made, data, classifier_folder, tmp_path):
     root, ids = hand_made
@@ -172,6 +173,7 @@ def test_the_command_scores_with_a_classifier_folder_and_prints_what_a_dry_run_w
     assert state(root)[ids["blank"]][0] == "pending"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--top-k", "1"], "--top-k and --min-category-median need a classifier"),
     (["--rules", "{rules}"], "top_k = 'many' has the wrong type"),

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from curation_fixtures import shapes
 from ganpage.curation.quality import (
     darkest_side,
     frame_threshold,
@@ -10,6 +9,7 @@ from ganpage.curation.quality import (
     is_blank,
     quality_scores,
 )
+from helpers.curation import shapes
 
 
 def test_one_colour_and_a_speck_on_white_are_blank_a_drawing_is_not():

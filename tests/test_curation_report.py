@@ -5,20 +5,18 @@ inlined picture without fetching anything."""
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from curation_fixtures import ColourClassifier, make_gallery, shapes
 from ganpage.curation.pipeline import curate_gallery
 from ganpage.curation.report import render_report, summary, write_report
 from ganpage.curation.rules import Rules
 from ganpage.curation.scoring import Scorers
 from ganpage.gallery import Gallery
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from helpers.browser import CHROMIUM
+from helpers.curation import ColourClassifier, make_gallery, shapes
 
 
 class Links(HTMLParser):
@@ -71,6 +69,7 @@ def test_a_dry_run_report_says_so(curated, tmp_path):
     assert "A dry run" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium")
 def test_chromium_shows_every_inlined_picture_and_fetches_nothing(curated, tmp_path):

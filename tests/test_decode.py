@@ -1,6 +1,4 @@
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -15,22 +13,13 @@ from ganpage.data.decode import (
     hamming,
     to_square,
 )
+from helpers.images import flat_png, png_bomb
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
-
-
-def png_bomb(width: int, height: int) -> bytes:
-    """A valid PNG header claiming width x height, with a tiny (wrong) body."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0"))
-            + chunk(b"IEND", b""))
 
 
 def reason(data: bytes, limits: DecodeLimits | None = None) -> str:
@@ -102,26 +91,12 @@ def test_difference_hash_finds_near_duplicates():
     assert hamming(difference_hash(base), difference_hash(other)) > 10
 
 
-def flat_png(width: int, height: int) -> bytes:
-    """A whole, valid RGBA PNG of one colour, compressed a row at a time (about 250 kB for
-    8000 x 8000, and little memory to make)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
-    compressor = zlib.compressobj(6)
-    row = b"\0" + b"\x10\x20\x30\xff" * width
-    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
-            + chunk(b"IEND", b""))
-
-
 # The child's peak memory is its VmHWM (this process's own: getrusage's ru_maxrss keeps the
 # peak of the process it was forked from, here pytest's)
 DECODE_IN_A_CHILD = """
 import sys, time
 sys.path.insert(0, {tests!r})
-from test_decode import flat_png
+from helpers.images import flat_png
 from ganpage.data.decode import RejectedImage, decode_image
 data = flat_png(8000, 8000)
 started = time.perf_counter()
@@ -137,6 +112,7 @@ print(len(data), verdict, seconds, peak_kb // 1024)
 """
 
 
+@pytest.mark.slow
 def test_a_small_png_of_many_pixels_is_refused_before_it_costs_memory():
     """8000 x 8000 is under the absolute cap (64 MP): made into a 64 px picture it is refused
     by the cap scaled to that size, before a pixel is decoded (it took 1.5 GB and 7.5 s)."""

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ganpage.demo import build_demo_gallery
 from ganpage.gallery import Gallery
 
@@ -51,6 +53,7 @@ def test_a_second_demo_run_makes_and_scores_nothing(tmp_path, tiny_model):
     assert statuses(tmp_path / "demo") == before
 
 
+@pytest.mark.slow
 def test_the_readmes_build_site_command_works_on_the_demo_gallery(tmp_path):
     """`ganpage demo` then the README's `ganpage build-site demo-gallery/ ...`: it failed ("has
     no approved picture to put on a site") while the demo left every picture pending."""

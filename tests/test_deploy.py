@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port, wait_for_http
 from ganpage.gallery import INDEX_FILE, Gallery
 from ganpage.web.hygiene import SECURITY_HEADERS
-from nginx_deploy import DEPLOY, NGINX, check_config, running_nginx, write_config
+from helpers.nginx import DEPLOY, NGINX, check_config, running_nginx, write_config
+from helpers.servers import free_port, wait_for_http
 
 needs_nginx = pytest.mark.skipif(NGINX is None or shutil.which("openssl") is None,
                                  reason="nginx or openssl is not installed")
@@ -91,6 +91,7 @@ def test_nginx_accepts_each_site_file(tmp_path, name):
     assert "[warn]" not in checked.stderr.replace("the \"user\" directive", ""), checked.stderr
 
 
+@pytest.mark.slow
 def test_pages_and_api_go_through_nginx_to_ganpage(front):
     nginx, client = front
     page = client.get("/")
@@ -102,6 +103,7 @@ def test_pages_and_api_go_through_nginx_to_ganpage(front):
     assert api.status_code == 200 and len(api.json()) == 3
 
 
+@pytest.mark.slow
 def test_plain_http_is_redirected_to_https(front):
     nginx, _ = front
     answer = httpx.get(nginx.http + "/c/hamster?page=2", follow_redirects=False)
@@ -127,6 +129,7 @@ def test_the_deployed_settings_send_pictures_through_nginx():
     assert "location /_gallery/ {\n        internal;" in site
 
 
+@pytest.mark.slow
 def test_pictures_come_from_the_gallery_folder_with_their_cache_headers(front, gallery):
     nginx, client = front
     picture = client.get("/api/random").json()
@@ -147,6 +150,7 @@ def test_pictures_come_from_the_gallery_folder_with_their_cache_headers(front, g
     assert head.headers["content-length"] == str(len(answer.content))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", ["rejected", "pending"])
 def test_pictures_not_shown_cannot_be_fetched_by_their_url(front, gallery, status):
     nginx, client = front
@@ -158,6 +162,7 @@ def test_pictures_not_shown_cannot_be_fetched_by_their_url(front, gallery, statu
     assert answer.content != (gallery / hidden.relative_path).read_bytes()
 
 
+@pytest.mark.slow
 def test_the_internal_location_cannot_be_asked_for_directly(front, gallery):
     nginx, client = front
     picture = client.get("/api/random").json()
@@ -166,6 +171,7 @@ def test_the_internal_location_cannot_be_asked_for_directly(front, gallery):
         assert client.get(path).status_code == 404, path
 
 
+@pytest.mark.slow
 def test_a_picture_damaged_under_the_server_is_404_through_nginx(front, gallery):
     nginx, client = front
     with Gallery.open(gallery) as opened:
@@ -177,6 +183,7 @@ def test_a_picture_damaged_under_the_server_is_404_through_nginx(front, gallery)
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [
     f"/images/{INDEX_FILE}", f"/images/hamster/../{INDEX_FILE}",
     f"/images/hamster/..%2f{INDEX_FILE}", f"/images/hamster/%2e%2e/{INDEX_FILE}",
@@ -191,6 +198,7 @@ def test_nothing_else_in_the_gallery_folder_is_served(front, path):
     assert b"SQLite format 3" not in answer.content and b"secret" not in answer.content
 
 
+@pytest.mark.slow
 def test_leftover_partial_writes_are_not_served(front, gallery):
     nginx, client = front
     leftover = next(gallery.glob("*/.*.partial"))
@@ -198,6 +206,7 @@ def test_leftover_partial_writes_are_not_served(front, gallery):
     assert answer.status_code == 404 and answer.content != b"half"
 
 
+@pytest.mark.slow
 def test_a_burst_from_one_client_is_rate_limited_with_429_not_5xx(front):
     nginx, client = front
     statuses = [client.get("/api/categories").status_code for _ in range(90)]
@@ -205,6 +214,7 @@ def test_a_burst_from_one_client_is_rate_limited_with_429_not_5xx(front):
     assert not [s for s in statuses if s >= 500]
 
 
+@pytest.mark.slow
 def test_oversized_headers_are_refused_by_nginx(front):
     nginx, client = front
     answer = client.get("/", headers={"X-Big": "x" * 20_000})
@@ -229,6 +239,7 @@ def static_site(tmp_path_factory: pytest.TempPathFactory):
         yield nginx, client
 
 
+@pytest.mark.slow
 def test_the_static_site_is_served_with_page_and_picture_cache_headers(static_site):
     nginx, client = static_site
     home = client.get("/")
@@ -254,6 +265,7 @@ def unit_for_this_machine(tmp_path: Path) -> Path:
     return unit
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
 def test_systemd_accepts_the_unit(tmp_path):
     if not (Path(sys.executable).parent / "ganpage").exists():
@@ -263,6 +275,7 @@ def test_systemd_accepts_the_unit(tmp_path):
     assert verified.returncode == 0 and "ganpage.service" not in verified.stderr, verified.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
 def test_the_unit_is_hardened(tmp_path):
     unit = unit_for_this_machine(tmp_path)
@@ -312,6 +325,7 @@ def test_the_guide_links_every_deploy_file_and_documents_every_setting_it_uses()
     assert "(docs/deploy.md)" in (Path(__file__).parents[1] / "README.md").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
 def test_a_method_not_allowed_through_nginx_is_405_with_allow(front, method):
     nginx, _ = front

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import gpu_prepare  # noqa: E402
@@ -20,6 +22,7 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
 
 
+@pytest.mark.slow
 def test_counts_tracked_untracked_and_carried_files_not_ignored_ones(tmp_path):
     git(tmp_path, "init", "-q")
     (tmp_path / ".gitignore").write_text("/.gpu/\n/big/\n")

@@ -42,6 +42,7 @@ def load_ema(out: Path) -> CGANGenerator:
     return net.eval()
 
 
+@pytest.mark.slow
 def test_smoke_rehearsal_runs_every_stage_and_continue_carries_on(tmp_path):
     first = rehearse(tmp_path / "first", tmp_path / "work")
     files = [p for p in (tmp_path / "first").iterdir() if p.is_file()]

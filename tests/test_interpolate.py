@@ -31,6 +31,7 @@ def test_animation_and_grid_files(tiny_model, tmp_path):
         interpolate(generator, ("hamster", "bagel"), (1, 1), 3, 0.8, tmp_path / "m.mp3", None)
 
 
+@pytest.mark.slow
 def test_cli_interpolate(tiny_model, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "ganpage", "interpolate", str(tmp_path / "a.webp"), "--model",

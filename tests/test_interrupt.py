@@ -8,6 +8,7 @@ import pytest
 from ganpage.interrupt import stop_on_signals
 
 
+@pytest.mark.slow
 def test_first_signal_is_a_request_and_a_second_ctrl_c_stops_at_once(sigint_raises):
     before = signal.getsignal(signal.SIGINT)
     with stop_on_signals() as stop:
@@ -20,6 +21,7 @@ def test_first_signal_is_a_request_and_a_second_ctrl_c_stops_at_once(sigint_rais
     assert signal.getsignal(signal.SIGINT) is before
 
 
+@pytest.mark.slow
 def test_an_ignored_signal_stays_ignored():
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

@@ -178,6 +178,7 @@ def test_the_commands_default_threshold_is_the_measured_one():
     assert default == DEFAULT_THRESHOLD
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["label", "{f}", "g"], "say which classifier"),
     (["label", "{f}", "g", "--model", "emoji64", "--classifier", "emoji64"],
@@ -245,7 +246,7 @@ def test_curate_keeps_unsure_pictures_rejected_and_decides_the_rest(folder, tmp_
 def test_measure_threshold_labels_a_models_pictures_and_prints_coverage_and_accuracy(
         tiny_model, tmp_path, monkeypatch):
     import ganpage.classifiers
-    from conftest import TINY_CLASSES
+    from helpers.models import TINY_CLASSES
 
     # the tiny model's classes, named by mean colour: some right, some wrong, some unsure
     named = LoadedClassifier(MeanColour(), CategorySet.from_names(TINY_CLASSES), 1.0, [],

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ganpage.gallery import Gallery
@@ -27,6 +28,7 @@ def srun_command() -> list[str]:
     return shlex.split(line.replace('"$OUT/', '"OUT/'))
 
 
+@pytest.mark.slow
 def test_the_slurm_script_is_bash_that_runs_one_task_per_gpu():
     assert subprocess.run(["bash", "-n", str(SBATCH)]).returncode == 0
     text = SBATCH.read_text()
@@ -76,6 +78,7 @@ def run_as_two_shards(words: list[str], variables: list[dict], tiny_model: Path,
     return sorted(folder.glob("gallery-*"))
 
 
+@pytest.mark.slow
 def test_each_examples_command_runs_as_two_shards(tiny_model, tmp_path):
     job = yaml.safe_load(MANIFEST.read_text())
     pod = job["spec"]["template"]["spec"]["containers"][0]["command"]

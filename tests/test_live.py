@@ -22,7 +22,6 @@ import torch
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, make_tiny_model, metrics_text, wait_for_http, wait_until_ready
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.generate import encode
@@ -30,6 +29,8 @@ from ganpage.live.settings import LiveSettings
 from ganpage.models import load_generator
 from ganpage.web.app import SiteConfig, create_app
 from ganpage.web.schemas import CategorySummary, DrawnPicture, Picture, Problem
+from helpers.models import make_tiny_model
+from helpers.servers import free_port, metrics_text, wait_for_http, wait_until, wait_until_ready
 
 
 def drawn(category: str, seed: int | str) -> str:
@@ -60,9 +61,7 @@ def links_of(page: str) -> tuple[str, str]:
 def test_a_fresh_picture_is_redrawn_from_its_permalink_to_the_same_bytes(model):
     first = live_app(model, pool_size=2)
     with TestClient(first) as client:
-        deadline = time.monotonic() + 20
-        while len(first.engine.pool or ()) == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the pool fills in the background
+        wait_until(lambda: len(first.engine.pool or ()), 20, "the pool did not fill")
         page = client.get("/")
         assert page.status_code == 200 and "Does Not Exist" in page.text
         image, permalink = links_of(page.text)
@@ -101,8 +100,9 @@ def batch_sizes(metrics_text: str) -> dict[float, float]:
 async def draw_together(app, count: int, first_seed: int = 100) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1234))
     async with httpx.AsyncClient(transport=transport, base_url="http://live") as client:
-        await client.get("/readyz")
+        deadline = time.monotonic() + 60
         while (await client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, "the live model did not load in 60 s"
             await asyncio.sleep(0.05)
         return await asyncio.gather(*(
             client.get(f"/draw/image.webp?category=bagel&seed={first_seed + i}&truncation=0.7000")
@@ -297,9 +297,9 @@ def test_bad_recipes_are_one_line_4xx_never_500(model, query, status):
 
 
 def wait_for_pool(app, pictures: int) -> None:
-    deadline = time.monotonic() + 30
-    while len(app.engine.pool or ()) < pictures and time.monotonic() < deadline:
-        time.sleep(0.05)  # the pool fills in the background
+    """Until the pool, filled in the background, holds ``pictures``."""
+    wait_until(lambda: len(app.engine.pool or ()) >= pictures, 30,
+               f"the pool did not reach {pictures} pictures")
 
 
 def test_a_live_only_site_lists_the_models_categories_each_with_its_pool_pictures(model):
@@ -330,8 +330,8 @@ def test_a_live_category_with_nothing_pooled_shows_one_picture_drawn_on_demand(m
     app = live_app(model, pool_size=0)
     with TestClient(app) as client:
         client.get("/readyz")
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60,
+                   "the live model did not load")
         hamsters = client.get("/c/hamster")
         images = [html.unescape(src) for src in IMAGE_SRC.findall(hamsters.text)]
         picture = client.get(images[0])
@@ -445,8 +445,8 @@ def test_a_live_only_site_shows_its_model_card_on_the_about_page(model):
     app = live_app(model)
     with TestClient(app) as client:
         client.get("/readyz")
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60,
+                   "the live model did not load")
         about = client.get("/about")
     app.close()
     assert about.status_code == 200 and "A randomly initialised test model." in about.text
@@ -462,11 +462,10 @@ def test_a_failing_pool_refill_leaves_visitors_served(model):
 
     app.engine._refill_pool = out_of_memory
     with TestClient(app) as client:
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
-        deadline = time.monotonic() + 10
-        while not failures and time.monotonic() < deadline:
-            time.sleep(0.01)  # a refill has failed (the idle drawing thread tries one at once)
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60,
+                   "the live model did not load")
+        # a refill has failed (the idle drawing thread tries one at once)
+        wait_until(lambda: failures, 10, "no refill was tried", interval=0.01)
         started = time.monotonic()
         answers = [client.get(drawn("bagel", s)) for s in range(5)]
         took = time.monotonic() - started
@@ -490,6 +489,7 @@ def exporting_into(cache: Path, timeout: float) -> list[Path]:
     return found
 
 
+@pytest.mark.slow
 def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
     port = free_port()
     process = reap(subprocess.Popen(
@@ -529,6 +529,7 @@ def workers_of(log: Path, path: str) -> set[int]:
     return {line["worker"] for line in lines if line["path"] == path}
 
 
+@pytest.mark.slow
 def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(model, reap,
                                                                               tmp_path):
     port, metrics_port = free_port(), free_port()
@@ -540,8 +541,8 @@ def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(m
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base, process)
-        while not all(httpx.get(base + "/readyz").status_code == 200 for _ in range(20)):
-            time.sleep(0.2)  # both workers have loaded the model
+        wait_until(lambda: all(httpx.get(base + "/readyz").status_code == 200 for _ in range(20)),
+                   120, "not every worker loaded the model")
         statuses, log = [], tmp_path / "access.jsonl"
         while len(statuses) < 30 or len(workers_of(log, "/draw/image.webp")) < 2:
             assert len(statuses) < 300, "one worker took every connection"
@@ -551,11 +552,10 @@ def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(m
         # a burst of 1 and 0.01 pictures/s: one picture for this client, whichever worker
         refused = len(statuses) - 1  # answers; both workers were asked (the loop above)
         metrics = f"http://127.0.0.1:{metrics_port}/metrics"
-        deadline = time.monotonic() + 10  # each worker adds up its counts every half second
-        while live_sample(httpx.get(metrics).text, "ganpage_live_refused_total",
-                          reason="rate") < refused:
-            assert time.monotonic() < deadline, "the workers' counts did not add up"
-            time.sleep(0.1)
+        # each worker adds up its counts every half second
+        wait_until(lambda: live_sample(httpx.get(metrics).text, "ganpage_live_refused_total",
+                                       reason="rate") >= refused, 10,
+                   "the workers' counts did not add up")
         seen = [httpx.get(metrics).text for _ in range(6)]
     finally:
         process.terminate()
@@ -568,6 +568,7 @@ def test_with_two_workers_a_clients_rate_and_the_live_metrics_hold_across_them(m
         assert live_sample(text, "ganpage_live_refused_total", reason="rate") == refused
 
 
+@pytest.mark.slow
 def test_a_bad_live_model_is_one_line_before_serving(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ganpage", "serve", "--live",
                            str(tmp_path / "missing"), "--port", str(free_port())],
@@ -613,6 +614,7 @@ def test_the_queue_holds_what_the_model_draws_in_queue_seconds_at_its_pace():
     assert engine.batcher.limit == 100
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
 def test_a_live_only_site_in_chromium(reap):
@@ -621,7 +623,7 @@ def test_a_live_only_site_in_chromium(reap):
     with GANPAGE_SCREENSHOT set)."""
     from playwright.sync_api import sync_playwright
 
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
+    from helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
     port = free_port()
     process = reap(subprocess.Popen(
@@ -674,11 +676,20 @@ def test_emoji64_draws_a_recipe_the_same_in_any_batch():
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
 @pytest.mark.parametrize("niceness", [0, 5])
 def test_the_drawing_thread_yields_to_the_requests(model, niceness):
-    """Its niceness is the event loop's plus ``niceness``: on a busy core refusals stay fast."""
-    app = live_app(model, pool_size=0, niceness=niceness)
+    """Its niceness, and that of the torch threads it starts to draw, is the event loop's plus
+    ``niceness``: on a busy core refusals stay fast."""
+    before = {int(task) for task in os.listdir("/proc/self/task")}
+    app = live_app(model, pool_size=0, niceness=niceness, threads=2)
     with TestClient(app) as client:
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
-        drawing = os.getpriority(os.PRIO_PROCESS, app.engine._thread.native_id)
+        wait_until(lambda: client.get("/readyz").status_code == 200, 60,
+                   "the live model did not load")
+        assert client.get(drawn("bagel", 3)).status_code == 200
+        # threads that are not Python's and came with the app: torch's (OpenMP) for drawing
+        python = {thread.native_id for thread in threading.enumerate()}
+        torch_threads = {int(task) for task in os.listdir("/proc/self/task")} - before - python
+        drawing = {tid: os.getpriority(os.PRIO_PROCESS, tid)
+                   for tid in [app.engine._thread.native_id, *torch_threads]}
     app.close()
-    assert drawing == min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
+    assert torch_threads, "2 torch threads asked for, yet the drawing started none of its own"
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
+    assert set(drawing.values()) == {expected}, f"niceness of the drawing threads: {drawing}"

@@ -24,6 +24,7 @@ from ganpage.categories import CategorySet
 from ganpage.recipe import redirect_query
 from ganpage.web.draw import requested_recipe
 from ganpage.web.live_page import LIVE_CONTENT_SECURITY_POLICY, PAGE, write_live_page
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
 RECIPE_JS = Path(__file__).parents[1] / "src" / "ganpage" / "web" / "live_assets" / "recipe.js"
 CATEGORIES = CategorySet.from_names(["Hamster", "Bagel", "Tabby cat", "Ice cream"])
@@ -70,6 +71,7 @@ def python_verdict(query: str) -> list:
             redirect_query(text, recipe)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 def test_recipe_js_agrees_with_recipe_py_on_tricky_queries(tmp_path):
     classes = [{"id": c.id, "slug": c.slug} for c in CATEGORIES]
@@ -133,6 +135,7 @@ def test_a_second_write_changes_nothing(live_site):
     assert write_live_page("emoji64", live_site / "mysite", home="index.html") == []
 
 
+@pytest.mark.slow
 def test_serve_live_routes(tiny_model, onnx_cache):
     from fastapi.testclient import TestClient
 
@@ -161,10 +164,6 @@ def test_serve_live_routes(tiny_model, onnx_cache):
 
 # -- In Chromium --------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 def in_chromium(test):
@@ -176,7 +175,7 @@ def in_chromium(test):
 @pytest.fixture(scope="module")
 def static_server(live_site):
     """``python -m http.server`` on the folder above the site: the page lives at /mysite/."""
-    from conftest import free_port, wait_for_http
+    from helpers.servers import free_port, wait_for_http
 
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
@@ -246,6 +245,7 @@ def pytorch_picture(generator, url: str) -> np.ndarray:
     return generator.sample([generator.categories.by_slug(slug).id], [seed], truncation)[0]
 
 
+@pytest.mark.slow
 @in_chromium
 def test_permalink_draws_the_picture_pytorch_draws(page, static_server, emoji64, tmp_path):
     import os
@@ -271,6 +271,7 @@ def backend_options(page) -> dict[str, str]:
         (o) => [o.value, o.textContent + (o.disabled ? ' [off]' : '')]))""")
 
 
+@pytest.mark.slow
 @in_chromium
 def test_without_webgpu_the_page_runs_webassembly_all_from_its_own_site(page, static_server):
     fetched = []
@@ -324,6 +325,7 @@ HARDWARE_ADAPTER = """(() => {
 })();"""
 
 
+@pytest.mark.slow
 @in_chromium
 def test_a_software_gpu_is_offered_but_webassembly_is_chosen(webgpu_page, static_server):
     page = webgpu_page
@@ -337,6 +339,7 @@ def test_a_software_gpu_is_offered_but_webassembly_is_chosen(webgpu_page, static
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_a_site_without_the_webgpu_build_runs_webassembly_on_a_gpu(webgpu_page, live_site,
                                                                     static_server):
@@ -356,6 +359,7 @@ def test_a_site_without_the_webgpu_build_runs_webassembly_on_a_gpu(webgpu_page, 
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_webgpu_draws_the_picture_pytorch_draws_and_the_choice_is_kept(webgpu_page,
                                                                        static_server, emoji64):
@@ -380,6 +384,7 @@ def test_webgpu_draws_the_picture_pytorch_draws_and_the_choice_is_kept(webgpu_pa
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_seeds_differ_and_a_permalink_redraws_its_picture(page, static_server, emoji64):
     page.goto(static_server)
@@ -394,6 +399,7 @@ def test_seeds_differ_and_a_permalink_redraws_its_picture(page, static_server, e
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_chosen_category_and_morph(page, static_server, emoji64):
     page.goto(static_server + "?category=bagel&seed=1")
@@ -412,6 +418,7 @@ def test_chosen_category_and_morph(page, static_server, emoji64):
     assert np.abs(after.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
 
 
+@pytest.mark.slow
 @in_chromium
 @pytest.mark.parametrize("query", ["category=no-such-thing&seed=1", "category=hamster&seed=-1",
                                    "category=hamster&seed=1&truncation=1.5",
@@ -425,6 +432,7 @@ def test_a_bad_permalink_shows_an_error_not_a_picture(page, static_server, query
     assert page.locator("#picture").is_hidden() and page.locator("#problem").is_visible()
 
 
+@pytest.mark.slow
 @in_chromium
 def test_after_a_bad_permalink_the_buttons_draw(page, static_server, emoji64):
     """A wrong slug says so, then the page still works (its buttons stayed disabled): Draw
@@ -451,7 +459,7 @@ def live_server(tmp_path_factory):
     cache of its own: (base URL, cache folder)."""
     import os
 
-    from conftest import free_port, wait_for_http
+    from helpers.servers import free_port, wait_for_http
 
     port = free_port()
     cache = tmp_path_factory.mktemp("server-cache")
@@ -473,6 +481,7 @@ def live_server(tmp_path_factory):
             process.wait()
 
 
+@pytest.mark.slow
 @in_chromium
 def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoji64):
     """The server exports the ONNX in the background before anyone asks; its own CSP header
@@ -493,12 +502,13 @@ def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoj
     assert page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 @pytest.mark.parametrize("truncation", ["0.555", "0.7", "1"])
 def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_server, truncation):
     """BigGAN-deep's float64 truncation input runs in onnxruntime-web as in PyTorch."""
     from ganpage.models import load_generator
-    from test_onnx_export import tiny_biggan
+    from helpers.biggan import tiny_biggan
 
     folder = live_site / "biggan"
     if not (folder / PAGE).exists():
@@ -511,13 +521,14 @@ def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_serv
     assert pixels.std() > 5 and page.failures == []
 
 
+@pytest.mark.slow
 @in_chromium
 def test_a_style_model_draws_each_seeds_style_in_the_browser(page, live_site, static_server):
     """A model with a style label: live.js feeds the style noise.js draws from the seed, so the
     browser's pictures are PyTorch's for seeds of different styles."""
-    from conftest import make_tiny_model
     from ganpage.models import load_generator
     from ganpage.noise import style_ids
+    from helpers.models import make_tiny_model
 
     folder = live_site / "styled"
     if not (folder / PAGE).exists():

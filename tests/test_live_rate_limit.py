@@ -7,6 +7,8 @@ import multiprocessing
 import multiprocessing.synchronize
 from pathlib import Path
 
+import pytest
+
 from ganpage.live.rate_limit import (
     HEADER,
     MAX_CLIENTS,
@@ -58,6 +60,7 @@ def take_tokens(table: str, count: int, start: multiprocessing.synchronize.Barri
 BURST = 2_000
 
 
+@pytest.mark.slow
 def test_processes_drawing_at_once_spend_exactly_the_burst(tmp_path):
     context = multiprocessing.get_context("spawn")
     start, granted = context.Barrier(4), context.Queue()
@@ -72,6 +75,7 @@ def test_processes_drawing_at_once_spend_exactly_the_burst(tmp_path):
     assert given == BURST  # 4 x 2,000 asked at once: the burst, not a token more
 
 
+@pytest.mark.slow
 def test_a_server_with_workers_shares_the_table_and_one_process_keeps_its_own(
         tmp_path, monkeypatch):
     monkeypatch.delenv(SHARED_FOLDER_VARIABLE, raising=False)
@@ -90,6 +94,7 @@ def test_clients_sharing_a_set_keep_their_own_buckets_until_it_is_full(tmp_path)
     assert limit.wait_needed("e", now=0.2) > 0 and limit.wait_needed("b", now=0.2) > 0
 
 
+@pytest.mark.slow
 def test_each_table_hashes_with_its_own_key_and_a_full_disk_leaves_each_worker_its_own(
         tmp_path, monkeypatch, capsys):
     one, two = (open_table(tmp_path / name, 4096) for name in ("one", "two"))

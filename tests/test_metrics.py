@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from conftest import make_tiny_model
 from ganpage.classifiers.trained import load_classifier, split_held_out, train_classifier
-from ganpage.data.dataset import DatasetWriter, load_training_set
+from ganpage.data.dataset import load_training_set
 from ganpage.errors import GanpageError
 from ganpage.metrics import (
     density_and_coverage,
@@ -15,7 +14,8 @@ from ganpage.metrics import (
     within_class_spread,
 )
 from ganpage.models import load_generator
-from test_train import make_dataset
+from helpers.models import make_tiny_model
+from helpers.training import colour_dataset, make_dataset
 
 
 def test_frechet_distance_known_values():
@@ -84,20 +84,6 @@ def test_held_out_split_takes_one_per_class_with_three_or_more():
     labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
     held = split_held_out(labels, seed=0)
     assert len(held) == 2 and {labels[i] for i in held} == {0, 2}
-
-
-def colour_dataset(root, per_class=6, size=32):
-    """Three classes a classifier can learn: red, green and blue pictures with noise."""
-    rng = np.random.default_rng(3)
-    writer = DatasetWriter(root, size, near_duplicate_bits=-1)
-    from PIL import Image
-    for c, name in enumerate(["Red", "Green", "Blue"]):
-        for i in range(per_class):
-            pixels = rng.integers(0, 80, (size, size, 3), dtype=np.uint8)
-            pixels[..., c] += 160
-            writer.add(Image.fromarray(pixels), name, f"{name}{i}")
-    writer.finish()
-    return root
 
 
 def test_classifier_learns_and_evaluates_a_generator(tmp_path):

@@ -5,13 +5,13 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from conftest import make_tiny_model
 from ganpage.errors import GanpageError
 from ganpage.models import ModelLoadError, load_generator
 from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
 from ganpage.models.generator import to_uint8
 from ganpage.models.loading import check_device, resolve_model_dir
 from ganpage.noise import style_ids, truncated_noise
+from helpers.models import make_tiny_model
 
 
 def test_sample_shape_dtype_and_determinism(tiny_model):

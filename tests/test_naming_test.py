@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_model
 from ganpage.categories import CategorySet
 from ganpage.data.dataset import DatasetWriter, load_training_set
 from ganpage.errors import GanpageError
@@ -25,7 +24,8 @@ from ganpage.naming_test import (
     normal_form,
     score_sheet,
 )
-from test_cli import ganpage
+from helpers.cli import ganpage
+from helpers.models import make_tiny_model
 
 CLASSES = ["Hamster", "Doughnut", "Mailbox", "Tangerine", "Cactus", "Hot Dog", "Bagel", "Comb",
            "Kite", "Anvil", "Teapot", "Walrus"]
@@ -252,6 +252,7 @@ def test_an_answer_sheet_that_does_not_fit_the_sheet_is_an_error(tmp_path, model
     assert not (tmp_path / "score.json").exists()
 
 
+@pytest.mark.slow
 def test_the_command_draws_a_sheet_and_scores_it_as_the_issue_spells_it(tmp_path, model):
     made = ganpage("naming-test", str(model), "--out", "sheet", "--classes", "3", "--seeds",
                    "2", "--seed", "5", cwd=tmp_path)
@@ -268,6 +269,7 @@ def test_the_command_draws_a_sheet_and_scores_it_as_the_issue_spells_it(tmp_path
     assert again.returncode == 2 and "already holds a naming test" in again.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["naming-test", "score", "sheet", "short.txt"],
      "short.txt answers row 1 only; the sheet has rows 1-2"),

@@ -50,6 +50,7 @@ def test_bad_truncation_is_refused():
         truncated_noise([1], 8, 0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 def test_browser_noise_is_bit_identical(tmp_path):
     script = tmp_path / "noise.mjs"
@@ -93,6 +94,7 @@ def test_a_seed_draws_its_style_from_the_stream_after_its_latent():
         style_ids([1], 16, 0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 def test_browser_style_is_identical(tmp_path):
     seeds = [0, 1, 42, 123456789, 4294967295, *range(100, 160)]

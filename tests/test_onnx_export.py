@@ -10,33 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from biggan_weights import random_state
-from conftest import make_tiny_model
-from ganpage.categories import CategorySet
 from ganpage.data.synthetic import write_noise_dataset
 from ganpage.export import export_run
 from ganpage.models import load_generator
-from ganpage.models.biggan import BigGANConfig, BigGANDeep
 from ganpage.models.generator import to_uint8
-from ganpage.models.loading import save_model
 from ganpage.noise import truncated_noise
 from ganpage.onnx_export import GOALS, MANIFEST, OnnxExportError, export_onnx
 from ganpage.train import train
 from ganpage.train_config import TrainConfig
-
-TINY_BIGGAN_LAYERS = [(False, 16, 16), (True, 16, 4), (False, 4, 4), (True, 4, 1)]
-
-
-def tiny_biggan(folder):
-    """A BigGAN-deep with the published block structure cut to 16 px and 4 channels a unit."""
-    config = BigGANConfig(output_dim=16, z_dim=8, class_embed_dim=8, channel_width=4,
-                          num_classes=5, layers=TINY_BIGGAN_LAYERS, attention_layer_position=2)
-    net = BigGANDeep(config)
-    net.load_state_dict(random_state({k: v.shape for k, v in net.state_dict().items()}))
-    categories = CategorySet.from_names(["Husky", "Tabby cat", "Bagel", "Mailbox", "Ferret"])
-    save_model(folder, architecture="biggan-deep", model_id="tiny-biggan",
-               config=config.to_dict(), net=net, categories=categories, card="# tiny\n")
-    return folder
+from helpers.biggan import tiny_biggan
+from helpers.models import make_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +39,8 @@ def exported(tmp_path_factory):
     return export
 
 
-@pytest.mark.parametrize("model", ["tiny", "emoji64", "biggan", "tiny-style"])
+@pytest.mark.parametrize("model", ["tiny", pytest.param("emoji64", marks=pytest.mark.slow),
+                                   pytest.param("biggan", marks=pytest.mark.slow), "tiny-style"])
 def test_exported_onnx_matches_pytorch(model, exported):
     _, files = exported(model)
     assert [f.dtype for f in files] == ["float32", "float16"]
@@ -65,6 +49,7 @@ def test_exported_onnx_matches_pytorch(model, exported):
         assert file.max_abs_diff <= GOALS[file.dtype], file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [32, 256])  # the smallest and the largest `train` makes
 def test_what_train_makes_exports_within_the_goals(size, tmp_path):
     data = write_noise_dataset(tmp_path / "shapes", 3, 4, size)
@@ -84,6 +69,7 @@ def test_what_train_makes_exports_within_the_goals(size, tmp_path):
     assert np.abs(onnx_picture.astype(int) - generator.sample([2], [5], 0.7).astype(int)).max() <= 1
 
 
+@pytest.mark.slow
 def test_biggan_onnx_takes_truncation_off_the_grid(exported):
     """Truncation is an input, and picks the statistics Python's float64 arithmetic picks."""
     import onnxruntime

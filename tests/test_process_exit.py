@@ -3,6 +3,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # A command's last words: an atexit handler, output still in the buffer, an object whose
 # finaliser only the interpreter's teardown runs, maybe a worker thread that a normal exit would
 # wait for, then exit_now(code).
@@ -37,6 +39,7 @@ def run(*args: str, stdout=subprocess.PIPE, shell_suffix: str = "") -> subproces
                           env=env)
 
 
+@pytest.mark.slow
 def test_exit_now_skips_the_teardown_but_keeps_the_code_the_output_and_the_atexit_handlers():
     result = run("plain", "3")
     assert result.returncode == 3
@@ -44,6 +47,7 @@ def test_exit_now_skips_the_teardown_but_keeps_the_code_the_output_and_the_atexi
     assert result.stderr == ""  # the finaliser did not run: no teardown
 
 
+@pytest.mark.slow
 def test_exit_now_waits_for_a_running_thread_like_a_normal_exit(tmp_path):
     marker = tmp_path / "marker"
     result = run("thread", str(marker), "3")
@@ -52,12 +56,14 @@ def test_exit_now_waits_for_a_running_thread_like_a_normal_exit(tmp_path):
     assert result.stdout == "buffered atexit ran "
 
 
+@pytest.mark.slow
 def test_output_that_cannot_be_written_fails_the_command_like_a_normal_exit():
     with open("/dev/full", "w") as full:
         assert run("plain", "0", stdout=full).returncode == 120
         assert run("plain", "3", stdout=full).returncode == 3  # a failure keeps its own code
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_is_not_an_error():
     result = run("plain", "0", stdout=None, shell_suffix=">&-")
     assert result.returncode == 0 and "Traceback" not in result.stderr

@@ -23,7 +23,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import free_port, wait_for_http
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.web.app import SiteConfig, create_app
@@ -32,13 +31,11 @@ from ganpage.web.review.filters import ReviewFilter
 from ganpage.web.review.routes import MAX_BODY_BYTES
 from ganpage.web.review.sessions import SESSION_SECONDS, TRIES, TRY_SECONDS
 from ganpage.web.review.tokens import login_line, login_url, review_token
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from helpers.servers import free_port, wait_for_http
 
 TOKEN = "test-review-token-0123456789-abcdef"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 @pytest.fixture
@@ -162,6 +159,7 @@ def test_the_token_is_printed_only_when_made_and_only_to_a_terminal():
     assert made not in str(caught.value) and "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_new_token_with_no_terminal_to_show_it_stops_the_server_in_one_line(gallery, reap):
     environment = {key: value for key, value in os.environ.items()
                    if key != "GANPAGE_REVIEW_TOKEN"}
@@ -174,6 +172,7 @@ def test_a_new_token_with_no_terminal_to_show_it_stops_the_server_in_one_line(ga
     assert len(stderr.strip().splitlines()) == 1 and "set GANPAGE_REVIEW_TOKEN" in stderr
 
 
+@pytest.mark.slow
 def test_a_new_token_is_printed_to_a_terminal(gallery, reap):
     environment = {key: value for key, value in os.environ.items()
                    if key != "GANPAGE_REVIEW_TOKEN"}
@@ -537,6 +536,7 @@ def until_both_workers_answer(base: str, path: str, status: int, log: Path,
                    if line["path"] == path and line["status"] == status}
 
 
+@pytest.mark.slow
 def test_a_session_holds_and_ends_in_every_worker(review_server, tmp_path):
     base, _ = review_server
     log = tmp_path / "access.jsonl"
@@ -549,6 +549,7 @@ def test_a_session_holds_and_ends_in_every_worker(review_server, tmp_path):
     until_both_workers_answer(base, "/review/api/csrf", 401, log, session)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_reject_by_keyboard_in_chromium(review_server, gallery: Path):

@@ -7,10 +7,15 @@ from ganpage.errors import GanpageError
 from ganpage.reporting import read_log
 from ganpage.train import train
 from ganpage.train_config import TrainConfig
-from test_train import dataset, tiny_config  # noqa: F401 (the module-scoped data set fixture)
+from helpers.training import make_dataset, tiny_config
 
 
-def test_resume_tidies_what_a_kill_left_and_goes_on(dataset, tmp_path):  # noqa: F811
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("data") / "shapes")
+
+
+def test_resume_tidies_what_a_kill_left_and_goes_on(dataset, tmp_path):
     """A kill mid-write leaves a torn last log line and a temporary checkpoint file; the
     resumed run used to crash at its first sample grid on the torn line."""
     config = tiny_config(dataset, tmp_path / "runs")
@@ -48,7 +53,7 @@ def test_unknown_config_keys_are_named_not_dropped():
     ({"precision": "fp8"}, "unknown precision 'fp8'"),
 ])
 def test_invalid_settings_fail_in_one_line_before_a_run_folder_exists(
-        dataset, tmp_path, changes, message):  # noqa: F811
+        dataset, tmp_path, changes, message):
     with pytest.raises(GanpageError, match=message):
         train(tiny_config(dataset, tmp_path / "runs", **changes), show_progress=False)
     assert not list((tmp_path / "runs").glob("*/*"))

@@ -3,7 +3,6 @@ are in flight, slow clients; each against real Granian and uvicorn processes on 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -14,63 +13,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import free_port, wait_for_http
 from ganpage.gallery import Gallery
+from helpers.servers import free_port, serving, wait_for_http, wait_until, worker_pids
 
 SERVERS = ["granian", "uvicorn"]
 TESTS = Path(__file__).parent
 
 
-def slow_app():
-    """App factory for the shutdown test: ``GET /?S`` answers after S seconds."""
-
-    async def app(scope, receive, send):
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        await asyncio.sleep(float(scope["query_string"] or 0))
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"finished"})
-
-    return app
-
-
-def worker_pids(pid: int) -> set[int]:
-    """The server's worker processes: children of ``pid`` except multiprocessing's tracker."""
-    children = set()
-    for thread in os.listdir(f"/proc/{pid}/task"):
-        children.update(int(p) for p in Path(f"/proc/{pid}/task/{thread}/children").read_text()
-                        .split())
-    return {p for p in children
-            if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()}
-
-
-@contextlib.contextmanager
-def serving(reap, gallery: Path, server: str, *options: str,
-            environment: dict | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
-    """`ganpage serve` in a child process, stopped with SIGTERM at the end (as systemd does)."""
-    port = free_port()
-    process = reap(subprocess.Popen(
-        [sys.executable, "-m", "ganpage", "serve", str(gallery), "--port", str(port),
-         "--server", server, *options], stdout=subprocess.DEVNULL, start_new_session=True,
-        env=environment))
-    base = f"http://127.0.0.1:{port}"
-    wait_for_http(base + "/healthz", process)
-    try:
-        yield process, base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_killed_worker_is_replaced_and_requests_keep_succeeding(tiny_gallery, reap, server):
     with serving(reap, tiny_gallery, server, "--workers", "2") as (process, base):
@@ -118,6 +73,7 @@ def until_every_worker_answers(base: str, path: str, status: int, log: Path,
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_picture_one_worker_finds_deleted_stops_being_shown_by_all(tiny_gallery, reap,
                                                                      server, tmp_path):
@@ -136,30 +92,35 @@ def test_a_picture_one_worker_finds_deleted_stops_being_shown_by_all(tiny_galler
     assert took < 10 and pages == [404] * 30  # and it stays hidden, in both
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_stop_finishes_requests_in_flight_and_removes_the_metrics_folder(reap, server, tmp_path):
     port = free_port()
     code = ("from ganpage.web.server import ServerOptions, serve_target; "
-            f"serve_target('test_server:slow_app', ServerOptions(port={port}, server={server!r}, "
-            "shutdown_timeout=20))")
-    environment = {**os.environ, "PYTHONPATH": str(TESTS), "TMPDIR": str(tmp_path)}
+            "serve_target('helpers.servers:slow_app', "
+            f"ServerOptions(port={port}, server={server!r}, shutdown_timeout=20))")
+    temporary, arrived = tmp_path / "tmp", tmp_path / "arrived"
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary), "SLOW_APP_ARRIVED": str(arrived),
+                   "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     process = reap(subprocess.Popen([sys.executable, "-c", code], env=environment,
                                     start_new_session=True))
     base = f"http://127.0.0.1:{port}/"
     wait_for_http(base, process)
-    made = list(tmp_path.iterdir())
+    made = list(temporary.iterdir())
     assert len(made) == 1 and made[0].name.startswith("ganpage-metrics-")
     answers = []
     slow = threading.Thread(target=lambda: answers.append(httpx.get(base + "?3", timeout=30)))
     slow.start()
-    time.sleep(1.0)  # the request is in the app now
+    wait_until(arrived.exists, 10, "the slow request did not reach the app")
     process.send_signal(signal.SIGTERM)
     slow.join()
     assert answers[0].status_code == 200 and answers[0].text == "finished"
     assert process.wait(timeout=30) in (0, -signal.SIGTERM)
-    assert list(tmp_path.iterdir()) == []  # the multiprocess metrics folder is gone
+    assert list(temporary.iterdir()) == []  # the multiprocess metrics folder is gone
 
 
+@pytest.mark.slow
 def test_a_request_whose_headers_never_finish_is_dropped(tiny_gallery, reap):
     """Granian closes it after HEADER_TIMEOUT_SECONDS (uvicorn has no such timeout)."""
     from ganpage.web.server import HEADER_TIMEOUT_SECONDS
@@ -177,6 +138,7 @@ def test_a_request_whose_headers_never_finish_is_dropped(tiny_gallery, reap):
     assert HEADER_TIMEOUT_SECONDS - 1 < waited < HEADER_TIMEOUT_SECONDS + 5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_hundreds_of_slow_clients_do_not_starve_a_normal_one(tiny_gallery, reap, server):
     slow = []
@@ -186,7 +148,8 @@ def test_hundreds_of_slow_clients_do_not_starve_a_normal_one(tiny_gallery, reap,
                 client = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
                 client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # never finishes
                 slow.append(client)
-            time.sleep(0.5)
+            wait_until(lambda: established(int(base.rsplit(":", 1)[1])) >= 1100, 10,
+                       "the slow clients' connections were not all established")
             started = time.monotonic()
             response = httpx.get(base + "/", timeout=10)
             assert response.status_code == 200 and time.monotonic() - started < 2.0
@@ -194,6 +157,17 @@ def test_hundreds_of_slow_clients_do_not_starve_a_normal_one(tiny_gallery, reap,
             for client in slow:
                 client.close()
 
+
+
+def established(port: int) -> int:
+    """TCP connections to ``port`` on this machine in the ESTABLISHED state (Linux /proc)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+                count += 1
+    return count
 
 
 def _process_state(pid: int) -> str | None:
@@ -204,17 +178,16 @@ def _process_state(pid: int) -> str | None:
         return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
 def test_the_background_onnx_export_is_reaped_when_it_ends(tmp_path, monkeypatch):
     from ganpage.web.server import prepare_live_page
 
     monkeypatch.setenv("GANPAGE_CACHE", str(tmp_path / "cache"))
     export = prepare_live_page("no-such-model")  # the child fails at once and ends
-    deadline = time.monotonic() + 120
-    while _process_state(export.pid) not in (None, "Z") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1)  # the reaper's moment
-    assert _process_state(export.pid) is None, "the export child was left a zombie"
+    wait_until(lambda: _process_state(export.pid) in (None, "Z"), 120, "the export did not end")
+    # the reaper's moment
+    wait_until(lambda: _process_state(export.pid) is None, 10, "the export child was left a zombie")
 
 
 def test_run_server_hands_its_site_and_options_to_the_workers(tiny_gallery, monkeypatch, capsys):

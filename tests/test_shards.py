@@ -28,6 +28,7 @@ def test_auto_reads_each_launchers_variables(launcher):
     assert shard.device("cpu") == "cpu" and shard.device("cuda:0") == "cuda:0"
 
 
+@pytest.mark.slow
 def test_torchrun_inside_slurm_wins_and_mistakes_are_one_line():
     both = LAUNCHED["Slurm"] | {"RANK": "2", "WORLD_SIZE": "4"}
     assert (Shard.parse("auto", both).index, Shard.parse("auto", both).count) == (2, 4)
@@ -62,6 +63,7 @@ def ganpage(*args: str, environ: dict | None = None) -> subprocess.CompletedProc
     return done
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", LAUNCHED)
 def test_a_launched_job_merges_into_the_unsharded_gallery(launcher, tiny_model, tmp_path):
     job = ["--model", str(tiny_model), "--per-category", "3", "--truncation", "0.6"]

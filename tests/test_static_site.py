@@ -19,12 +19,14 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import free_port, make_tiny_model, wait_for_http
 from ganpage.cli import app
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.static_site import SiteOptions, build_site
-from nginx_deploy import NGINX, running_nginx
+from helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from helpers.models import make_tiny_model
+from helpers.nginx import NGINX, running_nginx
+from helpers.servers import free_port, wait_for_http
 
 PUBLIC = "https://user.github.io/mysite"
 
@@ -226,6 +228,7 @@ def test_the_command_reports_written_unchanged_and_removed(gallery, tmp_path):
     assert not (tmp_path / "other").exists()  # removed again: nothing half made
 
 
+@pytest.mark.slow
 def test_nginx_serves_the_built_site_with_its_404_page(gallery, tmp_path):
     """deploy/nginx/ganpage-site.conf in front of a real build: pages with and without .html,
     the site's 404 page (links from the root) for any missing path, no dot files."""
@@ -336,10 +339,6 @@ def test_a_build_without_live_removes_the_live_page(live_site, tiny_gallery, tmp
 
 # -- in a browser ---------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 @contextlib.contextmanager
@@ -365,6 +364,7 @@ def served_site(gallery, tmp_path):
         yield url + "site/"
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_the_site_under_a_sub_path_in_chromium(served_site, tmp_path):
@@ -402,6 +402,7 @@ INLINE_SCRIPT_REFUSED = """() => new Promise(resolve => {
 })"""
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_the_sites_live_page_draws_under_a_sub_path_in_chromium(live_site):
@@ -422,6 +423,7 @@ def test_the_sites_live_page_draws_under_a_sub_path_in_chromium(live_site):
             browser.close()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists() or NGINX is None
                     or shutil.which("openssl") is None, reason="needs chromium, nginx, openssl")

@@ -13,21 +13,7 @@ from ganpage.errors import GanpageError
 from ganpage.export import export_run
 from ganpage.models import load_generator
 from ganpage.train import autocast_dtype, train
-from ganpage.train_config import TrainConfig
-
-
-def make_dataset(root: Path, classes: int = 2, per_class: int = 6, size: int = 32) -> Path:
-    """Random-noise pictures, distinct enough to survive near-duplicate removal."""
-    return write_noise_dataset(root, classes, per_class, size)
-
-
-def tiny_config(data: Path, out: Path, **changes) -> TrainConfig:
-    values = dict(data=str(data), out=str(out), total_kimg=1.0, batch_size=4, z_dim=8,
-                  embed_dim=8, g_channels=4, d_channels=4, grid_every_kimg=0.008,
-                  checkpoint_every_kimg=1.0, log_every_steps=1, grid_classes=2, grid_seeds=3,
-                  threads=1)
-    values.update(changes)
-    return TrainConfig(**values)
+from helpers.training import assert_same_networks, make_dataset, straight_and_resumed, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -100,26 +86,6 @@ def test_resume_reproduces_the_uninterrupted_run(dataset, tmp_path, precision):
     a, b, _ = straight_and_resumed(config, tmp_path, before=2, after=1)
     assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (3, 12)
     assert_same_networks(a, b)
-
-
-def straight_and_resumed(config, tmp_path: Path, before: int, after: int):
-    """The last checkpoints of ``before + after`` steps in one go and of ``before`` steps, a
-    resume, then ``after`` more; with the straight run's folder. ``config(out)`` makes a
-    config."""
-    straight = train(config(tmp_path / "a"), show_progress=False,
-                     stop_after_steps=before + after)
-    interrupted = train(config(tmp_path / "b"), show_progress=False, stop_after_steps=before)
-    train(config(tmp_path / "b"), resume=interrupted, show_progress=False,
-          stop_after_steps=after)
-    return (load_checkpoint(latest_checkpoint(straight)),
-            load_checkpoint(latest_checkpoint(interrupted)), straight)
-
-
-def assert_same_networks(a: dict, b: dict) -> None:
-    """Two checkpoints' G, D and EMA G equal bit for bit."""
-    for key in ("G", "D", "G_ema"):
-        for name, tensor in a[key].items():
-            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
 
 
 def test_precision_follows_the_hardware_and_refuses_unknown_names(monkeypatch):
@@ -195,6 +161,7 @@ def test_export_gives_a_loadable_model(dataset, tmp_path):
     assert generator.sample([0, 1], [1, 2], 0.8).shape == (2, 32, 32, 3)
 
 
+@pytest.mark.slow
 def test_export_ships_the_classifier_and_eval_uses_it(dataset, tmp_path):
     import json
     import subprocess
@@ -234,12 +201,13 @@ def test_export_refuses_a_classifier_of_other_classes(dataset, tmp_path):
     assert not (tmp_path / "model" / "classifier").exists()
 
 
+@pytest.mark.slow
 def test_torchrun_ddp_on_cpu(dataset, tmp_path):
     """Two processes under torchrun (gloo backend) train one run; rank 0 writes it."""
     import subprocess
     import sys
 
-    from conftest import free_port
+    from helpers.servers import free_port
 
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
@@ -257,6 +225,7 @@ def test_torchrun_ddp_on_cpu(dataset, tmp_path):
     assert len(ranks) == 2 and not torch.equal(ranks[0]["torch"], ranks[1]["torch"])
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_step_finishes_the_step_and_writes_a_checkpoint(dataset, tmp_path,
                                                                    monkeypatch, sigint_raises):
     """SIGINT lands between G's update and the EMA's, the worst place; training finishes that
@@ -293,13 +262,14 @@ def test_ctrl_c_mid_step_finishes_the_step_and_writes_a_checkpoint(dataset, tmp_
             assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after the stop"
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path, reap):
     import signal
     import subprocess
     import sys
     import time
 
-    from conftest import default_sigint
+    from helpers.training import default_sigint
 
     run = tmp_path / "runs" / "00000-shapes-32"
     process = reap(subprocess.Popen(
@@ -319,6 +289,7 @@ def test_ctrl_c_on_the_command_line_says_how_to_resume(dataset, tmp_path, reap):
     assert 0 < checkpoint["images_seen"] < 1_000_000
 
 
+@pytest.mark.slow
 def test_sigterm_to_torchrun_stops_every_rank_on_one_step_with_a_checkpoint(dataset, tmp_path,
                                                                            reap):
     """torchrun passes SIGTERM to its workers; the ranks agree on a step and rank 0 saves it."""
@@ -327,7 +298,7 @@ def test_sigterm_to_torchrun_stops_every_rank_on_one_step_with_a_checkpoint(data
     import sys
     import time
 
-    from conftest import free_port
+    from helpers.servers import free_port
 
     run = tmp_path / "runs" / "00000-shapes-32"
     process = reap(subprocess.Popen(
@@ -372,6 +343,7 @@ def test_unconditional_phase_leaves_class_embeddings_untouched(dataset, tmp_path
     assert not torch.equal(before["G"]["stem.weight"], after["G"]["stem.weight"])
 
 
+@pytest.mark.slow
 def test_relativistic_loss_with_penalties_trains_logs_and_resumes_exactly(dataset, tmp_path):
     import json
 
@@ -386,6 +358,7 @@ def test_relativistic_loss_with_penalties_trains_logs_and_resumes_exactly(datase
     assert_same_networks(a, b)
 
 
+@pytest.mark.slow
 def test_a_style_label_trains_resumes_exactly_and_exports_a_model_that_draws_styles(tmp_path):
     import json
 

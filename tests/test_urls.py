@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -29,7 +30,8 @@ from ganpage.data.dataset import load_training_set
 from ganpage.data.sampling import parse_line, reservoir_sample
 from ganpage.data.urls import DownloadSettings, download_url_list
 from ganpage.errors import GanpageError
-from test_decode import png_bomb
+from helpers.images import png_bomb
+from helpers.servers import wait_until
 
 
 def picture_bytes(seed: int, fmt: str = "JPEG") -> bytes:
@@ -386,6 +388,18 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
+def decided_and_pending(state: Path) -> tuple[int, int]:
+    """URLs with an outcome and without one in a download's urls.sqlite (0, 0 before it has
+    its table), read without writing."""
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(outcome), count(*) - count(outcome) FROM urls"
+                              ).fetchone()
+    except sqlite3.OperationalError:
+        return 0, 0
+
+
+@pytest.mark.slow
 def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path):
     """Counts of outcomes after kill -9 + resume equal those of one uninterrupted run."""
     lines = [f"{server}/good/{i}" for i in range(40)] + [f"{server}/slow/{i}" for i in range(6)]
@@ -398,17 +412,19 @@ def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path)
                    capture_output=True, timeout=120)
     process = subprocess.Popen([*command, "--out", str(tmp_path / "killed")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "killed" / "urls.sqlite").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(3.5)
+    state = tmp_path / "killed" / "urls.sqlite"
+    # killed once some outcomes are recorded (the slow URLs keep it downloading for seconds)
+    wait_until(lambda: process.poll() is not None or decided_and_pending(state)[0] >= 5, 60,
+               "the downloader recorded no outcome")
+    assert process.poll() is None, "the download ended before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    decided, pending = decided_and_pending(state)
+    assert decided and pending, f"killed with {decided} URLs decided, {pending} pending"
     marker = str(tmp_path / "killed")
-    deadline = time.monotonic() + 10  # its decode workers notice within a second and exit
-    while processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert processes_with(marker) == [], "worker processes outlived the killed downloader"
+    # its decode workers notice within a second and exit
+    wait_until(lambda: not processes_with(marker), 10,
+               "worker processes outlived the killed downloader")
     subprocess.run([*command, "--out", str(tmp_path / "killed")], check=True,
                    capture_output=True, timeout=120)
     straight = json.loads((tmp_path / "straight" / "report.json").read_text())["outcomes"]
@@ -420,7 +436,7 @@ def test_kill_9_mid_download_then_resume_matches_uninterrupted(server, tmp_path)
 DECODE_UNDER_A_LIMIT = """
 import sys
 sys.path.insert(0, {tests!r})
-from test_decode import flat_png
+from helpers.images import flat_png
 from ganpage.data.fetch import DownloadSettings, Refused, process_body
 from ganpage.data.urls import limit_memory
 data = flat_png(4096, 4096)  # within the scaled cap of a 256 px picture: 64 MB as RGBA
@@ -433,6 +449,7 @@ except Refused as error:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("extra", "outcome"), [(16 << 20, "too_many_pixels"),
                                                 (urls_module.DECODE_MEMORY_BYTES, "decoded")])
 def test_a_decode_worker_past_its_memory_limit_refuses_the_picture(extra, outcome):

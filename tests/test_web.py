@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from conftest import free_port, wait_for_http
 from ganpage.gallery import Gallery
+from helpers.servers import free_port, wait_for_http
 
 
 def eventually(check, seconds: float = 10.0) -> bool:
@@ -22,6 +22,7 @@ def eventually(check, seconds: float = 10.0) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_home_shows_a_random_picture_with_its_title(live_server):
     titles = set()
     for _ in range(30):
@@ -34,6 +35,7 @@ def test_home_shows_a_random_picture_with_its_title(live_server):
     assert len(titles) >= 2  # refreshes show other categories
 
 
+@pytest.mark.slow
 def test_page_has_og_tags_alt_text_ai_label_and_no_external_urls(live_server):
     html = httpx.get(live_server + "/").text
     for needle in ('property="og:title"', 'property="og:image"', 'property="og:url"',
@@ -43,6 +45,7 @@ def test_page_has_og_tags_alt_text_ai_label_and_no_external_urls(live_server):
     assert "<script" not in html  # works without JavaScript
 
 
+@pytest.mark.slow
 def test_permalink_is_stable_and_image_is_cached_forever(live_server):
     picture = httpx.get(live_server + "/api/random").json()
     first = httpx.get(live_server + picture["permalink"]).text
@@ -55,6 +58,7 @@ def test_permalink_is_stable_and_image_is_cached_forever(live_server):
     assert hashlib.sha256(image.content).hexdigest() == picture["sha256"]
 
 
+@pytest.mark.slow
 def test_category_and_categories_pages(live_server):
     listing = httpx.get(live_server + "/categories").text
     assert "Hamster" in listing and "/c/bagel" in listing
@@ -64,12 +68,14 @@ def test_category_and_categories_pages(live_server):
     assert counts == {"bagel": 4, "hamster": 4, "mailbox": 4}
 
 
+@pytest.mark.slow
 def test_about_explains_and_shows_the_model_card(live_server):
     about = httpx.get(live_server + "/about").text
     assert "generator" in about and "discriminator" in about and "truncation" in about
     assert "A randomly initialised test model." in about
 
 
+@pytest.mark.slow
 def test_api_and_openapi(live_server):
     picture = httpx.get(live_server + "/api/random").json()
     detail = httpx.get(f"{live_server}/api/images/{picture['id']}").json()
@@ -78,6 +84,7 @@ def test_api_and_openapi(live_server):
     assert {"/api/random", "/api/images/{image_id}", "/api/categories"} <= set(spec["paths"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path, status", [
     ("/p/../../etc/passwd", 404),
     ("/p/..%2F..%2Fetc%2Fpasswd", 404),
@@ -100,6 +107,7 @@ def test_bad_paths_answer_4xx_never_500(live_server, path, status):
     assert "gallery.sqlite" not in response.text and "root:" not in response.text
 
 
+@pytest.mark.slow
 def test_empty_gallery_gives_a_helpful_page(tmp_path):
     Gallery.open(tmp_path / "empty", create=True).close()
     port = free_port()
@@ -137,10 +145,10 @@ def test_pending_pictures_are_hidden_until_approved(tiny_model, tmp_path):
 def test_category_names_read_right_as_plurals_and_proper_words(tmp_path):
     from fastapi.testclient import TestClient
 
-    from conftest import make_tiny_model
     from ganpage.generate import TruncationRange, choose_categories, generate, plan
     from ganpage.models import load_generator
     from ganpage.web.app import create_app
+    from helpers.models import make_tiny_model
 
     names = ["Admission Tickets", "Airplane", "Dvd"]
     generator = load_generator(make_tiny_model(tmp_path / "m", names))
@@ -168,10 +176,10 @@ def test_category_pages_and_sport_titles_read_right(tmp_path):
     """They read "8 Cherries pictures that do not exist" and "This Ice Hockey Does Not Exist"."""
     from fastapi.testclient import TestClient
 
-    from conftest import make_tiny_model
     from ganpage.generate import TruncationRange, choose_categories, generate, plan
     from ganpage.models import load_generator
     from ganpage.web.app import create_app
+    from helpers.models import make_tiny_model
 
     generator = load_generator(make_tiny_model(tmp_path / "m", ["Cherries", "Ice Hockey",
                                                                 "Bacon"]))
@@ -229,6 +237,7 @@ def test_notice_and_about_page_credit_every_set_of_the_built_in_model():
     assert "MIT" in (Path(__file__).parents[1] / "LICENSE").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
 def test_a_taken_port_is_one_line_not_a_server_panic(tiny_gallery, server):
     import socket

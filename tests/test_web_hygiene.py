@@ -19,9 +19,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import free_port, wait_for_http
 from ganpage.gallery import Gallery
 from ganpage.web.app import SiteConfig, create_app
+from helpers.servers import free_port, wait_for_http
 
 TEMPLATES = Path(__file__).parents[1] / "src" / "ganpage" / "web" / "templates"
 
@@ -40,6 +40,7 @@ def copy_of(gallery: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(gallery, tmp_path / "gallery"))
 
 
+@pytest.mark.slow
 def test_every_response_carries_the_security_headers(live_server):
     for path in [*site_paths(live_server), "/no-such-page", "/p/000000000000"]:
         for method in ("GET", "HEAD"):
@@ -52,6 +53,7 @@ def test_every_response_carries_the_security_headers(live_server):
     assert "content-security-policy" in httpx.post(live_server + "/").headers
 
 
+@pytest.mark.slow
 def test_pages_need_nothing_the_policy_forbids(live_server):
     """No inline script, style or event handler, and nothing from elsewhere, in any template
     or page, so the policy (no 'unsafe-inline', only 'self') breaks nothing."""
@@ -65,6 +67,7 @@ def test_pages_need_nothing_the_policy_forbids(live_server):
         assert not re.search(r"""(src=|<link[^>]*href=)["'](https?:)?//""", html), path
 
 
+@pytest.mark.slow
 def test_head_answers_wherever_get_does(live_server):
     for path in site_paths(live_server):
         get, head = httpx.get(live_server + path), httpx.head(live_server + path)
@@ -75,6 +78,7 @@ def test_head_answers_wherever_get_does(live_server):
         assert head.headers["content-type"] == get.headers["content-type"], path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_every_405_says_what_is_allowed(live_server, method):
     for path in site_paths(live_server):
@@ -83,6 +87,7 @@ def test_every_405_says_what_is_allowed(live_server, method):
         assert response.headers["allow"] == "GET, HEAD", (method, path)
 
 
+@pytest.mark.slow
 def test_a_trailing_slash_redirects_relatively_never_to_the_host_asked_for(live_server):
     forged = {"Host": "evil.example", "X-Forwarded-Proto": "https"}
     for path, target in (("/about/", "/about"), ("/c/bagel/?page=1", "/c/bagel?page=1"),
@@ -96,6 +101,7 @@ def test_a_trailing_slash_redirects_relatively_never_to_the_host_asked_for(live_
         assert answer.status_code == 404 and "location" not in answer.headers, path
 
 
+@pytest.mark.slow
 def test_images_have_an_etag_and_answer_304_when_unchanged(live_server):
     picture = httpx.get(live_server + "/api/random").json()
     url = live_server + picture["image_url"]
@@ -189,6 +195,7 @@ def damage(gallery: Path, picture: dict, how: str) -> None:
         path.write_bytes(bytes(255 - b for b in path.read_bytes()))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
 def test_damaged_pictures_answer_404_and_stop_being_shown(tiny_gallery, tmp_path, reap, server):
     gallery = copy_of(tiny_gallery, tmp_path)

@@ -5,6 +5,7 @@ redacted, the client a trusted proxy names and no other), GANPAGE_* environment 
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import json
 import os
@@ -12,19 +13,26 @@ import re
 import socket
 import subprocess
 import sys
-import time
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, metrics_text, wait_for_http
 from ganpage.web.app import create_app
 from ganpage.web.metrics import Metrics
-from test_server import serving
+from helpers.servers import (
+    free_port,
+    metrics_text,
+    serving,
+    wait_for_http,
+    wait_until,
+    worker_pids,
+)
 
 SERVERS = ["granian", "uvicorn"]
 
@@ -39,6 +47,7 @@ def metric(text: str, route: str, method: str = "GET", status: int = 200) -> flo
     return 0.0
 
 
+@pytest.mark.slow
 def test_health_and_readiness(live_server):
     alive = httpx.get(live_server + "/healthz")
     assert alive.status_code == 200 and alive.json() == {"status": "alive"}
@@ -128,26 +137,50 @@ def test_batched_observations_export_as_observe_would():
     assert metric(batched.exposition()[0].decode(), "/x") == len(seconds)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_metrics_add_up_across_workers_on_their_own_loopback_port(tiny_gallery, reap, server):
     port = free_port()
     metrics = f"http://127.0.0.1:{port}/metrics"
     with serving(reap, tiny_gallery, server, "--workers", "2",
                  "--metrics-port", str(port)) as (process, base):
-        for _ in range(60):
-            assert httpx.get(base + "/").status_code == 200  # a new connection each
+        wait_until(lambda: len(worker_pids(process.pid)) == 2, 30, "serve did not start 2 workers")
+        sent = 0
+
+        def both_workers_answered() -> bool:
+            nonlocal sent
+            for _ in range(10):
+                assert httpx.get(base + "/").status_code == 200  # a new connection each
+                sent += 1
+            return sum(1 for n in counts_by_worker(process.pid, "/").values() if n) == 2
+
+        # the two workers share the listening socket; go on until each has counted some
+        wait_until(both_workers_answered, 60, "one worker answered every request")
         assert httpx.get(base + "/metrics").status_code == 404  # not on the site's port
-        # the two workers share the listening socket, so both answered some of these; each
-        # adds up what it counted every FLUSH_SECONDS, and the listener sums them
-        deadline = time.monotonic() + 10 * Metrics.FLUSH_SECONDS
-        while metric(httpx.get(metrics).text, "/") < 60:
-            assert time.monotonic() < deadline, "the workers' counts did not add up to 60"
-            time.sleep(0.1)
-        assert metric(httpx.get(metrics).text, "/") == 60
+        # each adds up what it counted every FLUSH_SECONDS, and the listener sums them
+        wait_until(lambda: metric(httpx.get(metrics).text, "/") >= sent,
+                   10 * Metrics.FLUSH_SECONDS, f"the workers' counts did not add up to {sent}")
+        assert metric(httpx.get(metrics).text, "/") == sent
+        assert sum(counts_by_worker(process.pid, "/").values()) == sent
     with pytest.raises(httpx.TransportError):  # the listener stops with the server
         httpx.get(metrics, timeout=2)
 
 
+def counts_by_worker(server: int, route: str) -> dict[int, float]:
+    """GET ``route`` answers 200 that each worker of the ``server`` process has flushed to its
+    own file in the metrics folder (prometheus-client's counter_<pid>.db)."""
+    counts = {}
+    for pid in worker_pids(server):
+        files = glob.glob(os.path.join(tempfile.gettempdir(), "ganpage-metrics-*",
+                                       f"counter_{pid}.db"))
+        counts[pid] = sum(sample.value for family in MultiProcessCollector.merge(files)
+                          for sample in family.samples
+                          if sample.name == "ganpage_http_requests_total"
+                          and sample.labels == {"route": route, "method": "GET", "status": "200"})
+    return counts
+
+
+@pytest.mark.slow
 def test_the_metrics_listener_is_on_loopback_and_a_taken_port_is_one_line(tiny_gallery, reap):
     port = free_port()
     with serving(reap, tiny_gallery, "granian", "--metrics-port", str(port)):
@@ -180,6 +213,7 @@ def _bound_addresses(port: int) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_access_log_is_one_json_line_per_request(tiny_gallery, reap, server, tmp_path):
     log = tmp_path / "access.jsonl"
@@ -205,6 +239,7 @@ def test_access_log_is_one_json_line_per_request(tiny_gallery, reap, server, tmp
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ours[0]["time"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 def test_the_access_log_has_the_client_a_trusted_proxy_names_and_no_secret(tiny_gallery, reap,
                                                                           server, tmp_path):
@@ -221,6 +256,7 @@ def test_the_access_log_has_the_client_a_trusted_proxy_names_and_no_secret(tiny_
         assert line["query"] == "token=REDACTED&x=1" and "secret" not in log.read_text()
 
 
+@pytest.mark.slow
 def test_settings_come_from_flags_and_environment(tiny_gallery, reap, tmp_path):
     log = tmp_path / "from-env.jsonl"
     port = free_port()
@@ -240,6 +276,7 @@ def test_settings_come_from_flags_and_environment(tiny_gallery, reap, tmp_path):
     assert '"path": "/about"' in log.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variable, value, message", [
     ("GANPAGE_WORKERS", "many", "Invalid value for '--workers' (env var: 'GANPAGE_WORKERS')"),
     ("GANPAGE_SERVER", "nginx", "Invalid value for '--server' (env var: 'GANPAGE_SERVER')"),

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from conftest import free_port
 from ganpage.errors import GanpageError
 from ganpage.web.proxies import TrustedProxies, client_key
+from helpers.servers import free_port
 
 
 def scope(peer: str, *headers: tuple[str, str]) -> dict:
@@ -70,6 +70,7 @@ def test_a_bad_trusted_proxy_is_one_line(value):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_bad_trusted_proxy_in_one_line(tiny_gallery):
     result = subprocess.run(
         [sys.executable, "-m", "ganpage", "serve", str(tiny_gallery), "--port", str(free_port()),

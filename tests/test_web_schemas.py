@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from conftest import make_tiny_model
 from ganpage.live.settings import LiveSettings
 from ganpage.web.app import SiteConfig, create_app
 from ganpage.web.schemas import CategorySummary, Picture, Problem
+from helpers.models import make_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +85,7 @@ def test_a_live_sites_document_says_which_pictures_api_random_gives(live_only_ap
     assert "503" in live_only["paths"]["/api/categories"]["get"]["responses"]
 
 
+@pytest.mark.slow
 def test_a_live_only_sites_api_fuzzed_from_its_document(live_only_app):
     schema = schemathesis.openapi.from_asgi("/openapi.json", live_only_app)
     cases = st.one_of(schema.as_strategy(GenerationMode.POSITIVE),
