@@ -317,7 +317,7 @@ def test_the_guide_links_every_deploy_file_and_documents_every_setting_it_uses()
     for path in DEPLOY.rglob("*"):
         if path.is_file():
             assert f"(../deploy/{path.relative_to(DEPLOY)})" in guide, path
-    options = (Path(__file__).parents[1] / "src" / "ganpage" / "commands" / "serve.py").read_text()
+    options = (Path(__file__).parents[1] / "src" / "ganpage" / "cli" / "serve.py").read_text()
     for variable in deployed_environment():
         assert f"`{variable}`" in guide, variable
     for variable in set(re.findall(r"`(GANPAGE_[A-Z_]+)`", guide)) - {"GANPAGE_REVIEW_TOKEN"}:
