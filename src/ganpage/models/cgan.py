@@ -1,6 +1,6 @@
 """ganpage's class-conditional GAN: a compact BigGAN-style generator, projection discriminator.
 
-Recipe (see ARCHITECTURE.md for the reasons): residual up/down blocks, conditional batch norm in G
+Recipe (see docs/internals.md for the reasons): residual up/down blocks, conditional batch norm in G
 fed by [z, class embedding], spectral norm and a projection head in D (Miyato & Koyama 2018),
 hinge loss, DiffAugment for small data (Zhao et al. 2020), EMA of G for sampling.
 """
