@@ -1,0 +1,320 @@
+"""Candidate near-duplicate measures on emoji64 galleries, and a blind pair sheet to calibrate
+them (issue 31, deliverable 1, phase 1).
+
+For every within-category pair of each gallery, the same-seed pairs across two truncations, and
+a seeded sample of cross-category pairs, computes: the current 256-bit grey dHash distance
+(``dhash_grey``), a colour-opponent dHash (``dhash_opponent``: 512 bits on R-G and (R+G)/2-B),
+mean absolute difference of blurred colour thumbnails (``thumb8``, ``thumb16``, 0..255), the
+same at 32 px forgiving a shift of up to 2 px of the 64 px picture (``thumb32_shift``), and the
+cosine distance of the bundled classifier's features (``classifier_cos``). Then picks ~120 pairs
+stratified over those measures and renders sheets for blind judges (no values, no names).
+
+Galleries first (``ganpage generate``, float32):
+  ganpage generate /tmp/dup-gallery-065 --best-categories 100 --per-category 8 \
+      --truncation 0.65 --precision float32
+  ganpage generate /tmp/dup-gallery-07 --best-categories 100 --per-category 8 \
+      --truncation 0.7 --precision float32
+  ganpage generate /tmp/dup-gallery-rand07 --random-categories 100 --seed 1 \
+      --per-category 8 --truncation 0.7 --precision float32
+Usage: python benchmarks/duplicates_calibration.py /tmp/dup-gallery-065 /tmp/dup-gallery-07 \
+           /tmp/dup-gallery-rand07 [--out docs/duplicates-calibration] [--seed 31]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+
+from ganpage.classify import bundled_classifier, load_classifier
+from ganpage.curation.duplicates import picture_hash
+from ganpage.gallery import Gallery
+
+MEASURES = ("dhash_grey", "dhash_opponent", "thumb8", "thumb16", "thumb32_shift",
+            "classifier_cos")
+# the measures the sheet sweeps (the others are close cousins of one of these)
+SWEPT = ("dhash_grey", "dhash_opponent", "thumb16", "thumb32_shift", "classifier_cos")
+CROSS_SAMPLE = 4000  # cross-category pairs per gallery
+PAIRS_PER_SHEET = 30
+MAX_PER_CATEGORY = 2  # pairs on the sheet that show one category
+SCALE = 2  # 64 px -> 128 px, NEAREST (an integer factor keeps every pixel square)
+
+
+@dataclass
+class Picture:
+    category: str
+    seed: int
+    truncation: float
+    model_id: str
+    pixels: np.ndarray  # uint8 (64, 64, 3)
+
+
+def load_pictures(galleries: list[Path]) -> list[Picture]:
+    pictures, seen = [], set()
+    for root in galleries:
+        with Gallery.open(root) as gallery:
+            for record in sorted(gallery.records(), key=lambda r: (r.category, r.seed)):
+                if record.id in seen:  # a category two galleries share: one copy
+                    continue
+                seen.add(record.id)
+                image = Image.open(gallery.path_of(record)).convert("RGB")
+                pictures.append(Picture(record.category, int(record.seed), record.truncation,
+                                        record.model_id, np.asarray(image)))
+    return pictures
+
+
+def _bits(image: np.ndarray) -> np.ndarray:
+    """float (H, W+1) channel -> bool (H*W,) signs of horizontal gradients (dHash)."""
+    return (image[:, 1:] > image[:, :-1]).ravel()
+
+
+def opponent_hash(picture: np.ndarray, size: int = 16) -> np.ndarray:
+    """uint8 (H, W, 3) -> bool (2*size*size,) dHash of the R-G and (R+G)/2-B channels."""
+    small = np.asarray(Image.fromarray(picture).resize((size + 1, size),
+                                                       Image.Resampling.LANCZOS), np.float32)
+    r, g, b = small[..., 0], small[..., 1], small[..., 2]
+    return np.concatenate([_bits(r - g), _bits((r + g) / 2 - b)])
+
+
+def thumbnail(picture: np.ndarray, size: int) -> np.ndarray:
+    """uint8 (H, W, 3) -> float32 (size, size, 3) after a 1 px blur, area-averaged."""
+    image = Image.fromarray(picture).filter(ImageFilter.GaussianBlur(1))
+    return np.asarray(image.resize((size, size), Image.Resampling.BOX), np.float32)
+
+
+def shifted_distance(a: np.ndarray, b: np.ndarray, shift: int = 1) -> float:
+    """Mean abs difference of two (S, S, 3) thumbnails, the least over shifts of +-``shift``."""
+    n = a.shape[0]
+    best = np.inf
+    for dy, dx in itertools.product(range(-shift, shift + 1), repeat=2):
+        a_part = a[max(dy, 0):n + min(dy, 0), max(dx, 0):n + min(dx, 0)]
+        b_part = b[max(-dy, 0):n + min(-dy, 0), max(-dx, 0):n + min(-dx, 0)]
+        best = min(best, float(np.abs(a_part - b_part).mean()))
+    return best
+
+
+@torch.inference_mode()
+def classifier_features(pictures: list[Picture], model: str) -> np.ndarray:
+    """(N, D) unit-length features of the model's bundled classifier."""
+    classifier = load_classifier(bundled_classifier(model))
+    _, features = classifier.predict(np.stack([p.pixels for p in pictures]))
+    return features / np.linalg.norm(features, axis=1, keepdims=True)
+
+
+def describe(pictures: list[Picture], model: str) -> dict[str, np.ndarray]:
+    """Per-picture descriptors every measure is computed from."""
+    grey = np.array([[int(picture_hash(p.pixels)[i], 16) >> (3 - k) & 1
+                      for i in range(64) for k in range(4)] for p in pictures], dtype=bool)
+    return {"grey": grey,
+            "opponent": np.stack([opponent_hash(p.pixels) for p in pictures]),
+            "thumb8": np.stack([thumbnail(p.pixels, 8) for p in pictures]),
+            "thumb16": np.stack([thumbnail(p.pixels, 16) for p in pictures]),
+            "thumb32": np.stack([thumbnail(p.pixels, 32) for p in pictures]),
+            "features": classifier_features(pictures, model)}
+
+
+def measure(d: dict[str, np.ndarray], i: int, j: int) -> dict[str, float]:
+    return {"dhash_grey": int((d["grey"][i] != d["grey"][j]).sum()),
+            "dhash_opponent": int((d["opponent"][i] != d["opponent"][j]).sum()),
+            "thumb8": round(float(np.abs(d["thumb8"][i] - d["thumb8"][j]).mean()), 2),
+            "thumb16": round(float(np.abs(d["thumb16"][i] - d["thumb16"][j]).mean()), 2),
+            "thumb32_shift": round(shifted_distance(d["thumb32"][i], d["thumb32"][j]), 2),
+            "classifier_cos": round(1.0 - float(d["features"][i] @ d["features"][j]), 4)}
+
+
+def candidate_pairs(pictures: list[Picture], seed: int) -> list[tuple[int, int, str]]:
+    """(i, j, kind): every within-category pair of each gallery (kind 'within'), same category
+    and seed at two truncations ('truncation'), and a sample across categories ('cross')."""
+    rng = random.Random(seed)
+    by_gallery: dict[tuple[float, str], list[int]] = {}
+    for index, p in enumerate(pictures):
+        by_gallery.setdefault((p.truncation, p.category), []).append(index)
+    pairs = []
+    for members in by_gallery.values():
+        pairs.extend((i, j, "within") for i, j in itertools.combinations(members, 2))
+    by_recipe: dict[tuple[str, int], list[int]] = {}
+    for index, p in enumerate(pictures):
+        by_recipe.setdefault((p.category, p.seed), []).append(index)
+    pairs.extend((m[0], m[1], "truncation") for m in by_recipe.values() if len(m) == 2)
+    for truncation in sorted({p.truncation for p in pictures}):
+        members = [i for i, p in enumerate(pictures) if p.truncation == truncation]
+        for _ in range(CROSS_SAMPLE):
+            i, j = sorted(rng.sample(members, 2))
+            if pictures[i].category != pictures[j].category:
+                pairs.append((i, j, "cross"))
+    return sorted(set(pairs))
+
+
+def quantiles(rows: list[dict], kinds: tuple[str, ...]) -> dict:
+    qs = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9)
+    table = {}
+    for kind in kinds:
+        chosen = [r for r in rows if r["kind"] == kind]
+        table[kind] = {"pairs": len(chosen)} | {
+            m: [round(float(v), 3) for v in np.quantile([r[m] for r in chosen], qs)]
+            for m in MEASURES}
+    return {"quantiles": list(qs), "by_kind": table}
+
+
+def _ranks(rows: list[dict]) -> None:
+    """Adds ``rank_<measure>``: percentile of each measure among within-category pairs."""
+    within = {m: np.sort([r[m] for r in rows if r["kind"] == "within"]) for m in MEASURES}
+    for r in rows:
+        for m in MEASURES:
+            r[f"rank_{m}"] = float(np.searchsorted(within[m], r[m], side="right")
+                                   / len(within[m]))
+        r["rank_mean"] = float(np.mean([r[f"rank_{m}"] for m in SWEPT]))
+
+
+def choose(rows: list[dict], seed: int) -> list[tuple[str, dict]]:
+    """~120 (stratum, pair) over the measures' range; a pair is picked at most once."""
+    rng = random.Random(seed)
+    chosen: dict[int, str] = {}
+    per_category: dict[str, int] = {}
+
+    def allowed(c: int) -> bool:  # many categories, not a few collapsed ones
+        return c not in chosen and all(per_category.get(n, 0) < MAX_PER_CATEGORY
+                                       for n in rows[c]["categories"])
+
+    def pick(c: int, stratum: str) -> None:
+        chosen[c] = stratum
+        for n in set(rows[c]["categories"]):
+            per_category[n] = per_category.get(n, 0) + 1
+
+    def take(stratum: str, candidates: list[int], count: int, spread: bool = False) -> None:
+        if spread:  # evenly along the order given: the first allowed pair at or after each step
+            for k in range(count):
+                start = round(k * (len(candidates) - 1) / max(1, count - 1))
+                found = next((c for c in candidates[start:] if allowed(c)), None)
+                if found is not None:
+                    pick(found, stratum)
+            return
+        taken = 0
+        for c in rng.sample(candidates, len(candidates)):
+            if taken < count and allowed(c):
+                pick(c, stratum)
+                taken += 1
+
+    within = [k for k, r in enumerate(rows) if r["kind"] == "within"]
+    cross = [k for k, r in enumerate(rows) if r["kind"] == "cross"]
+    by_mean = sorted(within, key=lambda k: rows[k]["rank_mean"])
+    take("all measures near", by_mean[:len(by_mean) // 50], 10)
+    take("all measures far", by_mean[-len(by_mean) // 4:], 8)
+    take("same seed, two truncations",
+         [k for k, r in enumerate(rows) if r["kind"] == "truncation"], 4)
+    cross_near = sorted(cross, key=lambda k: rows[k]["rank_mean"])
+    take("cross-category, nearest", cross_near[:40], 5)
+    take("cross-category, random", cross, 4)
+    disagree = {  # pairs one measure calls near and another far: they decide between measures
+        "grey near, colour far": lambda r: r["rank_dhash_grey"] < 0.1 and r["rank_thumb16"] > 0.5,
+        "colour near, grey far": lambda r: r["rank_thumb16"] < 0.1 and r["rank_dhash_grey"] > 0.5,
+        "shift-tolerant near, thumb16 far":
+            lambda r: r["rank_thumb32_shift"] < 0.1 and r["rank_thumb16"] > 0.4,
+        "classifier near, pixels far":
+            lambda r: r["rank_classifier_cos"] < 0.05 and r["rank_thumb16"] > 0.5,
+    }
+    for name, test in disagree.items():
+        take(name, [k for k in within if test(rows[k])], 4)
+    take("within-category, random", within, 24)
+    for m in SWEPT:  # a sweep over each measure's whole range: collapsed categories make
+        # most within-category pairs look alike, so a threshold may sit high
+        ordered = sorted(within, key=lambda k: rows[k][m])
+        take(f"sweep {m}", ordered[len(ordered) // 100:99 * len(ordered) // 100], 10,
+             spread=True)
+    return [(stratum, rows[k]) for k, stratum in chosen.items()]
+
+
+def _cell(a: np.ndarray, b: np.ndarray, number: int) -> Image.Image:
+    side = a.shape[0] * SCALE
+    cell = Image.new("RGB", (44 + 2 * side + 10, side + 12), (200, 200, 200))
+    for x, picture in ((40, a), (40 + side + 10, b)):
+        cell.paste(Image.fromarray(picture).resize((side, side), Image.Resampling.NEAREST),
+                   (x, 6))
+    ImageDraw.Draw(cell).text((4, side // 2), f"{number:3d}", fill=(0, 0, 0))
+    return cell
+
+
+def render_sheets(pairs: list[tuple[np.ndarray, np.ndarray]], out: Path) -> list[Path]:
+    """Pairs -> PNG sheets of ``PAIRS_PER_SHEET`` (3 columns), numbered from 1."""
+    paths = []
+    columns = 3
+    for sheet, start in enumerate(range(0, len(pairs), PAIRS_PER_SHEET), 1):
+        cells = [_cell(a, b, start + k + 1)
+                 for k, (a, b) in enumerate(pairs[start:start + PAIRS_PER_SHEET])]
+        w, h = cells[0].size
+        rows = -(-len(cells) // columns)
+        page = Image.new("RGB", (columns * (w + 16), rows * (h + 8)), (255, 255, 255))
+        for k, cell in enumerate(cells):
+            page.paste(cell, ((k % columns) * (w + 16), (k // columns) * (h + 8)))
+        path = out / f"pairs-{sheet}.png"
+        # 256 colours (median cut, no dither): a quarter of the bytes, 2.4 levels off on
+        # average; pairs.json's recipes give the exact pictures
+        page.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+                      ).save(path, optimize=True)
+        paths.append(path)
+    return paths
+
+
+QUESTION = ("Would a visitor who sees both pictures on the same site think they are the same "
+            "picture (a copy, perhaps slightly shifted or recoloured) rather than two different "
+            "pictures of one thing?")
+
+
+def recipe(p: Picture) -> dict:
+    return {"model": p.model_id, "category": p.category, "seed": p.seed,
+            "truncation": p.truncation}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("galleries", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("docs/duplicates-calibration"))
+    parser.add_argument("--model", default="emoji64")
+    parser.add_argument("--seed", type=int, default=31)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    pictures = load_pictures(args.galleries)
+    d = describe(pictures, args.model)
+    rows = [{"i": i, "j": j, "kind": kind,
+             "categories": (pictures[i].category, pictures[j].category)} | measure(d, i, j)
+            for i, j, kind in candidate_pairs(pictures, args.seed)]
+    _ranks(rows)
+    chosen = choose(rows, args.seed)
+    random.Random(args.seed).shuffle(chosen)
+    args.out.mkdir(parents=True, exist_ok=True)
+    key, sheet_pairs = {}, []
+    for number, (stratum, r) in enumerate(chosen, 1):
+        a, b = pictures[r["i"]], pictures[r["j"]]
+        if random.Random(args.seed * 1000 + number).random() < 0.5:  # left/right not by order
+            a, b = b, a
+        sheet_pairs.append((a.pixels, b.pixels))
+        key[str(number)] = {"left": recipe(a), "right": recipe(b), "kind": r["kind"],
+                            "stratum": stratum, "measures": {m: r[m] for m in MEASURES},
+                            "within_category_percentile": {
+                                m: round(r[f"rank_{m}"], 4) for m in MEASURES}}
+    render_sheets(sheet_pairs, args.out)
+    summary = quantiles(rows, ("within", "truncation", "cross"))
+    strata: dict[str, int] = {}
+    for stratum, _ in chosen:
+        strata[stratum] = strata.get(stratum, 0) + 1
+    (args.out / "pairs.json").write_text(json.dumps(
+        {"question": QUESTION, "seed": args.seed, "galleries": [str(g) for g in args.galleries],
+         "pictures": len(pictures), "strata": strata, "distributions": summary,
+         "pairs": key}, indent=1) + "\n")
+    lines = [f"# {QUESTION}", "# Answer each line with 'same' or 'different' "
+             "(sheets pairs-1.png ... in this folder; judge alone, without pairs.json).", ""]
+    lines += [f"{n}: same|different" for n in range(1, len(chosen) + 1)]
+    (args.out / "answers-template.txt").write_text("\n".join(lines) + "\n")
+    print(json.dumps({"pictures": len(pictures), "pairs_measured": len(rows),
+                      "strata": strata, **summary}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
