@@ -19,7 +19,8 @@ from curation_fixtures import (
     training_data,
 )
 from ganpage.classify import train_classifier
-from ganpage.curation import scoring
+from ganpage.curation import duplicates, scoring
+from ganpage.curation.duplicates import GROUP_KEY, duplicate_groups
 from ganpage.curation.memorisation import training_reference
 from ganpage.curation.pipeline import curate_gallery
 from ganpage.curation.rules import Rules
@@ -92,6 +93,25 @@ def test_a_second_run_scores_nothing_and_changes_nothing(hand_made, reference):
     again = run(root, reference)
     assert again.scoring.scored == 0 and again.changes == [] and again.changed == 0
     assert state(root) == before
+
+
+def test_groups_are_stored_equal_brute_force_and_a_re_run_compares_nothing(
+        hand_made, reference, monkeypatch):
+    root, ids = hand_made
+    first = run(root, reference)
+    with Gallery.open(root) as gallery:
+        records = [r for r in gallery.records() if "dhash" in r.scores]
+    brute = [[records[i].id for i in group]
+             for group in duplicate_groups([r.scores["dhash"] for r in records])]
+    assert first.groups == brute and [ids["twin-a"], ids["twin-b"]] in brute
+    stored = {r.id: r.scores[GROUP_KEY] for r in records}
+    assert stored[ids["twin-a"]] == stored[ids["twin-b"]] != stored[ids["red"]]
+
+    def no_index(*args, **kwargs):
+        raise AssertionError("a re-run with nothing new built an index")
+
+    monkeypatch.setattr(duplicates, "DuplicateIndex", no_index)
+    assert run(root, reference).groups == brute
 
 
 def test_a_decision_made_by_hand_survives_re_runs(hand_made, reference):

@@ -69,6 +69,23 @@ class DuplicateIndex:
     def __len__(self) -> int:
         return len(self._words)
 
+    def restore(self, words: np.ndarray, roots: np.ndarray) -> None:
+        """Index (M, W) hashes searched on an earlier run, with each row's group root (a row
+        of these, its own root), without comparing them again: an index rebuilt from what a
+        gallery stored, so that ``add`` then compares only the new hashes against them."""
+        if len(self):
+            raise ValueError("restore fills an empty index only")
+        words = np.ascontiguousarray(words, dtype=np.uint64).reshape(-1, self._words.shape[1])
+        roots = np.asarray(roots, dtype=np.int64).reshape(len(words))
+        if len(roots) and (roots[roots] != roots).any():
+            raise ValueError("every row's root must be its own root")
+        self._words, self._parent = words, roots.copy()
+        _, fresh = self._exact_pairs(words, np.arange(len(words)))  # their pairs: in the roots
+        keys = self._band_keys(words[fresh])  # (L, R)
+        order = np.argsort(keys, axis=1, kind="stable")
+        self._sorted_keys = np.take_along_axis(keys, order, axis=1)
+        self._sorted_rows = fresh[order]
+
     def _band_keys(self, words: np.ndarray) -> np.ndarray:
         """(M, W) uint64 -> (L, M) uint64: each band's sampled bits packed into one word."""
         bits = np.unpackbits(words.astype(">u8").view(np.uint8), axis=1)  # (M, bits) 0/1
@@ -152,9 +169,13 @@ class DuplicateIndex:
             if a != b:
                 self._parent[max(a, b)] = min(a, b)
 
+    def roots(self) -> np.ndarray:
+        """(N,) int64: each row's group root (the row itself when alone)."""
+        return np.array([self._root(i) for i in range(len(self))], dtype=np.int64)
+
     def groups(self) -> list[list[int]]:
         """Groups of two or more rows linked by near-duplicate pairs, each sorted."""
-        roots = np.array([self._root(i) for i in range(len(self))], dtype=np.int64)
+        roots = self.roots()
         order = np.argsort(roots, kind="stable")
         _, starts, counts = np.unique(roots[order], return_index=True, return_counts=True)
         return sorted(order[s:s + c].tolist() for s, c in zip(starts, counts, strict=True)

@@ -5,15 +5,23 @@ thumbnail, stored as 64 hex digits in its scores as ``dhash``); two pictures are
 duplicates when their hashes differ in at most ``MAX_DISTANCE`` bits, and a group is every
 picture linked to another by such pairs. 256 bits rather than 64: at 8 x 9 every yellow round
 face of emoji64 hashed alike.
+
+``update_groups`` finds the groups with the candidate-pair index (``duplicate_index.py``) and
+keeps each picture's group in its scores (``duplicate_group``), so a re-run compares only the
+pictures that have none against the rest, and one with nothing new compares nothing.
+``duplicate_pairs``/``duplicate_groups`` compare every pair (tests, benchmarks).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
 
+from ganpage.curation.duplicate_index import DuplicateIndex, IndexConfig, hex_to_words
 from ganpage.data.decode import difference_hash
 
 HASH_SIZE = 16
@@ -69,3 +77,72 @@ def duplicate_groups(hashes: Sequence[str], max_distance: int = MAX_DISTANCE
     for i in range(len(hashes)):
         groups.setdefault(root(i), []).append(i)
     return sorted(g for g in groups.values() if len(g) > 1)
+
+
+# scores key: "<max_distance>:<id of the group's root picture>" (the picture's own id when it
+# has no near duplicate). Groups found at another distance are found again from scratch.
+GROUP_KEY = "duplicate_group"
+
+
+class Scored(Protocol):
+    id: str
+    scores: dict
+
+
+@dataclass
+class GroupUpdate:
+    groups: list[list[int]]  # positions in the records given, groups of 2+, each sorted
+    compared: int = 0  # pictures without a stored group, compared against the rest
+    candidates: int = 0  # candidate pairs checked exactly
+    changed: list[int] = field(default_factory=list)  # positions whose stored group changed
+
+
+def update_groups(records: Sequence[Scored], max_distance: int = MAX_DISTANCE) -> GroupUpdate:
+    """Near-duplicate groups of ``records`` (each with a ``dhash`` score): the stored groups of
+    those that have one, the new ones compared with the index against everything; each
+    record's ``duplicate_group`` score is set to its group (a new dict, not changed in place).
+    """
+    stamp = f"{max_distance}:"
+    stored = _stored_roots(records, stamp)
+    old = sorted(stored)
+    new = [n for n in range(len(records)) if n not in stored]
+    if not new:  # nothing to compare: the stored groups are the groups
+        return GroupUpdate(_groups_of(stored))
+    index = DuplicateIndex(IndexConfig(max_distance=max_distance))
+    words = hex_to_words([records[n].scores["dhash"] for n in old + new])
+    row_of = {n: row for row, n in enumerate(old)}
+    index.restore(words[:len(old)], np.array([row_of[stored[n]] for n in old], dtype=np.int64))
+    index.add(words[len(old):])
+    order = old + new  # row -> position
+    roots = {n: order[root] for n, root in zip(order, index.roots().tolist(), strict=True)}
+    changed = []
+    for n, root in roots.items():
+        value = stamp + records[root].id
+        if records[n].scores.get(GROUP_KEY) != value:
+            records[n].scores = {**records[n].scores, GROUP_KEY: value}
+            changed.append(n)
+    return GroupUpdate(_groups_of(roots), len(new), index.candidates_checked, sorted(changed))
+
+
+def _stored_roots(records: Sequence[Scored], stamp: str) -> dict[int, int]:
+    """Position -> its stored group root's position, for records whose group was found at this
+    distance; none at all when the stored groups do not hang together (a root missing or
+    itself in another group): then everything is compared again."""
+    position = {r.id: n for n, r in enumerate(records)}
+    roots = {}
+    for n, record in enumerate(records):
+        value = record.scores.get(GROUP_KEY)
+        if isinstance(value, str) and value.startswith(stamp):
+            root = position.get(value[len(stamp):])
+            if root is not None:
+                roots[n] = root
+    if any(roots.get(root) != root for root in set(roots.values())):
+        return {}
+    return roots
+
+
+def _groups_of(roots: dict[int, int]) -> list[list[int]]:
+    members: dict[int, list[int]] = {}
+    for n in sorted(roots):
+        members.setdefault(roots[n], []).append(n)
+    return sorted(group for group in members.values() if len(group) > 1)
