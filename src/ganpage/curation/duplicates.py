@@ -80,7 +80,8 @@ def duplicate_groups(hashes: Sequence[str], max_distance: int = MAX_DISTANCE
 
 
 # scores key: "<max_distance>:<id of the group's root picture>" (the picture's own id when it
-# has no near duplicate). Groups found at another distance are found again from scratch.
+# has no near duplicate). Groups found at another distance are found again from scratch; a
+# merge into another gallery drops the key (gallery.GALLERY_RELATIVE_SCORES).
 GROUP_KEY = "duplicate_group"
 
 
