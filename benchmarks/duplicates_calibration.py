@@ -18,6 +18,17 @@ Galleries first (``ganpage generate``, float32):
       --per-category 8 --truncation 0.7 --precision float32
 Usage: python benchmarks/duplicates_calibration.py /tmp/dup-gallery-065 /tmp/dup-gallery-07 \
            /tmp/dup-gallery-rand07 [--out docs/duplicates-calibration] [--seed 31]
+
+A model that draws a style from each seed (``styles.json`` in its folder; emoji32-v2, 32 px,
+12 emoji sets) gets strata by style instead (``choose_styled``), and its pictures are shown 4x:
+  ganpage export-model /work/main/runs/emoji-v2 --out /tmp/v2-model --name emoji32-v2 \
+      --classifier /work/main/runs/ab/classifier
+  ganpage generate /tmp/v2-gallery-07 --model /tmp/v2-model --random-categories 128 \
+      --per-category 16 --truncation 0.7 --precision float32
+  ganpage generate /tmp/v2-gallery-065 --model /tmp/v2-model --random-categories 128 \
+      --per-category 4 --truncation 0.65 --precision float32
+  python benchmarks/duplicates_calibration.py /tmp/v2-gallery-065 /tmp/v2-gallery-07 \
+      --model /tmp/v2-model --out docs/duplicates-calibration/v2
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from ganpage.classify import bundled_classifier, load_classifier
 from ganpage.curation.duplicates import picture_hash
 from ganpage.gallery import Gallery
+from ganpage.models.loading import resolve_model_dir
+from ganpage.noise import noise_and_styles
 
 MEASURES = ("dhash_grey", "dhash_opponent", "thumb8", "thumb16", "thumb32_shift",
             "classifier_cos")
@@ -43,8 +56,9 @@ MEASURES = ("dhash_grey", "dhash_opponent", "thumb8", "thumb16", "thumb32_shift"
 SWEPT = ("dhash_grey", "dhash_opponent", "thumb16", "thumb32_shift", "classifier_cos")
 CROSS_SAMPLE = 4000  # cross-category pairs per gallery
 PAIRS_PER_SHEET = 30
+SHEET_PAIRS = 120  # pairs on a styled model's sheets
 MAX_PER_CATEGORY = 2  # pairs on the sheet that show one category
-SCALE = 2  # 64 px -> 128 px, NEAREST (an integer factor keeps every pixel square)
+SHOWN_SIZE = 128  # pictures are shown this big, NEAREST by an integer factor (square pixels)
 
 
 @dataclass
@@ -53,7 +67,22 @@ class Picture:
     seed: int
     truncation: float
     model_id: str
-    pixels: np.ndarray  # uint8 (64, 64, 3)
+    pixels: np.ndarray  # uint8 (S, S, 3), S = 64 (emoji64) or 32 (emoji32-v2)
+    style: int | None = None  # the emoji set the seed drew, for a model with styles
+
+
+def model_styles(model: str) -> list[str] | None:
+    """The style names of a model that draws one per seed, else None."""
+    path = resolve_model_dir(model) / "styles.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def seed_styles(model: str, seeds: list[int], truncation: float) -> list[int]:
+    """The style each seed draws (``noise.noise_and_styles``; it does not depend on the
+    truncation or the category)."""
+    config = json.loads((resolve_model_dir(model) / "config.json").read_text())["config"]
+    _, styles = noise_and_styles(seeds, config["z_dim"], truncation, config["num_styles"])
+    return styles.tolist()
 
 
 def load_pictures(galleries: list[Path]) -> list[Picture]:
@@ -152,11 +181,17 @@ def candidate_pairs(pictures: list[Picture], seed: int) -> list[tuple[int, int, 
     return sorted(set(pairs))
 
 
-def quantiles(rows: list[dict], kinds: tuple[str, ...]) -> dict:
+def quantiles(rows: list[dict], kinds: tuple[str, ...], styled: bool = False) -> dict:
+    """Each measure's quantiles per kind of pair (and, with ``styled``, within-category pairs
+    of one style and of two)."""
     qs = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9)
     table = {}
-    for kind in kinds:
-        chosen = [r for r in rows if r["kind"] == kind]
+    parts = {kind: (lambda r, k=kind: r["kind"] == k) for kind in kinds}
+    if styled:
+        parts |= {"within, one style": lambda r: r["kind"] == "within" and r["same_style"],
+                  "within, two styles": lambda r: r["kind"] == "within" and not r["same_style"]}
+    for kind, test in parts.items():
+        chosen = [r for r in rows if test(r)]
         table[kind] = {"pairs": len(chosen)} | {
             m: [round(float(v), 3) for v in np.quantile([r[m] for r in chosen], qs)]
             for m in MEASURES}
@@ -173,35 +208,56 @@ def _ranks(rows: list[dict]) -> None:
         r["rank_mean"] = float(np.mean([r[f"rank_{m}"] for m in SWEPT]))
 
 
-def choose(rows: list[dict], seed: int) -> list[tuple[str, dict]]:
-    """~120 (stratum, pair) over the measures' range; a pair is picked at most once."""
-    rng = random.Random(seed)
-    chosen: dict[int, str] = {}
-    per_category: dict[str, int] = {}
+class _Picker:
+    """Pairs picked into strata, each at most once and at most ``MAX_PER_CATEGORY`` per
+    category (many categories on the sheet, not a few collapsed ones)."""
 
-    def allowed(c: int) -> bool:  # many categories, not a few collapsed ones
-        return c not in chosen and all(per_category.get(n, 0) < MAX_PER_CATEGORY
-                                       for n in rows[c]["categories"])
+    def __init__(self, rows: list[dict], seed: int):
+        self.rows = rows
+        self.rng = random.Random(seed)
+        self.chosen: dict[int, str] = {}
+        self.per_category: dict[str, int] = {}
 
-    def pick(c: int, stratum: str) -> None:
-        chosen[c] = stratum
-        for n in set(rows[c]["categories"]):
-            per_category[n] = per_category.get(n, 0) + 1
+    def allowed(self, c: int) -> bool:
+        return c not in self.chosen and all(self.per_category.get(n, 0) < MAX_PER_CATEGORY
+                                            for n in self.rows[c]["categories"])
 
-    def take(stratum: str, candidates: list[int], count: int, spread: bool = False) -> None:
+    def pick(self, c: int, stratum: str) -> None:
+        self.chosen[c] = stratum
+        for n in set(self.rows[c]["categories"]):
+            self.per_category[n] = self.per_category.get(n, 0) + 1
+
+    def take(self, stratum: str, candidates: list[int], count: int,
+             spread: bool = False) -> None:
         if spread:  # evenly along the order given: the first allowed pair at or after each step
             for k in range(count):
                 start = round(k * (len(candidates) - 1) / max(1, count - 1))
-                found = next((c for c in candidates[start:] if allowed(c)), None)
+                found = next((c for c in candidates[start:] if self.allowed(c)), None)
                 if found is not None:
-                    pick(found, stratum)
+                    self.pick(found, stratum)
             return
         taken = 0
-        for c in rng.sample(candidates, len(candidates)):
-            if taken < count and allowed(c):
-                pick(c, stratum)
+        for c in self.rng.sample(candidates, len(candidates)):
+            if taken < count and self.allowed(c):
+                self.pick(c, stratum)
                 taken += 1
 
+    def sweep(self, within: list[int], count: int) -> None:
+        """Each swept measure's whole range: collapsed categories make most within-category
+        pairs look alike, so a threshold may sit high."""
+        for m in SWEPT:
+            ordered = sorted(within, key=lambda k: self.rows[k][m])
+            self.take(f"sweep {m}", ordered[len(ordered) // 100:99 * len(ordered) // 100],
+                      count, spread=True)
+
+    def result(self) -> list[tuple[str, dict]]:
+        return [(stratum, self.rows[k]) for k, stratum in self.chosen.items()]
+
+
+def choose(rows: list[dict], seed: int) -> list[tuple[str, dict]]:
+    """~120 (stratum, pair) over the measures' range; a pair is picked at most once."""
+    picker = _Picker(rows, seed)
+    take = picker.take
     within = [k for k, r in enumerate(rows) if r["kind"] == "within"]
     cross = [k for k, r in enumerate(rows) if r["kind"] == "cross"]
     by_mean = sorted(within, key=lambda k: rows[k]["rank_mean"])
@@ -223,16 +279,39 @@ def choose(rows: list[dict], seed: int) -> list[tuple[str, dict]]:
     for name, test in disagree.items():
         take(name, [k for k in within if test(rows[k])], 4)
     take("within-category, random", within, 24)
-    for m in SWEPT:  # a sweep over each measure's whole range: collapsed categories make
-        # most within-category pairs look alike, so a threshold may sit high
-        ordered = sorted(within, key=lambda k: rows[k][m])
-        take(f"sweep {m}", ordered[len(ordered) // 100:99 * len(ordered) // 100], 10,
-             spread=True)
-    return [(stratum, rows[k]) for k, stratum in chosen.items()]
+    picker.sweep(within, 10)
+    return picker.result()
+
+
+def choose_styled(rows: list[dict], seed: int) -> list[tuple[str, dict]]:
+    """120 (stratum, pair) for a model whose seeds draw a style: within-category pairs of one
+    style and of two, each at random and where pixels disagree with the style, sweeps, a few
+    cross-category pairs and same-seed checks."""
+    picker = _Picker(rows, seed)
+    take = picker.take
+    within = [k for k, r in enumerate(rows) if r["kind"] == "within"]
+    cross = [k for k, r in enumerate(rows) if r["kind"] == "cross"]
+    one_style = [k for k in within if rows[k]["same_style"]]
+    two_styles = [k for k in within if not rows[k]["same_style"]]
+    by_mean = sorted(within, key=lambda k: rows[k]["rank_mean"])
+    take("all measures near", by_mean[:len(by_mean) // 50], 8)
+    take("all measures far", by_mean[-len(by_mean) // 4:], 7)
+    take("same seed, two truncations",
+         [k for k, r in enumerate(rows) if r["kind"] == "truncation"], 4)
+    take("cross-category, nearest", sorted(cross, key=lambda k: rows[k]["rank_mean"])[:40], 5)
+    take("cross-category, random", cross, 4)
+    take("one style, pixels far", [k for k in one_style if rows[k]["rank_thumb16"] > 0.5], 6)
+    take("two styles, pixels near", [k for k in two_styles if rows[k]["rank_thumb16"] < 0.1], 6)
+    take("one style, random", one_style, 20)
+    take("two styles, random", two_styles, 20)
+    picker.sweep(within, 8)
+    # a sweep step that finds no category left under the cap leaves a gap: fill it
+    take("one style, random", one_style, SHEET_PAIRS - len(picker.chosen))
+    return picker.result()
 
 
 def _cell(a: np.ndarray, b: np.ndarray, number: int) -> Image.Image:
-    side = a.shape[0] * SCALE
+    side = a.shape[0] * max(1, SHOWN_SIZE // a.shape[0])
     cell = Image.new("RGB", (44 + 2 * side + 10, side + 12), (200, 200, 200))
     for x, picture in ((40, a), (40 + side + 10, b)):
         cell.paste(Image.fromarray(picture).resize((side, side), Image.Resampling.NEAREST),
@@ -267,9 +346,10 @@ QUESTION = ("Would a visitor who sees both pictures on the same site think they 
             "pictures of one thing?")
 
 
-def recipe(p: Picture) -> dict:
+def recipe(p: Picture, styles: list[str] | None = None) -> dict:
     return {"model": p.model_id, "category": p.category, "seed": p.seed,
-            "truncation": p.truncation}
+            "truncation": p.truncation} | ({} if styles is None or p.style is None
+                                           else {"style": styles[p.style]})
 
 
 def main() -> None:
@@ -281,12 +361,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     pictures = load_pictures(args.galleries)
+    styles = model_styles(args.model)
+    if styles is not None:
+        for p, style in zip(pictures, seed_styles(args.model, [p.seed for p in pictures], 0.7),
+                            strict=True):
+            p.style = style
     d = describe(pictures, args.model)
     rows = [{"i": i, "j": j, "kind": kind,
-             "categories": (pictures[i].category, pictures[j].category)} | measure(d, i, j)
+             "categories": (pictures[i].category, pictures[j].category),
+             "same_style": pictures[i].style == pictures[j].style} | measure(d, i, j)
             for i, j, kind in candidate_pairs(pictures, args.seed)]
     _ranks(rows)
-    chosen = choose(rows, args.seed)
+    chosen = (choose if styles is None else choose_styled)(rows, args.seed)
     random.Random(args.seed).shuffle(chosen)
     args.out.mkdir(parents=True, exist_ok=True)
     key, sheet_pairs = {}, []
@@ -295,12 +381,13 @@ def main() -> None:
         if random.Random(args.seed * 1000 + number).random() < 0.5:  # left/right not by order
             a, b = b, a
         sheet_pairs.append((a.pixels, b.pixels))
-        key[str(number)] = {"left": recipe(a), "right": recipe(b), "kind": r["kind"],
+        key[str(number)] = {"left": recipe(a, styles), "right": recipe(b, styles),
+                            "kind": r["kind"],
                             "stratum": stratum, "measures": {m: r[m] for m in MEASURES},
                             "within_category_percentile": {
                                 m: round(r[f"rank_{m}"], 4) for m in MEASURES}}
     render_sheets(sheet_pairs, args.out)
-    summary = quantiles(rows, ("within", "truncation", "cross"))
+    summary = quantiles(rows, ("within", "truncation", "cross"), styles is not None)
     strata: dict[str, int] = {}
     for stratum, _ in chosen:
         strata[stratum] = strata.get(stratum, 0) + 1
