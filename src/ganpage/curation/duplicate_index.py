@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 WORD_BITS = 64
+KEY_CHUNK = 1 << 15  # hashes turned into band keys at once: 32 MB of float32 bits
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class IndexConfig:
     seed: int = 0  # which bits each band samples
 
     def __post_init__(self) -> None:
-        if self.bits % WORD_BITS or not 0 < self.bits_per_band <= min(self.bits, 64):
-            raise ValueError(f"bits must be a multiple of 64 and bits_per_band in 1..64, got "
+        if self.bits % WORD_BITS or not 0 < self.bits_per_band <= min(self.bits, 24):
+            raise ValueError(f"bits must be a multiple of 64 and bits_per_band in 1..24, got "
                              f"{self.bits} and {self.bits_per_band}")
 
 
@@ -59,6 +60,10 @@ class DuplicateIndex:
         # (L, k) bit positions per band, each band without repeats
         self._positions = np.stack([rng.choice(config.bits, config.bits_per_band, replace=False)
                                     for _ in range(config.bands)])
+        # (bits, L): 2^b where band L samples that bit as its b-th
+        self._weights = np.zeros((config.bits, config.bands), dtype=np.float32)
+        for band, positions in enumerate(self._positions):
+            self._weights[positions, band] = 2.0 ** np.arange(config.bits_per_band)
         self._words = np.zeros((0, config.bits // WORD_BITS), dtype=np.uint64)  # (N, W)
         self._sorted_keys = np.zeros((config.bands, 0), dtype=np.uint64)  # (L, R) per band
         self._sorted_rows = np.zeros((config.bands, 0), dtype=np.int64)  # (L, R) their rows
@@ -87,13 +92,14 @@ class DuplicateIndex:
         self._sorted_rows = fresh[order]
 
     def _band_keys(self, words: np.ndarray) -> np.ndarray:
-        """(M, W) uint64 -> (L, M) uint64: each band's sampled bits packed into one word."""
-        bits = np.unpackbits(words.astype(">u8").view(np.uint8), axis=1)  # (M, bits) 0/1
-        weights = np.uint64(1) << np.arange(self.config.bits_per_band, dtype=np.uint64)
+        """(M, W) uint64 -> (L, M) uint64: each band's sampled bits packed into one word, as
+        one matrix product per chunk: 0/1 bits (C, bits) @ (bits, L) powers of two (float32
+        is exact here: every key is an integer below 2^k <= 2^24)."""
         keys = np.empty((self.config.bands, len(words)), dtype=np.uint64)
-        for band, positions in enumerate(self._positions):  # a band at a time: (M, k) each
-            keys[band] = (bits[:, positions].astype(np.uint64) * weights).sum(
-                axis=1, dtype=np.uint64)
+        for start in range(0, len(words), KEY_CHUNK):
+            chunk = words[start:start + KEY_CHUNK].astype(">u8").view(np.uint8)
+            bits = np.unpackbits(chunk, axis=1).astype(np.float32)  # (C, bits) 0/1
+            keys[:, start:start + KEY_CHUNK] = (bits @ self._weights).T.astype(np.uint64)
         return keys
 
     def add(self, words: np.ndarray) -> np.ndarray:
