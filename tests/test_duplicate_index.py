@@ -210,3 +210,9 @@ def test_groups_found_at_another_distance_are_found_again():
     assert wider.compared == len(records)
     assert wider.groups == brute_groups(as_hex(words), 40)
     assert all(r.scores[duplicates.GROUP_KEY].startswith("40:") for r in records)
+
+
+def test_new_pictures_added_in_chunks_find_the_same_groups(monkeypatch):
+    words = hashes_with_copies(80, 7, RADIUS)
+    monkeypatch.setattr(duplicates, "ADD_CHUNK", 7)
+    assert update_groups(records_of(words)).groups == brute_groups(as_hex(words))

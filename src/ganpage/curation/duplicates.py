@@ -83,6 +83,7 @@ def duplicate_groups(hashes: Sequence[str], max_distance: int = MAX_DISTANCE
 # has no near duplicate). Groups found at another distance are found again from scratch; a
 # merge into another gallery drops the key (gallery.GALLERY_RELATIVE_SCORES).
 GROUP_KEY = "duplicate_group"
+ADD_CHUNK = 1 << 16  # new hashes added to the index at once
 
 
 class Scored(Protocol):
@@ -113,7 +114,8 @@ def update_groups(records: Sequence[Scored], max_distance: int = MAX_DISTANCE) -
     words = hex_to_words([records[n].scores["dhash"] for n in old + new])
     row_of = {n: row for row, n in enumerate(old)}
     index.restore(words[:len(old)], np.array([row_of[stored[n]] for n in old], dtype=np.int64))
-    index.add(words[len(old):])
+    for start in range(len(old), len(words), ADD_CHUNK):  # bounded memory: candidates of a
+        index.add(words[start:start + ADD_CHUNK])  # chunk at once (same pairs as one add)
     order = old + new  # row -> position
     roots = {n: order[root] for n, root in zip(order, index.roots().tolist(), strict=True)}
     changed = []
