@@ -1,6 +1,8 @@
 """Near-duplicate search by the LSH index (curation/duplicate_index.py) against its peer, the
 brute-force comparison of every pair (curation/duplicates.py), in one run: recall of pairs and
-of flagged pictures, candidates checked per picture, and seconds.
+of flagged pictures, candidates checked per picture, and seconds; and curate's duplicate step
+(curation/duplicates.py's ``update_groups``, groups kept in the scores) on a first run, a
+re-run with nothing new and one with the last 1% new, against brute force's every-run cost.
 
 Hashes: the 256-bit grey dHash of real emoji64 pictures (galleries made as in
 benchmarks/duplicates_calibration.py), and synthetic sets of 10k and 100k hashes with their
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +30,7 @@ from ganpage.curation.duplicate_index import (
     band_recall,
     hex_to_words,
 )
-from ganpage.curation.duplicates import duplicate_pairs, picture_hash
+from ganpage.curation.duplicates import duplicate_pairs, picture_hash, update_groups
 from ganpage.gallery import Gallery
 
 ROWS, ROW_BITS = 16, 16
@@ -91,6 +94,30 @@ def brute_pairs(words: np.ndarray, rows: np.ndarray, max_distance: int) -> set[t
     return pairs
 
 
+@dataclass
+class Record:  # what update_groups reads of a gallery's ImageRecord
+    id: str
+    scores: dict
+
+
+def curate_step(words: np.ndarray, max_distance: int) -> dict:
+    """CPU seconds of update_groups: first run, re-run with nothing new, with the last 1% new."""
+    records = [Record(f"pic-{n:07d}", {"dhash": h}) for n, h in enumerate(as_hex(words))]
+    result = {}
+    for name, part in (("first_run_s", records), ("rerun_nothing_new_s", records)):
+        started = time.process_time()
+        update = update_groups(part, max_distance)
+        result[name] = round(time.process_time() - started, 3)
+        result[name.replace("_s", "_candidates")] = update.candidates
+    fresh = [Record(r.id, {"dhash": r.scores["dhash"]}) for r in records]
+    update_groups(fresh[:len(fresh) * 99 // 100], max_distance)
+    started = time.process_time()
+    update = update_groups(fresh, max_distance)
+    result["rerun_1pct_new_s"] = round(time.process_time() - started, 3)
+    result["rerun_1pct_new_candidates"] = update.candidates
+    return result
+
+
 def compare(words: np.ndarray, config: IndexConfig, brute: bool = True) -> dict:
     """Index vs brute force on one set of hashes, and a re-run adding the last 1% alone."""
     result: dict = {"hashes": len(words)}
@@ -106,6 +133,7 @@ def compare(words: np.ndarray, config: IndexConfig, brute: bool = True) -> dict:
     started = time.process_time()
     rerun.add(words[len(words) * 99 // 100:])
     result["add_last_1pct_s"] = round(time.process_time() - started, 3)
+    result["curate"] = curate_step(words, config.max_distance)
     if brute:
         # rows checked by brute force: all, or a seeded sample whose time is scaled up (the
         # peer compares every row with every row, so its time is linear in the rows checked)
