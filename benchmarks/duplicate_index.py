@@ -10,6 +10,9 @@ bit correlations: each synthetic hash stacks bands of rows (a dHash row is a row
 picture) from three real hashes, flips 3% of bits, and a tenth of them get a near copy 0-48 bits
 away, so there are collapsed categories, near copies and the real bias toward 0 bits.
 Usage: python benchmarks/duplicate_index.py GALLERY... [--sizes 10000 100000] [--seed 0]
+           [--curate-sizes 1000000]
+``--curate-sizes``: curate's step alone (no brute force, no index comparison) on that many
+synthetic hashes: a first run on 99%, a re-run with the last 1% new, a re-run with nothing new.
 """
 
 from __future__ import annotations
@@ -118,6 +121,21 @@ def curate_step(words: np.ndarray, max_distance: int) -> dict:
     return result
 
 
+def curate_at_scale(words: np.ndarray, max_distance: int) -> dict:
+    """update_groups on 99%, then all (the last 1% new), then all again (nothing new): CPU
+    seconds and candidates, one first run only (at 1M it is the long part)."""
+    records = [Record(f"pic-{n:07d}", {"dhash": h}) for n, h in enumerate(as_hex(words))]
+    result = {"hashes": len(words)}
+    for name, part in (("first_run_99pct", records[:len(records) * 99 // 100]),
+                       ("rerun_1pct_new", records), ("rerun_nothing_new", records)):
+        started = time.process_time()
+        update = update_groups(part, max_distance)
+        result[name] = {"s": round(time.process_time() - started, 2),
+                        "candidates": update.candidates, "compared": update.compared,
+                        "groups": len(update.groups), "load_average": os.getloadavg()}
+    return result
+
+
 def compare(words: np.ndarray, config: IndexConfig, brute: bool = True) -> dict:
     """Index vs brute force on one set of hashes, and a re-run adding the last 1% alone."""
     result: dict = {"hashes": len(words)}
@@ -163,7 +181,8 @@ def compare(words: np.ndarray, config: IndexConfig, brute: bool = True) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("galleries", nargs="+", type=Path)
-    parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000])
+    parser.add_argument("--sizes", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--curate-sizes", nargs="*", type=int, default=[])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bands", type=int, default=IndexConfig.bands)
     parser.add_argument("--bits-per-band", type=int, default=IndexConfig.bits_per_band)
@@ -182,6 +201,9 @@ def main() -> None:
     for size in args.sizes:
         report[f"synthetic_{size}"] = compare(synthetic(real, size, rng), config)
         print(json.dumps(report[f"synthetic_{size}"]), flush=True)
+    for size in args.curate_sizes:
+        report[f"curate_{size}"] = curate_at_scale(synthetic(real, size, rng), config.max_distance)
+        print(json.dumps(report[f"curate_{size}"]), flush=True)
     report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=1))
 
