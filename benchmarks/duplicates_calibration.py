@@ -45,13 +45,13 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from ganpage.classify import bundled_classifier, load_classifier
-from ganpage.curation.duplicates import picture_hash
+from ganpage.curation.duplicates import feature_hashes, picture_hash
 from ganpage.gallery import Gallery
 from ganpage.models.loading import resolve_model_dir
 from ganpage.noise import noise_and_styles
 
 MEASURES = ("dhash_grey", "dhash_opponent", "thumb8", "thumb16", "thumb32_shift",
-            "classifier_cos")
+            "classifier_cos", "feature_simhash")
 # the measures the sheet sweeps (the others are close cousins of one of these)
 SWEPT = ("dhash_grey", "dhash_opponent", "thumb16", "thumb32_shift", "classifier_cos")
 CROSS_SAMPLE = 4000  # cross-category pairs per gallery
@@ -137,6 +137,12 @@ def classifier_features(pictures: list[Picture], model: str) -> np.ndarray:
     return features / np.linalg.norm(features, axis=1, keepdims=True)
 
 
+def _hex_bits(hashes: list[str]) -> np.ndarray:
+    """64-hex-digit hashes -> bool (N, 256), most significant bit first."""
+    return np.unpackbits(np.array([list(bytes.fromhex(h)) for h in hashes], np.uint8), axis=1
+                         ).astype(bool)
+
+
 def describe(pictures: list[Picture], model: str) -> dict[str, np.ndarray]:
     """Per-picture descriptors every measure is computed from."""
     grey = np.array([[int(picture_hash(p.pixels)[i], 16) >> (3 - k) & 1
@@ -146,7 +152,9 @@ def describe(pictures: list[Picture], model: str) -> dict[str, np.ndarray]:
             "thumb8": np.stack([thumbnail(p.pixels, 8) for p in pictures]),
             "thumb16": np.stack([thumbnail(p.pixels, 16) for p in pictures]),
             "thumb32": np.stack([thumbnail(p.pixels, 32) for p in pictures]),
-            "features": classifier_features(pictures, model)}
+            "features": (features := classifier_features(pictures, model)),
+            # curate's feature_hash: SimHash of the same features (scale does not change it)
+            "simhash": _hex_bits(feature_hashes(features))}
 
 
 def measure(d: dict[str, np.ndarray], i: int, j: int) -> dict[str, float]:
@@ -155,7 +163,28 @@ def measure(d: dict[str, np.ndarray], i: int, j: int) -> dict[str, float]:
             "thumb8": round(float(np.abs(d["thumb8"][i] - d["thumb8"][j]).mean()), 2),
             "thumb16": round(float(np.abs(d["thumb16"][i] - d["thumb16"][j]).mean()), 2),
             "thumb32_shift": round(shifted_distance(d["thumb32"][i], d["thumb32"][j]), 2),
-            "classifier_cos": round(1.0 - float(d["features"][i] @ d["features"][j]), 4)}
+            "classifier_cos": round(1.0 - float(d["features"][i] @ d["features"][j]), 4),
+            "feature_simhash": int((d["simhash"][i] != d["simhash"][j]).sum())}
+
+
+def measure_key(path: Path, galleries: list[Path], model: str) -> None:
+    """Fill in every measure of a judged key's pairs (``--measure-key``: a measure added after
+    the sheet was judged), from the galleries the sheet was drawn from; the pairs, their order
+    and the measures they had stay as they were (the percentiles are not recomputed)."""
+    key = json.loads(path.read_text())
+    pictures = load_pictures(galleries)
+    at = {(p.category, p.seed, p.truncation): n for n, p in enumerate(pictures)}
+    d = describe(pictures, model)
+    for pair in key["pairs"].values():
+        i, j = (at[(pair[side]["category"], pair[side]["seed"], pair[side]["truncation"])]
+                for side in ("left", "right"))
+        fresh = measure(d, i, j)
+        changed = {m for m in pair["measures"] if pair["measures"][m] != fresh[m]}
+        if changed:
+            raise SystemExit(f"{path}: {sorted(changed)} differ from the sheet's: not the "
+                             "galleries it was drawn from")
+        pair["measures"] = fresh
+    path.write_text(json.dumps(key, indent=1) + "\n")
 
 
 def candidate_pairs(pictures: list[Picture], seed: int) -> list[tuple[int, int, str]]:
@@ -358,8 +387,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/duplicates-calibration"))
     parser.add_argument("--model", default="emoji64")
     parser.add_argument("--seed", type=int, default=31)
+    parser.add_argument("--measure-key", type=Path,
+                        help="only fill in the measures of this judged pairs.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.measure_key:
+        measure_key(args.measure_key, args.galleries, args.model)
+        return
     pictures = load_pictures(args.galleries)
     styles = model_styles(args.model)
     if styles is not None:
