@@ -18,11 +18,11 @@ import json
 import math
 from pathlib import Path
 
+import duplicates_calibration as calibration
+import duplicates_score as scoring
 import numpy as np
 import torch
 
-import duplicates_calibration as calibration
-import duplicates_score as scoring
 from ganpage.curation.duplicate_index import IndexConfig, band_recall
 from ganpage.curation.duplicates import FEATURE_HASH_SEED, feature_projection
 
