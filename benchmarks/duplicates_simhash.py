@@ -5,7 +5,9 @@ For a judged key (``pairs.json`` and its ``answers-judge*.txt``): precision/reca
 Hamming distance at 256, 512 and 1024 bits for five projection seeds, at the threshold mapped
 from ``classifier_cos``'s (angle = acos(1 - cos distance), bits apart = angle / pi * bits), and
 the sweep's picks. Then, over every pair of the galleries, the share of pairs within that radius
-and the share the index would check (the mean ``band_recall``) for a few band settings.
+and the share the index would check (the mean ``band_recall``) for a few band settings. Last,
+what union-find groups at a few radii do to each gallery: at most how many pictures the
+duplicate rule keeps (one per group plus the ungrouped), beside today's grey dHash <= 32.
 
 Usage: python benchmarks/duplicates_simhash.py docs/duplicates-calibration/v2/pairs.json \
            --model /tmp/v2-model /tmp/v2-gallery-065 /tmp/v2-gallery-07
@@ -24,11 +26,19 @@ import numpy as np
 import torch
 
 from ganpage.curation.duplicate_index import IndexConfig, band_recall
-from ganpage.curation.duplicates import FEATURE_HASH_SEED, feature_projection
+from ganpage.curation.duplicates import (
+    FEATURE_HASH_SEED,
+    MAX_DISTANCE,
+    duplicate_groups,
+    feature_hashes,
+    feature_projection,
+    picture_hash,
+)
 
 BITS = (256, 512, 1024)
 SEEDS = (FEATURE_HASH_SEED, 1, 2, 3, 4)
 BANDS = ((20, 64), (24, 96), (24, 192))  # (bits per band, bands)
+RADII = (26, 34, 47)  # 256-bit SimHash radii for the gallery groups
 
 
 def signs(features: np.ndarray, bits: int, seed: int) -> np.ndarray:
@@ -89,6 +99,24 @@ def main() -> None:
                         f", checked {float(band_recall(upper, config).mean()):.4f} of pairs")
             print("; ".join(line))
             line = ["   "]
+    for gallery in args.galleries:
+        kept_by_groups(gallery, args.model)
+
+
+def kept_by_groups(gallery: Path, model: str) -> None:
+    """Brute-force groups of one gallery by dHash and by the 256-bit SimHash."""
+    pictures = calibration.load_pictures([gallery])
+    simhash = feature_hashes(calibration.classifier_features(pictures, model))
+    rules = [("dhash", [picture_hash(p.pixels) for p in pictures], MAX_DISTANCE)]
+    rules += [("simhash", simhash, radius) for radius in RADII]
+    cells = []
+    for name, hashes, radius in rules:
+        groups = duplicate_groups(hashes, radius)
+        kept = len(pictures) - sum(len(g) - 1 for g in groups)
+        across = sum(len({pictures[i].category for i in g}) > 1 for g in groups)
+        cells.append(f"{name} <= {radius}: {kept} kept, {len(groups)} groups, largest "
+                     f"{max((len(g) for g in groups), default=0)}, {across} across categories")
+    print(f"{gallery} ({len(pictures)} pictures): " + "; ".join(cells))
 
 
 if __name__ == "__main__":
