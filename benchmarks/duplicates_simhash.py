@@ -7,7 +7,9 @@ from ``classifier_cos``'s (angle = acos(1 - cos distance), bits apart = angle / 
 the sweep's picks. Then, over every pair of the galleries, the share of pairs within that radius
 and the share the index would check (the mean ``band_recall``) for a few band settings. Last,
 what union-find groups at a few radii do to each gallery: at most how many pictures the
-duplicate rule keeps (one per group plus the ungrouped), beside today's grey dHash <= 32.
+duplicate rule keeps (one per group plus the ungrouped), beside today's grey dHash <= 32, and
+how many a rule that does not chain would keep ("leader": in gallery order, a picture is kept
+unless it is within the radius of one already kept).
 
 Usage: python benchmarks/duplicates_simhash.py docs/duplicates-calibration/v2/pairs.json \
            --model /tmp/v2-model /tmp/v2-gallery-065 /tmp/v2-gallery-07
@@ -103,6 +105,16 @@ def main() -> None:
         kept_by_groups(gallery, args.model)
 
 
+def leaders(hashes: list[str], radius: int) -> int:
+    """Pictures kept when each is dropped only for one already kept within ``radius``."""
+    bits = np.unpackbits(np.array([list(bytes.fromhex(h)) for h in hashes], np.uint8), axis=1)
+    kept: list[int] = []
+    for i in range(len(bits)):
+        if not kept or (bits[kept] != bits[i]).sum(1).min() > radius:
+            kept.append(i)
+    return len(kept)
+
+
 def kept_by_groups(gallery: Path, model: str) -> None:
     """Brute-force groups of one gallery by dHash and by the 256-bit SimHash."""
     pictures = calibration.load_pictures([gallery])
@@ -115,7 +127,8 @@ def kept_by_groups(gallery: Path, model: str) -> None:
         kept = len(pictures) - sum(len(g) - 1 for g in groups)
         across = sum(len({pictures[i].category for i in g}) > 1 for g in groups)
         cells.append(f"{name} <= {radius}: {kept} kept, {len(groups)} groups, largest "
-                     f"{max((len(g) for g in groups), default=0)}, {across} across categories")
+                     f"{max((len(g) for g in groups), default=0)}, {across} across categories, "
+                     f"leader keeps {leaders(hashes, radius)}")
     print(f"{gallery} ({len(pictures)} pictures): " + "; ".join(cells))
 
 
