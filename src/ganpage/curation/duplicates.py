@@ -10,6 +10,9 @@ face of emoji64 hashed alike.
 keeps each picture's group in its scores (``duplicate_group``), so a re-run compares only the
 pictures that have none against the rest, and one with nothing new compares nothing.
 ``duplicate_pairs``/``duplicate_groups`` compare every pair (tests, benchmarks).
+``feature_hashes`` (a SimHash of classifier features) is measured by the benchmarks only: it
+matches people better pair by pair, but its groups chain whole categories together
+(docs/duplicates-calibration), so curate does not use it.
 """
 
 from __future__ import annotations
