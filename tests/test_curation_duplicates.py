@@ -37,3 +37,33 @@ def test_pairs_are_found_across_chunks_and_counted_in_bits(monkeypatch):
 
 def test_no_pictures_no_groups():
     assert duplicate_groups([]) == []
+
+
+def test_feature_hash_is_fixed_by_its_seed_and_blind_to_scale():
+    features = np.random.default_rng(0).random((3, 48))  # non-negative, like pooled ReLUs
+    hashes = duplicates.feature_hashes(features)
+    assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes)
+    assert duplicates.feature_hashes(features.copy()) == hashes
+    assert duplicates.feature_hashes(features.astype(np.float32) * 7.5) == hashes
+    # the projection is pinned: a stored feature_hash stays comparable with a new one
+    assert hashes[0][:16] == PINNED_FEATURE_HASH_PREFIX
+    assert duplicates.feature_hashes(features, seed=1) != hashes
+
+
+PINNED_FEATURE_HASH_PREFIX = "4be394856c0d9689"
+
+
+def test_feature_hash_distance_estimates_the_angle():
+    rng = np.random.default_rng(1)
+    dimensions, bits = 64, duplicates.FEATURE_HASH_BITS
+    base = rng.standard_normal((200, dimensions))
+    noise = rng.standard_normal((200, dimensions))
+    for mix in (0.1, 0.3, 0.6):
+        other = base + mix * noise
+        cos = (base * other).sum(1) / np.linalg.norm(base, axis=1) / np.linalg.norm(other, axis=1)
+        expected = np.arccos(np.clip(cos, -1, 1)) / np.pi * bits
+        a = duplicates.feature_hashes(base)
+        b = duplicates.feature_hashes(other)
+        apart = np.array([bin(int(x, 16) ^ int(y, 16)).count("1")
+                          for x, y in zip(a, b, strict=True)])
+        assert abs(apart.mean() - expected.mean()) < 0.05 * expected.mean() + 1

@@ -7,18 +7,20 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from ganpage.classifiers.trained import train_classifier
-from ganpage.curation import scoring
+from ganpage.curation import duplicates, scoring
+from ganpage.curation.duplicates import GROUP_KEY, duplicate_groups
 from ganpage.curation.memorisation import training_reference
 from ganpage.curation.pipeline import curate_gallery
 from ganpage.curation.rules import Rules
 from ganpage.curation.scoring import Scorers
 from ganpage.data.dataset import load_training_set
-from ganpage.gallery import INDEX_FILE, Gallery
+from ganpage.gallery import GALLERY_RELATIVE_SCORES, INDEX_FILE, Gallery
 from helpers.curation import (
     ColourClassifier,
     make_gallery,
@@ -92,6 +94,46 @@ def test_a_second_run_scores_nothing_and_changes_nothing(hand_made, reference):
     again = run(root, reference)
     assert again.scoring.scored == 0 and again.changes == [] and again.changed == 0
     assert state(root) == before
+
+
+def test_groups_are_stored_equal_brute_force_and_a_re_run_compares_nothing(
+        hand_made, reference, monkeypatch):
+    root, ids = hand_made
+    first = run(root, reference)
+    with Gallery.open(root) as gallery:
+        records = [r for r in gallery.records() if "dhash" in r.scores]
+    brute = [[records[i].id for i in group]
+             for group in duplicate_groups([r.scores["dhash"] for r in records])]
+    assert first.groups == brute and [ids["twin-a"], ids["twin-b"]] in brute
+    stored = {r.id: r.scores[GROUP_KEY] for r in records}
+    assert stored[ids["twin-a"]] == stored[ids["twin-b"]] != stored[ids["red"]]
+
+    def no_index(*args, **kwargs):
+        raise AssertionError("a re-run with nothing new built an index")
+
+    monkeypatch.setattr(duplicates, "DuplicateIndex", no_index)
+    assert run(root, reference).groups == brute
+
+
+def test_a_merged_picture_is_compared_with_its_new_neighbours(hand_made, reference, tmp_path):
+    root, ids = hand_made
+    run(root, reference)
+    other = tmp_path / "other"  # a third twin, curated alone in its own gallery first
+    with Gallery.open(root) as gallery:
+        twin = gallery.get(ids["twin-a"])
+        twin_file = gallery.path_of(twin).read_bytes()
+    with Gallery.open(other, create=True) as gallery:
+        gallery.add([(replace(twin, id="pic9000", seed=9000, scores={}, flags=[],
+                              status="pending", decided_by="", decided_at=""), twin_file)])
+    run(other, reference)
+    with Gallery.open(other) as gallery:
+        assert GROUP_KEY in gallery.get("pic9000").scores
+    assert GROUP_KEY in GALLERY_RELATIVE_SCORES
+    with Gallery.open(root) as gallery, Gallery.open(other) as incoming:
+        assert gallery.merge_from(incoming) == 1
+        assert GROUP_KEY not in gallery.get("pic9000").scores
+    again = run(root, reference)
+    assert [ids["twin-a"], ids["twin-b"], "pic9000"] in again.groups
 
 
 def test_a_decision_made_by_hand_survives_re_runs(hand_made, reference):

@@ -24,7 +24,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +35,9 @@ INDEX_FILE = "gallery.sqlite"
 STATUSES = ("pending", "approved", "rejected")
 FORMATS = {"webp": "image/webp", "png": "image/png"}
 MERGE_BATCH = 2000  # rows a merge holds at once: ~4 MB of records, one os.sync per batch
+# scores that hold only within one gallery (curation/duplicates.py's near-duplicate group):
+# a merge drops them, so curate compares a merged picture with its new neighbours
+GALLERY_RELATIVE_SCORES = frozenset({"duplicate_group"})
 SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")  # use with fullmatch ($ allows a "\n")
 
 MIGRATIONS: list[str] = [
@@ -487,7 +490,7 @@ class Gallery:
         copied = 0
         for incoming in other.record_batches(batch_size):
             missing = {r.id for r in incoming} - self.existing_ids(r.id for r in incoming)
-            batch = [r for r in incoming if r.id in missing]
+            batch = [_as_merged(r) for r in incoming if r.id in missing]
             self._copy_files(other, batch)
             if batch:
                 self._insert(batch, on_conflict="IGNORE")
@@ -523,6 +526,15 @@ class Gallery:
                 return
             last = rows[-1]["rowid"]
             yield [ImageRecord.from_row(_without_rowid(row)) for row in rows]
+
+
+def _as_merged(record: ImageRecord) -> ImageRecord:
+    """The record without the scores that describe it within its old gallery (its
+    near-duplicate group: curate compares it with its new neighbours again)."""
+    if not GALLERY_RELATIVE_SCORES & record.scores.keys():
+        return record
+    return replace(record, scores={k: v for k, v in record.scores.items()
+                                   if k not in GALLERY_RELATIVE_SCORES})
 
 
 def _without_rowid(row: sqlite3.Row) -> dict:

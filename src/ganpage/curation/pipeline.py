@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ganpage.curation.duplicates import GROUP_KEY
 from ganpage.curation.onnx_classifier import faster
 from ganpage.curation.rules import Change, Rules, apply, changes, decide
 from ganpage.curation.scoring import (
@@ -38,11 +39,11 @@ def curate_gallery(gallery: Gallery, scorers: Scorers, rules: Rules, dry_run: bo
         scorers = replace(scorers, classifier=faster(scorers.classifier, len(todo)))
     scoring = score_gallery(gallery, records, scorers, batch_size, save=not dry_run,
                             show_progress=show_progress)
-    flags_before = {r.id: list(r.flags) for r in records}
+    before = {r.id: (list(r.flags), r.scores.get(GROUP_KEY)) for r in records}
     groups = derive_flags(records, scorers, rules.duplicate_bits)
-    if not dry_run:
+    if not dry_run:  # the flags and stored duplicate groups that changed
         gallery.save_scores((r.id, r.scores, r.flags) for r in records
-                            if r.flags != flags_before[r.id])
+                            if (r.flags, r.scores.get(GROUP_KEY)) != before[r.id])
     scored = [r for r in records if "dhash" in r.scores]  # unreadable files stay undecided
     verdict = decide(scored, groups, rules)
     found = changes(scored, verdict)

@@ -1,6 +1,7 @@
 """Scoring a gallery: every picture that lacks a score the run can compute gets all of them, in
 batches of one picture size, saved batch by batch (so a killed run resumes where it stopped);
-then every picture's curation flags are derived again from the stored scores.
+then every picture's curation flags are derived again from the stored scores, and its
+near-duplicate group from the stored groups plus the pictures new since (``update_groups``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ganpage.curation.agreement import class_agreement, classifier_labels
-from ganpage.curation.duplicates import MAX_DISTANCE, duplicate_groups, picture_hash
+from ganpage.curation.duplicates import MAX_DISTANCE, picture_hash, update_groups
 from ganpage.curation.memorisation import TrainingReference
 from ganpage.curation.quality import frame_threshold, is_blank, quality_scores
 from ganpage.gallery import Gallery, ImageRecord
@@ -136,13 +137,14 @@ def _read_picture(gallery: Gallery, record: ImageRecord, result: ScoringResult
 
 def derive_flags(records: list[ImageRecord], scorers: Scorers,
                  duplicate_bits: int = MAX_DISTANCE) -> list[list[str]]:
-    """Duplicate groups (lists of ids); sets each record's curation flags from its scores.
+    """Duplicate groups (lists of ids); sets each record's curation flags from its scores and
+    its ``duplicate_group`` score (only pictures without one are compared, against all).
 
     A flag whose evidence this run cannot weigh (``framed`` and ``memorised`` without the
     training set) is left as it was; flags curation does not own (``unsure``) are kept.
     """
     scored = [r for r in records if "dhash" in r.scores]
-    groups = duplicate_groups([r.scores["dhash"] for r in scored], duplicate_bits)
+    groups = update_groups(scored, duplicate_bits).groups
     duplicated = {scored[i].id for group in groups for i in group}
     for record in records:
         flags = set(record.flags)
