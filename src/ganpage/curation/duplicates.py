@@ -64,16 +64,10 @@ def feature_hashes(features: np.ndarray, seed: int = FEATURE_HASH_SEED) -> list[
     return [row.tobytes().hex() for row in packed]
 
 
-def _as_words(hashes: Sequence[str]) -> np.ndarray:
-    """64-hex-digit hashes -> (N, 4) uint64."""
-    return np.array([[int(h[i:i + 16], 16) for i in range(0, 64, 16)] for h in hashes],
-                    dtype=np.uint64).reshape(len(hashes), 4)
-
-
 def duplicate_pairs(hashes: Sequence[str], max_distance: int = MAX_DISTANCE
                     ) -> list[tuple[int, int]]:
     """Index pairs (i < j) of hashes at most ``max_distance`` bits apart."""
-    words = _as_words(hashes)
+    words = hex_to_words(hashes, HASH_BITS)
     pairs: list[tuple[int, int]] = []
     rows_at_once = max(1, _CELLS // max(1, len(words)))
     for start in range(0, len(words), rows_at_once):
