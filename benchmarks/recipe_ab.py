@@ -33,16 +33,10 @@ from PIL import Image
 from ganpage.atomic import atomic_write_text
 from ganpage.checkpoints import latest_checkpoint, load_checkpoint
 from ganpage.classifiers.trained import load_classifier, train_classifier
-from ganpage.curation.memorisation import thumbnails
 from ganpage.data.dataset import MANIFEST, load_training_set
 from ganpage.data.subset import write_subset
 from ganpage.export import export_run
-from ganpage.metrics import (
-    MEMORISATION_PERCENTILE,
-    evaluate,
-    nearest_distances,
-    within_class_spread,
-)
+from ganpage.metrics import evaluate
 from ganpage.models import load_generator
 from ganpage.reporting import read_log
 
@@ -115,25 +109,9 @@ def score_arm(arm: str, out: Path, classifier: Path, dataset, per_class: int) ->
     rows = read_log(run)
     result.update(arm=arm, kimg=kimg, images_per_s=rows[-1]["images_per_s"] if rows else None,
                   within_class_diversity_at_demo=at_demo.within_class_diversity,
-                  cas_at_demo=at_demo.cas, **pixel_scores(generator, reals, dataset.labels,
-                                                          per_class))
+                  cas_at_demo=at_demo.cas)  # pixel scores: evaluate's, at truncation 1
     save_grid(generator, out / f"grid-{arm}.png")
     return result
-
-
-def pixel_scores(generator, reals: np.ndarray, labels: np.ndarray, per_class: int) -> dict:
-    """In 16 px thumbnails (curation's measure of a copy): the share of generated pictures
-    nearer a training picture than the 5th percentile of the training set's own spacing, and
-    within-class spread against the data's, at truncation 1."""
-    batches = list(generator.sample_every_class(per_class, 1.0, first_seed=1_000_000))
-    fake_labels = np.concatenate([batch_labels for batch_labels, _ in batches])
-    fakes = thumbnails(np.concatenate([pictures for _, pictures in batches]))
-    real = thumbnails(reals)
-    spacing = nearest_distances(real, real, exclude_self=True)
-    threshold = np.percentile(spacing, MEMORISATION_PERCENTILE)
-    return {"pixel_memorisation_rate": float((nearest_distances(fakes, real) < threshold).mean()),
-            "pixel_within_class_diversity": (within_class_spread(fakes, fake_labels)
-                                             / within_class_spread(real, labels))}
 
 
 def save_grid(generator, path: Path, rows: int = 20, seeds: int = 8) -> None:

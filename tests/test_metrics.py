@@ -110,6 +110,37 @@ def test_classifier_learns_and_evaluates_a_generator(tmp_path):
     assert result.cas_ratio == pytest.approx(result.cas / 1.0)
     assert result.fid > 0 and 0.0 <= result.memorisation_rate <= 1.0
     assert result.density >= 0 and 0.0 <= result.coverage <= 1.0
+    assert 0.0 <= result.pixel_memorisation_rate < 1.0 and result.pixel_within_class_diversity > 0
+
+
+class CopyingGenerator:
+    """A generator that draws its class's training pictures back, in turn: every picture a
+    copy, each class as varied as the data set's."""
+
+    def __init__(self, categories, pictures: np.ndarray, labels: np.ndarray):
+        self.categories, self.pictures, self.labels = categories, pictures, labels
+
+    def sample_every_class(self, seeds, truncation=1.0, batch_size=256, first_seed=0):
+        for label in range(len(self.categories)):
+            own = self.pictures[self.labels == label]
+            yield np.full(seeds, label), own[np.arange(seeds) % len(own)]
+
+
+def test_evaluation_catches_copies_in_pixels(tmp_path):
+    """A style-conditioned model can learn to copy a set's own art: the pixel memorisation
+    rate is 1 for a generator that draws its training pictures back, and its pixel diversity
+    is the data set's (1) when it draws every picture of a class once."""
+    data = load_training_set(colour_dataset(tmp_path / "colours"))
+    train_classifier(colour_dataset(tmp_path / "colours"), tmp_path / "cls", epochs=2,
+                     batch_size=8, channels=8, show_progress=False)
+    classifier = load_classifier(tmp_path / "cls")
+    training = data.images.transpose(0, 2, 3, 1)
+    per_class = int(np.bincount(data.labels).min())
+    copier = CopyingGenerator(classifier.categories, training, data.labels)
+    result = evaluate(copier, classifier, training, per_class=per_class,
+                      training_labels=data.labels)
+    assert result.pixel_memorisation_rate == 1.0
+    assert result.pixel_within_class_diversity == pytest.approx(1.0, abs=0.02)
 
 
 def test_evaluation_refuses_a_classifier_with_other_class_ids(tmp_path):

@@ -15,24 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ganpage.data.dataset import load_training_set
-from ganpage.metrics import MEMORISATION_PERCENTILE, nearest_distances
-
-THUMBNAIL = 16
-
-
-def thumbnails(pictures: np.ndarray) -> np.ndarray:
-    """uint8 (N, H, W, 3) -> float32 (N, 16 * 16 * 3) in [0, 1]."""
-    if pictures.shape[1] % THUMBNAIL == 0 and pictures.shape[2] % THUMBNAIL == 0:
-        n, h, w, _ = pictures.shape  # box filter as a reshape: 8x faster than PIL per picture
-        blocks = pictures.reshape(n, THUMBNAIL, h // THUMBNAIL, THUMBNAIL, w // THUMBNAIL, 3)
-        small = blocks.mean(axis=(2, 4), dtype=np.float32)
-    else:
-        small = np.stack([np.asarray(Image.fromarray(p).resize(
-            (THUMBNAIL, THUMBNAIL), Image.Resampling.BOX), dtype=np.float32) for p in pictures])
-    return (small / 255).reshape(len(pictures), -1)
+from ganpage.metrics import MEMORISATION_PERCENTILE, nearest_distances, thumbnails
 
 
 @dataclass
