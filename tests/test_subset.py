@@ -52,3 +52,30 @@ def test_spread_takes_classes_evenly_and_mistakes_are_one_line(data, tmp_path):
         write_subset(tmp_path, 2, tmp_path / "y")
     with pytest.raises(DatasetError, match="unknown choice 'best'"):
         write_subset(data, 2, tmp_path / "z", "best")
+
+
+def test_the_subsets_report_credits_only_the_sets_it_keeps_pictures_of(data, tmp_path):
+    """A model trained on a subset credits its sets (``model_attribution`` reads the report's
+    ``source_details``): the subset of emoji32 had no details, so its model could not be
+    released with credits."""
+    import shutil
+
+    from ganpage.data.emoji import model_attribution
+
+    source = tmp_path / "animals"
+    shutil.copytree(data, source)
+    report = json.loads((source / "report.json").read_text())
+    sets = {"set0": 13, "set1": 14, "set2": 0}
+    report["source_details"] = {
+        name: {"package": f"{name}@1.0", "licence": "CC-BY-SA-4.0" if name == "set1" else "MIT",
+               "credit": f"{name} by someone", "pictures": count, "matched": count + 1}
+        for name, count in sets.items()}
+    (source / "report.json").write_text(json.dumps(report))
+    subset = write_subset(source, 2, tmp_path / "two", "spread")  # Ant 5 (3 of set0), Cat 7 (4)
+    details = subset["source_details"]
+    assert {name: d["pictures"] for name, d in details.items()} == {"set0": 7, "set1": 5,
+                                                                     "set2": 0}
+    assert "matched" not in details["set0"] and details["set1"]["licence"] == "CC-BY-SA-4.0"
+    credits = model_attribution(tmp_path / "two", "tiny")
+    assert "trained on 12 pictures from 2 emoji sets" in credits
+    assert "ShareAlike term of CC BY-SA 4.0 (set1)" in credits and "set2" not in credits

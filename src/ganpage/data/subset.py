@@ -54,10 +54,13 @@ def write_subset(data: Path, classes: int, out: Path, choose: str = "most") -> d
         shutil.copyfile(source, staging / row["path"])
     subset = CategorySet.from_names([c.name for c in chosen])
     counts = Counter(row["class"] for row in rows)
-    report = {"image_size": _image_size(data), "classes": len(subset), "images": len(rows),
-              "images_per_class": {c.name: counts[c.slug] for c in chosen},
+    source_report = _report(data)
+    report = {"image_size": source_report.get("image_size"), "classes": len(subset),
+              "images": len(rows), "images_per_class": {c.name: counts[c.slug] for c in chosen},
               "subset_of": str(data), "chosen_by": choose, "rejected_by_reason": {},
               "rejected": []}
+    if "source_details" in source_report:  # the credits of a model trained on the subset
+        report["source_details"] = _sets_in(source_report["source_details"], rows)
     atomic_write_text(staging / CLASSES, json.dumps(subset.to_dicts(), indent=1) + "\n")
     atomic_write_text(staging / MANIFEST, "".join(json.dumps(r) + "\n" for r in rows))
     atomic_write_text(staging / REPORT, json.dumps(report, indent=1) + "\n")
@@ -66,8 +69,19 @@ def write_subset(data: Path, classes: int, out: Path, choose: str = "most") -> d
     return report
 
 
-def _image_size(data: Path) -> int | None:
+def _report(data: Path) -> dict:
+    """The source data set's report, or {} when it has none that reads."""
     try:
-        return json.loads((data / REPORT).read_text()).get("image_size")
-    except (OSError, ValueError, AttributeError):
-        return None
+        report = json.loads((data / REPORT).read_text())
+    except (OSError, ValueError):
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def _sets_in(details: dict[str, dict], rows: list[dict]) -> dict[str, dict]:
+    """Each source set's details (package, licence, credit) with ``pictures`` counted in the
+    subset's ``rows``; the counts of the source's build (matched, added, rejected) go."""
+    pictures = Counter(row.get("source") for row in rows)
+    kept = ("package", "integrity", "licence", "credit")
+    return {name: {**{key: d[key] for key in kept if key in d}, "pictures": pictures[name]}
+            for name, d in details.items()}
