@@ -25,7 +25,7 @@ Stages, each with its own time cap, on one deadline (``--minutes`` from the star
 ``--continue DIR`` reads such a folder, rebuilds the run folder around a checkpoint of those
 weights and goes on training it (stage 3 without the width choice). Back on the project's
 machine, ``ganpage run unpack DIR --data DATA --out RUN`` rebuilds the same run folder for
-evaluation, a release (scripts/release_emoji64.py) or more training on the CPU.
+evaluation, a release (scripts/release_model.py) or more training on the CPU.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Remake docs/screenshot.png: the demo site on the built-in model, in headless Chromium.
 
 Usage: python scripts/screenshot.py [--permalink ID] [--out docs/screenshot.png]
-Builds a demo gallery (the demo's best categories, 2 pictures each) in a temporary folder,
-serves it with `ganpage serve`, and screenshots `/` (a random page) or the given permalink.
+Builds a demo gallery (the demo's best categories, 2 pictures each, curated by `ganpage
+curate`'s rules as `ganpage demo` does) in a temporary folder, serves what the rules approved
+with `ganpage serve`, and screenshots `/` (a random page) or the given permalink.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from browser_tools import CHROMIUM, CHROMIUM_ARGS, wait_until_up
 
-from ganpage.defaults import DEMO_CATEGORIES
+from ganpage.defaults import DEFAULT_MODEL, DEMO_CATEGORIES
 from ganpage.demo import build_demo_gallery
 
 PORT = 8765
@@ -30,9 +31,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         gallery = Path(scratch) / "gallery"
-        build_demo_gallery(gallery, "emoji64", per_category=2, best=DEMO_CATEGORIES)
+        build_demo_gallery(gallery, DEFAULT_MODEL, per_category=2, best=DEMO_CATEGORIES)
         server = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", str(gallery),
-                                   "--port", str(PORT), "--show", "approved", "--show", "pending"],
+                                   "--port", str(PORT)],
                                   stdout=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{PORT}"
         try:

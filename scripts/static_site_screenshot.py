@@ -1,8 +1,8 @@
 """Remake docs/static-site.png: a static site of the built-in model, in headless Chromium.
 
 Usage: python scripts/static_site_screenshot.py [--out docs/static-site.png] [--categories 24]
-Builds a demo gallery (the demo's best categories, 3 pictures each, all approved), then
-`ganpage build-site` into ``<scratch>/public/mysite``, serves ``public/`` with
+Builds a demo gallery (the demo's best categories, 3 pictures each, curated as `ganpage demo`
+does), then `ganpage build-site` into ``<scratch>/public/mysite``, serves ``public/`` with
 `python -m http.server` (so the site sits under a sub-path, as on GitHub Pages) and screenshots
 ``/mysite/`` once random.js has swapped in a random picture.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from browser_tools import CHROMIUM, CHROMIUM_ARGS, wait_until_up
 
+from ganpage.defaults import DEFAULT_MODEL
 from ganpage.demo import build_demo_gallery
-from ganpage.gallery import Gallery
 from ganpage.static_site import SiteOptions, build_site
 
 PORT = 8766
@@ -33,9 +33,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         gallery, public = Path(scratch) / "gallery", Path(scratch) / "public"
-        build_demo_gallery(gallery, "emoji64", per_category=3, best=args.categories)
-        with Gallery.open(gallery) as opened:
-            opened.set_status("approved")
+        build_demo_gallery(gallery, DEFAULT_MODEL, per_category=3, best=args.categories)
         build_site(gallery, public / "mysite",
                    SiteOptions(public_url="https://user.github.io/mysite"))
         server = subprocess.Popen([sys.executable, "-m", "http.server", str(PORT), "--bind",

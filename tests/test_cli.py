@@ -252,5 +252,7 @@ def test_other_index_errors_keep_their_traceback(monkeypatch):
 def test_python_dash_m_runs_the_command(module):
     result = subprocess.run([sys.executable, "-m", module, "models"], capture_output=True,
                             text=True)
-    assert result.returncode == 0 and "emoji64" in result.stdout, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "emoji32 (default): 128 things at 32x32" in result.stdout
+    assert "emoji64: 682 things at 64x64, 3,500 kimg" in result.stdout
     assert "RuntimeWarning" not in result.stderr

@@ -72,7 +72,7 @@ def test_smoke_rehearsal_runs_every_stage_and_continue_carries_on(tmp_path):
 
 def unpack_for_release(out: Path, data: Path, tmp_path: Path, images_seen: int) -> None:
     """What comes back from the GPU becomes a run folder here that exports and draws (the
-    path to scripts/release_emoji64.py) and that `ganpage train --resume` takes."""
+    path to scripts/release_model.py) and that `ganpage train --resume` takes."""
     run = tmp_path / "runs" / "v2"
     unpacked = subprocess.run([sys.executable, "-m", "ganpage", "run", "unpack", str(out),
                                "--data", str(data), "--out", str(run)],

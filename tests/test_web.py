@@ -219,20 +219,28 @@ def test_about_credits_the_art_a_built_in_model_learnt_from(tmp_path):
         assert credit in about
 
 
-def test_notice_and_about_page_credit_every_set_of_the_built_in_model():
+# the sets each built-in model learnt from (its card's Data section)
+TRAINED_ON = {"emoji64": ("noto", "twemoji", "openmoji", "fluent-flat", "fluent-modern"),
+              "emoji32": ("noto", "twemoji", "openmoji", "fluent-flat", "fluent-modern",
+                          "fluent-3d", "noto-2017", "noto-v1", "emojione", "emojione-v1",
+                          "fxemoji", "streamline")}
+
+
+@pytest.mark.parametrize("model", sorted(TRAINED_ON))
+def test_notice_and_about_page_credit_every_set_of_the_built_in_model(model):
     from pathlib import Path
 
     from ganpage.data.emoji import SOURCES
     from ganpage.web.pages import shipped_attributions
 
     notice = (Path(__file__).parents[1] / "NOTICE").read_text()
-    credits = shipped_attributions()["emoji64"]
-    trained_on = [s for s in SOURCES if s.name in ("noto", "twemoji", "openmoji", "fluent-flat",
-                                                   "fluent-modern")]  # docs/emoji64-card.md
+    section = notice.split(f"The built-in {model} model", 1)[1].split("The built-in", 1)[0]
+    credits = shipped_attributions()[model]
+    trained_on = [s for s in SOURCES if s.name in TRAINED_ON[model]]
     licence_names = {"Apache-2.0": "Apache", "CC-BY-4.0": "CC BY 4.0",
                      "CC-BY-SA-4.0": "CC BY-SA 4.0", "MIT": "MIT"}
     for source in trained_on:
-        for text in (notice, credits):
+        for text in (section, credits):
             assert source.pin in text and licence_names[source.licence] in text, source.name
     assert "MIT" in (Path(__file__).parents[1] / "LICENSE").read_text()
 

@@ -42,16 +42,27 @@ def categories(
 
 @app.command()
 def models() -> None:
-    """List the built-in models.
+    """List the built-in models: what each draws, and which one is used when none is named.
 
     [bold]Example[/bold]
 
     ganpage models
     """
     from ganpage.models.loading import builtin_models
+    from ganpage.web.about import shipped_card_data
 
     found = builtin_models()
+    cards = shipped_card_data()
     for name, folder in found.items():
-        typer.echo(f"{name}  ({folder})")
+        typer.echo(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}: "
+                   f"{_described(cards.get(name))}  ({folder})")
     if not found:
         typer.echo("no built-in model is installed")
+
+
+def _described(card: dict | None) -> str:
+    """"128 things at 32x32, 1,938 kimg" from a built-in model's card.json."""
+    if not card:
+        return "no card data"
+    size = card["image_size"]
+    return f"{card['things']:,} things at {size}x{size}, {card['kimg']:,} kimg"

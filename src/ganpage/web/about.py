@@ -61,9 +61,12 @@ def how_it_was_made(model: str, data: dict) -> tuple[str, ...]:
     if "blind_test" in data:
         test = data["blind_test"]
         sentences.append(
-            "Its pictures have each thing's colours and rough shape, but many are hard to name "
-            f"without their title: in a blind test a person named {test['named']} of "
-            f"{test['of']} things from its pictures alone.")
+            ("Most of the things it draws can be named from its pictures without their title"
+             if test["named"] * 2 > test["of"] else
+             "Its pictures have each thing's colours and rough shape, but many are hard to name "
+             "without their title")
+            + f": in a blind test a person named {test['named']} of {test['of']} things from "
+            "its pictures alone.")
     return tuple(sentences)
 
 

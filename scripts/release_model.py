@@ -1,15 +1,17 @@
-"""Release the built-in emoji64 model from a training run: fill the model card with the run's
-figures (and card.json, the figures the README and the about page share), export the EMA
+"""Release a built-in model (emoji32, emoji64) from a training run: fill the model card with
+the run's figures (and card.json, the figures the README and the about page share), export the EMA
 generator into the package (with its classifier and category scores), write the credits of
 every emoji set its data set has pictures from (the about page's attributions; NOTICE is
 edited by hand to match), and write its sample grid and the grid of the categories the demo
 shows.
 
-Usage: python scripts/release_emoji64.py RUN CLASSIFIER EVAL-1.0.json [EVAL-0.65.json ...]
-e.g. runs/00000-emoji64-64 classifiers/emoji64 eval-1.0.json eval-0.65.json. The classifier
+Usage: python scripts/release_model.py NAME RUN CLASSIFIER EVAL-1.0.json [EVAL-0.65.json ...]
+e.g. emoji32 runs/emoji-v2 runs/ab/classifier eval-1.0.json eval-0.65.json. The card's
+template is docs/NAME-card.md; the model goes to ganpage/resources/models/NAME. The classifier
 (from `ganpage train-classifier`) ships inside the model. Each EVAL file comes from
 `ganpage eval MODEL --data ... --classifier ... --truncation T --json EVAL-T.json` on the
-model as exported first; the first fills the card's main table, all fill its truncation table.
+model as exported first (`ganpage export-model RUN --out M --classifier CLASSIFIER`); the first
+fills the card's main table, all fill its truncation table.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from ganpage.reporting import grid_labels
 from ganpage.train_config import TrainConfig
 
 ROOT = Path(__file__).parents[1]
-TARGET = ROOT / "src" / "ganpage" / "resources" / "models" / "emoji64"
-ATTRIBUTION = ROOT / "src" / "ganpage" / "resources" / "attributions" / "emoji64.md"
+MODELS = ROOT / "src" / "ganpage" / "resources" / "models"
+ATTRIBUTIONS = ROOT / "src" / "ganpage" / "resources" / "attributions"
 # The figures that the card, the README and the about page share (web/about.py; checked by
 # tests/test_web_about.py): this script writes those it measures and keeps the others (the
 # data sets' names, the blind test's result), which are edited by hand.
@@ -56,12 +58,23 @@ def training_hours(rows: list[dict]) -> float:
 def truncation_table(evaluations: list[dict]) -> str:
     """Markdown rows: CAS, CAS ratio, memorisation, FID, within-class diversity and coverage at
     each evaluated truncation."""
-    lines = ["| truncation | CAS | CAS / held-out | memorisation | classifier FID | "
-             "within-class diversity | coverage |", "|---|---|---|---|---|---|---|"]
+    lines = ["| truncation | CAS | CAS / held-out | memorisation (features, pixels) | "
+             "classifier FID | within-class diversity (features, pixels) | coverage |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {e['truncation']:.2f} | {e['cas']:.2%} | {e['cas_ratio']:.1%} | "
-              f"{e['memorisation_rate']:.2%} | {e['fid']:.1f} | "
-              f"{e['within_class_diversity']:.2f} | {e['coverage']:.1%} |" for e in evaluations]
+              f"{e['memorisation_rate']:.2%}, {_share(e.get('pixel_memorisation_rate'))} | "
+              f"{e['fid']:.1f} | {e['within_class_diversity']:.2f}, "
+              f"{_ratio(e.get('pixel_within_class_diversity'))} | {e['coverage']:.1%} |"
+              for e in evaluations]
     return "\n".join(lines)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"  # evaluations before pixel scores lack it
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 GRID_TRUNCATION = 0.65  # the middle of the demo site's 0.5:0.8
@@ -103,19 +116,20 @@ def demo_grid(generator, count: int, columns: int = 10) -> Image.Image:
     return grid
 
 
-def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
-    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+def main(name: str, run: Path, classifier: Path, evaluations: list[Path]) -> None:
+    target, template = MODELS / name, (ROOT / "docs" / f"{name}-card.md").read_text()
+    kimg = load_checkpoint(latest_checkpoint(run))["images_seen"] / 1000  # what is exported
+    rows = [row for row in map(json.loads, (run / "log.jsonl").read_text().splitlines())
+            if row["kimg"] <= kimg]  # a log may run past the exported checkpoint
     hours = training_hours(rows)
     rate = sum(r["images_per_s"] for r in rows[-20:]) / len(rows[-20:])
-    template = (ROOT / "docs" / "emoji64-card.md").read_text()
-    figures = json.loads((TARGET / CARD_DATA).read_text()) if (TARGET / CARD_DATA).is_file() \
+    figures = json.loads((target / CARD_DATA).read_text()) if (target / CARD_DATA).is_file() \
         else {}
-    export_run(run, TARGET, "emoji64", classifier=classifier)  # the card is written below
-    generator = load_generator(TARGET)
+    export_run(run, target, name, classifier=classifier)  # the card is written below
+    generator = load_generator(target)
     params = sum(p.numel() for p in generator.net.parameters()) / 1e6
     all_metrics = [json.loads(path.read_text()) for path in evaluations]
     metrics = all_metrics[0]
-    kimg = load_checkpoint(latest_checkpoint(run))["images_seen"] / 1000  # what is exported
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     dataset = load_training_set(config.data)
     is_framed = framed(generator, dataset.images.transpose(0, 2, 3, 1),
@@ -125,28 +139,30 @@ def main(run: Path, classifier: Path, evaluations: list[Path]) -> None:
                            held_out=metrics["held_out_accuracy"], cas=metrics["cas"],
                            cas_ratio=metrics["cas_ratio"],
                            memorisation=metrics["memorisation_rate"], fid=metrics["fid"],
+                           pixel_memorisation=_share(metrics.get("pixel_memorisation_rate")),
                            diversity=metrics["within_class_diversity"],
+                           pixel_diversity=_ratio(metrics.get("pixel_within_class_diversity")),
                            density=metrics["density"], coverage=metrics["coverage"],
                            truncations=truncation_table(all_metrics),
                            grid_truncation=GRID_TRUNCATION,
                            framed=f"{is_framed.mean():.1%}")
-    atomic_write_text(TARGET / "README.md", card)
+    atomic_write_text(target / "README.md", card)
     figures.update(things=len(generator.categories), image_size=generator.image_size,
                    training_pictures=len(dataset.labels), kimg=round(kimg),
                    training_hours=round(hours, 1))
-    atomic_write_text(TARGET / CARD_DATA, json.dumps(figures, indent=1, ensure_ascii=False) + "\n")
-    atomic_write_text(ATTRIBUTION, model_attribution(Path(config.data), "emoji64"))
+    atomic_write_text(target / CARD_DATA, json.dumps(figures, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(ATTRIBUTIONS / f"{name}.md", model_attribution(Path(config.data), name))
     labels = grid_labels(generator.categories, config.grid_classes)
     grid = labelled_grid(generator, dataset, labels, config.grid_seeds)
-    atomic_write_with(TARGET / "samples.png", lambda temporary: grid.save(temporary, "PNG"))
-    shutil.copyfile(TARGET / "samples.png", ROOT / "docs" / "emoji64-samples.png")
-    best = demo_grid(generator, DEMO_CATEGORIES)
-    atomic_write_with(ROOT / "docs" / "emoji64-demo-categories.png",
+    atomic_write_with(target / "samples.png", lambda temporary: grid.save(temporary, "PNG"))
+    shutil.copyfile(target / "samples.png", ROOT / "docs" / f"{name}-samples.png")
+    best = demo_grid(generator, min(DEMO_CATEGORIES, len(generator.categories)))
+    atomic_write_with(ROOT / "docs" / f"{name}-demo-categories.png",
                       lambda temporary: best.save(temporary, "PNG"))
-    print(f"released {TARGET} ({kimg:.0f} kimg, {len(labels)} grid rows)")
+    print(f"released {target} ({kimg:.0f} kimg, {len(labels)} grid rows)")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
+    if len(sys.argv) < 5:
         sys.exit(__doc__)
-    main(Path(sys.argv[1]), Path(sys.argv[2]), [Path(arg) for arg in sys.argv[3:]])
+    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), [Path(arg) for arg in sys.argv[4:]])
