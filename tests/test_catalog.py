@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ganpage.gallery import CHANGES_KEPT, Gallery, image_id, now_utc
-from ganpage.web.catalog import HIDDEN_FILE, Catalog, HiddenFile
+from ganpage.web.catalog import HIDDEN_FILE, Catalog, HiddenFile, IdCodes
 
 
 @pytest.fixture
@@ -226,6 +226,18 @@ def test_a_picture_one_worker_hides_is_hidden_in_the_others_after_their_refresh(
         assert victim not in sum(shown(two).values(), []) and two.count() == 10
         one.close()
         two.close()
+
+
+@pytest.mark.parametrize("ids", [["0123456789ab", "ffffffffffff", "000000000000"],
+                                 ["0123456789ab", "not-hex-id-1", "0123456789AB", "0x12345678ab",
+                                  "1_2345678abc", "0123456789abc"]])
+def test_ids_become_codes_and_back_one_by_one_or_all_at_once(ids):
+    codes = IdCodes()
+    together = [int(code) for code in codes.codes(ids)]
+    assert together == [codes.code(i) for i in ids]
+    assert [codes.image_id(code) for code in together] == ids
+    hex_ids = [i for i in ids if len(i) == 12 and set(i) <= set("0123456789abcdef")]
+    assert sorted(hex_ids) == [codes.image_id(c) for c in sorted(codes.code(i) for i in hex_ids)]
 
 
 def test_a_line_still_being_written_waits_for_the_next_look(tmp_path):
