@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ganpage.gallery import CHANGES_KEPT, Gallery, image_id, now_utc
-from ganpage.web.catalog import HIDDEN_FILE, Catalog, HiddenFile, IdCodes
+from ganpage.web.catalog import HIDDEN_FILE, Catalog, HiddenFile, IdCodes, date_key, date_keys
 
 
 @pytest.fixture
@@ -165,6 +165,32 @@ def test_random_picks_are_uniform_categories_then_pictures_and_only_showable_one
         with_pending.close()
 
 
+def test_a_category_lists_its_pictures_by_date_then_id_however_they_are_spelt(gallery):
+    """As ``ORDER BY created_at, id``, also for an id or a date that is not ganpage's (such a
+    category is read a row at a time)."""
+    slug = next(iter(fresh(gallery)))
+    add_copies(gallery, 3, category=slug, created_at="2001-01-01T00:00:00Z")
+    with Gallery.open(gallery) as writer:
+        writer.db.execute("UPDATE images SET id = 'made-elsewhere' WHERE id = ?",
+                          (writer.records(category=slug)[-1].id,))
+        in_order = [row[0] for row in writer.db.execute(
+            "SELECT id FROM images WHERE category = ? AND status = 'approved' "
+            "ORDER BY created_at, id", (slug,))]
+    assert fresh(gallery)[slug] == in_order and "made-elsewhere" in in_order
+
+
+def test_pictures_waiting_are_counted_again_only_after_a_change(gallery):
+    with Gallery.open(gallery, shared=True) as opened:
+        catalog = Catalog(opened, ["approved"]).load()
+        assert catalog.pending_count() == 0
+        add_copies(gallery, 3, status="pending")
+        assert catalog.pending_count() == 0  # the count it made, until the next look
+        catalog.refresh()
+        assert catalog.pending_count() == 3
+        assert Catalog(opened, ["approved", "pending"]).pending_count() == 0  # shown ones
+        catalog.close()
+
+
 def test_the_catalog_holds_a_few_bytes_per_picture_not_its_record(gallery):
     """Memory that grows with the gallery is the codes' 16 bytes per picture (a record in
     memory was ~2 KB): measured as what a loaded catalog of 20,000 more pictures holds."""
@@ -233,11 +259,25 @@ def test_a_picture_one_worker_hides_is_hidden_in_the_others_after_their_refresh(
                                   "1_2345678abc", "0123456789abc"]])
 def test_ids_become_codes_and_back_one_by_one_or_all_at_once(ids):
     codes = IdCodes()
-    together = [int(code) for code in codes.codes(ids)]
-    assert together == [codes.code(i) for i in ids]
-    assert [codes.image_id(code) for code in together] == ids
+    one_by_one = [codes.code(i) for i in ids]
+    assert [codes.image_id(code) for code in one_by_one] == ids
     hex_ids = [i for i in ids if len(i) == 12 and set(i) <= set("0123456789abcdef")]
+    together = codes.codes_of_text("".join(ids), len(ids))
+    if hex_ids == ids:
+        assert [int(code) for code in together] == one_by_one
+    else:
+        assert together is None  # the caller reads those ids one by one
     assert sorted(hex_ids) == [codes.image_id(c) for c in sorted(codes.code(i) for i in hex_ids)]
+
+
+def test_dates_become_numbers_that_sort_as_their_text():
+    dates = ["2026-12-06T16:59:08+00:00", "2026-12-06T16:59:09+00:00", "1999-01-31T23:00:00+00:00",
+             "2026-12-06T16:59:08+00:00"]
+    keys = date_keys("".join(dates), len(dates))
+    assert [int(k) for k in keys] == [date_key(d) for d in dates]
+    assert sorted(range(4), key=lambda i: dates[i]) == sorted(range(4), key=lambda i: keys[i])
+    assert date_key("not a date at all") == 0 and date_key("") == 0
+    assert date_keys("".join(dates)[:-1], 4) is None  # not all of one length: one by one
 
 
 def test_a_line_still_being_written_waits_for_the_next_look(tmp_path):

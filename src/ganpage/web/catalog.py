@@ -18,7 +18,6 @@ import random
 import sqlite3
 import threading
 import time
-from array import array
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,11 +31,18 @@ from ganpage.web.conventions import is_image_id
 HIDDEN_FILE = "damaged-pictures.txt"  # in the server's shared folder (web/shared_folder.py)
 READ_BATCH = 500  # ids per query when the rows of many pictures are read
 STALE_PICKS = 8  # draws that may land on a picture decided since the last look, before giving up
-# the showable pictures in the order pages list them: by date, then id (the hex of a picture's
-# id sorts as its code does); the date as whole seconds (0 where it is not a date)
-SHOWN_ROWS = ("SELECT id, category, category_name, "
-              "COALESCE(CAST(strftime('%s', created_at) AS INTEGER), 0) FROM images "
-              "WHERE status IN ({statuses})")
+# Pages list a category's pictures by date, then id (as ``ORDER BY created_at, id``): a date
+# is kept as the number its first 19 characters' digits spell (2026-12-06T16:59:08 ->
+# 20261206165908, which sorts as the text does; 0 for a text that is not such a date), and a
+# 12-hex-digit id's code sorts as the id does.
+SHOWN_ROWS = "SELECT id, category, category_name, created_at FROM images WHERE status IN ({})"
+# every showable picture, a category a row (SQLite's scan of the (category, status) index, then
+# numpy: a third of the time of a row each; group_concat takes both columns in the same order)
+SHOWN_BY_CATEGORY = ("SELECT category, COUNT(*), group_concat(id, ''), "
+                     "group_concat(created_at, '') FROM images WHERE status IN ({}) "
+                     "GROUP BY category")
+DATE_LENGTH = len("2026-12-06T16:59:08+00:00")  # gallery.now_utc's
+DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]  # of YYYY-MM-DDTHH:MM:SS
 
 
 NIBBLES = np.full(256, -1, np.int8)  # an ASCII byte -> its hex digit's value, -1 if none
@@ -53,7 +59,7 @@ class Shelf:
     slug: str
     name: str
     codes: np.ndarray  # (n,) int64
-    created: np.ndarray  # (n,) int64, seconds since 1970
+    created: np.ndarray  # (n,) int64, the dates as numbers (``date_key``)
 
     @property
     def count(self) -> int:
@@ -82,6 +88,24 @@ def in_order(slug: str, name: str, codes: np.ndarray, created: np.ndarray) -> Sh
     return Shelf(slug, name, codes[order], created[order])
 
 
+def date_key(text: str) -> int:
+    """A date as a number that sorts as its text does (see ``DATE_DIGITS``); 0 if not one."""
+    digits = "".join(text[i] for i in DATE_DIGITS) if len(text) >= 19 else ""
+    return int(digits) if digits.isascii() and digits.isdigit() else 0
+
+
+def date_keys(texts: str, count: int) -> np.ndarray | None:
+    """``date_key`` of ``count`` dates written one after the other, all at once; None unless
+    each is ``DATE_LENGTH`` characters long."""
+    raw = texts.encode()
+    if len(raw) != DATE_LENGTH * count:
+        return None
+    digits = np.frombuffer(raw, np.uint8).reshape(count, DATE_LENGTH)[:, DATE_DIGITS]
+    digits = digits.astype(np.int64) - ord("0")
+    numbers = digits @ (10 ** np.arange(13, -1, -1, dtype=np.int64))
+    return np.where(((digits >= 0) & (digits <= 9)).all(axis=1), numbers, 0)
+
+
 class IdCodes:
     """A picture's id as an int64: its 12 hex digits (every id ganpage writes), or, for an id
     spelt otherwise (a gallery written by other tools), minus one minus its place in a list."""
@@ -98,14 +122,15 @@ class IdCodes:
             self._odd_codes[image_id] = -len(self._odd)
         return self._odd_codes[image_id]
 
-    def codes(self, image_ids: list[str]) -> np.ndarray:
-        """The codes of many ids at once: (n,) int64 (about 30x faster than one by one)."""
-        text = "".join(image_ids).encode()
-        if len(text) != 12 * len(image_ids) or not text.isascii():
-            return np.array([self.code(i) for i in image_ids], np.int64)
-        digits = NIBBLES[np.frombuffer(text, np.uint8)].reshape(-1, 12).astype(np.int64)
+    def codes_of_text(self, image_ids: str, count: int) -> np.ndarray | None:
+        """The codes of ``count`` ids written one after the other, all at once: (n,) int64;
+        None unless each is 12 hex digits."""
+        raw = image_ids.encode()
+        if len(raw) != 12 * count:
+            return None
+        digits = NIBBLES[np.frombuffer(raw, np.uint8)].reshape(count, 12).astype(np.int64)
         if (digits < 0).any():  # a letter past f, a capital, a hyphen
-            return np.array([self.code(i) for i in image_ids], np.int64)
+            return None
         return digits @ (16 ** np.arange(11, -1, -1, dtype=np.int64))
 
     def image_id(self, code: int) -> str:
@@ -159,7 +184,8 @@ class Catalog:
         self.model_cards: dict[str, str] = {}
         self.loaded = gallery is None
         self._codes = IdCodes()
-        self._seen_change = 0
+        self._seen_change = 0  # the change log's last entry applied
+        self._pending = (-1, 0)  # (_seen_change, count) of pending_count's last count
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
         self._random = random.Random()
@@ -196,25 +222,33 @@ class Catalog:
         where this catalog had read it)."""
         last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
         placeholders = ", ".join("?" * len(self.statuses))
-        # in the index's order: sorting here, per category, takes a third of SQLite's time
-        rows = db.execute(SHOWN_ROWS.format(statuses=placeholders) + " ORDER BY rowid",
-                          self.statuses)
-        names: dict[str, str] = {}  # the category's name in its first row, as pages show it
-        ids: dict[str, list[str]] = {}
-        created: dict[str, array] = {}
-        for image_id, slug, name, seconds in rows:
-            if slug not in ids:
-                names[slug], ids[slug], created[slug] = name, [], array("q")
-            ids[slug].append(image_id)
-            created[slug].append(seconds)
-        shelves = Shelves.of(in_order(slug, names[slug], self._codes.codes(ids.pop(slug)),
-                                      np.frombuffer(created[slug], np.int64))
-                             for slug in list(ids))
+        shelves = []
+        for slug, count, ids, dates in db.execute(SHOWN_BY_CATEGORY.format(placeholders),
+                                                  self.statuses):
+            codes, created = self._codes.codes_of_text(ids, count), date_keys(dates, count)
+            if codes is None or created is None:  # an id or date spelt otherwise
+                shelf = self._read_one_by_one(db, slug)
+            else:
+                shelf = in_order(slug, slug, codes, created)
+            # the category's name as its first picture's row spells it, as pages show it
+            name = db.execute("SELECT category_name FROM images WHERE id = ?",
+                              (self._codes.image_id(int(shelf.codes[0])),)).fetchone()[0]
+            shelves.append(replace(shelf, name=name))
+        shelves = Shelves.of(shelves)
         cards = {row[0]: row[1] for row in db.execute("SELECT id, card FROM models")}
         with self._lock:
             self.shelves, self.model_cards, self._seen_change = shelves, cards, last
             for image_id in self.hidden:
                 self._take_out_here(image_id)
+
+    def _read_one_by_one(self, db: sqlite3.Connection, slug: str) -> Shelf:
+        """A category's shelf read a row at a time, in SQLite's order (an odd id's code does
+        not sort as its text)."""
+        rows = db.execute(SHOWN_ROWS.format(", ".join("?" * len(self.statuses)))
+                          + " AND category = ? ORDER BY created_at, id",
+                          [*self.statuses, slug]).fetchall()
+        return Shelf(slug, slug, np.array([self._codes.code(row[0]) for row in rows], np.int64),
+                     np.array([date_key(row[3]) for row in rows], np.int64))
 
     def _apply(self, db: sqlite3.Connection, batch: ChangeBatch) -> None:
         """Apply the change log's entries: each touched picture leaves the shelves it was on
@@ -228,8 +262,8 @@ class Catalog:
         added: dict[str, list[tuple[int, int]]] = {}
         names: dict[str, str] = {}
         ids = sorted({image_id for image_id, _ in batch.touched} - self.hidden)
-        for image_id, slug, name, seconds in self._shown_rows(db, ids):
-            added.setdefault(slug, []).append((seconds, self._codes.code(image_id)))
+        for image_id, slug, name, date in self._shown_rows(db, ids):
+            added.setdefault(slug, []).append((date_key(date), self._codes.code(image_id)))
             names.setdefault(slug, name)
         with self._lock:
             changed = {}
@@ -243,11 +277,11 @@ class Catalog:
         self.on_change({image_id for image_id, _ in batch.touched})
 
     def _shown_rows(self, db: sqlite3.Connection, ids: list[str]) -> Iterable[tuple]:
-        """(id, category, name, created seconds) of those of ``ids`` to show now."""
+        """(id, category, name, created_at) of those of ``ids`` to show now."""
         placeholders = ", ".join("?" * len(self.statuses))
         for start in range(0, len(ids), READ_BATCH):
             chunk = ids[start:start + READ_BATCH]
-            yield from db.execute(SHOWN_ROWS.format(statuses=placeholders)
+            yield from db.execute(SHOWN_ROWS.format(placeholders)
                                   + f" AND id IN ({', '.join('?' * len(chunk))})",
                                   [*self.statuses, *chunk])
 
@@ -388,11 +422,15 @@ class Catalog:
         return [found[i] for i in ids if i in found]
 
     def pending_count(self) -> int:
-        """Pictures waiting for a decision, when the site does not show them (else 0)."""
+        """Pictures waiting for a decision, when the site does not show them (else 0); counted
+        again only after a change (a count reads the whole index: an empty site's `/` asks)."""
         if self.gallery is None or "pending" in self.statuses:
             return 0
-        return self.gallery.db.execute(
-            "SELECT COUNT(*) FROM images WHERE status = 'pending'").fetchone()[0]
+        if self._pending[0] != self._seen_change:
+            count = self.gallery.db.execute(
+                "SELECT COUNT(*) FROM images WHERE status = 'pending'").fetchone()[0]
+            self._pending = (self._seen_change, count)
+        return self._pending[1]
 
     def close(self) -> None:
         """Close the refresh thread's connection (the gallery's is its opener's to close)."""
