@@ -16,10 +16,12 @@ rows written in bulk whose files are hard links to the base picture's (byte-iden
 for serve, not a curate figure). Everything is approved, as a curated site's gallery is.
 
 The server's figures (`--workers`, default 2): start-up to a ready /readyz, the largest resident
-set among its processes, `/` requests/s under wrk, and one decision under load: a picture
-rejected (as `ganpage gallery approve --reject` does) while wrk asks for `/`, the seconds until
-20 answers in a row of /api/categories count it out (every worker has it), and wrk's p99 during
-that run beside its p99 without a decision.
+set among its processes, `/` requests/s and p99 under wrk (the servers of every size running at
+once, measured in `--rounds` interleaved rounds, each size's rate also as a ratio to the
+smallest's in the same round, the median of those), and one decision under load: a picture
+rejected (as `ganpage gallery approve --reject` does) while wrk asks for `/`, the seconds to the
+first of 20 answers in a row of /api/categories that count it out (every worker has it), and
+wrk's p99 during that run.
 Needs: wrk (apt-get install wrk).
 Usage: python benchmarks/scale.py --sizes 1000 100000 1000000 [--work /tmp/scale]
        [--skip curate site]
@@ -34,6 +36,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -49,8 +52,8 @@ from ganpage.gallery import INDEX_FILE, Gallery, image_id
 GANPAGE = [sys.executable, "-m", "ganpage"]
 SEED_STRIDE = 1_000_000
 OPERATIONS = ("curate_first", "curate_rerun", "serve_start", "serve_rss_mb", "page_requests_per_s",
-              "page_p99_ms", "decision_visible_s", "decision_p99_ms", "build_site_full",
-              "build_site_after_10")
+              "page_p99_ms", "page_rate_vs_smallest", "decision_visible_s", "decision_p99_ms",
+              "build_site_full", "build_site_after_10")
 LINK_BATCH = 20_000  # rows inserted per transaction when copies are hard links
 
 
@@ -144,8 +147,22 @@ def make_linked_gallery(root: Path, base: Path, size: int) -> Path:
 
 
 def serve_figures(gallery: Path, seconds: int, workers: int) -> dict:
-    """Start-up to a ready /readyz, resident MB of the server's processes, `/` under wrk, and
-    one decision under load (see the module's docstring)."""
+    """Start-up to a ready /readyz, resident MB of the server's processes, and one decision
+    under load (see the module's docstring)."""
+    server, base, start = start_server(gallery, workers)
+    try:
+        rss = resident_mb(server.pid)
+        wrk(base, 1)  # warm-up: each worker's first pages
+        visible, decision_p99 = decision_figures(gallery, base, seconds)
+    finally:
+        server.terminate()
+        server.wait(60)
+    return {"serve_start": start, "serve_rss_mb": rss, "decision_visible_s": visible,
+            "decision_p99_ms": decision_p99}
+
+
+def start_server(gallery: Path, workers: int) -> tuple[subprocess.Popen, str, float]:
+    """`ganpage serve` started: (its process, its URL, seconds to a ready /readyz)."""
     from helpers.servers import free_port  # tests/helpers/servers.py
 
     port = free_port()
@@ -154,17 +171,33 @@ def serve_figures(gallery: Path, seconds: int, workers: int) -> dict:
     server = subprocess.Popen([*GANPAGE, "serve", str(gallery), "--port", str(port),
                                "--workers", str(workers), "--metrics-port", "0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return server, base, wait_ready(f"{base}/readyz", server, started)
+
+
+def page_rounds(galleries: dict[int, Path], rounds: int, seconds: int,
+                workers: int) -> dict[int, dict]:
+    """`/` of every size's server, all running at once, in interleaved rounds (the order
+    reversed every other round): the machine's load drifts within seconds, so each size is
+    compared with the smallest within a round. Per size: the medians of requests/s, p99 and
+    that ratio."""
+    servers = {size: start_server(path, workers)[:2] for size, path in galleries.items()}
     try:
-        start = wait_ready(f"{base}/readyz", server, started)
-        rss = resident_mb(server.pid)
-        wrk(base, 1)  # warm-up: each worker's first pages
-        rate, p99 = wrk(base, seconds)
-        visible, decision_p99 = decision_figures(gallery, base, seconds)
+        for _, base in servers.values():
+            wrk(base, 1)  # warm-up: each worker's first pages
+        measured = []
+        for index in range(rounds):
+            order = sorted(servers, reverse=bool(index % 2))
+            measured.append({size: wrk(servers[size][1], seconds) for size in order})
     finally:
-        server.terminate()
-        server.wait(60)
-    return {"serve_start": start, "serve_rss_mb": rss, "page_requests_per_s": rate,
-            "page_p99_ms": p99, "decision_visible_s": visible, "decision_p99_ms": decision_p99}
+        for server, _ in servers.values():
+            server.terminate()
+            server.wait(60)
+    smallest = min(galleries)
+    return {size: {"page_requests_per_s": statistics.median(r[size][0] for r in measured),
+                   "page_p99_ms": statistics.median(r[size][1] for r in measured),
+                   "page_rate_vs_smallest": statistics.median(r[size][0] / r[smallest][0]
+                                                              for r in measured)}
+            for size in galleries}
 
 
 def wrk(base: str, seconds: float) -> tuple[float, float]:
@@ -283,6 +316,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/ganpage-scale"))
     parser.add_argument("--seconds", type=int, default=3, help="of the wrk run")
     parser.add_argument("--workers", type=int, default=2, help="of the server")
+    parser.add_argument("--rounds", type=int, default=5, help="of `/` at every size")
     parser.add_argument("--linked-from", type=int, default=100_000,
                         help="from this size up, copies are index rows with hard-linked files")
     parser.add_argument("--skip", nargs="*", default=[], choices=["curate", "serve", "site"])
@@ -292,9 +326,11 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
     args.work.mkdir(parents=True, exist_ok=True)
     base = make_base(args.work, args.base)
-    table = {}
+    table: dict[int, dict] = {}
+    galleries = {}
     for size in sorted(args.sizes):
-        gallery = make_gallery(args.work, base, size, linked=size >= args.linked_from)
+        gallery = galleries[size] = make_gallery(args.work, base, size,
+                                                 linked=size >= args.linked_from)
         figures: dict[str, float] = {}
         if "curate" not in args.skip:
             figures["curate_first"], _ = run([*GANPAGE, "curate", str(gallery)])
@@ -307,6 +343,12 @@ def main() -> None:
         print(f"{size:>9,} pictures (load {os.getloadavg()[0]:.2f}): "
               + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()),
               flush=True)
+    if "serve" not in args.skip:
+        for size, figures in page_rounds(galleries, args.rounds, args.seconds,
+                                         args.workers).items():
+            table[size] |= figures
+            print(f"{size:>9,} pictures, `/` in {args.rounds} interleaved rounds: "
+                  + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()), flush=True)
     sizes = sorted(table)
     print(f"\n| operation | {' | '.join(f'{s:,}' for s in sizes)} | growth exponent |")
     print(f"|---|{'---|' * len(sizes)}---|")

@@ -61,13 +61,15 @@ def site(tiny_gallery):
 
 
 def counting_pages(app) -> tuple[RandomPages, list[str]]:
+    """Pages of the app's catalog whose render (the id itself) takes 1 ms on the test's clock."""
     rendered = []
+    clock = Clock()
 
     def render(record):
         rendered.append(record.id)
+        clock.now += 0.001
         return record.id.encode()
 
-    clock = Clock()
     pages = RandomPages(app.catalog, render, PageCache(max_bytes=3 * 12),
                         RenderBudget(share=0.1, burst=0.001, clock=clock))
     pages.clock = clock

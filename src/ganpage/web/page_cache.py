@@ -4,10 +4,12 @@ pictures as at a thousand.
 
 At a thousand pictures every page is in the cache and ``/`` renders nothing; at a million a
 random pick is almost never cached, and rendering every one (~0.5 ms) would cut ``/``'s
-requests/s several times. So renders for ``/`` get a share of the worker's time
-(``RENDER_SHARE``): within it every ``/`` is an independent random pick, as the original site's
-was; past it under heavy load, a page drawn for ``/`` a moment ago is sent again (``RECENT``
-of them are kept). Those were random picks themselves, so each picture stays equally likely.
+requests/s several times. So renders for ``/`` get a share of the worker's CPU time
+(``RENDER_SHARE``; CPU, not wall-clock, time: on a busy machine a worker gets a fraction of a
+core, and a wall-clock share would be a larger share of what it gets): within it every ``/`` is
+an independent random pick, as the original site's was; past it under heavy load, a page drawn
+for ``/`` a moment ago is sent again (``RECENT`` of them are kept). Those were random picks
+themselves, so each picture stays equally likely.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from ganpage.gallery import ImageRecord
 from ganpage.web.catalog import Catalog
 
 CACHE_BYTES = 32 * 2**20  # rendered pages kept per worker (about 2.3 kB each: ~14,000)
-RENDER_SHARE = 0.1  # of a worker's time that renders for `/` may take under load
-RENDER_BURST = 0.05  # seconds of rendering that may come at once after a quiet spell
+RENDER_SHARE = 0.1  # of a worker's CPU time that renders for `/` may take under load
+RENDER_BURST = 0.05  # CPU seconds of rendering that may come at once after a quiet spell
 RECENT = 1024  # pages drawn for `/` kept to send again past the render share
 
 
@@ -69,10 +71,11 @@ class PageCache:
 
 
 class RenderBudget:
-    """Seconds of rendering allowed: ``share`` of the time since, at most ``burst`` saved up."""
+    """Seconds of rendering allowed: ``share`` of the time ``clock`` counted since (by default
+    the process's CPU time), at most ``burst`` saved up."""
 
     def __init__(self, share: float = RENDER_SHARE, burst: float = RENDER_BURST,
-                 clock: Callable[[], float] = time.perf_counter):
+                 clock: Callable[[], float] = time.process_time):
         self.share, self.burst, self.clock = share, burst, clock
         self.left = burst
         self._since = clock()
@@ -123,9 +126,9 @@ class RandomPages:
         return self.cache.get(record.id) or self._rendered(record)
 
     def _rendered(self, record: ImageRecord) -> bytes:
-        started = time.perf_counter()
+        started = self.budget.clock()
         page = self.render(record)
-        self.budget.spend(time.perf_counter() - started)
+        self.budget.spend(self.budget.clock() - started)
         self.cache.put(record.id, page)
         return page
 
