@@ -11,9 +11,20 @@ How the galleries are made: `ganpage generate` draws a base of real emoji64 pict
 `--base` size, 8 seeds per category); a bigger gallery holds each base picture several times
 under distinct recipes (seed + k * 1,000,000, so distinct ids), its file rolled by k pixels
 to the right so that copies are near duplicates, as a GAN's seeds of one class often are, not
-byte-identical files. Everything is approved, as a curated site's gallery is.
+byte-identical files. From `--linked-from` pictures up (default 100,000) the copies are index
+rows written in bulk whose files are hard links to the base picture's (byte-identical: fine
+for serve, not a curate figure). Everything is approved, as a curated site's gallery is.
+
+The server's figures (`--workers`, default 2): start-up to a ready /readyz, the largest resident
+set among its processes, `/` requests/s and p99 under wrk (the servers of every size running at
+once, measured in `--rounds` interleaved rounds, each size's rate also as a ratio to the
+smallest's in the same round, the median of those), and one decision under load: a picture
+rejected (as `ganpage gallery approve --reject` does) while wrk asks for `/`, the seconds to the
+first of 20 answers in a row of /api/categories that count it out (every worker has it), and
+wrk's p99 during that run.
 Needs: wrk (apt-get install wrk).
-Usage: python benchmarks/scale.py --sizes 1000 10000 [--work /tmp/scale] [--skip curate]
+Usage: python benchmarks/scale.py --sizes 1000 100000 1000000 [--work /tmp/scale]
+       [--skip curate site]
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -35,12 +47,14 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from ganpage.gallery import Gallery, image_id
+from ganpage.gallery import INDEX_FILE, Gallery, image_id
 
 GANPAGE = [sys.executable, "-m", "ganpage"]
 SEED_STRIDE = 1_000_000
 OPERATIONS = ("curate_first", "curate_rerun", "serve_start", "serve_rss_mb", "page_requests_per_s",
+              "page_p99_ms", "page_rate_vs_smallest", "decision_visible_s", "decision_p99_ms",
               "build_site_full", "build_site_after_10")
+LINK_BATCH = 20_000  # rows inserted per transaction when copies are hard links
 
 
 def run(command: list[str], quiet: bool = True) -> tuple[float, float]:
@@ -58,7 +72,7 @@ def run(command: list[str], quiet: bool = True) -> tuple[float, float]:
 def make_base(work: Path, size: int) -> Path:
     """A gallery of ``size`` emoji64 pictures drawn by `ganpage generate` (8 per category)."""
     base = work / f"base-{size}"
-    if not (base / "index.sqlite").exists():
+    if not (base / INDEX_FILE).exists():
         run([*GANPAGE, "generate", str(base), "--model", "emoji64", "--best-categories",
              str(math.ceil(size / 8)), "--per-category", "8", "--truncation", "0.65"])
     return base
@@ -73,11 +87,14 @@ def rolled(data: bytes, pixels: int) -> bytes:
     return out.getvalue()
 
 
-def make_gallery(work: Path, base: Path, size: int) -> Path:
+def make_gallery(work: Path, base: Path, size: int, linked: bool) -> Path:
     """``size`` approved pictures: the base's, then copies under new recipes (see above)."""
     root = work / f"gallery-{size}"
-    if (root / "index.sqlite").exists():
+    if (root / INDEX_FILE).exists():
+        Gallery.open(root).close()  # brought to this ganpage's schema before anything is timed
         return root
+    if linked:
+        return make_linked_gallery(root, base, size)
     with Gallery.open(base) as source, Gallery.open(root, create=True) as gallery:
         records = [r for batch in source.record_batches(2000) for r in batch]
         for model_id, card in source.model_cards().items():
@@ -100,25 +117,138 @@ def make_gallery(work: Path, base: Path, size: int) -> Path:
     return root
 
 
-def serve_figures(gallery: Path, seconds: int) -> dict:
-    """Start-up to a ready /readyz, resident MB of the server's processes, `/` under wrk."""
-    from helpers.servers import free_port  # tests/helpers/servers.py
+def make_linked_gallery(root: Path, base: Path, size: int) -> Path:
+    """``size`` approved rows in bulk: the base's pictures under new recipes, their files hard
+    links to the base's (one transaction per ``LINK_BATCH`` rows, no fsync per file)."""
+    with Gallery.open(base) as source, Gallery.open(root, create=True) as gallery:
+        records = [r for batch in source.record_batches(2000) for r in batch]
+        for model_id, card in source.model_cards().items():
+            row = source.db.execute("SELECT image_size, categories FROM models WHERE id = ?",
+                                    (model_id,)).fetchone()
+            gallery.record_model(model_id, card, row[0], json.loads(row[1]))
+        for slug in {r.category for r in records}:
+            (root / slug).mkdir(exist_ok=True)
+        for start in range(0, size, LINK_BATCH):
+            rows = []
+            for index in range(start, min(size, start + LINK_BATCH)):
+                copy, original = divmod(index, len(records))
+                record = records[original]
+                seed = record.seed + copy * SEED_STRIDE
+                new = replace(record, id=image_id(record.model_id, record.label, seed,
+                                                  record.truncation), seed=seed,
+                              status="approved", decided_by="manual", scores={}, flags=[])
+                os.link(source.path_of(record), gallery.path_of(new))
+                rows.append(new.to_row())
+            columns = list(rows[0])
+            with gallery.transaction() as db:
+                db.executemany(f"INSERT INTO images ({', '.join(columns)}) VALUES "
+                               f"({', '.join(':' + c for c in columns)})", rows)
+    return root
 
-    port = free_port()
-    started = time.monotonic()
-    server = subprocess.Popen([*GANPAGE, "serve", str(gallery), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def serve_figures(gallery: Path, seconds: int, workers: int) -> dict:
+    """Start-up to a ready /readyz, resident MB of the server's processes, and one decision
+    under load (see the module's docstring)."""
+    server, base, start = start_server(gallery, workers)
     try:
-        start = wait_ready(f"http://127.0.0.1:{port}/readyz", server, started)
         rss = resident_mb(server.pid)
-        output = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s",
-                                 f"http://127.0.0.1:{port}/"],
-                                capture_output=True, text=True, check=True).stdout
-        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        wrk(base, 1)  # warm-up: each worker's first pages
+        visible, decision_p99 = decision_figures(gallery, base, seconds)
     finally:
         server.terminate()
         server.wait(60)
-    return {"serve_start": start, "serve_rss_mb": rss, "page_requests_per_s": rate}
+    return {"serve_start": start, "serve_rss_mb": rss, "decision_visible_s": visible,
+            "decision_p99_ms": decision_p99}
+
+
+def start_server(gallery: Path, workers: int) -> tuple[subprocess.Popen, str, float]:
+    """`ganpage serve` started: (its process, its URL, seconds to a ready /readyz)."""
+    from helpers.servers import free_port  # tests/helpers/servers.py
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    server = subprocess.Popen([*GANPAGE, "serve", str(gallery), "--port", str(port),
+                               "--workers", str(workers), "--metrics-port", "0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return server, base, wait_ready(f"{base}/readyz", server, started)
+
+
+def page_rounds(galleries: dict[int, Path], rounds: int, seconds: int,
+                workers: int) -> dict[int, dict]:
+    """`/` of every size's server, all running at once, in interleaved rounds (the order
+    reversed every other round): the machine's load drifts within seconds, so each size is
+    compared with the smallest within a round. Per size: the medians of requests/s, p99 and
+    that ratio."""
+    servers = {size: start_server(path, workers)[:2] for size, path in galleries.items()}
+    try:
+        for _, base in servers.values():
+            wrk(base, 1)  # warm-up: each worker's first pages
+        measured = []
+        for index in range(rounds):
+            order = sorted(servers, reverse=bool(index % 2))
+            measured.append({size: wrk(servers[size][1], seconds) for size in order})
+    finally:
+        for server, _ in servers.values():
+            server.terminate()
+            server.wait(60)
+    smallest = min(galleries)
+    return {size: {"page_requests_per_s": statistics.median(r[size][0] for r in measured),
+                   "page_p99_ms": statistics.median(r[size][1] for r in measured),
+                   "page_rate_vs_smallest": statistics.median(r[size][0] / r[smallest][0]
+                                                              for r in measured)}
+            for size in galleries}
+
+
+def wrk(base: str, seconds: float) -> tuple[float, float]:
+    """(requests/s, p99 ms) of `/` under wrk, one thread, 32 connections."""
+    output = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", base + "/"],
+                            capture_output=True, text=True, check=True).stdout
+    return wrk_figures(output)
+
+
+def wrk_figures(output: str) -> tuple[float, float]:
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if failed:
+        raise SystemExit(f"{failed.group(1)} answers of `/` were not 200: not the page measured")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
+    return rate, float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+
+
+def decision_figures(gallery: Path, base: str, seconds: int,
+                     timeout: float = 120) -> tuple[float, float]:
+    """(seconds until every worker counts a rejected picture out, wrk's p99 ms meanwhile):
+    wrk asks for `/` while one picture is rejected, then /api/categories is asked until 20
+    answers in a row have its category one picture smaller; the picture is approved again."""
+    with Gallery.open(gallery) as index:
+        picture, slug = index.db.execute("SELECT id, category FROM images WHERE status = "
+                                         "'approved' ORDER BY rowid LIMIT 1").fetchone()
+    before = category_count(base, slug)
+    load = subprocess.Popen(["wrk", "-t1", "-c32", f"-d{max(seconds, 8)}s", "--latency",
+                             base + "/"], stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    with Gallery.open(gallery) as index:
+        index.set_status("rejected", [picture])
+    decided = time.monotonic()
+    in_a_row, streak_began = 0, decided
+    while in_a_row < 20 and time.monotonic() - decided < timeout:
+        asked = time.monotonic()
+        if category_count(base, slug) == before - 1:
+            in_a_row, streak_began = in_a_row + 1, streak_began if in_a_row else asked
+        else:
+            in_a_row = 0
+    # from the decision to the first of 20 answers in a row that count it
+    visible = streak_began - decided if in_a_row >= 20 else float("inf")
+    _, p99 = wrk_figures(load.communicate()[0])
+    with Gallery.open(gallery) as index:
+        index.set_status("approved", [picture])
+    return visible, p99
+
+
+def category_count(base: str, slug: str) -> int:
+    answer = httpx.get(base + "/api/categories", timeout=30).json()
+    return next(c["count"] for c in answer if c["slug"] == slug)
 
 
 def wait_ready(url: str, server: subprocess.Popen, started: float, timeout: float = 600) -> float:
@@ -171,7 +301,8 @@ def add_new_pictures(gallery: Path, base: Path, count: int) -> None:
 
 def exponent(sizes: list[int], values: list[float]) -> float | None:
     """The slope of log(value) against log(size): 0 flat, 1 linear, 2 quadratic."""
-    points = [(math.log(s), math.log(v)) for s, v in zip(sizes, values, strict=True) if v > 0]
+    points = [(math.log(s), math.log(v)) for s, v in zip(sizes, values, strict=True)
+              if 0 < v < math.inf]
     if len(points) < 2:
         return None
     x, y = np.array(points).T
@@ -184,6 +315,10 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=800, help="distinct generated pictures")
     parser.add_argument("--work", type=Path, default=Path("/tmp/ganpage-scale"))
     parser.add_argument("--seconds", type=int, default=3, help="of the wrk run")
+    parser.add_argument("--workers", type=int, default=2, help="of the server")
+    parser.add_argument("--rounds", type=int, default=5, help="of `/` at every size")
+    parser.add_argument("--linked-from", type=int, default=100_000,
+                        help="from this size up, copies are index rows with hard-linked files")
     parser.add_argument("--skip", nargs="*", default=[], choices=["curate", "serve", "site"])
     args = parser.parse_args()
     if shutil.which("wrk") is None and "serve" not in args.skip:
@@ -191,20 +326,29 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
     args.work.mkdir(parents=True, exist_ok=True)
     base = make_base(args.work, args.base)
-    table = {}
+    table: dict[int, dict] = {}
+    galleries = {}
     for size in sorted(args.sizes):
-        gallery = make_gallery(args.work, base, size)
+        gallery = galleries[size] = make_gallery(args.work, base, size,
+                                                 linked=size >= args.linked_from)
         figures: dict[str, float] = {}
         if "curate" not in args.skip:
             figures["curate_first"], _ = run([*GANPAGE, "curate", str(gallery)])
             figures["curate_rerun"], _ = run([*GANPAGE, "curate", str(gallery)])
         if "serve" not in args.skip:
-            figures |= serve_figures(gallery, args.seconds)
+            figures |= serve_figures(gallery, args.seconds, args.workers)
         if "site" not in args.skip:
             figures |= build_site_figures(args.work, gallery, base, size)
         table[size] = figures
-        print(f"{size:>9,} pictures: " + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()),
+        print(f"{size:>9,} pictures (load {os.getloadavg()[0]:.2f}): "
+              + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()),
               flush=True)
+    if "serve" not in args.skip:
+        for size, figures in page_rounds(galleries, args.rounds, args.seconds,
+                                         args.workers).items():
+            table[size] |= figures
+            print(f"{size:>9,} pictures, `/` in {args.rounds} interleaved rounds: "
+                  + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()), flush=True)
     sizes = sorted(table)
     print(f"\n| operation | {' | '.join(f'{s:,}' for s in sizes)} | growth exponent |")
     print(f"|---|{'---|' * len(sizes)}---|")
@@ -215,7 +359,8 @@ def main() -> None:
         slope = exponent(sizes, values)
         print(f"| {name} | {' | '.join(f'{v:,.2f}' for v in values)} | "
               f"{'-' if slope is None else f'{slope:.2f}'} |")
-    print(f"\nload average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
+    print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
+          f"{os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -483,7 +483,7 @@ def site_paths(site: Site) -> list[str]:
 
 def check_index_locked(site: Site, form: Form) -> Outcome:
     """The gallery index held under an exclusive lock by another process: pages keep coming
-    from the catalog's snapshot, no 5xx."""
+    from the catalog's shelves and WAL reads, no 5xx."""
     outcome = Outcome("index locked")
     locker = sqlite3.connect(site.gallery / INDEX_FILE, timeout=1, isolation_level=None)
     try:

@@ -4,6 +4,7 @@ import sqlite3
 import pytest
 
 from ganpage.gallery import (
+    CHANGES_KEPT,
     SCHEMA_VERSION,
     Gallery,
     GalleryError,
@@ -199,7 +200,7 @@ def make_v1_gallery(root) -> None:
 def test_a_v1_gallery_migrates_keeping_rows_and_counting_old_decisions_as_manual(tmp_path):
     make_v1_gallery(tmp_path / "g")
     with Gallery.open(tmp_path / "g") as gallery:
-        assert gallery.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert gallery.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         stored = {r.seed: r for r in gallery.records()}
         assert [stored[s].status for s in range(3)] == ["pending", "approved", "rejected"]
         assert [stored[s].decided_by for s in range(3)] == ["", "manual", "manual"]
@@ -210,6 +211,9 @@ def test_a_v1_gallery_migrates_keeping_rows_and_counting_old_decisions_as_manual
         with pytest.raises(sqlite3.IntegrityError):
             plant_row(gallery, id="aaaaaaaaaaaa", seed=0)
         assert gallery.decisions(stored[1].id) == []
+        assert gallery.last_change() == 0  # the change log starts empty, then logs
+        gallery.set_status("approved", [stored[0].id])
+        assert gallery.changes_since(0).touched == [(stored[0].id, "hamster")]
 
 
 def test_set_status_records_who_decided_and_when_and_logs_it(tmp_path):
@@ -275,6 +279,44 @@ def test_scores_and_flags_are_saved_without_touching_the_status(tmp_path):
         assert stored.flags == ["blank", "duplicate"] and stored.status == "approved"
         with pytest.raises(GalleryError, match="flag"):
             gallery.save_scores([(picture, {}, ["Bad Flag"])])
+
+
+def test_the_change_log_names_what_any_writer_changed_a_page_or_its_showing_of(tmp_path):
+    """Added, decided, undone, moved, replaced and deleted pictures are logged with where
+    they were and are, by the triggers, whoever writes; scores and flags are not."""
+    with Gallery.open(tmp_path, create=True) as gallery:
+        one, two = record(seed=1), record(seed=2)
+        gallery.add([(one, b"one"), (two, b"two")])
+        start = gallery.last_change()
+        assert gallery.changes_since(0).touched == sorted([(one.id, "hamster"),
+                                                           (two.id, "hamster")])
+        gallery.set_status("approved", [one.id])
+        gallery.undo(one.id)
+        gallery.save_scores([(two.id, {"quality": 1.0}, ["blank"])])
+        assert gallery.changes_since(start).touched == [(one.id, "hamster")]
+        start = gallery.last_change()
+        gallery.db.execute("UPDATE images SET category = 'bagel' WHERE id = ?", (two.id,))
+        assert gallery.changes_since(start).touched == [(two.id, "bagel"), (two.id, "hamster")]
+        start = gallery.last_change()
+        gallery.add([(record(category="mailbox", seed=2), b"two again")])  # a REPLACE
+        gallery.db.execute("DELETE FROM images WHERE id = ?", (one.id,))
+        batch = gallery.changes_since(start)
+        assert batch.touched == [(one.id, "hamster"), (two.id, "bagel"), (two.id, "mailbox")]
+        assert batch.last == gallery.last_change()
+        assert gallery.changes_since(batch.last).touched == []
+
+
+def test_a_reader_behind_the_trimmed_change_log_is_told_to_read_afresh(tmp_path):
+    with Gallery.open(tmp_path, create=True) as gallery:
+        gallery.add([(record(seed=1), b"one")])
+        with gallery.transaction() as db:
+            db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+                       "i < ?) INSERT INTO changes (image_id, category) SELECT 'x', 'x' FROM n",
+                       (CHANGES_KEPT + 2000,))
+        kept = gallery.db.execute("SELECT COUNT(*), MIN(seq) FROM changes").fetchone()
+        assert CHANGES_KEPT <= kept[0] < CHANGES_KEPT + 1000
+        assert gallery.changes_since(0) is None and gallery.changes_since(kept[1] - 2) is None
+        assert len(gallery.changes_since(kept[1] - 1, limit=5).touched) == 1  # all 'x'
 
 
 def imported(name="cat.png", content=b"cat") -> ImageRecord:

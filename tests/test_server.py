@@ -86,7 +86,7 @@ def test_a_picture_one_worker_finds_deleted_stops_being_shown_by_all(tiny_galler
         assert httpx.get(f"{base}/p/{victim.id}").status_code == 200
         (gallery / victim.relative_path).unlink()
         assert httpx.get(f"{base}/images/{victim.relative_path}").status_code == 404
-        # each worker looks at the shared file every 2 s (catalog.py), started by a request
+        # each worker looks at the shared file every second (catalog.py), started by a request
         took = until_every_worker_answers(base, f"/p/{victim.id}", 404, log)
         pages = [httpx.get(f"{base}/p/{victim.id}").status_code for _ in range(30)]
     assert took < 10 and pages == [404] * 30  # and it stays hidden, in both
@@ -190,6 +190,29 @@ def test_the_background_onnx_export_is_reaped_when_it_ends(tmp_path, monkeypatch
     wait_until(lambda: _process_state(export.pid) is None, 10, "the export child was left a zombie")
 
 
+@pytest.mark.slow
+def test_a_decision_is_shown_by_every_worker_from_the_change_log(tiny_gallery, reap, tmp_path):
+    """A category rejected, then approved again, as `ganpage gallery approve` does: each of
+    two workers stops, then starts again, listing it within seconds, and `/` follows."""
+    gallery = tmp_path / "gallery"
+    shutil.copytree(tiny_gallery, gallery)
+    log = tmp_path / "access.jsonl"
+    with serving(reap, gallery, "granian", "--workers", "2", "--access-log",
+                 str(log)) as (_, base):
+        assert httpx.get(f"{base}/c/hamster").status_code == 200
+        with Gallery.open(gallery) as writer:
+            hamsters = {r.id for r in writer.records(category="hamster")}
+            writer.set_status("rejected", category="hamster")
+        took = until_every_worker_answers(base, "/c/hamster", 404, log)
+        shown = " ".join(httpx.get(base + "/").text for _ in range(40))
+        assert not any(image_id in shown for image_id in hamsters)
+        with Gallery.open(gallery) as writer:
+            writer.set_status("approved", category="hamster")
+        took_back = until_every_worker_answers(base, "/c/hamster", 200, log)
+        counts = {c["slug"]: c["count"] for c in httpx.get(f"{base}/api/categories").json()}
+    assert took < 10 and took_back < 10 and counts["hamster"] == 4
+
+
 def test_run_server_hands_its_site_and_options_to_the_workers(tiny_gallery, monkeypatch, capsys):
     """``run_server(gallery, site, options)``: the workers' app is made from the same
     ``SiteConfig`` (its JSON in the environment), torch's threads chosen for the workers."""
@@ -197,9 +220,12 @@ def test_run_server_hands_its_site_and_options_to_the_workers(tiny_gallery, monk
 
     from ganpage.live.settings import LiveSettings
     from ganpage.web import server
+    from ganpage.web.catalog import Catalog
     from ganpage.web.config import SiteConfig
 
-    started = {}
+    started, loads = {}, []
+    load = Catalog.load
+    monkeypatch.setattr(Catalog, "load", lambda catalog: loads.append(1) or load(catalog))
     monkeypatch.setattr(server, "serve_target", lambda target, options: started.update(
         target=target, options=options))
     monkeypatch.setenv(server.SETTINGS_VARIABLE, "")  # put back as it was after the test
@@ -210,8 +236,10 @@ def test_run_server_hands_its_site_and_options_to_the_workers(tiny_gallery, monk
     options = server.ServerOptions(port=free_port(), workers=2, metrics_port=0)
     server.run_server(tiny_gallery, site, options)
     assert started == {"target": server.APP_FACTORY, "options": options}
+    assert loads == []  # the parent checked the gallery without reading its pictures
     app = server.app_from_environment()
     try:
+        assert loads == [1] and app.catalog.count() == 12  # a worker reads them
         assert app.pages.config == replace(site, public_url="https://x.example",
                                            live=server.live_settings_for(LiveSettings(), 2))
     finally:

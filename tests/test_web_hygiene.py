@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from ganpage.gallery import Gallery
 from ganpage.web.app import SiteConfig, create_app
-from helpers.servers import free_port, wait_for_http
+from helpers.servers import free_port, wait_for_http, wait_until
 
 TEMPLATES = Path(__file__).parents[1] / "src" / "ganpage" / "web" / "templates"
 
@@ -147,41 +147,42 @@ def test_odd_values_anywhere_never_answer_5xx(client, value):
 
 
 def test_the_catalog_is_read_off_the_event_loop(tiny_gallery, tmp_path, monkeypatch):
-    """A slow index (locked, or a big reload) never holds requests up: they get the snapshot
-    they had while a background thread reads the new one."""
+    """A slow index (locked, or a big change) never holds requests up: they get the shelves
+    they had while a background thread applies the change."""
     from ganpage.web import catalog as catalog_module
 
     app = create_app(copy_of(tiny_gallery, tmp_path), SiteConfig(refresh_seconds=0))
     client = TestClient(app)
     with Gallery.open(tmp_path / "gallery") as gallery:
         gallery.set_status("rejected", category="hamster")  # the index changes
-    slow_load = catalog_module.Snapshot.load
+    slow_apply = catalog_module.Catalog._apply
 
-    def load_slowly(*args, **kwargs):
+    def apply_slowly(*args, **kwargs):
         time.sleep(1.5)
-        return slow_load(*args, **kwargs)
+        return slow_apply(*args, **kwargs)
 
-    monkeypatch.setattr(catalog_module.Snapshot, "load", load_slowly)
+    monkeypatch.setattr(catalog_module.Catalog, "_apply", apply_slowly)
     started = time.monotonic()
     for _ in range(5):
         assert client.get("/").status_code == 200
-    assert time.monotonic() - started < 1.0  # not one request waited for the reload
-    deadline = time.monotonic() + 10
-    while "hamster" in app.catalog.snapshot.categories and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "hamster" not in app.catalog.snapshot.categories  # and the reload did happen
+    assert time.monotonic() - started < 1.0  # not one request waited for the change
+    wait_until(lambda: app.catalog.category("hamster") is None, 10,
+               "the change was not applied")
 
 
-def test_the_page_cache_is_bounded(tiny_gallery, monkeypatch):
-    from ganpage.web import pages as pages_module
+def test_the_page_cache_is_bounded_in_bytes(tiny_gallery):
+    from ganpage.web.page_cache import PageCache
 
-    monkeypatch.setattr(pages_module, "MAX_CACHED_PAGES", 3)
     app = create_app(tiny_gallery)
-    records = list(app.catalog.snapshot.by_id.values())
+    shelves = app.catalog.categories()
+    records = [r for shelf in shelves for r in app.catalog.records(shelf, 0, shelf.count)]
+    page_bytes = len(app.random_pages.page_of(records[0]))
+    app.random_pages.cache = cache = PageCache(max_bytes=3 * page_bytes + page_bytes // 2)
     for record in records:
-        page = app.pages.picture_page(record, app.catalog.snapshot.version)
-        assert record.id.encode() in page
-        assert len(app.pages._picture_cache) <= 3
+        page = app.random_pages.page_of(record)
+        assert record.id.encode() in page and cache.get(record.id) == page
+        assert cache.size <= cache.max_bytes and len(cache) <= 3
+        assert cache.size == sum(len(cache.get(r.id) or b"") for r in records)
     assert len(records) == 12
 
 
@@ -240,7 +241,7 @@ def test_an_unreadable_index_keeps_the_site_up_and_makes_it_unready(tiny_gallery
     def locked() -> int:
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(app.catalog.gallery, "change_counter", locked)
+    monkeypatch.setattr(app.catalog.watcher, "change_counter", locked)
     app.catalog.refresh()  # as the background thread does
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "database is locked" in ready.json()["problems"][0]

@@ -71,7 +71,7 @@ def test_readiness_problems_name_no_folder(tiny_gallery, tmp_path, monkeypatch):
     def unreadable() -> int:
         raise sqlite3.OperationalError(f"unable to open {gallery}/gallery.sqlite")
 
-    monkeypatch.setattr(app.catalog.gallery, "change_counter", unreadable)
+    monkeypatch.setattr(app.catalog.watcher, "change_counter", unreadable)
     app.catalog.refresh()
     (gallery / "gallery.sqlite").rename(gallery / "moved.sqlite")
     ready = client.get("/readyz")

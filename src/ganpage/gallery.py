@@ -13,6 +13,12 @@ and ``Gallery.undo(image_id)`` reverts its latest decision not yet undone (a sta
 goes back two decisions; each undo is logged too). A rule never overrides a person's decision,
 enforced in ``set_status`` itself. Pictures imported by ``ganpage label`` have no seed: their
 ``source`` is the original file name and their id is ``source_image_id`` of the file's sha256.
+
+Changes (schema 3): triggers append to the ``changes`` table, whoever writes, the id and
+category of every picture added, removed or changed in what a page shows or whether it is
+shown (any column but ``scores`` and ``flags``); ``Gallery.changes_since(seq)`` reads them, so
+a running server applies a decision without reading the whole index. The log keeps at least
+the last ``CHANGES_KEPT`` entries; a reader further behind reads the index afresh.
 """
 
 from __future__ import annotations
@@ -119,8 +125,39 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX decisions_by_image ON decisions (image_id, seq);
     """,
+    # 2 -> 3: the change log (see the module's docstring). A REPLACE deletes the old row without
+    # its delete trigger (recursive triggers are off), so the insert logs the old row first.
+    # Every CHANGES_TRIM_EVERY-th entry trims the log to the last CHANGES_KEPT.
+    """
+    CREATE TABLE changes (
+        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+        image_id TEXT NOT NULL,
+        category TEXT NOT NULL                   -- where the picture was, or is now
+    );
+    CREATE TRIGGER images_replacing BEFORE INSERT ON images BEGIN
+        INSERT INTO changes (image_id, category)
+            SELECT id, category FROM images WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER images_added AFTER INSERT ON images BEGIN
+        INSERT INTO changes (image_id, category) VALUES (NEW.id, NEW.category);
+    END;
+    CREATE TRIGGER images_changed AFTER UPDATE OF id, category, category_name, label, model_id,
+            seed, truncation, width, height, format, sha256, created_at, status, decided_by,
+            decided_at, source ON images BEGIN
+        INSERT INTO changes (image_id, category) VALUES (OLD.id, OLD.category);
+        INSERT INTO changes (image_id, category) SELECT NEW.id, NEW.category
+            WHERE NEW.id IS NOT OLD.id OR NEW.category IS NOT OLD.category;
+    END;
+    CREATE TRIGGER images_removed AFTER DELETE ON images BEGIN
+        INSERT INTO changes (image_id, category) VALUES (OLD.id, OLD.category);
+    END;
+    CREATE TRIGGER changes_trimmed AFTER INSERT ON changes WHEN NEW.seq % 1000 = 0 BEGIN
+        DELETE FROM changes WHERE seq <= NEW.seq - 100000;
+    END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+CHANGES_KEPT = 100_000  # entries of the change log kept at least (the trigger's literal)
 PEOPLE = ("review", "manual")  # deciders whose decisions no rule may override
 DECIDER = re.compile(r"|review|manual|rule:[a-z0-9][a-z0-9-]{0,79}")  # use with fullmatch
 FLAG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
@@ -224,6 +261,14 @@ class Decision:
     undoes: int | None = None
 
 
+@dataclass(frozen=True)
+class ChangeBatch:
+    """Entries of the change log: the (image id, category) pairs touched, up to ``last``."""
+
+    last: int
+    touched: list[tuple[str, str]]
+
+
 class Gallery:
     """A gallery folder and its index. Open with ``Gallery.open(root)`` (creates it if asked)."""
 
@@ -292,9 +337,8 @@ class Gallery:
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as db:
-                for statement in MIGRATIONS[target - 1].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in _statements(MIGRATIONS[target - 1]):
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {target}")
 
     # -- writing -------------------------------------------------------------------------------
@@ -460,6 +504,21 @@ class Gallery:
         """A number that changes whenever another connection commits to the index."""
         return self.db.execute("PRAGMA data_version").fetchone()[0]
 
+    def last_change(self) -> int:
+        """The sequence number of the latest entry of the change log (0 if none yet)."""
+        return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+
+    def changes_since(self, seq: int, limit: int = CHANGES_KEPT) -> ChangeBatch | None:
+        """The change log's entries after ``seq``, at most ``limit``; None when some of those
+        were trimmed already (the reader must read the index afresh)."""
+        first = self.db.execute("SELECT MIN(seq) FROM changes").fetchone()[0]
+        if first is not None and first > seq + 1:
+            return None
+        rows = self.db.execute("SELECT seq, image_id, category FROM changes WHERE seq > ? "
+                               "ORDER BY seq LIMIT ?", (seq, limit)).fetchall()
+        return ChangeBatch(rows[-1][0] if rows else seq,
+                           sorted({(row[1], row[2]) for row in rows}))
+
     def path_of(self, record: ImageRecord) -> Path:
         return self.root / record.relative_path
 
@@ -526,6 +585,18 @@ class Gallery:
                 return
             last = rows[-1]["rowid"]
             yield [ImageRecord.from_row(_without_rowid(row)) for row in rows]
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a migration, split on the semicolons that end one (a trigger's
+    body holds semicolons of its own)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
 
 
 def _as_merged(record: ImageRecord) -> ImageRecord:

@@ -22,13 +22,13 @@ from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord
 from ganpage.progress import progress_bar
 from ganpage.site_writer import SiteWriter, WriteCounts
-from ganpage.web.catalog import Snapshot
 from ganpage.web.config import SiteConfig
 from ganpage.web.conventions import IMMUTABLE
 from ganpage.web.hygiene import CONTENT_SECURITY_POLICY
 from ganpage.web.links import Links
 from ganpage.web.live_page import ASSETS, ISOLATION_HEADERS, PAGE, RUNTIMES, LivePage
 from ganpage.web.pages import PER_PAGE, PageRenderer
+from ganpage.web.snapshot import Snapshot
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "strict-origin-when-cross-origin", "X-Frame-Options": "DENY"}
@@ -68,7 +68,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
     _check_folders(gallery_root, out)
     live = _live_page(options.live_model, options.site_name, options.live_webgpu)
     with Gallery.open(gallery_root) as gallery:
-        snapshot = Snapshot.load(gallery, options.statuses, gallery.change_counter())
+        snapshot = Snapshot.load(gallery, options.statuses)
         if not snapshot.by_id:
             raise GanpageError(f"{gallery_root} has no {' or '.join(options.statuses)} picture "
                                "to put on a site; approve some with `ganpage gallery approve "
@@ -219,7 +219,9 @@ class StaticPages:
         return lambda: self.renderer.picture_html(record, **self._page(1)).encode()
 
     def _category(self, view, page: int) -> Callable[[], bytes]:
-        return lambda: (self.renderer.category_html(view, page, **self._page(1)) or "").encode()
+        shown = view.records[(page - 1) * PER_PAGE: page * PER_PAGE]
+        return lambda: (self.renderer.category_html(view, shown, page, **self._page(1))
+                        or "").encode()
 
     def _index(self) -> bytes:
         """The home page: a picture chosen by its id (the page without JavaScript, the same

@@ -67,7 +67,7 @@ async def api_image(image_id: str, request: Request) -> JSONResponse:
     if catalog.gallery is None:
         raise HTTPException(404, "this site has no gallery: a drawn picture is named by its "
                                  "recipe, /draw?category=<slug>&seed=<n>")
-    record = catalog.current().by_id.get(image_id) if is_image_id(image_id) else None
+    record = catalog.record(image_id) if is_image_id(image_id) else None
     if record is None:
         raise HTTPException(404, "no picture with that id")
     return JSONResponse(record_json(record))
@@ -79,8 +79,8 @@ async def api_categories(request: Request) -> JSONResponse:
         await model_ready(engine)
         return JSONResponse([category_json(c.slug, c.name, None)
                              for c in model_categories(engine)])
-    return JSONResponse([category_json(v.slug, v.name, len(v.records))
-                         for v in catalog.current().category_list])
+    return JSONResponse([category_json(v.slug, v.name, v.count)
+                         for v in catalog.categories()])
 
 
 def add_api_routes(app: FastAPI, gallery: bool, live: bool) -> None:

@@ -1,7 +1,8 @@
 """The "This X Does Not Exist" site: ``create_app(gallery)`` returns an ASGI app (FastAPI).
 
 This module only assembles the site: what the routes share goes into ``app.state``
-(``catalog``, ``pages``, ``files``, ``live``, ``live_page``, ``review``, ``review_auth``) and
+(``catalog``, ``pages``, ``random_pages``, ``files``, ``live``, ``live_page``, ``review``,
+``review_auth``) and
 the route tables of ``page_routes.py``, ``api.py``, ``operations.py``, ``draw.py``,
 ``live_page_routes.py`` and ``review/`` are added in the site's order. Every response passes
 ``hygiene.Hygiene`` (security headers, HEAD) and ``observe.Observer`` (metrics, access log);
@@ -34,6 +35,7 @@ from ganpage.web.live_page_routes import LIVE_PAGE_ROUTES, ServedLivePage
 from ganpage.web.metrics import Metrics
 from ganpage.web.observe import Observer, route_labels
 from ganpage.web.operations import OPERATIONS_ROUTES
+from ganpage.web.page_cache import RandomPages
 from ganpage.web.page_routes import page_routes
 from ganpage.web.pages import PageRenderer
 from ganpage.web.proxies import TrustedProxies
@@ -47,11 +49,13 @@ __all__ = ["SiteConfig", "create_app"]  # SiteConfig lives in config.py; callers
 
 
 def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None,
-               access_log: str | Path | None = None) -> RandomPageFastPath:
+               access_log: str | Path | None = None,
+               load_catalog: bool = True) -> RandomPageFastPath:
     """Build the site for the gallery at ``gallery_root`` (None: live pictures only, which
     needs ``config.live_model``), logging requests to ``access_log`` (a path, or ``-`` for
     standard output) if given. The live model loads on a thread of its own when the server
-    starts or its first request comes, whichever is first."""
+    starts or its first request comes, whichever is first. ``load_catalog`` False: the
+    showable pictures are not read (a check of the settings that serves nothing)."""
     config = config or SiteConfig()
     accel_redirect_prefix(config.accel_redirect)
     if gallery_root is None and not config.live_model:
@@ -62,7 +66,11 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     shared = shared_folder()
     catalog = Catalog(gallery, config.statuses, config.refresh_seconds,
                       hidden_file=shared / HIDDEN_FILE if shared is not None else None)
+    if load_catalog:
+        catalog.load()
     pages = PageRenderer(config)
+    random_pages = RandomPages(catalog, pages.picture_page)
+    catalog.on_change = random_pages.forget
     metrics = Metrics()
     engine = (LiveEngine(config.live_model, config.live or LiveSettings(), metrics)
               if config.live_model else None)
@@ -71,6 +79,7 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
                   lifespan=_starting(engine), redirect_slashes=False,  # redirects.py's instead
                   exception_handlers={HTTPException: http_error})
     app.state.gallery, app.state.catalog, app.state.pages = gallery, catalog, pages
+    app.state.random_pages = random_pages
     app.state.files, app.state.live = ImageFiles(gallery), engine
     _add_routes(app, config, gallery is not None, engine)
     if engine is not None:
@@ -82,7 +91,7 @@ def create_app(gallery_root: str | Path | None, config: SiteConfig | None = None
     add_slash_redirects(app)
     observer = Observer(metrics, AccessLog(access_log) if access_log else None,
                         route_labels(app.routes))
-    return RandomPageFastPath(app, catalog, pages, observer, engine,
+    return RandomPageFastPath(app, random_pages, pages, observer, engine,
                               TrustedProxies(config.trusted_proxies))
 
 

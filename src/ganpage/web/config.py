@@ -19,7 +19,7 @@ class SiteConfig:
     site_name: str = "This X Does Not Exist"
     public_url: str = ""  # absolute base for OpenGraph URLs, e.g. https://example.org
     statuses: tuple[str, ...] = ("approved",)
-    refresh_seconds: float = 2.0
+    refresh_seconds: float = 1.0  # how often a worker looks for changes (a decision shows)
     review_token: str = field(default="", repr=False)  # set: the /review routes exist
     accel_redirect: str = ""  # set (e.g. /_gallery/): nginx sends picture bytes, ganpage checks
     live_model: str = ""  # set: pictures drawn by the server (/draw), `serve --live MODEL`

@@ -8,11 +8,11 @@ import time
 from fastapi import FastAPI
 
 from ganpage.live.engine import LiveEngine, LiveUnavailable
-from ganpage.web.catalog import Catalog
 from ganpage.web.conventions import NO_STORE
 from ganpage.web.draw import drawn_page
 from ganpage.web.hygiene import SECURITY_HEADERS, Hygiene
 from ganpage.web.observe import Observer
+from ganpage.web.page_cache import RandomPages
 from ganpage.web.pages import PageRenderer
 from ganpage.web.proxies import TrustedProxies, scope_client_key
 
@@ -32,12 +32,13 @@ class RandomPageFastPath:
                *((name.lower().encode(), value.encode()) for name, value in NO_STORE.items()),
                *SECURITY_HEADERS]
 
-    def __init__(self, app: FastAPI, catalog: Catalog, pages: PageRenderer,
+    def __init__(self, app: FastAPI, random_pages: RandomPages, pages: PageRenderer,
                  observer: Observer, engine: LiveEngine | None = None,
                  proxies: TrustedProxies | None = None):
         self.app = app
         self.engine = engine
-        self.catalog = catalog
+        self.random_pages = random_pages
+        self.catalog = random_pages.catalog
         self.pages = pages
         self.observer = observer
         self.proxies = proxies or TrustedProxies()
@@ -51,11 +52,8 @@ class RandomPageFastPath:
         if scope["path"] == "/" and not scope["query_string"] and scope["method"] in ("GET",
                                                                                      "HEAD"):
             started = time.perf_counter()
-            record = self.catalog.random_record()
-            body = None
-            if record is not None:
-                body = self.pages.picture_page(record, self.catalog.snapshot.version)
-            elif self.engine is not None and self.engine.generator is not None:
+            body = self.random_pages.random_page()
+            if body is None and self.engine is not None and self.engine.generator is not None:
                 try:
                     recipe, body = self.engine.fresh(scope_client_key(scope))
                     body = body or drawn_page(self.pages, self.engine, recipe).encode()
@@ -74,6 +72,7 @@ class RandomPageFastPath:
 
     def close(self) -> None:
         """Close the gallery index and the access log, and stop the live model."""
+        self.catalog.close()
         if self.catalog.gallery is not None:
             self.catalog.gallery.close()
         if self.engine is not None:

@@ -42,7 +42,8 @@ def readiness(catalog: Catalog, engine: LiveEngine | None = None) -> tuple[bool,
             problems.append(f"the gallery index ({INDEX_FILE}) is gone")
         if catalog.refresh_error:
             problems.append(catalog.refresh_error)
-        facts["pictures"] = len(catalog.current().by_id)
+        catalog.maybe_refresh()
+        facts["pictures"] = catalog.count()
     if engine is not None:
         engine.start()  # a load balancer's first look starts the model loading
         # its id once loaded: the name it was given may be a folder of this machine

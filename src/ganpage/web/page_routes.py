@@ -2,8 +2,8 @@
 ``/categories``, ``/about``, ``/images/<slug>/<file>`` and ``/favicon.ico``.
 
 Each endpoint reads what it needs from ``request.app.state`` (``catalog``, ``pages``,
-``files``, ``live``: set by ``app.create_app``). A picture is found by its id in the catalog,
-so no request path is ever joined to a file name.
+``random_pages``, ``files``, ``live``: set by ``app.create_app``). A picture is found by its
+id in the catalog, so no request path is ever joined to a file name.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ganpage.live.engine import LiveUnavailable
 from ganpage.web.conventions import IMMUTABLE
 from ganpage.web.draw import drawn_page
 from ganpage.web.images import accel_redirect, etag, etag_matches
+from ganpage.web.pages import PER_PAGE
 from ganpage.web.proxies import scope_client_key
 from ganpage.web.routing import GET, check_query, html, unavailable
 
@@ -31,35 +32,37 @@ async def home(request: Request) -> Response:
     """A random picture's page (the fast path answers most of these: ``fast_path.py``)."""
     check_query(request)
     state = request.app.state
-    record = state.catalog.random_record()
-    if record is None and state.live is not None:
+    page = state.random_pages.random_page()
+    if page is None and state.live is not None:
         try:
             await state.live.ready()
             recipe, page = state.live.fresh(scope_client_key(request.scope))
         except LiveUnavailable as error:
             raise unavailable(error) from None
         return html(page or drawn_page(state.pages, state.live, recipe))
-    if record is None:
-        snapshot = state.catalog.current()
-        return html(state.pages.render("empty.html", pending=snapshot.pending_count,
+    if page is None:
+        return html(state.pages.render("empty.html", pending=state.catalog.pending_count(),
                                        statuses=state.catalog.statuses))
-    return html(state.pages.picture_page(record, state.catalog.snapshot.version))
+    return html(page)
 
 
 async def permalink(request: Request) -> Response:
     check_query(request)
-    catalog = request.app.state.catalog
-    record = catalog.current().by_id.get(request.path_params["image_id"])
+    state = request.app.state
+    record = state.catalog.record(request.path_params["image_id"])
     if record is None:
         raise HTTPException(404, "no picture with that id")
-    return html(request.app.state.pages.picture_page(record, catalog.snapshot.version))
+    return html(state.random_pages.page_of(record))
 
 
 async def category(request: Request) -> Response:
-    view = request.app.state.catalog.current().categories.get(request.path_params["slug"])
+    catalog = request.app.state.catalog
+    view = catalog.category(request.path_params["slug"])
     if view is None:
         raise HTTPException(404, "no such category")
-    body = request.app.state.pages.category_html(view, page_number(request))
+    page = page_number(request)
+    shown = catalog.records(view, (page - 1) * PER_PAGE, page * PER_PAGE)
+    body = request.app.state.pages.category_html(view, shown, page)
     if body is None:
         raise HTTPException(404, "no such page")
     return html(body)
@@ -67,13 +70,13 @@ async def category(request: Request) -> Response:
 
 async def categories(request: Request) -> Response:
     check_query(request)
-    listed = request.app.state.catalog.current().category_list
+    listed = request.app.state.catalog.categories()
     return html(request.app.state.pages.render("categories.html", categories=listed))
 
 
 async def about(request: Request) -> Response:
     check_query(request)
-    cards = dict(request.app.state.catalog.current().model_cards)
+    cards = dict(request.app.state.catalog.model_cards)
     engine = request.app.state.live
     if engine is not None and engine.generator is not None:  # the live model's card too
         cards.setdefault(engine.model_id, engine.generator.card)
@@ -85,7 +88,7 @@ async def image(request: Request) -> Response:
     deleted or damaged under the server is a 404, and the picture leaves the site."""
     state = request.app.state
     stem, _, extension = request.path_params["filename"].partition(".")
-    record = state.catalog.current().by_id.get(stem)
+    record = state.catalog.record(stem)
     if (record is None or record.category != request.path_params["slug"]
             or record.format != extension):
         raise HTTPException(404, "no such image")
@@ -107,7 +110,7 @@ async def image(request: Request) -> Response:
         raise HTTPException(503, "the picture cannot be read now; try again",
                             headers={"Retry-After": "5"}) from None
     state.catalog.hide(record.id)  # deleted or damaged under the server: no longer shown
-    state.pages.forget(record.id)
+    state.random_pages.forget({record.id})
     raise HTTPException(404, "no such image")
 
 

@@ -1,5 +1,5 @@
-"""The site's pages as HTML: ``PageRenderer`` (Jinja2 templates from ``templates/`` and a
-per-picture cache of rendered permalink pages), shared by ``ganpage serve`` and ``build-site``.
+"""The site's pages as HTML: ``PageRenderer`` (Jinja2 templates from ``templates/``), shared by
+``ganpage serve`` (which keeps rendered pages in ``page_cache.py``) and ``build-site``.
 
 Imports no web framework and no live engine: a static build needs only this, ``config.py``
 and the templates.
@@ -8,9 +8,10 @@ and the templates.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
@@ -31,15 +32,21 @@ from ganpage.web.about import demoted, story
 from ganpage.web.config import SiteConfig
 from ganpage.web.links import Links
 
-if TYPE_CHECKING:
-    from ganpage.web.catalog import CategoryView
-
 PER_PAGE = 60  # pictures on a category page
-MAX_CACHED_PAGES = 4096  # rendered picture pages kept (about 2.3 kB each)
+
+
+class Category(Protocol):
+    """A category as its page shows it (``catalog.Shelf``, ``snapshot.CategoryView``)."""
+
+    slug: str
+    name: str
+
+    @property
+    def count(self) -> int: ...
 
 
 class PageRenderer:
-    """Jinja2 templates plus a per-picture cache of the rendered permalink page."""
+    """Jinja2 templates and the site's pages made from them."""
 
     def __init__(self, config: SiteConfig, links: Links | None = None):
         templates = Path(str(resources.files("ganpage.web") / "templates"))
@@ -53,8 +60,6 @@ class PageRenderer:
         self.config = config
         live_nav = (("Drawn live", "live"),) if config.live_model else ()  # live_page.py
         self.links = links or Links(public_url=config.public_url, nav=live_nav)
-        self._picture_cache: dict[str, bytes] = {}  # at most MAX_CACHED_PAGES, oldest out first
-        self._cache_version = -1
         self._markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
     def render(self, template: str, **context: object) -> str:
@@ -62,18 +67,9 @@ class PageRenderer:
         return self.env.get_template(template).render(
             {"site": self.config, "links": self.links, **context})
 
-    def picture_page(self, record: ImageRecord, version: int) -> bytes:
-        """The picture's page, rendered once per gallery version."""
-        if version != self._cache_version:
-            self._picture_cache.clear()
-            self._cache_version = version
-        page = self._picture_cache.get(record.id)
-        if page is None:
-            page = self.picture_html(record).encode()
-            if len(self._picture_cache) >= MAX_CACHED_PAGES:
-                del self._picture_cache[next(iter(self._picture_cache))]
-            self._picture_cache[record.id] = page
-        return page
+    def picture_page(self, record: ImageRecord) -> bytes:
+        """The picture's page as the server sends it."""
+        return self.picture_html(record).encode()
 
     def picture_html(self, record: ImageRecord, template: str = "picture.html",
                      **context: object) -> str:
@@ -82,12 +78,13 @@ class PageRenderer:
         blurb = blurb_for(record.id, record.category_name, record.seed, record.truncation)
         return self.render(template, record=record, blurb=blurb, **context)
 
-    def category_html(self, view: CategoryView, page: int, **context: object) -> str | None:
-        """Page ``page`` (from 1) of a category's grid, or None past its last page."""
-        shown = view.records[(page - 1) * PER_PAGE: page * PER_PAGE]
+    def category_html(self, view: Category, shown: Sequence[ImageRecord], page: int,
+                      **context: object) -> str | None:
+        """Page ``page`` (from 1) of a category's grid showing ``shown`` (that page's
+        pictures), or None past its last page."""
         if page > 1 and not shown:
             return None
-        more = len(view.records) > page * PER_PAGE
+        more = view.count > page * PER_PAGE
         return self.render("category.html", view=view, records=shown, page=page, more=more,
                            **context)
 
@@ -103,10 +100,6 @@ class PageRenderer:
                    for model in model_cards if model in shipped_attributions()}
         live = bool(self.config.live_model) if live is None else live
         return self.render("about.html", models=models, credits=credits, live=live, **context)
-
-    def forget(self, image_id: str) -> None:
-        """Drop a picture's cached page (it is no longer shown)."""
-        self._picture_cache.pop(image_id, None)
 
     def markdown(self, text: str) -> str:
         return self._markdown.render(text)

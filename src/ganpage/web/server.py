@@ -63,11 +63,12 @@ class ServerOptions:
     metrics_port: int | None = None
 
 
-def app_from_environment() -> RandomPageFastPath:
-    """App factory for the server's worker processes (settings travel as JSON in the env)."""
+def app_from_environment(load_catalog: bool = True) -> RandomPageFastPath:
+    """App factory for the server's worker processes (settings travel as JSON in the env);
+    ``load_catalog`` False: the settings checked, the showable pictures not read."""
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
     return create_app(settings["gallery"], SiteConfig.from_dict(settings["site"]),
-                      settings["access_log"] or None)
+                      settings["access_log"] or None, load_catalog=load_catalog)
 
 
 def _run_granian(target: str, options: ServerOptions) -> None:
@@ -221,7 +222,9 @@ def run_server(gallery: Path | None, site: SiteConfig, options: ServerOptions,
         "gallery": str(Path(gallery).resolve()) if gallery is not None else None,
         "access_log": access_log if access_log in ("", "-") else str(Path(access_log).resolve()),
         "site": site.to_dict()})
-    app_from_environment().close()  # fail fast, here, on a bad gallery or access log
+    # fail fast, here, on a bad gallery or access log, without reading every picture: each
+    # worker reads the showable ones itself
+    app_from_environment(load_catalog=False).close()
     if options.server not in SERVERS:
         raise GanpageError(f"unknown server {options.server!r}; use one of {', '.join(SERVERS)}")
     check_address(options.host, options.port)
