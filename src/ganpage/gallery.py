@@ -155,6 +155,12 @@ MIGRATIONS: list[str] = [
         DELETE FROM changes WHERE seq <= NEW.seq - 100000;
     END;
     """,
+    # 3 -> 4: the review's listings (``Gallery.selected_*``): its counts per category, status
+    # and flags read one index, and a page of a category walks another instead of sorting it.
+    """
+    CREATE INDEX images_for_review_counts ON images (category, category_name, status, flags);
+    CREATE INDEX images_by_name_and_age ON images (category_name, created_at, id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 CHANGES_KEPT = 100_000  # entries of the change log kept at least (the trigger's literal)
@@ -267,6 +273,37 @@ class ChangeBatch:
 
     last: int
     touched: list[tuple[str, str]]
+
+
+def numeric_scores(record: ImageRecord) -> dict[str, float]:
+    """The record's numeric scores, one level of nesting spelt ``outer.inner``."""
+    scores: dict[str, float] = {}
+    for name, value in record.scores.items():
+        inner = value if isinstance(value, dict) else {"": value}
+        for key, number in inner.items():
+            if isinstance(number, int | float) and not isinstance(number, bool):
+                scores[f"{name}.{key}" if key else name] = float(number)
+    return scores
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which pictures a listing keeps (each field left empty keeps them all): a category, a
+    status, a flag they have or only those without any flag, a numeric score they have
+    (``numeric_scores``'s name) within ``min``..``max``."""
+
+    category: str = ""
+    status: str = ""
+    flag: str = ""
+    unflagged: bool = False
+    score: str = ""
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def by_columns_only(self) -> bool:
+        """True when only the category and the status choose (no flag, no score)."""
+        return not (self.flag or self.unflagged or self.score)
 
 
 class Gallery:
@@ -500,6 +537,61 @@ class Gallery:
         rows = self.db.execute("SELECT status, COUNT(*) FROM images GROUP BY status")
         return {status: 0 for status in STATUSES} | {row[0]: row[1] for row in rows}
 
+    def count_by_category_and_status(self) -> list[tuple[str, str, str, int]]:
+        """(category, category_name, status, pictures) of every such triple in the index: one
+        walk of an index, not of the pictures."""
+        rows = self.db.execute("SELECT category, category_name, status, COUNT(*) FROM images "
+                               "INDEXED BY images_for_review_counts "
+                               "GROUP BY category, category_name, status")
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    def selected_counts(self, chosen: Selection) -> list[tuple[str, str, int]]:
+        """(category, category_name, pictures) of every pair that ``chosen`` keeps some of."""
+        where, params = _selection_sql(chosen)
+        rows = self.db.execute("SELECT category, category_name, COUNT(*) FROM images "
+                               f"WHERE {where} GROUP BY category, category_name", params)
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    def selected_records(self, chosen: Selection, category_names: list[str], offset: int,
+                         limit: int) -> list[ImageRecord]:
+        """Pictures that ``chosen`` keeps among those named ``category_names``, lowest score
+        first when it names one, then oldest first: ``limit`` of them from ``offset``."""
+        where, params = _selection_sql(chosen)
+        order, order_params = "created_at, id", []
+        if chosen.score:
+            score, order_params = _score_sql(chosen.score)
+            order = f"{score}, {order}"
+        rows = self.db.execute(
+            f"SELECT * FROM images WHERE category_name IN ({', '.join('?' * len(category_names))})"
+            f" AND {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*category_names, *params, *order_params, limit, offset])
+        return [ImageRecord.from_row(row) for row in rows]
+
+    def newest_category_name(self, category: str) -> str | None:
+        """The display name of the category's newest picture (names can differ between
+        models)."""
+        row = self.db.execute("SELECT category_name FROM images WHERE category = ? "
+                              "ORDER BY created_at DESC, id DESC LIMIT 1", (category,)).fetchone()
+        return row[0] if row else None
+
+    def flag_names(self) -> list[str]:
+        """Every flag some picture has, sorted (one walk of an index holding the flags)."""
+        found: set[str] = set()
+        for (text,) in self.db.execute("SELECT DISTINCT flags FROM images "
+                                       "INDEXED BY images_for_review_counts"):
+            found.update(f for f in json.loads(text) if isinstance(f, str))
+        return sorted(found)
+
+    def score_names(self, sample: int) -> list[str]:
+        """The numeric score names (``numeric_scores``) of the ``sample`` oldest and the
+        ``sample`` newest pictures, sorted: a sample, so its cost does not grow."""
+        names: set[str] = set()
+        for direction in ("ASC", "DESC"):
+            for row in self.db.execute(f"SELECT * FROM images ORDER BY rowid {direction} "
+                                       "LIMIT ?", (sample,)):
+                names.update(numeric_scores(ImageRecord.from_row(row)))
+        return sorted(names)
+
     def change_counter(self) -> int:
         """A number that changes whenever another connection commits to the index."""
         return self.db.execute("PRAGMA data_version").fetchone()[0]
@@ -585,6 +677,54 @@ class Gallery:
                 return
             last = rows[-1]["rowid"]
             yield [ImageRecord.from_row(_without_rowid(row)) for row in rows]
+
+
+def _selection_sql(chosen: Selection) -> tuple[str, list]:
+    """The WHERE clause (and its parameters) of the pictures ``chosen`` keeps."""
+    conditions, params = ["1"], []
+    for column in ("category", "status"):
+        if getattr(chosen, column):
+            conditions.append(f"{column} = ?")
+            params.append(getattr(chosen, column))
+    if chosen.unflagged:
+        conditions.append("json_array_length(flags) = 0")
+    elif chosen.flag:
+        conditions.append("EXISTS (SELECT 1 FROM json_each(images.flags) AS f "
+                          "WHERE f.value = ?)")
+        params.append(chosen.flag)
+    if chosen.score:
+        score, score_params = _score_sql(chosen.score)
+        conditions.append(f"{score} IS NOT NULL")
+        params += score_params
+        for bound, operator in ((chosen.min, ">="), (chosen.max, "<=")):
+            if bound is not None:
+                conditions.append(f"{score} {operator} ?")
+                params += [*score_params, bound]
+    return " AND ".join(conditions), params
+
+
+def _score_sql(name: str) -> tuple[str, list[str]]:
+    """SQL for the picture's numeric score ``name`` as ``numeric_scores`` reads it (NULL
+    when it has none), and its parameters. ``scores`` is written with sorted keys, so of
+    several spellings of one name (``a.b`` at the top, or ``b`` within ``a``) the one with the
+    longest outer key is read last there and wins; this tries them in that order. A score
+    JSON cannot hold (NaN, Infinity) makes the whole record's scores unreadable to SQLite:
+    such a picture has no score here."""
+    paths = _score_paths(name)
+    cases = " ".join("WHEN json_type(scores, ?) IN ('integer', 'real') "
+                     "THEN json_extract(scores, ?)" for _ in paths)
+    return (f"(CASE WHEN NOT json_valid(scores) THEN NULL {cases} END)",
+            [path for path in paths for _ in range(2)])
+
+
+def _score_paths(name: str) -> list[str]:
+    """The JSON paths that ``numeric_scores`` could read ``name`` from, first wins."""
+    if '"' in name:
+        raise GalleryError(f"score name {name[:40]!r} has a double quote; no score has one")
+    paths = [f'$."{name}"', f'$."{name}".""']
+    dots = [i for i, character in enumerate(name) if character == "."]
+    paths += [f'$."{name[:i]}"."{name[i + 1:]}"' for i in reversed(dots)]
+    return paths
 
 
 def _statements(script: str) -> Iterator[str]:
