@@ -1,6 +1,6 @@
 """The review's changes to the gallery: ``ReviewDesk``, its own connection to the index
-(decide, undo, read), the checks of what a change asks for, and a picture as the review's
-pages and API describe it."""
+(decide, undo, read a page of the review), the checks of what a change asks for, and a
+picture as the review's pages and API describe it."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 from starlette.exceptions import HTTPException
 
-from ganpage.gallery import STATUSES, Gallery, ImageRecord
+from ganpage.gallery import Gallery, ImageRecord
 from ganpage.web.conventions import is_image_id
 from ganpage.web.images import ImageFiles
-from ganpage.web.review.filters import numeric_scores
+from ganpage.web.review.filters import Census, ReviewFilter, ReviewView, numeric_scores
 
 DECISIONS = ("approved", "rejected")  # what a change may set (undo brings back pending)
 MAX_IDS = 1000  # pictures one change names at most
@@ -26,10 +26,20 @@ class ReviewDesk:
         self.gallery = Gallery.open(gallery_root, shared=True)
         self.files = ImageFiles(self.gallery)
         self._lock = threading.Lock()
+        self._writes = 0  # this connection's own changes: PRAGMA data_version misses them
+        self._census: tuple[tuple[int, int], Census] | None = None
 
-    def records(self) -> list[ImageRecord]:
+    def view(self, chosen: ReviewFilter) -> ReviewView:
+        """The page of the review that ``chosen`` asks for."""
         with self._lock:
-            return self.gallery.records(STATUSES)
+            return ReviewView.of(self.gallery, chosen, self._current_census())
+
+    def _current_census(self) -> Census:
+        """The census, read again only when the index changed since it was read."""
+        version = (self.gallery.change_counter(), self._writes)
+        if self._census is None or self._census[0] != version:
+            self._census = (version, Census.of(self.gallery))
+        return self._census[1]
 
     def get(self, image_id: str) -> ImageRecord | None:
         with self._lock:
@@ -45,6 +55,7 @@ class ReviewDesk:
         """Set ``status`` on every picture of ``ids`` (all of them exist, or none changes)."""
         with self._lock:
             self._check_exist(ids)
+            self._writes += 1
             self.gallery.set_status(status, ids, decided_by="review")
             return [card_json(self.gallery.get(i)) for i in ids]  # type: ignore[arg-type]
 
@@ -52,6 +63,7 @@ class ReviewDesk:
         """Revert each picture's latest decision (status and who decided, as before it)."""
         with self._lock:
             self._check_exist(ids)
+            self._writes += 1
             for image_id in ids:
                 self.gallery.undo(image_id, decided_by="review")
             return [card_json(self.gallery.get(i)) for i in ids]  # type: ignore[arg-type]

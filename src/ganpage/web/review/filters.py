@@ -1,6 +1,8 @@
 """What the review page shows: ``ReviewFilter`` (category, status, flag, a score range and
 the page, built only from checked query values) and ``ReviewView``, one page of the filtered
-pictures grouped by category."""
+pictures grouped by category, read from the index's listings (``Gallery.selected_*``) so
+that a view costs about the same in a gallery of any size, and ``Census``, what the filter
+form offers (categories, flags, score names) and the counts of each status."""
 
 from __future__ import annotations
 
@@ -12,23 +14,14 @@ from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 
-from ganpage.gallery import STATUSES, ImageRecord
+from ganpage.gallery import STATUSES, Gallery, ImageRecord, Selection, numeric_scores
 from ganpage.web.conventions import SLUG
 
+__all__ = ["NO_FLAG", "PER_PAGE", "Census", "ReviewFilter", "ReviewView", "numeric_scores"]
 PER_PAGE = 120  # pictures on one page of the review
 NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # flag and score names in a filter
 NO_FLAG = "none"  # the flag filter's value for "pictures without any flag"
-
-
-def numeric_scores(record: ImageRecord) -> dict[str, float]:
-    """The record's numeric scores, one level of nesting spelt ``outer.inner``."""
-    scores: dict[str, float] = {}
-    for name, value in record.scores.items():
-        inner = value if isinstance(value, dict) else {"": value}
-        for key, number in inner.items():
-            if isinstance(number, int | float) and not isinstance(number, bool):
-                scores[f"{name}.{key}" if key else name] = float(number)
-    return scores
+SCORE_SAMPLE = 1000  # the form offers the score names of this many oldest and newest pictures
 
 
 @dataclass(frozen=True)
@@ -66,20 +59,12 @@ class ReviewFilter:
             values["page"] = int(raw)
         return cls(**values)  # type: ignore[arg-type]
 
-    def keeps(self, record: ImageRecord) -> bool:
-        if self.category and record.category != self.category:
-            return False
-        if self.status and record.status != self.status:
-            return False
-        if self.flag and (record.flags if self.flag == NO_FLAG else self.flag not in record.flags):
-            return False
-        if self.score:
-            value = numeric_scores(record).get(self.score)
-            if value is None or (self.min is not None and value < self.min):
-                return False
-            if self.max is not None and value > self.max:
-                return False
-        return True
+    def selection(self) -> Selection:
+        """The pictures this filter keeps, as the index's listings take them."""
+        return Selection(category=self.category, status=self.status,
+                         flag="" if self.flag == NO_FLAG else self.flag,
+                         unflagged=self.flag == NO_FLAG, score=self.score, min=self.min,
+                         max=self.max)
 
     def query(self, **changes: object) -> str:
         """The query string of this filter (with ``changes``), defaults left out."""
@@ -105,6 +90,47 @@ def _number(name: str, raw: str) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class Census:
+    """What the whole gallery holds, as the review's form shows it: pictures per (category,
+    category name, status), the categories by name, every flag, and the score names of a
+    sample of ``SCORE_SAMPLE`` oldest and newest pictures (the whole gallery's when smaller).
+    Read from indexes, not from every picture; ``ReviewDesk`` reads it again after a change."""
+
+    pictures: list[tuple[str, str, str, int]]  # (slug, name, status, pictures)
+    categories: list[tuple[str, str]]  # (slug, name), by name
+    flags: list[str]
+    score_names: list[str]
+
+    @classmethod
+    def of(cls, gallery: Gallery) -> Census:
+        pictures = gallery.count_by_category_and_status()
+        names: dict[str, set[str]] = {}
+        for slug, name, _, _ in pictures:
+            names.setdefault(slug, set()).add(name)
+        chosen = {slug: next(iter(found)) if len(found) == 1
+                  else gallery.newest_category_name(slug) or min(found)
+                  for slug, found in names.items()}
+        return cls(pictures, sorted(chosen.items(), key=lambda item: item[1].lower()),
+                   gallery.flag_names(), gallery.score_names(SCORE_SAMPLE))
+
+    def counts(self) -> dict[str, int]:
+        """Pictures of each status in the whole gallery."""
+        counts = {status: 0 for status in STATUSES}
+        for _, _, status, pictures in self.pictures:
+            counts[status] += pictures
+        return counts
+
+    def selected(self, chosen: Selection) -> dict[tuple[str, str], int]:
+        """(slug, name) -> pictures that ``chosen`` keeps, when it chooses by category and
+        status only."""
+        counts: dict[tuple[str, str], int] = {}
+        for slug, name, status, pictures in self.pictures:
+            if chosen.category in ("", slug) and chosen.status in ("", status):
+                counts[(slug, name)] = counts.get((slug, name), 0) + pictures
+        return counts
+
+
 @dataclass
 class ReviewView:
     """One page of the review: the filtered pictures grouped by category, and the choices the
@@ -119,23 +145,49 @@ class ReviewView:
     score_names: list[str]
 
     @classmethod
-    def of(cls, records: list[ImageRecord], chosen: ReviewFilter) -> ReviewView:
-        kept = [r for r in records if chosen.keeps(r)]
-        if chosen.score:
-            kept.sort(key=lambda r: numeric_scores(r)[chosen.score])
-        kept.sort(key=lambda r: r.category_name.lower())  # stable: score order within each
+    def of(cls, gallery: Gallery, chosen: ReviewFilter, census: Census) -> ReviewView:
+        """The page ``chosen`` asks for: pictures by category name (case-insensitive), then
+        by the chosen score, lowest first, then oldest first."""
+        selection = chosen.selection()
+        pairs = (census.selected(selection) if selection.by_columns_only
+                 else {(slug, name): n for slug, name, n in gallery.selected_counts(selection)})
         per_category: dict[str, int] = {}
-        for record in kept:
-            per_category[record.category] = per_category.get(record.category, 0) + 1
+        for (slug, _), pictures in pairs.items():
+            per_category[slug] = per_category.get(slug, 0) + pictures
         start = (chosen.page - 1) * PER_PAGE
+        shown = _page_records(gallery, selection, _name_blocks(pairs), start, start + PER_PAGE)
         groups: dict[str, tuple[str, str, int, list[ImageRecord]]] = {}
-        for record in kept[start:start + PER_PAGE]:
+        for record in shown:
             group = groups.setdefault(record.category, (
                 record.category, record.category_name, per_category[record.category], []))
             group[3].append(record)
-        counts = {status: sum(r.status == status for r in records) for status in STATUSES}
-        names = {r.category: r.category_name for r in records}
-        return cls(list(groups.values()), len(kept), len(kept) > start + PER_PAGE, counts,
-                   sorted(names.items(), key=lambda item: item[1].lower()),
-                   sorted({f for r in records for f in r.flags}),
-                   sorted({s for r in records for s in numeric_scores(r)}))
+        total = sum(pairs.values())
+        return cls(list(groups.values()), total, total > start + PER_PAGE, census.counts(),
+                   census.categories, census.flags, census.score_names)
+
+
+def _name_blocks(pairs: dict[tuple[str, str], int]) -> list[tuple[list[str], int]]:
+    """The category names in the page's order, those equal but for case together: (names,
+    pictures of them)."""
+    blocks: dict[str, tuple[set[str], list[int]]] = {}
+    for (_, name), pictures in pairs.items():
+        names, count = blocks.setdefault(name.lower(), (set(), [0]))
+        names.add(name)
+        count[0] += pictures
+    return [(sorted(blocks[key][0]), blocks[key][1][0]) for key in sorted(blocks)]
+
+
+def _page_records(gallery: Gallery, selection: Selection, blocks: list[tuple[list[str], int]],
+                  start: int, end: int) -> list[ImageRecord]:
+    """The pictures from ``start`` to ``end`` of the whole ordered listing, read block by block
+    (only the blocks the page overlaps)."""
+    shown: list[ImageRecord] = []
+    position = 0
+    for names, pictures in blocks:
+        first, last = max(start, position), min(end, position + pictures)
+        if first < last:
+            shown += gallery.selected_records(selection, names, first - position, last - first)
+        position += pictures
+        if position >= end:
+            break
+    return shown

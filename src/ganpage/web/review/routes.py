@@ -22,7 +22,7 @@ from ganpage.gallery import FORMATS
 from ganpage.web.conventions import NO_STORE, is_image_id
 from ganpage.web.review.auth import CSRF_HEADER, ReviewAuth
 from ganpage.web.review.decisions import card_json, checked_decision, checked_ids
-from ganpage.web.review.filters import NO_FLAG, ReviewFilter, ReviewView, numeric_scores
+from ganpage.web.review.filters import NO_FLAG, ReviewFilter, numeric_scores
 from ganpage.web.routing import GET
 
 MAX_BODY_BYTES = 64 * 1024
@@ -125,7 +125,7 @@ async def review(request: Request) -> Response:
     except HTTPException as error:
         return login_refused(request, error)
     chosen = ReviewFilter.from_query(request.query_params)
-    view = ReviewView.of(await run_in_threadpool(request.app.state.review.records), chosen)
+    view = await run_in_threadpool(request.app.state.review.view, chosen)
     return page(request, "review.html", view=view, chosen=chosen, csrf=csrf,
                 scores=numeric_scores, no_flag=NO_FLAG)
 
@@ -150,7 +150,7 @@ async def api_csrf(request: Request) -> Response:
 async def api_images(request: Request) -> Response:
     request.app.state.review_auth.check(request)
     chosen = ReviewFilter.from_query(request.query_params)
-    view = ReviewView.of(await run_in_threadpool(request.app.state.review.records), chosen)
+    view = await run_in_threadpool(request.app.state.review.view, chosen)
     cards = [card_json(r) for group in view.groups for r in group[3]]
     return JSONResponse({"total": view.total, "page": chosen.page, "more": view.more,
                          "counts": view.counts, "images": cards}, headers=NO_STORE)
