@@ -11,7 +11,8 @@ SQLite's (unseeded) random(): a status
 (60% pending, 25% approved, 15% rejected), flags (80% none, then "duplicate", "blank",
 "blank"+"unsure"), a score `class_probability`, a nested score `quality.sharpness` and, on
 half of the pictures, `memorisation`. Each view is asked in-process through Starlette's
-TestClient, `--repeats` times after one warm-up; the median is reported.
+TestClient, `--repeats` times after one warm-up; the median is reported; and `/review` right
+after a decision made through the API (the counts of the whole gallery are read again).
 Usage: python benchmarks/review_scale.py --sizes 1000 1000000 [--scale-work /tmp/scale]
 """
 
@@ -91,9 +92,26 @@ def time_views(gallery: Path, repeats: int, views: list[str]) -> dict[str, float
                 if answer.status_code != 200:
                     raise SystemExit(f"{query}: {answer.status_code} {answer.text[:200]}")
             figures[name] = statistics.median(seconds[1:])
+        figures["review_after_decision"] = after_decision(client, repeats)
     app.close()
     figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return figures
+
+
+def after_decision(client, repeats: int) -> float:
+    """Median seconds of `/review` asked right after a decision (what the view holds of the
+    whole gallery is read again then)."""
+    csrf = client.get("/review/api/csrf", headers=BEARER).json()
+    picture = client.get("/review/api/images", headers=BEARER).json()["images"][0]["id"]
+    seconds = []
+    for number in range(repeats + 1):
+        status = ("rejected", "approved")[number % 2]
+        client.post("/review/api/decide", json={"ids": [picture], "status": status},
+                    headers={**BEARER, csrf["header"]: csrf["csrf"]}).raise_for_status()
+        asked = time.monotonic()
+        client.get("/review", headers=BEARER).raise_for_status()
+        seconds.append(time.monotonic() - asked)
+    return statistics.median(seconds[1:])
 
 
 def main() -> None:

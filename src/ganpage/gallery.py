@@ -277,8 +277,13 @@ class ChangeBatch:
 
 def numeric_scores(record: ImageRecord) -> dict[str, float]:
     """The record's numeric scores, one level of nesting spelt ``outer.inner``."""
+    return numbers_of(record.scores)
+
+
+def numbers_of(scores_json: dict) -> dict[str, float]:
+    """The numbers of a picture's scores (as ``numeric_scores`` names them)."""
     scores: dict[str, float] = {}
-    for name, value in record.scores.items():
+    for name, value in scores_json.items():
         inner = value if isinstance(value, dict) else {"": value}
         for key, number in inner.items():
             if isinstance(number, int | float) and not isinstance(number, bool):
@@ -300,10 +305,9 @@ class Selection:
     min: float | None = None
     max: float | None = None
 
-    @property
-    def by_columns_only(self) -> bool:
-        """True when only the category and the status choose (no flag, no score)."""
-        return not (self.flag or self.unflagged or self.score)
+    def keeps_flags(self, flags: list[str]) -> bool:
+        """Whether a picture with these flags passes the flag part of the selection."""
+        return not flags if self.unflagged else not self.flag or self.flag in flags
 
 
 class Gallery:
@@ -537,12 +541,12 @@ class Gallery:
         rows = self.db.execute("SELECT status, COUNT(*) FROM images GROUP BY status")
         return {status: 0 for status in STATUSES} | {row[0]: row[1] for row in rows}
 
-    def count_by_category_and_status(self) -> list[tuple[str, str, str, int]]:
-        """(category, category_name, status, pictures) of every such triple in the index: one
-        walk of an index, not of the pictures."""
-        rows = self.db.execute("SELECT category, category_name, status, COUNT(*) FROM images "
-                               "INDEXED BY images_for_review_counts "
-                               "GROUP BY category, category_name, status")
+    def count_by_category_status_and_flags(self) -> list[tuple[str, str, str, str, int]]:
+        """(category, category_name, status, flags as JSON, pictures) of every such group in
+        the index: one walk of an index, not of the pictures."""
+        rows = self.db.execute("SELECT category, category_name, status, flags, COUNT(*) "
+                               "FROM images INDEXED BY images_for_review_counts "
+                               "GROUP BY category, category_name, status, flags")
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
     def selected_counts(self, chosen: Selection) -> list[tuple[str, str, int]]:
@@ -574,22 +578,16 @@ class Gallery:
                               "ORDER BY created_at DESC, id DESC LIMIT 1", (category,)).fetchone()
         return row[0] if row else None
 
-    def flag_names(self) -> list[str]:
-        """Every flag some picture has, sorted (one walk of an index holding the flags)."""
-        found: set[str] = set()
-        for (text,) in self.db.execute("SELECT DISTINCT flags FROM images "
-                                       "INDEXED BY images_for_review_counts"):
-            found.update(f for f in json.loads(text) if isinstance(f, str))
-        return sorted(found)
-
     def score_names(self, sample: int) -> list[str]:
         """The numeric score names (``numeric_scores``) of the ``sample`` oldest and the
         ``sample`` newest pictures, sorted: a sample, so its cost does not grow."""
         names: set[str] = set()
-        for direction in ("ASC", "DESC"):
-            for row in self.db.execute(f"SELECT * FROM images ORDER BY rowid {direction} "
-                                       "LIMIT ?", (sample,)):
-                names.update(numeric_scores(ImageRecord.from_row(row)))
+        for (text,) in self.db.execute(
+                "SELECT scores FROM images WHERE rowid IN (SELECT rowid FROM images ORDER BY "
+                "rowid LIMIT ?) OR rowid IN (SELECT rowid FROM images ORDER BY rowid DESC "
+                "LIMIT ?)", (sample, sample)):
+            scores = json.loads(text)
+            names.update(numbers_of(scores) if isinstance(scores, dict) else {})
         return sorted(names)
 
     def change_counter(self) -> int:
@@ -692,14 +690,13 @@ def _selection_sql(chosen: Selection) -> tuple[str, list]:
         conditions.append("EXISTS (SELECT 1 FROM json_each(images.flags) AS f "
                           "WHERE f.value = ?)")
         params.append(chosen.flag)
-    if chosen.score:
+    if chosen.score:  # one reading of the score per picture: BETWEEN reads it once
         score, score_params = _score_sql(chosen.score)
-        conditions.append(f"{score} IS NOT NULL")
-        params += score_params
-        for bound, operator in ((chosen.min, ">="), (chosen.max, "<=")):
-            if bound is not None:
-                conditions.append(f"{score} {operator} ?")
-                params += [*score_params, bound]
+        bounds = [b for b in (chosen.min, chosen.max) if b is not None]
+        test = {(True, True): "BETWEEN ? AND ?", (True, False): ">= ?",
+                (False, True): "<= ?", (False, False): "IS NOT NULL"}
+        conditions.append(f"{score} {test[chosen.min is not None, chosen.max is not None]}")
+        params += [*score_params, *bounds]
     return " AND ".join(conditions), params
 
 

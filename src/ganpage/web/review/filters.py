@@ -6,6 +6,7 @@ form offers (categories, flags, score names) and the counts of each status."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -97,38 +98,47 @@ class Census:
     sample of ``SCORE_SAMPLE`` oldest and newest pictures (the whole gallery's when smaller).
     Read from indexes, not from every picture; ``ReviewDesk`` reads it again after a change."""
 
-    pictures: list[tuple[str, str, str, int]]  # (slug, name, status, pictures)
+    pictures: list[tuple[str, str, str, list[str], int]]  # (slug, name, status, flags, n)
     categories: list[tuple[str, str]]  # (slug, name), by name
     flags: list[str]
     score_names: list[str]
 
     @classmethod
     def of(cls, gallery: Gallery) -> Census:
-        pictures = gallery.count_by_category_and_status()
+        parsed: dict[str, list[str]] = {}  # a few distinct flag lists among all pictures
+        pictures = [(slug, name, status, parsed.setdefault(flags, _flag_list(flags)), n)
+                    for slug, name, status, flags, n
+                    in gallery.count_by_category_status_and_flags()]
         names: dict[str, set[str]] = {}
-        for slug, name, _, _ in pictures:
+        for slug, name, *_ in pictures:
             names.setdefault(slug, set()).add(name)
         chosen = {slug: next(iter(found)) if len(found) == 1
                   else gallery.newest_category_name(slug) or min(found)
                   for slug, found in names.items()}
         return cls(pictures, sorted(chosen.items(), key=lambda item: item[1].lower()),
-                   gallery.flag_names(), gallery.score_names(SCORE_SAMPLE))
+                   sorted({f for flags in parsed.values() for f in flags}),
+                   gallery.score_names(SCORE_SAMPLE))
 
     def counts(self) -> dict[str, int]:
         """Pictures of each status in the whole gallery."""
         counts = {status: 0 for status in STATUSES}
-        for _, _, status, pictures in self.pictures:
+        for _, _, status, _, pictures in self.pictures:
             counts[status] += pictures
         return counts
 
     def selected(self, chosen: Selection) -> dict[tuple[str, str], int]:
-        """(slug, name) -> pictures that ``chosen`` keeps, when it chooses by category and
-        status only."""
+        """(slug, name) -> pictures that ``chosen`` keeps, when it names no score."""
         counts: dict[tuple[str, str], int] = {}
-        for slug, name, status, pictures in self.pictures:
-            if chosen.category in ("", slug) and chosen.status in ("", status):
+        for slug, name, status, flags, pictures in self.pictures:
+            if (chosen.category in ("", slug) and chosen.status in ("", status)
+                    and chosen.keeps_flags(flags)):
                 counts[(slug, name)] = counts.get((slug, name), 0) + pictures
         return counts
+
+
+def _flag_list(text: str) -> list[str]:
+    flags = json.loads(text)
+    return [f for f in flags if isinstance(f, str)] if isinstance(flags, list) else []
 
 
 @dataclass
@@ -149,7 +159,7 @@ class ReviewView:
         """The page ``chosen`` asks for: pictures by category name (case-insensitive), then
         by the chosen score, lowest first, then oldest first."""
         selection = chosen.selection()
-        pairs = (census.selected(selection) if selection.by_columns_only
+        pairs = (census.selected(selection) if not selection.score
                  else {(slug, name): n for slug, name, n in gallery.selected_counts(selection)})
         per_category: dict[str, int] = {}
         for (slug, _), pictures in pairs.items():
