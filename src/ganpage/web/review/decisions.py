@@ -26,8 +26,7 @@ class ReviewDesk:
         self.gallery = Gallery.open(gallery_root, shared=True)
         self.files = ImageFiles(self.gallery)
         self._lock = threading.Lock()
-        self._writes = 0  # this connection's own changes: PRAGMA data_version misses them
-        self._census: tuple[tuple[int, int], Census] | None = None
+        self._census: tuple[int, Census] | None = None  # and the index's data_version then
 
     def view(self, chosen: ReviewFilter) -> ReviewView:
         """The page of the review that ``chosen`` asks for."""
@@ -35,8 +34,8 @@ class ReviewDesk:
             return ReviewView.of(self.gallery, chosen, self._current_census())
 
     def _current_census(self) -> Census:
-        """The census, read again only when the index changed since it was read."""
-        version = (self.gallery.change_counter(), self._writes)
+        """The census, read again only when another connection changed the index since."""
+        version = self.gallery.change_counter()
         if self._census is None or self._census[0] != version:
             self._census = (version, Census.of(self.gallery))
         return self._census[1]
@@ -55,18 +54,29 @@ class ReviewDesk:
         """Set ``status`` on every picture of ``ids`` (all of them exist, or none changes)."""
         with self._lock:
             self._check_exist(ids)
-            self._writes += 1
+            before = self._records(ids)
             self.gallery.set_status(status, ids, decided_by="review")
-            return [card_json(self.gallery.get(i)) for i in ids]  # type: ignore[arg-type]
+            return self._changed(before)
 
     def undo(self, ids: list[str]) -> list[dict]:
         """Revert each picture's latest decision (status and who decided, as before it)."""
         with self._lock:
             self._check_exist(ids)
-            self._writes += 1
+            before = self._records(ids)
             for image_id in ids:
                 self.gallery.undo(image_id, decided_by="review")
-            return [card_json(self.gallery.get(i)) for i in ids]  # type: ignore[arg-type]
+            return self._changed(before)
+
+    def _records(self, ids: list[str]) -> list[ImageRecord]:
+        return [self.gallery.get(i) for i in ids]  # type: ignore[misc]
+
+    def _changed(self, before: list[ImageRecord]) -> list[dict]:
+        """The pictures as this connection's own change left them, which the census counts
+        at once (PRAGMA data_version only tells of other connections' changes)."""
+        after = self._records([record.id for record in before])
+        if self._census is not None:
+            self._census = (self._census[0], self._census[1].moved(before, after))
+        return [card_json(record) for record in after]
 
     def _check_exist(self, ids: list[str]) -> None:
         missing = sorted(set(ids) - self.gallery.existing_ids(ids))

@@ -135,6 +135,19 @@ class Census:
                 counts[(slug, name)] = counts.get((slug, name), 0) + pictures
         return counts
 
+    def moved(self, before: list[ImageRecord], after: list[ImageRecord]) -> Census:
+        """This census once pictures changed from ``before`` to ``after`` (a decision or its
+        undo: no category, name or flag changes, so the choices stay)."""
+        counts = {(slug, name, status, tuple(flags)): n
+                  for slug, name, status, flags, n in self.pictures}
+        for records, sign in ((before, -1), (after, 1)):
+            for record in records:
+                key = (record.category, record.category_name, record.status,
+                       tuple(record.flags))
+                counts[key] = counts.get(key, 0) + sign
+        return replace(self, pictures=[(slug, name, status, list(flags), n) for
+                                       (slug, name, status, flags), n in counts.items() if n])
+
 
 def _flag_list(text: str) -> list[str]:
     flags = json.loads(text)
