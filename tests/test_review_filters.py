@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ganpage.gallery import STATUSES, Gallery, ImageRecord, numeric_scores
+from ganpage.gallery import STATUSES, Gallery, ImageRecord, Selection, numeric_scores
 from ganpage.web.review import filters
 from ganpage.web.review.decisions import ReviewDesk
 from ganpage.web.review.filters import NO_FLAG, Census, ReviewFilter, ReviewView
@@ -198,3 +198,20 @@ def test_a_view_reads_only_the_pictures_it_shows(varied, monkeypatch):
         read.clear()
         view = ReviewView.of(gallery, ReviewFilter(score="class_probability", page=3), census)
     assert sum(len(shown) for *_, shown in view.groups) == 5 and len(read) == 5
+
+
+def test_the_pages_of_one_score_filter_count_its_pictures_once(varied, monkeypatch):
+    root, records = varied
+    monkeypatch.setattr(filters, "PER_PAGE", 9)
+    counted: list[Selection] = []
+    original = Gallery.selected_counts
+    monkeypatch.setattr(Gallery, "selected_counts",
+                        lambda self, chosen: counted.append(chosen) or original(self, chosen))
+    with Gallery.open(root) as gallery:
+        census = Census.of(gallery)
+        for page in (1, 2, 3, 1):
+            for chosen in (ReviewFilter(score="class_probability", min=0.2, page=page),
+                           ReviewFilter(status="pending", page=page)):
+                assert as_dict(ReviewView.of(gallery, chosen, census)) == python_view(
+                    records, chosen)
+    assert counted == [ReviewFilter(score="class_probability", min=0.2).selection()]

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
@@ -23,6 +23,7 @@ PER_PAGE = 120  # pictures on one page of the review
 NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # flag and score names in a filter
 NO_FLAG = "none"  # the flag filter's value for "pictures without any flag"
 SCORE_SAMPLE = 1000  # the form offers the score names of this many oldest and newest pictures
+SCORED_KEPT = 16  # score filters whose counts a census keeps (paging reads them once)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class Census:
     categories: list[tuple[str, str]]  # (slug, name), by name
     flags: list[str]
     score_names: list[str]
+    scored: dict[Selection, dict[tuple[str, str], int]] = field(default_factory=dict,
+                                                                compare=False)
 
     @classmethod
     def of(cls, gallery: Gallery) -> Census:
@@ -126,8 +129,16 @@ class Census:
             counts[status] += pictures
         return counts
 
-    def selected(self, chosen: Selection) -> dict[tuple[str, str], int]:
-        """(slug, name) -> pictures that ``chosen`` keeps, when it names no score."""
+    def selected(self, gallery: Gallery, chosen: Selection) -> dict[tuple[str, str], int]:
+        """(slug, name) -> pictures that ``chosen`` keeps: counted here unless it names a
+        score; then by the index, once for each page of that filter."""
+        if chosen.score:
+            if chosen not in self.scored:
+                if len(self.scored) >= SCORED_KEPT:
+                    self.scored.pop(next(iter(self.scored)))
+                self.scored[chosen] = {(slug, name): n for slug, name, n
+                                       in gallery.selected_counts(chosen)}
+            return self.scored[chosen]
         counts: dict[tuple[str, str], int] = {}
         for slug, name, status, flags, pictures in self.pictures:
             if (chosen.category in ("", slug) and chosen.status in ("", status)
@@ -145,8 +156,9 @@ class Census:
                 key = (record.category, record.category_name, record.status,
                        tuple(record.flags))
                 counts[key] = counts.get(key, 0) + sign
-        return replace(self, pictures=[(slug, name, status, list(flags), n) for
-                                       (slug, name, status, flags), n in counts.items() if n])
+        return replace(self, scored={}, pictures=[(slug, name, status, list(flags), n) for
+                                                  (slug, name, status, flags), n
+                                                  in counts.items() if n])
 
 
 def _flag_list(text: str) -> list[str]:
@@ -172,8 +184,7 @@ class ReviewView:
         """The page ``chosen`` asks for: pictures by category name (case-insensitive), then
         by the chosen score, lowest first, then oldest first."""
         selection = chosen.selection()
-        pairs = (census.selected(selection) if not selection.score
-                 else {(slug, name): n for slug, name, n in gallery.selected_counts(selection)})
+        pairs = census.selected(gallery, selection)
         per_category: dict[str, int] = {}
         for (slug, _), pictures in pairs.items():
             per_category[slug] = per_category.get(slug, 0) + pictures
