@@ -215,3 +215,28 @@ def test_the_pages_of_one_score_filter_count_its_pictures_once(varied, monkeypat
                 assert as_dict(ReviewView.of(gallery, chosen, census)) == python_view(
                     records, chosen)
     assert counted == [ReviewFilter(score="class_probability", min=0.2).selection()]
+
+
+def test_in_a_big_gallery_the_form_says_its_score_names_are_a_sample(varied, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from ganpage.web.app import SiteConfig, create_app
+
+    root, records = varied
+    token = "review-filters-token-0123456789-abcdef"
+    bearer = {"Authorization": f"Bearer {token}"}
+    monkeypatch.setattr(filters, "SCORE_SAMPLE", 2)  # 4 of the 700 pictures
+    with Gallery.open(root) as gallery:
+        sampled = Census.of(gallery).score_names
+    unsampled = next(name for name in python_view(records, ReviewFilter())["score_names"]
+                     if name not in sampled)
+    pages = []
+    for sample in (1000, 2):
+        monkeypatch.setattr(filters, "SCORE_SAMPLE", sample)
+        app = create_app(root, SiteConfig(review_token=token, refresh_seconds=0))
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            pages.append(client.get(f"/review?score={unsampled}", headers=bearer).text)
+        app.close()
+    assert "score names of the" not in pages[0] and "score names of the" in pages[1]
+    for page in pages:  # the filter stays chosen
+        assert page.count(f"<option selected>{unsampled}</option>") == 1

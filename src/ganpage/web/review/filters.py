@@ -122,6 +122,11 @@ class Census:
                    sorted({f for flags in parsed.values() for f in flags}),
                    gallery.score_names(SCORE_SAMPLE))
 
+    @property
+    def score_names_sampled(self) -> bool:
+        """True when the score names come from a sample, not from every picture."""
+        return sum(n for *_, n in self.pictures) > 2 * SCORE_SAMPLE
+
     def counts(self) -> dict[str, int]:
         """Pictures of each status in the whole gallery."""
         counts = {status: 0 for status in STATUSES}
@@ -178,6 +183,7 @@ class ReviewView:
     categories: list[tuple[str, str]]
     flags: list[str]
     score_names: list[str]
+    score_names_sampled: bool = False  # the form says so
 
     @classmethod
     def of(cls, gallery: Gallery, chosen: ReviewFilter, census: Census) -> ReviewView:
@@ -197,7 +203,8 @@ class ReviewView:
             group[3].append(record)
         total = sum(pairs.values())
         return cls(list(groups.values()), total, total > start + PER_PAGE, census.counts(),
-                   census.categories, census.flags, census.score_names)
+                   census.categories, census.flags, census.score_names,
+                   census.score_names_sampled)
 
 
 def _name_blocks(pairs: dict[tuple[str, str], int]) -> list[tuple[list[str], int]]:

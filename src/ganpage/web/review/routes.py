@@ -22,7 +22,7 @@ from ganpage.gallery import FORMATS
 from ganpage.web.conventions import NO_STORE, is_image_id
 from ganpage.web.review.auth import CSRF_HEADER, ReviewAuth
 from ganpage.web.review.decisions import card_json, checked_decision, checked_ids
-from ganpage.web.review.filters import NO_FLAG, ReviewFilter, numeric_scores
+from ganpage.web.review.filters import NO_FLAG, SCORE_SAMPLE, ReviewFilter, numeric_scores
 from ganpage.web.routing import GET
 
 MAX_BODY_BYTES = 64 * 1024
@@ -127,7 +127,7 @@ async def review(request: Request) -> Response:
     chosen = ReviewFilter.from_query(request.query_params)
     view = await run_in_threadpool(request.app.state.review.view, chosen)
     return page(request, "review.html", view=view, chosen=chosen, csrf=csrf,
-                scores=numeric_scores, no_flag=NO_FLAG)
+                scores=numeric_scores, no_flag=NO_FLAG, sample=SCORE_SAMPLE)
 
 
 async def picture(request: Request) -> Response:
