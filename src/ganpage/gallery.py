@@ -19,6 +19,12 @@ category of every picture added, removed or changed in what a page shows or whet
 shown (any column but ``scores`` and ``flags``); ``Gallery.changes_since(seq)`` reads them, so
 a running server applies a decision without reading the whole index. The log keeps at least
 the last ``CHANGES_KEPT`` entries; a reader further behind reads the index afresh.
+
+Listings (schema 4): the review page reads one page of pictures at a time, ``Selection``
+saying which (category, status, flag or none, a numeric score's range), through
+``selected_counts`` and ``selected_records``; ``count_by_category_status_and_flags`` counts the
+whole gallery in one walk of an index. Scores are read in SQL (JSON1) as ``numeric_scores``
+reads them.
 """
 
 from __future__ import annotations
