@@ -353,3 +353,38 @@ def test_merge_refuses_damaged_curation_fields(tmp_path, changes, message):
         with Gallery.open(tmp_path / "merged", create=True) as merged, \
                 pytest.raises(GalleryError, match=message):
             merged.merge_from(evil)
+
+
+# -- schema 4: the review's listings ------------------------------------------------------------
+
+def query_plan(gallery: Gallery, sql: str, params: list) -> str:
+    return " | ".join(row[3] for row in gallery.db.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+
+def test_the_listings_walk_indexes_instead_of_reading_or_sorting_every_picture(tmp_path,
+                                                                             monkeypatch):
+    from ganpage.gallery import Selection
+
+    asked: list[tuple[str, list]] = []
+    with Gallery.open(tmp_path / "g", create=True) as gallery:
+        gallery.add((record(seed=seed), b"%d" % seed) for seed in range(5))
+        gallery.save_scores([(record(seed=1).id, {"q": {"a": 0.5}}, ["blank"])])
+        assert sorted(row[3:] for row in gallery.count_by_category_status_and_flags()) == [
+            ('["blank"]', 1), ("[]", 4)]
+        plan = query_plan(gallery, "SELECT category, category_name, status, flags, COUNT(*) "
+                          "FROM images GROUP BY category, category_name, status, flags", [])
+        assert "COVERING INDEX images_for_review_counts" in plan and "TEMP" not in plan
+        original = gallery.db
+
+        class Recording:  # the statement selected_records runs, to explain it
+            def execute(self, sql, params=()):
+                asked.append((sql, list(params)))
+                return original.execute(sql, params)
+
+        monkeypatch.setattr(gallery, "db", Recording())
+        page = gallery.selected_records(Selection(status="pending"), ["Hamster"], 1, 2)
+        scored = gallery.selected_records(Selection(score="q.a"), ["Hamster"], 0, 9)
+        monkeypatch.setattr(gallery, "db", original)
+        assert len(page) == 2 and [r.seed for r in scored] == [1]
+        plan = query_plan(gallery, *asked[0])
+        assert "INDEX images_by_name_and_age (category_name=?)" in plan and "TEMP" not in plan
