@@ -577,6 +577,12 @@ class Gallery:
             [*category_names, *params, *order_params, limit, offset])
         return [ImageRecord.from_row(row) for row in rows]
 
+    def oldest_in_category(self, category: str) -> tuple[str, str]:
+        """(created_at, id) of the category's oldest picture; ("", "") if it has none."""
+        row = self.db.execute("SELECT created_at, id FROM images WHERE category = ? "
+                              "ORDER BY created_at, id LIMIT 1", (category,)).fetchone()
+        return (row[0], row[1]) if row else ("", "")
+
     def newest_category_name(self, category: str) -> str | None:
         """The display name of the category's newest picture (names can differ between
         models)."""

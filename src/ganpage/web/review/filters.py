@@ -118,7 +118,7 @@ class Census:
         chosen = {slug: next(iter(found)) if len(found) == 1
                   else gallery.newest_category_name(slug) or min(found)
                   for slug, found in names.items()}
-        return cls(pictures, sorted(chosen.items(), key=lambda item: item[1].lower()),
+        return cls(pictures, _by_name(gallery, chosen),
                    sorted({f for flags in parsed.values() for f in flags}),
                    gallery.score_names(SCORE_SAMPLE))
 
@@ -164,6 +164,17 @@ class Census:
         return replace(self, scored={}, pictures=[(slug, name, status, list(flags), n) for
                                                   (slug, name, status, flags), n
                                                   in counts.items() if n])
+
+
+def _by_name(gallery: Gallery, names: dict[str, str]) -> list[tuple[str, str]]:
+    """(slug, name) by name, case-insensitive; slugs whose names differ only in case by their
+    oldest picture (in a gallery made by one model, none do)."""
+    lowered: dict[str, int] = {}
+    for name in names.values():
+        lowered[name.lower()] = lowered.get(name.lower(), 0) + 1
+    return sorted(names.items(), key=lambda item: (
+        item[1].lower(), gallery.oldest_in_category(item[0]) if lowered[item[1].lower()] > 1
+        else ("", "")))
 
 
 def _flag_list(text: str) -> list[str]:
