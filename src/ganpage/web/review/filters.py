@@ -95,9 +95,10 @@ def _number(name: str, raw: str) -> float:
 @dataclass(frozen=True)
 class Census:
     """What the whole gallery holds, as the review's form shows it: pictures per (category,
-    category name, status), the categories by name, every flag, and the score names of a
-    sample of ``SCORE_SAMPLE`` oldest and newest pictures (the whole gallery's when smaller).
-    Read from indexes, not from every picture; ``ReviewDesk`` reads it again after a change."""
+    category name, status, flags), the categories by name, every flag, and the score names of
+    a sample of ``SCORE_SAMPLE`` oldest and newest pictures (the whole gallery's when smaller);
+    and the counts of the last ``SCORED_KEPT`` score filters. Read from indexes, not from every
+    picture; ``ReviewDesk`` reads it again after another connection's change."""
 
     pictures: list[tuple[str, str, str, list[str], int]]  # (slug, name, status, flags, n)
     categories: list[tuple[str, str]]  # (slug, name), by name
