@@ -363,7 +363,7 @@ def query_plan(gallery: Gallery, sql: str, params: list) -> str:
 
 def test_the_listings_walk_indexes_instead_of_reading_or_sorting_every_picture(tmp_path,
                                                                              monkeypatch):
-    from ganpage.gallery import Selection
+    from ganpage.listings import Selection
 
     asked: list[tuple[str, list]] = []
     with Gallery.open(tmp_path / "g", create=True) as gallery:

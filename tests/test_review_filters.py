@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ganpage.gallery import STATUSES, Gallery, ImageRecord, Selection, numeric_scores
+from ganpage.gallery import STATUSES, Gallery, ImageRecord, numeric_scores
+from ganpage.listings import Selection
 from ganpage.web.review import filters
 from ganpage.web.review.decisions import ReviewDesk
 from ganpage.web.review.filters import NO_FLAG, Census, ReviewFilter, ReviewView

@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 
-from ganpage.gallery import STATUSES, Gallery, ImageRecord, Selection, numeric_scores
+from ganpage.gallery import STATUSES, Gallery, ImageRecord, numeric_scores
+from ganpage.listings import Selection
 from ganpage.web.conventions import SLUG
 
 __all__ = ["NO_FLAG", "PER_PAGE", "Census", "ReviewFilter", "ReviewView", "numeric_scores"]
