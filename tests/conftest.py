@@ -15,6 +15,7 @@ import pytest
 from ganpage.gallery import Gallery
 from ganpage.generate import TruncationRange, choose_categories, generate, plan
 from ganpage.models import load_generator
+from helpers.biggan import tiny_biggan
 from helpers.models import make_tiny_model
 from helpers.servers import free_port, wait_for_http
 
@@ -28,6 +29,15 @@ def private_ganpage_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GANPAGE_CACHE", str(cache))
         yield cache
+
+
+@pytest.fixture(scope="session")
+def tiny_biggan_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BigGAN-deep model folder (helpers.biggan), made once a session (shared: do not
+    modify). Its ONNX export is the slowest of the test models' (~20 s on a quiet machine:
+    the exporter's cost grows with the graph, not the weights), so tests that need it ask
+    cached_export, which makes it once in the session's cache."""
+    return tiny_biggan(tmp_path_factory.mktemp("tiny-biggan") / "model")
 
 
 @pytest.fixture

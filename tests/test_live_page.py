@@ -503,18 +503,19 @@ def test_serve_live_draws_with_threads_under_its_headers(page, live_server):
 @pytest.mark.slow
 @in_chromium
 @pytest.mark.parametrize("truncation", ["0.555", "0.7", "1"])
-def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_server, truncation):
-    """BigGAN-deep's float64 truncation input runs in onnxruntime-web as in PyTorch."""
+def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_server, truncation,
+                                                   tiny_biggan_model):
+    """BigGAN-deep's float64 truncation input runs in onnxruntime-web as in PyTorch (the
+    session's tiny BigGAN-deep: its ONNX export is made once, see conftest)."""
     from ganpage.models import load_generator
-    from helpers.biggan import tiny_biggan
 
     folder = live_site / "biggan"
     if not (folder / PAGE).exists():
-        write_live_page(tiny_biggan(live_site / "biggan-model"), folder)
+        write_live_page(tiny_biggan_model, folder)
     page.goto(static_server.replace("/mysite/", "/biggan/") +
               f"?category=ferret&seed=3&truncation={truncation}")
     pixels = drawn(page)
-    generator = load_generator(live_site / "biggan-model", dtype="float32")
+    generator = load_generator(tiny_biggan_model, dtype="float32")
     assert np.abs(pixels.astype(int) - pytorch_picture(generator, page.url)).mean() <= 2
     assert pixels.std() > 5 and page.failures == []
 
