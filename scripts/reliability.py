@@ -63,9 +63,9 @@ class Form:
     overload_channels: int = 0  # the overload check's model: 0 emoji64, else a throwaway one
 
 
-# The short form overloads a throwaway model 64 channels wide (overload_model): on 2 shared
-# cores one client cannot send three times emoji64's 150-250 pictures/s, but can three times
-# its 20-40.
+# The short form overloads a throwaway 64 px model 40 channels wide (overload_model): on 2
+# shared cores one client could not send three times emoji64's ~200 pictures/s (384 of 608
+# requests/s through nginx at load 4), but sends three times its ~50.
 SHORT = Form(seconds=1, connections=(16,), slow_clients=200, fuzz_examples=10,
              overload_channels=40)
 LONG = Form(seconds=10, connections=(16, 256, 1024), slow_clients=1100, fuzz_examples=200)
