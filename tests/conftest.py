@@ -9,14 +9,17 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from ganpage.gallery import Gallery
 from ganpage.generate import TruncationRange, choose_categories, generate, plan
 from ganpage.models import load_generator
+from helpers.biggan import tiny_biggan
 from helpers.models import make_tiny_model
 from helpers.servers import free_port, wait_for_http
+from helpers.training import colour_dataset
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,6 +31,29 @@ def private_ganpage_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GANPAGE_CACHE", str(cache))
         yield cache
+
+
+@pytest.fixture(scope="session")
+def tiny_biggan_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BigGAN-deep model folder (helpers.biggan), made once a session (shared: do not
+    modify). Its ONNX export is the slowest of the test models' (~20 s on a quiet machine:
+    the exporter's cost grows with the graph, not the weights), so tests that need it ask
+    cached_export, which makes it once in the session's cache."""
+    return tiny_biggan(tmp_path_factory.mktemp("tiny-biggan") / "model")
+
+
+@pytest.fixture(scope="session")
+def colour_classifier_run(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """A classifier that tells red, green and blue pictures apart, trained once a session (80
+    epochs, ~10 s): ``data`` (helpers.training.colour_dataset), ``folder`` (the classifier) and
+    ``metrics`` (what train_classifier returned). Shared: do not modify."""
+    from ganpage.classifiers.trained import train_classifier
+
+    root = tmp_path_factory.mktemp("colours")
+    data = colour_dataset(root / "data")
+    metrics = train_classifier(data, root / "cls", epochs=80, batch_size=8, channels=8,
+                               show_progress=False)
+    return SimpleNamespace(data=data, folder=root / "cls", metrics=metrics)
 
 
 @pytest.fixture

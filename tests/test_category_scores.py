@@ -16,25 +16,22 @@ from ganpage.category_scores import (
     score_categories,
     write_category_scores,
 )
-from ganpage.classifiers.trained import load_classifier, train_classifier
+from ganpage.classifiers.trained import load_classifier
 from ganpage.errors import GanpageError
 from ganpage.generate import choose_categories
 from ganpage.models import load_generator
 from ganpage.models.generator import Generator
 from ganpage.models.loading import CATEGORY_SCORES, ModelLoadError
 from helpers.models import make_tiny_model
-from helpers.training import colour_dataset
 
 COLOURS = ["Blue", "Green", "Red"]  # the data set's order: sorted by name
 
 
-@pytest.fixture(scope="module")
-def colour_classifier(tmp_path_factory):
-    """A classifier that tells red, green and blue pictures apart (held-out accuracy 1)."""
-    root = tmp_path_factory.mktemp("colours")
-    train_classifier(colour_dataset(root / "data"), root / "cls", epochs=80, batch_size=8,
-                     channels=8, show_progress=False)
-    return root / "cls"
+@pytest.fixture
+def colour_classifier(colour_classifier_run):
+    """A classifier that tells red, green and blue pictures apart (held-out accuracy 1), the
+    session's (conftest)."""
+    return colour_classifier_run.folder
 
 
 class PaintNet(nn.Module):

@@ -73,21 +73,25 @@ def test_smoke_rehearsal_runs_every_stage_and_continue_carries_on(tmp_path):
 def unpack_for_release(out: Path, data: Path, tmp_path: Path, images_seen: int) -> None:
     """What comes back from the GPU becomes a run folder here that exports and draws (the
     path to scripts/release_model.py) and that `ganpage train --resume` takes."""
+    from typer.testing import CliRunner
+
+    from ganpage.cli import app
+    from ganpage.run_pack import PackError
+
+    # `ganpage run unpack` in this process (a torch start-up less each); its one-line errors
+    # as a process are tests/test_cli.py's
     run = tmp_path / "runs" / "v2"
-    unpacked = subprocess.run([sys.executable, "-m", "ganpage", "run", "unpack", str(out),
-                               "--data", str(data), "--out", str(run)],
-                              capture_output=True, text=True, timeout=120)
-    assert unpacked.returncode == 0, unpacked.stderr
+    unpack = ["run", "unpack", str(out), "--data", str(data), "--out", str(run)]
+    unpacked = CliRunner().invoke(app, unpack)
+    assert unpacked.exit_code == 0, unpacked.output
     payload = load_checkpoint(latest_checkpoint(run))
     assert payload["images_seen"] == images_seen
     ema = load_file(str(out / "ema.safetensors"))
     assert all(torch.equal(payload["G_ema"][k], v.float()) for k, v in ema.items())
     generator = load_generator(export_run(run, tmp_path / "model", "emoji64-v2"))
     assert len(generator.sample([0, 1], [0, 1], 0.7)) == 2
-    again = subprocess.run([sys.executable, "-m", "ganpage", "run", "unpack", str(out),
-                            "--data", str(data), "--out", str(run)],
-                           capture_output=True, text=True, timeout=120)
-    assert again.returncode == 2 and again.stderr.count("\n") == 1  # one line: it is taken
+    again = CliRunner().invoke(app, unpack)
+    assert isinstance(again.exception, PackError) and "already holds" in str(again.exception)
     resumed = subprocess.run([sys.executable, "-m", "ganpage", "train", "--resume", str(run),
                               "--kimg", str(images_seen / 1000 + 0.05), "--threads", "1"],
                              capture_output=True, text=True, timeout=240)

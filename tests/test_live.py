@@ -481,16 +481,22 @@ def test_nothing_to_serve_is_one_line():
         create_app(None, SiteConfig())
 
 
-def exporting_into(cache: Path, timeout: float) -> list[Path]:
-    """The ONNX exports, finished or under way, that appear in ``cache`` within ``timeout`` s."""
+def exporting_into(cache: Path, timeout: float, before: set[Path]) -> list[Path]:
+    """The ONNX exports, finished or under way, that appear in ``cache`` within ``timeout`` s
+    beside those ``before`` (the session's cache holds other tests' exports too)."""
     deadline = time.monotonic() + timeout
-    while not (found := sorted(cache.glob("onnx/*"))) and time.monotonic() < deadline:
+    while not (found := sorted(set(cache.glob("onnx/*")) - before)) \
+            and time.monotonic() < deadline:
         time.sleep(0.1)
     return found
 
 
 @pytest.mark.slow
-def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
+def test_serve_live_without_a_gallery_as_a_real_server(reap, tmp_path):
+    # a model of its own (seed 7), whose export no other test has put in the session's cache
+    model = make_tiny_model(tmp_path / "model", seed=7)
+    cache = Path(os.environ.get("GANPAGE_CACHE", "/nonexistent"))
+    before = set(cache.glob("onnx/*"))
     port = free_port()
     process = reap(subprocess.Popen(
         [sys.executable, "-m", "ganpage", "serve", "--live", str(model), "--port", str(port),
@@ -503,13 +509,13 @@ def test_serve_live_without_a_gallery_as_a_real_server(model, reap):
         image = httpx.get(base + links_of(page.text)[0], timeout=30)
         ready = httpx.get(base + "/readyz").json()
         # /live's export, made in the background, goes to the test session's cache (conftest)
-        exports = exporting_into(Path(os.environ.get("GANPAGE_CACHE", "/nonexistent")), 60)
+        exports = exporting_into(cache, 60, before)
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
     assert page.status_code == 200 and image.status_code == 200
     assert ready["gallery"] is False and ready["model_loaded"] is True
-    assert ready["live_model"] == "tiny-0" and str(model) not in json.dumps(ready)
+    assert ready["live_model"] == "tiny-7" and str(model) not in json.dumps(ready)
     assert "serving live pictures of" in output
     assert len(exports) == 1
 

@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from html import unescape
 from pathlib import Path
 from types import SimpleNamespace
@@ -98,16 +97,9 @@ def test_recipe_js_agrees_with_recipe_py_on_tricky_queries(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def onnx_cache(tmp_path_factory):
-    """One ONNX cache for the module, so emoji64 is exported once."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GANPAGE_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
-@pytest.fixture(scope="module")
-def live_site(tmp_path_factory, onnx_cache) -> Path:
-    """emoji64's live page written into ``<root>/mysite/`` (a sub-path, as on GitHub Pages)."""
+def live_site(tmp_path_factory) -> Path:
+    """emoji64's live page written into ``<root>/mysite/`` (a sub-path, as on GitHub Pages);
+    its ONNX export lands in the session's cache (conftest), where other modules find it."""
     root = tmp_path_factory.mktemp("site")
     write_live_page("emoji64", root / "mysite", home="index.html")
     return root
@@ -136,7 +128,7 @@ def test_a_second_write_changes_nothing(live_site):
 
 
 @pytest.mark.slow
-def test_serve_live_routes(tiny_model, onnx_cache):
+def test_serve_live_routes(tiny_model):
     from fastapi.testclient import TestClient
 
     from ganpage.web.app import SiteConfig, create_app
@@ -455,23 +447,26 @@ def test_after_a_bad_permalink_the_buttons_draw(page, static_server, emoji64):
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """`ganpage serve --live emoji64` (no gallery) as a real server process, with an empty ONNX
-    cache of its own: (base URL, cache folder)."""
+    """`ganpage serve --live` of a tiny model (no gallery) as a real server process, with an
+    empty ONNX cache of its own: (base URL, cache folder, the model folder). Tiny, so that its
+    load and its background export take seconds, not emoji64's tens of seconds."""
     import os
 
+    from helpers.models import make_tiny_model
     from helpers.servers import free_port, wait_for_http
 
     port = free_port()
-    cache = tmp_path_factory.mktemp("server-cache")
-    process = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", "--live", "emoji64",
+    root = tmp_path_factory.mktemp("server")
+    model = make_tiny_model(root / "model")
+    process = subprocess.Popen([sys.executable, "-m", "ganpage", "serve", "--live", str(model),
                                 "--port", str(port)],
-                               env={**os.environ, "GANPAGE_CACHE": str(cache)},
+                               env={**os.environ, "GANPAGE_CACHE": str(root / "cache")},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(base + "/healthz", process, timeout=120)  # it checks the model first
-        yield base, cache
+        yield base, root / "cache", model
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # the server and its background export
         try:
@@ -483,20 +478,23 @@ def live_server(tmp_path_factory):
 
 @pytest.mark.slow
 @in_chromium
-def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoji64):
+def test_serve_live_draws_with_threads_under_its_headers(page, live_server):
     """The server exports the ONNX in the background before anyone asks; its own CSP header
     lets WebAssembly compile; COOP/COEP give it threads."""
-    base, cache = live_server
-    deadline = time.monotonic() + 180
-    while not list(cache.glob("onnx/*/manifest.json")) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert list(cache.glob("onnx/*/manifest.json")), "no ONNX export in the server's cache"
+    from ganpage.models import load_generator
+    from helpers.servers import wait_until
+
+    base, cache, model = live_server
+    wait_until(lambda: list(cache.glob("onnx/*/manifest.json")), 180,
+               "no ONNX export in the server's cache")
     # half the cores: 4 threads on an 8-core machine (this one has 2, which would get 1)
     page.add_init_script("Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', "
                          "{ get: () => 8 })")
     page.goto(base + "/live?category=hamster&seed=42&truncation=0.6")
     pixels = drawn(page)
-    assert np.abs(pixels.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
+    generator = load_generator(model, dtype="float32")
+    assert pixels.std() > 5  # not blank
+    assert np.abs(pixels.astype(int) - pytorch_picture(generator, page.url)).mean() <= 2
     assert page.evaluate("crossOriginIsolated") and "4 threads;" in page.locator(
         "#status").text_content()
     assert page.failures == []
@@ -505,18 +503,19 @@ def test_serve_live_draws_with_threads_under_its_headers(page, live_server, emoj
 @pytest.mark.slow
 @in_chromium
 @pytest.mark.parametrize("truncation", ["0.555", "0.7", "1"])
-def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_server, truncation):
-    """BigGAN-deep's float64 truncation input runs in onnxruntime-web as in PyTorch."""
+def test_biggan_takes_its_truncation_in_the_browser(page, live_site, static_server, truncation,
+                                                   tiny_biggan_model):
+    """BigGAN-deep's float64 truncation input runs in onnxruntime-web as in PyTorch (the
+    session's tiny BigGAN-deep: its ONNX export is made once, see conftest)."""
     from ganpage.models import load_generator
-    from helpers.biggan import tiny_biggan
 
     folder = live_site / "biggan"
     if not (folder / PAGE).exists():
-        write_live_page(tiny_biggan(live_site / "biggan-model"), folder)
+        write_live_page(tiny_biggan_model, folder)
     page.goto(static_server.replace("/mysite/", "/biggan/") +
               f"?category=ferret&seed=3&truncation={truncation}")
     pixels = drawn(page)
-    generator = load_generator(live_site / "biggan-model", dtype="float32")
+    generator = load_generator(tiny_biggan_model, dtype="float32")
     assert np.abs(pixels.astype(int) - pytorch_picture(generator, page.url)).mean() <= 2
     assert pixels.std() > 5 and page.failures == []
 

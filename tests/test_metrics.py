@@ -86,12 +86,10 @@ def test_held_out_split_takes_one_per_class_with_three_or_more():
     assert len(held) == 2 and {labels[i] for i in held} == {0, 2}
 
 
-def test_classifier_learns_and_evaluates_a_generator(tmp_path):
-    data = colour_dataset(tmp_path / "colours")
-    metrics = train_classifier(data, tmp_path / "cls", epochs=80, batch_size=8, channels=8,
-                               show_progress=False)
+def test_classifier_learns_and_evaluates_a_generator(tmp_path, colour_classifier_run):
+    data, metrics = colour_classifier_run.data, colour_classifier_run.metrics  # trained once
     assert metrics["held_out_accuracy"] == 1.0 and metrics["held_out_count"] == 3
-    classifier = load_classifier(tmp_path / "cls")
+    classifier = load_classifier(colour_classifier_run.folder)
     training = load_training_set(data).images.transpose(0, 2, 3, 1)
     labels, features = classifier.predict(training)
     assert (labels == load_training_set(data).labels).mean() > 0.9

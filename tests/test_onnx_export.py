@@ -15,18 +15,27 @@ from ganpage.export import export_run
 from ganpage.models import load_generator
 from ganpage.models.generator import to_uint8
 from ganpage.noise import truncated_noise
-from ganpage.onnx_export import GOALS, MANIFEST, OnnxExportError, export_onnx
+from ganpage.onnx_export import (
+    GOALS,
+    MANIFEST,
+    ExportedFile,
+    OnnxExportError,
+    cached_export,
+    export_onnx,
+)
 from ganpage.train import train
 from ganpage.train_config import TrainConfig
-from helpers.biggan import tiny_biggan
 from helpers.models import make_tiny_model
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """model name -> (generator, exported files), each exported once for this module."""
+def exported(tmp_path_factory, tiny_biggan_model):
+    """model name -> (generator, exported files). emoji64 and the tiny BigGAN-deep go through
+    cached_export (which runs export_onnx into the session's cache): the live-page tests and
+    servers use the same exports instead of making their own. The files are the manifest's,
+    as export_onnx wrote them."""
     root = tmp_path_factory.mktemp("onnx")
-    sources = {"tiny": make_tiny_model(root / "tiny"), "biggan": tiny_biggan(root / "biggan"),
+    sources = {"tiny": make_tiny_model(root / "tiny"), "biggan": tiny_biggan_model,
                "emoji64": "emoji64",
                "tiny-style": make_tiny_model(root / "tiny-style", num_styles=4)}
     made = {}
@@ -34,7 +43,14 @@ def exported(tmp_path_factory):
     def export(name):
         if name not in made:
             generator = load_generator(sources[name], dtype="float32")
-            made[name] = generator, export_onnx(generator, root / f"{name}-onnx")
+            if name in ("biggan", "emoji64"):
+                folder = cached_export(sources[name])
+                files = [ExportedFile(folder / f["file"], f["dtype"], f["max_abs_diff"],
+                                      f["bytes"], f["sha256"])
+                         for f in json.loads((folder / MANIFEST).read_text())["files"]]
+            else:
+                files = export_onnx(generator, root / f"{name}-onnx")
+            made[name] = generator, files
         return made[name]
     return export
 
