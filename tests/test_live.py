@@ -22,6 +22,7 @@ import torch
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from ganpage.defaults import DEFAULT_MODEL
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery
 from ganpage.generate import encode
@@ -624,7 +625,8 @@ def test_the_queue_holds_what_the_model_draws_in_queue_seconds_at_its_pace():
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium")
 def test_a_live_only_site_in_chromium(reap):
-    """emoji64 drawn by `ganpage serve --live`: the page shows its picture, the permalink the
+    """The default built-in model drawn by `ganpage serve --live` (its name left out): the page
+    shows its picture, the permalink the
     same picture, and the page needs nothing the CSP refuses (screenshot: docs/live-server.png
     with GANPAGE_SCREENSHOT set)."""
     from playwright.sync_api import sync_playwright
@@ -633,7 +635,7 @@ def test_a_live_only_site_in_chromium(reap):
 
     port = free_port()
     process = reap(subprocess.Popen(
-        [sys.executable, "-m", "ganpage", "serve", "--live", "emoji64", "--port", str(port)],
+        [sys.executable, "-m", "ganpage", "serve", "--live", DEFAULT_MODEL, "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -648,7 +650,8 @@ def test_a_live_only_site_in_chromium(reap):
             image = page.locator("article.picture img")
             image.wait_for()
             page.wait_for_function("() => document.querySelector('article.picture img').complete")
-            assert image.evaluate("img => img.naturalWidth") == 64
+            size = load_generator(DEFAULT_MODEL).image_size
+            assert image.evaluate("img => img.naturalWidth") == size
             first = image.evaluate("img => img.currentSrc")
             page.locator("a[rel=bookmark]").click()
             page.wait_for_load_state()

@@ -1,6 +1,6 @@
 """The live page (web/live_page.py): its files and links, recipe.js against recipe.py, the
-/live routes of `ganpage serve --live`, and headless Chromium drawing emoji64's pictures as
-PyTorch draws them."""
+/live routes of `ganpage serve --live`, and headless Chromium drawing the built-in model's
+pictures as PyTorch draws them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from ganpage.categories import CategorySet
+from ganpage.defaults import DEFAULT_MODEL
 from ganpage.recipe import redirect_query
 from ganpage.web.draw import requested_recipe
 from ganpage.web.live_page import LIVE_CONTENT_SECURITY_POLICY, PAGE, write_live_page
@@ -96,12 +97,20 @@ def test_recipe_js_agrees_with_recipe_py_on_tricky_queries(tmp_path):
     assert 3 <= canonical < accepted - 10  # and both kinds of accepted spelling
 
 
+def builtin_size() -> int:
+    from ganpage.models.loading import resolve_model_dir
+
+    config = json.loads((resolve_model_dir(DEFAULT_MODEL) / "config.json").read_text())
+    return config["config"]["image_size"]
+
+
 @pytest.fixture(scope="module")
 def live_site(tmp_path_factory) -> Path:
-    """emoji64's live page written into ``<root>/mysite/`` (a sub-path, as on GitHub Pages);
-    its ONNX export lands in the session's cache (conftest), where other modules find it."""
+    """The default built-in model's live page written into ``<root>/mysite/`` (a sub-path, as
+    on GitHub Pages); its ONNX export lands in the session's cache (conftest), where other
+    modules find it."""
     root = tmp_path_factory.mktemp("site")
-    write_live_page("emoji64", root / "mysite", home="index.html")
+    write_live_page(DEFAULT_MODEL, root / "mysite", home="index.html")
     return root
 
 
@@ -116,7 +125,7 @@ def test_written_page_links_relatively_and_runs_no_inline_script(live_site):
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html).group(1)
     assert unescape(policy) == LIVE_CONTENT_SECURITY_POLICY
     info = json.loads((site / "live" / "live.json").read_text())
-    assert info["model_id"] == "emoji64" and info["resolution"] == 64
+    assert info["model_id"] == DEFAULT_MODEL and info["resolution"] == builtin_size()
     assert info["classes"][0]["title"].endswith("Not Exist")
     manifest = json.loads((site / "live" / "model" / "manifest.json").read_text())
     assert manifest["files"][0]["bytes"] == (site / "live" / "model" /
@@ -124,7 +133,7 @@ def test_written_page_links_relatively_and_runs_no_inline_script(live_site):
 
 
 def test_a_second_write_changes_nothing(live_site):
-    assert write_live_page("emoji64", live_site / "mysite", home="index.html") == []
+    assert write_live_page(DEFAULT_MODEL, live_site / "mysite", home="index.html") == []
 
 
 @pytest.mark.slow
@@ -210,10 +219,11 @@ def page(browser):
 
 
 @pytest.fixture(scope="module")
-def emoji64():
+def builtin():
+    """The default built-in model, as the live page draws it (float32)."""
     from ganpage.models import load_generator
 
-    return load_generator("emoji64", dtype="float32")
+    return load_generator(DEFAULT_MODEL, dtype="float32")
 
 
 def drawn(page, previous_url: str = "") -> np.ndarray:
@@ -239,12 +249,12 @@ def pytorch_picture(generator, url: str) -> np.ndarray:
 
 @pytest.mark.slow
 @in_chromium
-def test_permalink_draws_the_picture_pytorch_draws(page, static_server, emoji64, tmp_path):
+def test_permalink_draws_the_picture_pytorch_draws(page, static_server, builtin, tmp_path):
     import os
 
     page.goto(static_server + "?category=hamster&seed=42&truncation=0.6")
     pixels = drawn(page)
-    expected = pytorch_picture(emoji64, page.url)
+    expected = pytorch_picture(builtin, page.url)
     assert pixels.std() > 10  # not blank
     assert np.abs(pixels.astype(int) - expected).mean() <= 2, "mean abs diff over 2 levels"
     assert page.url.endswith("?category=hamster&seed=42&truncation=0.6000")  # canonical
@@ -291,7 +301,7 @@ def webgpu_browser(playwright):
 def webgpu_page(webgpu_browser, static_server):
     context = webgpu_browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(180_000)  # SwiftShader draws emoji64 in seconds, not milliseconds
+    page.set_default_timeout(180_000)  # SwiftShader draws in seconds, not milliseconds
     page.failures = []
     page.on("response", lambda r: r.status >= 400 and page.failures.append(f"{r.status} {r.url}"))
     page.on("pageerror", lambda error: page.failures.append(str(error)))
@@ -323,7 +333,7 @@ def test_a_software_gpu_is_offered_but_webassembly_is_chosen(webgpu_page, static
     page = webgpu_page
     fetched = []
     page.on("request", lambda request: fetched.append(request.url))
-    page.goto(static_server + "?category=bagel&seed=5")
+    page.goto(static_server + "?category=doughnut&seed=5")
     drawn(page)
     assert page.locator("#picture").get_attribute("data-backend") == "wasm"
     assert backend_options(page)["webgpu"] == "WebGPU (software)"
@@ -338,12 +348,12 @@ def test_a_site_without_the_webgpu_build_runs_webassembly_on_a_gpu(webgpu_page, 
     """`build-site --no-webgpu`: a browser with a GPU is not sent for a runtime not there."""
     folder = live_site / "no-webgpu"
     if not (folder / PAGE).exists():
-        write_live_page("emoji64", folder, runtimes=("wasm",))
+        write_live_page(DEFAULT_MODEL, folder, runtimes=("wasm",))
     page = webgpu_page
     fetched = []
     page.on("request", lambda request: fetched.append(request.url))
     page.add_init_script(HARDWARE_ADAPTER)
-    page.goto(static_server.replace("/mysite/", "/no-webgpu/") + "?category=bagel&seed=5")
+    page.goto(static_server.replace("/mysite/", "/no-webgpu/") + "?category=doughnut&seed=5")
     drawn(page)
     assert page.locator("#picture").get_attribute("data-backend") == "wasm"
     assert backend_options(page)["webgpu"] == "WebGPU (not on this site) [off]"
@@ -354,14 +364,14 @@ def test_a_site_without_the_webgpu_build_runs_webassembly_on_a_gpu(webgpu_page, 
 @pytest.mark.slow
 @in_chromium
 def test_webgpu_draws_the_picture_pytorch_draws_and_the_choice_is_kept(webgpu_page,
-                                                                       static_server, emoji64):
+                                                                       static_server, builtin):
     """On a GPU's adapter "auto" runs WebGPU; its picture is PyTorch's, as WebAssembly's is;
     the visitor's choice of runtime outlasts a reload."""
     page = webgpu_page
     page.add_init_script(HARDWARE_ADAPTER)
     page.goto(static_server + "?category=hamster&seed=42&truncation=0.6")
     on_gpu = drawn(page)
-    expected = pytorch_picture(emoji64, page.url)
+    expected = pytorch_picture(builtin, page.url)
     assert page.locator("#picture").get_attribute("data-backend") == "webgpu"
     assert "(WebGPU, WebAssembly, 1 thread for the rest;" in page.locator("#status").text_content()
     assert on_gpu.std() > 10 and np.abs(on_gpu.astype(int) - expected).mean() <= 2
@@ -378,7 +388,7 @@ def test_webgpu_draws_the_picture_pytorch_draws_and_the_choice_is_kept(webgpu_pa
 
 @pytest.mark.slow
 @in_chromium
-def test_seeds_differ_and_a_permalink_redraws_its_picture(page, static_server, emoji64):
+def test_seeds_differ_and_a_permalink_redraws_its_picture(page, static_server, builtin):
     page.goto(static_server)
     first, first_url = drawn(page), page.url
     page.click("#another")
@@ -387,19 +397,19 @@ def test_seeds_differ_and_a_permalink_redraws_its_picture(page, static_server, e
     assert np.abs(second.astype(int) - first).mean() > 5
     page.goto(first_url)
     assert np.array_equal(drawn(page), first)
-    assert np.abs(first.astype(int) - pytorch_picture(emoji64, first_url)).mean() <= 2
+    assert np.abs(first.astype(int) - pytorch_picture(builtin, first_url)).mean() <= 2
     assert page.failures == []
 
 
 @pytest.mark.slow
 @in_chromium
-def test_chosen_category_and_morph(page, static_server, emoji64):
-    page.goto(static_server + "?category=bagel&seed=1")
+def test_chosen_category_and_morph(page, static_server, builtin):
+    page.goto(static_server + "?category=doughnut&seed=1")
     drawn(page)
     page.select_option("#category", "hamster")
-    bagel_url = page.url
+    doughnut_url = page.url
     page.click("#another")
-    drawn(page, bagel_url)
+    drawn(page, doughnut_url)
     hamster_url = page.url
     assert recipe_of(hamster_url)[0] == "hamster"
     page.click("#morph")
@@ -407,7 +417,7 @@ def test_chosen_category_and_morph(page, static_server, emoji64):
     after = drawn(page, hamster_url)
     slug, seed, _ = recipe_of(page.url)
     assert slug == "hamster" and seed != recipe_of(hamster_url)[1]
-    assert np.abs(after.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
+    assert np.abs(after.astype(int) - pytorch_picture(builtin, page.url)).mean() <= 2
 
 
 @pytest.mark.slow
@@ -426,7 +436,7 @@ def test_a_bad_permalink_shows_an_error_not_a_picture(page, static_server, query
 
 @pytest.mark.slow
 @in_chromium
-def test_after_a_bad_permalink_the_buttons_draw(page, static_server, emoji64):
+def test_after_a_bad_permalink_the_buttons_draw(page, static_server, builtin):
     """A wrong slug says so, then the page still works (its buttons stayed disabled): Draw
     another draws the chosen category, the error goes, and Morph has a picture to start from."""
     page.goto(f"{static_server}?category=no-such-thing&seed=1")
@@ -440,7 +450,7 @@ def test_after_a_bad_permalink_the_buttons_draw(page, static_server, emoji64):
     pixels = drawn(page, wrong_url)
     assert recipe_of(page.url)[0] == "hamster"
     assert page.locator("#picture").is_visible() and page.locator("#problem").is_hidden()
-    assert np.abs(pixels.astype(int) - pytorch_picture(emoji64, page.url)).mean() <= 2
+    assert np.abs(pixels.astype(int) - pytorch_picture(builtin, page.url)).mean() <= 2
     assert page.locator("#morph").is_enabled() and page.locator("#backend").is_enabled()
     assert page.failures == []
 
