@@ -283,6 +283,26 @@ def test_a_rebuild_with_other_options_or_after_a_killed_build_is_a_full_one(gall
     assert build(gallery, site, site_name="Another").incremental
 
 
+def test_with_an_image_base_url_pages_link_pictures_there_and_none_are_copied(gallery,
+                                                                             tmp_path):
+    site, cdn = tmp_path / "site", "https://pictures.example.org/gallery"
+    report = build(gallery, site, public_url=PUBLIC, image_base_url=cdn + "/")
+    assert report.pictures == 12 and not (site / "images").exists()
+    with Gallery.open(gallery) as opened:
+        record = opened.records(["approved"])[0]
+    html = Tags((site / "p" / f"{record.id}.html").read_text())
+    assert f"{cdn}/{record.relative_path}" in html.urls()
+    assert ("og:image", f"{cdn}/{record.relative_path}") in [
+        (a.get("property"), a.get("content")) for _, a in html.tags]
+    policy = next(a["content"] for _, a in html.tags
+                  if a.get("http-equiv") == "Content-Security-Policy")
+    assert "img-src 'self' https://pictures.example.org;" in policy
+    category = Tags((site / "c" / f"{record.category}.html").read_text()).urls()
+    assert f"{cdn}/{record.relative_path}" in category
+    again = build(gallery, site, public_url=PUBLIC)  # pictures back in the site: a full build
+    assert not again.incremental and (site / "images" / record.relative_path).is_file()
+
+
 def test_a_damaged_picture_is_left_out_and_counted(gallery, tmp_path):
     with Gallery.open(gallery) as opened:
         damaged = opened.records(["approved"])[3]
@@ -308,9 +328,13 @@ def test_the_command_reports_written_unchanged_and_removed(gallery, tmp_path):
     runner = CliRunner()
     first = runner.invoke(app, ["build-site", str(gallery), str(site)])
     assert first.exit_code == 0, first.output
-    assert "12 pictures in 3 categories" in first.output and "0 unchanged" in first.output
+    assert "12 pictures in 3 categories; full build" in first.output
+    assert "0 unchanged" in first.output
     second = runner.invoke(app, ["build-site", str(gallery), str(site)])
     assert "0 written" in second.output and "0 removed" in second.output
+    assert "changes since the last build" in second.output
+    third = runner.invoke(app, ["build-site", str(gallery), str(site), "--full"])
+    assert "full build" in third.output and "0 written" in third.output
     pending = runner.invoke(app, ["build-site", str(gallery), str(tmp_path / "other"),
                                   "--show", "pending"])
     assert pending.exit_code != 0 and "no pending picture" in str(pending.exception)

@@ -22,26 +22,30 @@ HOSTS = (
     HostLimits("GitHub Pages", site_bytes=2**30),
     HostLimits("GitLab Pages", files=200_000, site_bytes=2**30),
 )
-FEWER_FILES = ("split the gallery into several sites (`--show` a part of it), or serve it with "
-               "`ganpage serve` or nginx (deploy/nginx/ganpage-site.conf)")
-SMALLER_SITE = ("most of it is pictures: host them elsewhere (object storage or a CDN) or "
-                "serve the site with nginx (deploy/nginx/ganpage-site.conf)")
+PICTURES_ELSEWHERE = ("build with --image-base-url URL and copy the gallery's picture folders "
+                      "there (object storage or a CDN; the site keeps only its pages), or ")
+OTHER_HOSTS = "serve it with `ganpage serve` or nginx (deploy/nginx/ganpage-site.conf)"
 
 
-def host_notes(files: int, size: int, large: list[tuple[str, int]]) -> list[str]:
-    """One note per host whose limit a site of ``files`` files and ``size`` bytes passes
-    (``large``: its files over 25 MiB, path and size), each with the fix."""
+def host_notes(files: int, size: int, large: list[tuple[str, int]],
+               pictures_inside: bool = True) -> list[str]:
+    """One note per host whose limits a site of ``files`` files and ``size`` bytes passes
+    (``large``: its files over 25 MiB, path and size), each with the fix; ``pictures_inside``:
+    the pictures are files of the site (not served from elsewhere)."""
     notes = []
     for path, bytes_ in large:
         fix = (" (build with --no-webgpu to leave the WebGPU runtime out)"
                if "asyncify" in path else "")
         notes.append(f"{path} is {bytes_ / MIB:.1f} MiB, more than Cloudflare Pages takes "
                      f"(25 MiB a file){fix}; GitHub Pages, Netlify and nginx serve it")
+    fix = (PICTURES_ELSEWHERE if pictures_inside else "") + OTHER_HOSTS
     for host in HOSTS:
+        passed = []
         if host.files is not None and files > host.files:
-            notes.append(f"the site has {files:,} files, more than {host.name} takes "
-                         f"({host.files:,}); {FEWER_FILES}")
+            passed.append(f"{host.files:,} files")
         if host.site_bytes is not None and size > host.site_bytes:
-            notes.append(f"the site is {size / 2**30:.1f} GiB, more than {host.name} takes "
-                         f"({host.site_bytes / 2**30:.0f} GiB); {SMALLER_SITE}")
+            passed.append(f"{host.site_bytes / 2**30:.0f} GiB")
+        if passed:
+            notes.append(f"the site ({files:,} files, {size / 2**30:.2f} GiB) is more than "
+                         f"{host.name} takes ({' and '.join(passed)}); {fix}")
     return notes

@@ -61,20 +61,21 @@ def page_count(pictures: int) -> int:
 class StaticPages:
     """The site's files but the pictures, by part."""
 
-    def __init__(self, config: SiteConfig, live: LivePage | None = None):
+    def __init__(self, config: SiteConfig, live: LivePage | None = None,
+                 image_base_url: str = ""):
         self.config = config
         self.live = live
+        self.image_base_url = image_base_url  # set: pictures live there, not in the site
         self.top = self.links(0)
         self.renderer = PageRenderer(config, links=self.top)
-        self.meta_csp = "; ".join(
-            part for part in CONTENT_SECURITY_POLICY.split("; ")
-            if part.split(" ")[0] not in META_CSP_IGNORED)
+        self.meta_csp = meta_policy(image_base_url)
 
     def links(self, depth: int, base: str | None = None) -> Links:
         """The links of a page ``depth`` folders below the site's root."""
         return Links(base="../" * depth if base is None else base,
                      public_url=self.config.public_url, style="static",
-                     nav=((LIVE_NAV, PAGE),) if self.live else ())
+                     nav=((LIVE_NAV, PAGE),) if self.live else (),
+                     image_base=self.image_base_url)
 
     def picture_path(self, image_id: str) -> str:
         return self.top.path("picture", id=image_id)
@@ -207,6 +208,17 @@ class StaticPages:
         files["sitemap.xml"] = lambda: _sitemap_index(
             [f"{self.config.public_url}/sitemap-{n}.xml" for n in range(1, chunks + 1)])
         return files
+
+
+def meta_policy(image_base_url: str = "") -> str:
+    """The server's Content-Security-Policy as a page's meta tag holds it: without what
+    browsers ignore there, and with the pictures' origin when they are served from elsewhere."""
+    parts = [part for part in CONTENT_SECURITY_POLICY.split("; ")
+             if part.split(" ")[0] not in META_CSP_IGNORED]
+    if image_base_url:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(image_base_url))
+        parts = [f"{part} {origin}" if part.startswith("img-src ") else part for part in parts]
+    return "; ".join(parts)
 
 
 def live_files(live: LivePage) -> Files:

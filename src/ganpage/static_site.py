@@ -59,6 +59,7 @@ class SiteOptions:
     live_model: str = ""  # set: live.html draws this model's pictures in the browser
     live_webgpu: bool = True  # False: live.html runs WebAssembly only (no 28.7 MB WebGPU build)
     full: bool = False  # make every file, even where the change log says what changed
+    image_base_url: str = ""  # set: pages link pictures there (a CDN), none copied into the site
 
 
 class SkippedPicture(Exception):
@@ -71,6 +72,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
     """Build (or bring up to date) the static site of ``gallery_root`` in ``out``."""
     options = options or SiteOptions()
     public_url = checked_public_url(options.public_url)
+    image_base_url = checked_public_url(options.image_base_url, "--image-base-url")
     _check_folders(gallery_root, out)
     live = _live_page(options.live_model, options.site_name, options.live_webgpu)
     config = SiteConfig(site_name=options.site_name, public_url=public_url,
@@ -79,7 +81,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
                                    "live": live.info() if live else None})
     with Gallery.open(gallery_root) as gallery, SiteWriter(out) as writer:
         rebuild = plan_rebuild(gallery, writer.built_from, key)
-        pages = StaticPages(config, live)
+        pages = StaticPages(config, live, image_base_url)
         report = SiteReport(writer.counts)
         if rebuild.touched is not None and not options.full:
             try:
@@ -88,7 +90,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
                 writer.restart()
         if not report.incremental:
             _write_everything(gallery, rebuild, pages, writer, report, key, show_progress)
-        report.notes.extend(host_notes(*writer.totals()))
+        report.notes.extend(host_notes(*writer.totals(), pictures_inside=not image_base_url))
     if not public_url:
         report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
                             "out, 404.html links relative to the site's root")
@@ -109,8 +111,9 @@ def _write_everything(gallery: Gallery, rebuild: Rebuild, pages: StaticPages,
     writer.forget_built_from()  # killed from here on, the next build is a full one
     with progress_bar(transient=True) as bar:
         task = bar.add_task("copying pictures", total=len(snapshot.by_id), unit="file",
-                            stats="", visible=show_progress)
-        _copy_images(gallery, snapshot, writer, report, lambda: bar.advance(task))
+                            stats="", visible=show_progress and not pages.image_base_url)
+        if not pages.image_base_url:  # else they are served from there, as the gallery has them
+            _copy_images(gallery, snapshot, writer, report, lambda: bar.advance(task))
         if not snapshot.by_id:
             raise GanpageError(f"no picture of {gallery.root} could be copied "
                                f"({report.skipped[0]}); run `ganpage gallery verify "
@@ -140,10 +143,8 @@ def _write_changes(gallery: Gallery, rebuild: Rebuild, pages: StaticPages, write
         return  # nothing to show: the full build says so
     shown = [record for record in (gallery.get(image_id) for image_id, _ in rebuild.touched)
              if record is not None and record.status in statuses]
-    writer.claim(image_path(record) for record in shown)
-    for record in shown:
-        if not writer.copy(image_path(record), gallery.path_of(record), record.sha256):
-            raise SkippedPicture(record.id)
+    if not pages.image_base_url:
+        _copy_changed_images(gallery, shown, writer)
     views = [CategoryView(slug, records[0].category_name, records)
              for slug in sorted({category for _, category in rebuild.touched})
              if (records := gallery.records(statuses, category=slug))]
@@ -156,6 +157,13 @@ def _write_changes(gallery: Gallery, rebuild: Rebuild, pages: StaticPages, write
     report.incremental = True
     report.pictures = sum(view.count for view in summary.categories)
     report.categories = len(summary.categories)
+
+
+def _copy_changed_images(gallery: Gallery, shown: list[ImageRecord], writer: SiteWriter) -> None:
+    writer.claim(image_path(record) for record in shown)
+    for record in shown:
+        if not writer.copy(image_path(record), gallery.path_of(record), record.sha256):
+            raise SkippedPicture(record.id)
 
 
 def _summary(gallery: Gallery, statuses: tuple[str, ...]) -> SiteSummary | None:
@@ -189,15 +197,15 @@ def _write_files(writer: SiteWriter, files: Files, advance: Callable[[], None]) 
         advance()
 
 
-def checked_public_url(url: str) -> str:
+def checked_public_url(url: str, option: str = "--public-url") -> str:
     """``url`` without a trailing slash, or a GanpageError naming what is wrong with it."""
     if not url:
         return ""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
             or parts.fragment:
-        raise GanpageError(f"--public-url {url!r} must be an http(s) address of the site's "
-                           "folder without query or fragment, e.g. https://user.github.io/mysite")
+        raise GanpageError(f"{option} {url!r} must be an http(s) address of a folder without "
+                           "query or fragment, e.g. https://user.github.io/mysite")
     return url.rstrip("/")
 
 
