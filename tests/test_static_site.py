@@ -235,21 +235,28 @@ CHANGES = {
 }
 
 
+@pytest.mark.parametrize("sitemap_limit", [50_000, 10, 24])  # one file; per category; both
 def test_an_incremental_build_makes_exactly_the_files_of_a_full_one(gallery, tmp_path,
-                                                                    monkeypatch):
+                                                                    monkeypatch, sitemap_limit):
     monkeypatch.setattr("ganpage.web.pages.PER_PAGE", 3)  # changes shift pages
     monkeypatch.setattr("ganpage.static_pages.PER_PAGE", 3)
+    monkeypatch.setattr("ganpage.static_pages.SITEMAP_LIMIT", sitemap_limit)
     site = tmp_path / "site"
     build(gallery, site, public_url=PUBLIC)
+    split = (site / "sitemaps").is_dir()
+    layouts = {split}
     for n, (name, change) in enumerate(CHANGES.items()):
         with Gallery.open(gallery) as opened:
             change(opened, opened.records(["approved"]))
         report = build(gallery, site, public_url=PUBLIC)
-        assert report.incremental, name
+        assert report.incremental == (split == (site / "sitemaps").is_dir()), name
+        split = (site / "sitemaps").is_dir()
         full = build(gallery, tmp_path / f"full-{n}", public_url=PUBLIC)
-        assert not full.incremental
+        assert not full.incremental, name
+        layouts.add(split)
         assert site_files(site) == site_files(tmp_path / f"full-{n}"), name
         assert (report.pictures, report.categories) == (full.pictures, full.categories), name
+    assert layouts == {50_000: {False}, 10: {True}, 24: {False, True}}[sitemap_limit]
 
 
 def test_an_incremental_build_renders_only_the_pages_a_change_touches(gallery, tmp_path,

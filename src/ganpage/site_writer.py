@@ -40,6 +40,8 @@ SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-
 DOT_FILES = {".nojekyll"}  # the one dot file a site has: GitHub Pages then skips Jekyll
 SITE_DOT_FILES = {MANIFEST_NAME, f"{MANIFEST_NAME}-journal", LOCK_NAME}  # never served
 UNKNOWN = ""  # sha256 of a file claimed but not yet written (a build that was killed)
+LARGE_FILE_BYTES = 25 * 2**20  # files over this are listed (Cloudflare Pages' limit)
+FOLDER_COUNT_FROM = 50_000  # sites with more files have their fullest folder counted
 
 
 @dataclass
@@ -65,6 +67,16 @@ class BuiltFrom:
 
     key: str
     seq: int | None  # None: the next build must be a full one (e.g. a picture was skipped)
+
+
+@dataclass(frozen=True)
+class SiteTotals:
+    """What a host's limits are checked against."""
+
+    files: int
+    size: int  # bytes
+    large: list[tuple[str, int]]  # (path, bytes) of each file over LARGE_FILE_BYTES
+    fullest_folder: tuple[str, int]  # ("p/", files in it); ("", files) for small sites
 
 
 @dataclass
@@ -179,15 +191,24 @@ class SiteWriter:
         self.built_from = built_from
         return self.counts
 
-    def totals(self) -> tuple[int, int, list[tuple[str, int]]]:
-        """The site's file count, its bytes, and its files over 25 MiB (path, size), as the
+    def totals(self) -> SiteTotals:
+        """The site's files and bytes, its files over 25 MiB and its fullest folder, as the
         manifest has them: what a host's limits are checked against, without a walk of the
         folder (2M files at a million pictures)."""
-        count, size = self.db.execute(
+        files, size = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files").fetchone()
         large = self.db.execute("SELECT path, size FROM files WHERE size > ? ORDER BY path",
-                                (25 * 2**20,)).fetchall()
-        return count, size, [(path, size) for path, size in large]
+                                (LARGE_FILE_BYTES,)).fetchall()
+        fullest = ("", files)
+        if files > FOLDER_COUNT_FROM:  # rtrim(path, its characters but "/"): its folder
+            fullest = self.db.execute(
+                "SELECT rtrim(path, replace(path, '/', '')) AS folder, COUNT(*) AS n "
+                "FROM files GROUP BY folder ORDER BY n DESC, folder LIMIT 1").fetchone()
+        return SiteTotals(files, size, [(path, size) for path, size in large], tuple(fullest))
+
+    def has(self, path: str) -> bool:
+        """Whether the manifest lists ``path`` (made by an earlier build, or claimed)."""
+        return self._known(path) is not None
 
     def _paths_in(self, scope: Scope | None) -> Iterable[str]:
         if scope is None:

@@ -28,6 +28,8 @@ STATIC_FILES = ("site.css", "favicon.svg", "random.js")  # of web/static/, what 
 PICTURES_MANIFEST = "pictures.json"
 PICTURES_SHARD = "pictures/{slug}.json"  # a category's ids, fetched by random.js
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
+SITEMAP_PAGES = "sitemap-pages.xml"  # the site-wide pages, when each category has a sitemap
+SITEMAP_SHARD = "sitemaps/{slug}{part}.xml"  # a category's pages, part "" then ".2", ".3"...
 META_CSP_IGNORED = ("frame-ancestors",)  # browsers ignore these in a <meta> policy
 
 Files = dict[str, Callable[[], bytes]]
@@ -94,13 +96,14 @@ class StaticPages:
     def picture_files(self, records: Iterable[ImageRecord]) -> Files:
         return {self.picture_path(record.id): self._picture(record) for record in records}
 
-    def category_files(self, view: CategoryView) -> Files:
-        """The category's pages and its list of ids for random.js."""
+    def category_files(self, view: CategoryView, sitemaps: bool = False) -> Files:
+        """The category's pages, its list of ids for random.js, and with ``sitemaps`` (see
+        ``sitemap_split``) its sitemaps."""
         files = {path: self._category(view, page)
                  for page, path in enumerate(self.category_paths(view.slug, view.count), 1)}
         files[PICTURES_SHARD.format(slug=view.slug)] = lambda: _json(
             [record.id for record in view.records])
-        return files
+        return files | self.category_sitemaps(view) if sitemaps else files
 
     def site_files(self, summary: SiteSummary) -> Files:
         """Every file that is not one picture's or one category's: written on every build."""
@@ -177,37 +180,57 @@ class StaticPages:
                                                 for name, value in headers.items())
                        for pattern, headers in rules.items()).encode()
 
+    def sitemap_split(self, categories: Sequence[Category]) -> bool:
+        """Whether the site has a sitemap and more URLs than one sitemap takes: then each
+        category has its own (``sitemaps/<slug>.xml``), so a change rewrites its category's
+        only and no build has to list every id."""
+        urls = len(self._top_pages())
+        urls += sum(page_count(view.count) + view.count for view in categories)
+        return bool(self.config.public_url) and urls > SITEMAP_LIMIT
+
+    def category_sitemaps(self, view: CategoryView) -> Files:
+        """A category's pages and its pictures' pages, 50,000 URLs a file."""
+        urls: list[str] = []
+
+        def chunk(n: int) -> bytes:
+            if not urls:
+                urls.extend(self._urls(sorted(
+                    self.category_paths(view.slug, view.count)
+                    + [self.picture_path(record.id) for record in view.records])))
+            return _sitemap(urls[n * SITEMAP_LIMIT:(n + 1) * SITEMAP_LIMIT])
+
+        return {name: (lambda n=n: chunk(n))
+                for n, name in enumerate(self._category_sitemap_names(view))}
+
+    def _category_sitemap_names(self, view: Category) -> list[str]:
+        chunks = -(-(page_count(view.count) + view.count) // SITEMAP_LIMIT)
+        return [SITEMAP_SHARD.format(slug=view.slug, part="" if n == 1 else f".{n}")
+                for n in range(1, chunks + 1)]
+
+    def _top_pages(self) -> list[str]:
+        pages = ["index.html", self.top.path("categories"), self.top.path("about")]
+        return pages + [PAGE] if self.live else pages
+
+    def _urls(self, paths: Iterable[str]) -> list[str]:
+        return [self.config.public_url + "/" + ("" if p == "index.html" else p) for p in paths]
+
     def page_paths(self, summary: SiteSummary) -> list[str]:
         """Every page a sitemap lists (all but 404.html), sorted."""
-        pages = ["index.html", self.top.path("categories"), self.top.path("about")]
-        if self.live:  # 3 or 4 pages: as counted in _sitemaps
-            pages.append(PAGE)
+        pages = self._top_pages()
         for view in summary.categories:
             pages += self.category_paths(view.slug, view.count)
         pages += (self.picture_path(image_id) for image_id in summary.picture_ids())
         return sorted(pages)
 
     def _sitemaps(self, summary: SiteSummary) -> Files:
-        """sitemap.xml of every page (an index of numbered sitemaps past 50,000 URLs). Its
-        URLs are listed when the first sitemap file is made, once for all of them."""
-        urls: list[str] = []
-
-        def chunk(n: int) -> bytes:
-            if not urls:
-                urls.extend(self.config.public_url + "/" + ("" if p == "index.html" else p)
-                            for p in self.page_paths(summary))
-            return _sitemap(urls[n * SITEMAP_LIMIT:(n + 1) * SITEMAP_LIMIT])
-
-        total = 4 if self.live else 3
-        total += sum(page_count(view.count) + view.count for view in summary.categories)
-        if total <= SITEMAP_LIMIT:
-            return {"sitemap.xml": lambda: chunk(0)}
-        chunks = -(-total // SITEMAP_LIMIT)
-        files: Files = {f"sitemap-{n}.xml": (lambda n=n: chunk(n - 1))
-                        for n in range(1, chunks + 1)}
-        files["sitemap.xml"] = lambda: _sitemap_index(
-            [f"{self.config.public_url}/sitemap-{n}.xml" for n in range(1, chunks + 1)])
-        return files
+        """sitemap.xml of every page; past 50,000 URLs, an index of ``sitemap-pages.xml`` (the
+        site-wide pages) and each category's own (made with its pages, ``category_sitemaps``)."""
+        if not self.sitemap_split(summary.categories):
+            return {"sitemap.xml": lambda: _sitemap(self._urls(self.page_paths(summary)))}
+        names = [SITEMAP_PAGES] + [name for view in summary.categories
+                                   for name in self._category_sitemap_names(view)]
+        return {SITEMAP_PAGES: lambda: _sitemap(self._urls(sorted(self._top_pages()))),
+                "sitemap.xml": lambda: _sitemap_index(self._urls(names))}
 
 
 def meta_policy(image_base_url: str = "") -> str:

@@ -28,6 +28,8 @@ from ganpage.site_hosts import host_notes
 from ganpage.site_writer import BuiltFrom, Scope, SiteWriter, WriteCounts
 from ganpage.static_pages import (
     PICTURES_SHARD,
+    SITEMAP_PAGES,
+    SITEMAP_SHARD,
     CategoryCount,
     Files,
     SiteSummary,
@@ -62,9 +64,10 @@ class SiteOptions:
     image_base_url: str = ""  # set: pages link pictures there (a CDN), none copied into the site
 
 
-class SkippedPicture(Exception):
-    """An incremental build found a changed picture's file missing or damaged: the full build
-    leaves it out of every page and count, so that is what runs instead."""
+class NeedsFullBuild(Exception):
+    """An incremental build found what only a full build makes right: a changed picture's
+    file missing or damaged (the full build leaves it out of every page and count), or the
+    sitemap's layout changing (one file, or one per category past 50,000 URLs)."""
 
 
 def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None,
@@ -86,11 +89,11 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
         if rebuild.touched is not None and not options.full:
             try:
                 _write_changes(gallery, rebuild, pages, writer, report, key)
-            except SkippedPicture:
+            except NeedsFullBuild:
                 writer.restart()
         if not report.incremental:
             _write_everything(gallery, rebuild, pages, writer, report, key, show_progress)
-        report.notes.extend(host_notes(*writer.totals(), pictures_inside=not image_base_url))
+        report.notes.extend(host_notes(writer.totals(), pictures_inside=not image_base_url))
     if not public_url:
         report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
                             "out, 404.html links relative to the site's root")
@@ -119,8 +122,9 @@ def _write_everything(gallery: Gallery, rebuild: Rebuild, pages: StaticPages,
                                f"({report.skipped[0]}); run `ganpage gallery verify "
                                f"{gallery.root}`")
         files = pages.static_files() | pages.picture_files(snapshot.by_id.values())
+        split = pages.sitemap_split(snapshot.category_list)
         for view in snapshot.category_list:
-            files |= pages.category_files(view)
+            files |= pages.category_files(view, sitemaps=split)
         files |= pages.site_files(SiteSummary(
             snapshot.category_list, min(snapshot.by_id.values(), key=lambda r: r.id),
             snapshot.model_cards, lambda: snapshot.by_id.keys()))
@@ -143,6 +147,9 @@ def _write_changes(gallery: Gallery, rebuild: Rebuild, pages: StaticPages, write
         return  # nothing to show: the full build says so
     shown = [record for record in (gallery.get(image_id) for image_id, _ in rebuild.touched)
              if record is not None and record.status in statuses]
+    split = pages.sitemap_split(summary.categories)
+    if split != writer.has(SITEMAP_PAGES):  # the sitemap's layout changes: every category's
+        raise NeedsFullBuild("sitemap layout")
     if not pages.image_base_url:
         _copy_changed_images(gallery, shown, writer)
     views = [CategoryView(slug, records[0].category_name, records)
@@ -150,7 +157,7 @@ def _write_changes(gallery: Gallery, rebuild: Rebuild, pages: StaticPages, write
              if (records := gallery.records(statuses, category=slug))]
     files = pages.picture_files(shown)  # static and live files change only with the key
     for view in views:
-        files |= pages.category_files(view)
+        files |= pages.category_files(view, sitemaps=split)
     files |= pages.site_files(summary)
     _write_files(writer, files, lambda: None)
     writer.finish(BuiltFrom(key, rebuild.seq), _scope(rebuild, pages, files))
@@ -163,7 +170,7 @@ def _copy_changed_images(gallery: Gallery, shown: list[ImageRecord], writer: Sit
     writer.claim(image_path(record) for record in shown)
     for record in shown:
         if not writer.copy(image_path(record), gallery.path_of(record), record.sha256):
-            raise SkippedPicture(record.id)
+            raise NeedsFullBuild(f"{record.id}: its file is missing or damaged")
 
 
 def _summary(gallery: Gallery, statuses: tuple[str, ...]) -> SiteSummary | None:
@@ -178,14 +185,15 @@ def _summary(gallery: Gallery, statuses: tuple[str, ...]) -> SiteSummary | None:
 
 def _scope(rebuild: Rebuild, pages: StaticPages, files: Files) -> Scope:
     """What an incremental build answers for: what it wrote, each touched picture's page and
-    file (under the category it was in or is in now), each touched category's pages and
-    list, and the numbered sitemaps."""
+    file (under the category it was in or is in now), each touched category's pages, list and
+    sitemaps."""
     scope = Scope(paths=set(files), prefixes={"sitemap-"})
     for image_id, category in rebuild.touched or ():
         scope.paths.add(pages.picture_path(image_id))
         scope.prefixes.add(f"images/{category}/{image_id}.")
         scope.prefixes.add(pages.top.path("category", slug=category).removesuffix("html"))
         scope.paths.add(PICTURES_SHARD.format(slug=category))
+        scope.prefixes.add(SITEMAP_SHARD.format(slug=category, part="").removesuffix("xml"))
     return scope
 
 
