@@ -277,6 +277,31 @@ def test_an_incremental_build_renders_only_the_pages_a_change_touches(gallery, t
     assert report.counts.written == 5  # picture, its page, c/<slug>.html, its list, categories
 
 
+def test_an_incremental_build_killed_half_way_is_made_whole_by_the_next(gallery, tmp_path,
+                                                                        monkeypatch):
+    site = tmp_path / "site"
+    build(gallery, site)
+    with Gallery.open(gallery) as opened:
+        shown = opened.records(["approved"])
+        opened.set_status("approved", [copied_picture(opened, shown[0], 9001)])
+        opened.set_status("rejected", [shown[1].id])
+    real, calls = SiteWriter.write, []
+
+    def killed_on_the_third_file(self, path, data):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real(self, path, data)
+
+    monkeypatch.setattr(SiteWriter, "write", killed_on_the_third_file)
+    with pytest.raises(KeyboardInterrupt):
+        build(gallery, site)
+    monkeypatch.setattr(SiteWriter, "write", real)
+    assert build(gallery, site).incremental
+    build(gallery, tmp_path / "full")
+    assert site_files(site) == site_files(tmp_path / "full")
+
+
 def test_a_rebuild_with_other_options_or_after_a_killed_build_is_a_full_one(gallery, tmp_path):
     site = tmp_path / "site"
     build(gallery, site)
