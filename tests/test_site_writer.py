@@ -138,12 +138,13 @@ def test_what_a_build_was_made_from_is_kept_until_the_next_one_finishes(tmp_path
         assert writer.built_from == BuiltFrom("key", None)
 
 
-def test_the_totals_come_from_the_manifest_with_the_fullest_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr("ganpage.site_writer.FOLDER_COUNT_FROM", 2)
+def test_the_totals_come_from_the_manifest(tmp_path, monkeypatch):
+    monkeypatch.setattr("ganpage.site_writer.LARGE_FILE_BYTES", 1)
     out = tmp_path / "site"
     build(out, {"index.html": b"home", "p/a.html": b"aa", "p/b.html": b"b", "c/x.html": b"x"})
+    (out / "p" / "a.html").unlink()  # not walked: what the manifest says
     with SiteWriter(out) as writer:
         totals = writer.totals()
         writer.finish()
-    assert (totals.files, totals.size, totals.large) == (4, 8, [])
-    assert totals.fullest_folder == ("p/", 2)
+    assert (totals.files, totals.size) == (4, 8)
+    assert totals.large == [("index.html", 4), ("p/a.html", 2)]

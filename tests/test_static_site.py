@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from ganpage.cli import app
 from ganpage.errors import GanpageError
 from ganpage.gallery import Gallery, ImageRecord, image_id
+from ganpage.site_hosts import HostLimits
 from ganpage.site_writer import SiteWriter
 from ganpage.static_pages import StaticPages
 from ganpage.static_site import SiteOptions, build_site
@@ -333,6 +334,17 @@ def test_with_an_image_base_url_pages_link_pictures_there_and_none_are_copied(ga
     assert f"{cdn}/{record.relative_path}" in category
     again = build(gallery, site, public_url=PUBLIC)  # pictures back in the site: a full build
     assert not again.incremental and (site / "images" / record.relative_path).is_file()
+
+
+def test_a_site_past_a_hosts_limits_gets_one_note_naming_the_fix(gallery, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setattr("ganpage.site_hosts.HOSTS", (
+        HostLimits("Tiny Pages", files=20, folder_files=10),))
+    notes = [note for note in build(gallery, tmp_path / "site").notes if "Tiny" in note]
+    assert len(notes) == 1 and "20 files" in notes[0] and "p/ has 12" in notes[0]
+    assert "--image-base-url" in notes[0]
+    quiet = build(gallery, tmp_path / "other", image_base_url="https://cdn.example/g").notes
+    assert "--image-base-url" not in next(note for note in quiet if "Tiny" in note)
 
 
 def test_a_damaged_picture_is_left_out_and_counted(gallery, tmp_path):

@@ -31,6 +31,7 @@ MANIFEST_VERSION = 2
 MANIFEST_SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL,
                                   size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS files_by_size ON files (size);
 CREATE TABLE IF NOT EXISTS build (one INTEGER PRIMARY KEY CHECK (one = 1), state TEXT NOT NULL,
                                   key TEXT NOT NULL, seq INTEGER);
 """
@@ -41,7 +42,6 @@ DOT_FILES = {".nojekyll"}  # the one dot file a site has: GitHub Pages then skip
 SITE_DOT_FILES = {MANIFEST_NAME, f"{MANIFEST_NAME}-journal", LOCK_NAME}  # never served
 UNKNOWN = ""  # sha256 of a file claimed but not yet written (a build that was killed)
 LARGE_FILE_BYTES = 25 * 2**20  # files over this are listed (Cloudflare Pages' limit)
-FOLDER_COUNT_FROM = 50_000  # sites with more files have their fullest folder counted
 
 
 @dataclass
@@ -76,7 +76,7 @@ class SiteTotals:
     files: int
     size: int  # bytes
     large: list[tuple[str, int]]  # (path, bytes) of each file over LARGE_FILE_BYTES
-    fullest_folder: tuple[str, int]  # ("p/", files in it); ("", files) for small sites
+    fullest_folder: tuple[str, int] = ("", 0)  # ("p/", files in it), as the build knows it
 
 
 @dataclass
@@ -192,19 +192,14 @@ class SiteWriter:
         return self.counts
 
     def totals(self) -> SiteTotals:
-        """The site's files and bytes, its files over 25 MiB and its fullest folder, as the
-        manifest has them: what a host's limits are checked against, without a walk of the
-        folder (2M files at a million pictures)."""
+        """The site's files and bytes and its files over 25 MiB, as the manifest has them: what
+        a host's limits are checked against, without a walk of the folder (2M files at a
+        million pictures; the size index makes this a scan of 2M integers, ~0.2 s)."""
         files, size = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files").fetchone()
         large = self.db.execute("SELECT path, size FROM files WHERE size > ? ORDER BY path",
                                 (LARGE_FILE_BYTES,)).fetchall()
-        fullest = ("", files)
-        if files > FOLDER_COUNT_FROM:  # rtrim(path, its characters but "/"): its folder
-            fullest = self.db.execute(
-                "SELECT rtrim(path, replace(path, '/', '')) AS folder, COUNT(*) AS n "
-                "FROM files GROUP BY folder ORDER BY n DESC, folder LIMIT 1").fetchone()
-        return SiteTotals(files, size, [(path, size) for path, size in large], tuple(fullest))
+        return SiteTotals(files, size, [(path, size) for path, size in large])
 
     def has(self, path: str) -> bool:
         """Whether the manifest lists ``path`` (made by an earlier build, or claimed)."""

@@ -16,7 +16,7 @@ one the log cannot answer, makes everything from a ``Snapshot`` of the gallery.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -93,7 +93,8 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
                 writer.restart()
         if not report.incremental:
             _write_everything(gallery, rebuild, pages, writer, report, key, show_progress)
-        report.notes.extend(host_notes(writer.totals(), pictures_inside=not image_base_url))
+        totals = replace(writer.totals(), fullest_folder=("p/", report.pictures))  # a page each
+        report.notes.extend(host_notes(totals, pictures_inside=not image_base_url))
     if not public_url:
         report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
                             "out, 404.html links relative to the site's root")
