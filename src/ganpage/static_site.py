@@ -146,7 +146,8 @@ def _write_changes(gallery: Gallery, rebuild: Rebuild, pages: StaticPages, write
     summary = _summary(gallery, statuses)
     if summary is None:
         return  # nothing to show: the full build says so
-    shown = [record for record in (gallery.get(image_id) for image_id, _ in rebuild.touched)
+    touched_ids = sorted({image_id for image_id, _ in rebuild.touched})  # a move: 2 entries
+    shown = [record for record in map(gallery.get, touched_ids)
              if record is not None and record.status in statuses]
     split = pages.sitemap_split(summary.categories)
     if split != writer.has(SITEMAP_PAGES):  # the sitemap's layout changes: every category's
