@@ -80,8 +80,7 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
     live = _live_page(options.live_model, options.site_name, options.live_webgpu)
     config = SiteConfig(site_name=options.site_name, public_url=public_url,
                         statuses=options.statuses)
-    key = build_key(gallery_root, {**asdict(options), "full": False,
-                                   "live": live.info() if live else None})
+    key = site_key(gallery_root, options, live)
     with Gallery.open(gallery_root) as gallery, SiteWriter(out) as writer:
         rebuild = plan_rebuild(gallery, writer.built_from, key)
         pages = StaticPages(config, live, image_base_url)
@@ -99,6 +98,12 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
         report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
                             "out, 404.html links relative to the site's root")
     return report
+
+
+def site_key(gallery_root: Path, options: SiteOptions, live: LivePage | None) -> str:
+    """The key a build of these options records: another key, another full build."""
+    return build_key(gallery_root, {**asdict(options), "full": False,
+                                    "live": live.info() if live else None})
 
 
 def _write_everything(gallery: Gallery, rebuild: Rebuild, pages: StaticPages,
