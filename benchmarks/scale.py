@@ -22,6 +22,10 @@ smallest's in the same round, the median of those), and one decision under load:
 rejected (as `ganpage gallery approve --reject` does) while wrk asks for `/`, the seconds to the
 first of 20 answers in a row of /api/categories that count it out (every worker has it), and
 wrk's p99 during that run.
+build-site: a full build, then a rebuild after 10 new approved pictures (each timed as a whole
+command). From `--site-seeded-from` pictures up (default 1,000,000) the full build (about an
+hour at 1M here) is left out: its manifest is made directly (`seed_site`), and the rebuild is
+timed against it.
 Needs: wrk (apt-get install wrk).
 Usage: python benchmarks/scale.py --sizes 1000 100000 1000000 [--work /tmp/scale]
        [--skip curate site]
@@ -42,6 +46,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import IO
 
 import httpx
 import numpy as np
@@ -57,10 +62,11 @@ OPERATIONS = ("curate_first", "curate_rerun", "serve_start", "serve_rss_mb", "pa
 LINK_BATCH = 20_000  # rows inserted per transaction when copies are hard links
 
 
-def run(command: list[str], quiet: bool = True) -> tuple[float, float]:
-    """(seconds, peak resident MB) of one command, from the kernel's accounting of the child."""
+def run(command: list[str], quiet: bool = True, stdout: IO | None = None) -> tuple[float, float]:
+    """(seconds, peak resident MB) of one command, from the kernel's accounting of the child
+    (its output to ``stdout`` if given)."""
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL if quiet else None,
+    process = subprocess.Popen(command, stdout=stdout or (subprocess.DEVNULL if quiet else None),
                                stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.monotonic() - started
@@ -275,13 +281,55 @@ def resident_mb(pid: int) -> float:
     return max(sizes)
 
 
-def build_site_figures(work: Path, gallery: Path, base: Path, size: int) -> dict:
+def build_site_figures(work: Path, gallery: Path, base: Path, size: int,
+                       seeded: bool) -> dict:
+    """A full build, then a rebuild after 10 new pictures; with ``seeded`` the full build is
+    left out and its manifest made instead (``seed_site``)."""
     site = work / f"site-{size}"
     shutil.rmtree(site, ignore_errors=True)
-    full, _ = run([*GANPAGE, "build-site", str(gallery), str(site)])
+    figures = {}
+    if seeded:
+        seed_site(gallery, site)
+    else:
+        figures["build_site_full"], _ = run([*GANPAGE, "build-site", str(gallery), str(site)])
     add_new_pictures(gallery, base, 10)
-    after, _ = run([*GANPAGE, "build-site", str(gallery), str(site)])
-    return {"build_site_full": full, "build_site_after_10": after}
+    log = site.with_name(site.name + ".log")
+    with open(log, "w") as stdout:  # its "site: ..." line says whether it was incremental
+        figures["build_site_after_10"], _ = run(
+            [*GANPAGE, "build-site", str(gallery), str(site)], stdout=stdout)
+    print("   ", log.read_text().splitlines()[0])
+    return figures
+
+
+def seed_site(gallery: Path, site: Path) -> None:
+    """The manifest a full build of ``gallery`` leaves in ``site``, without its files: every
+    path a full build makes (placeholder hashes and sizes, so each file a rebuild makes counts
+    as changed), the build's key and the gallery's change sequence. A full build of 1M pictures
+    takes about an hour on the shared 2-core machine; a rebuild reads the manifest's rows and the
+    index, and writes only the files the changes touch, whichever files are on disk."""
+    from ganpage.site_writer import SiteWriter
+    from ganpage.static_pages import SiteSummary, StaticPages
+    from ganpage.static_site import SiteOptions, image_path, site_key
+    from ganpage.web.config import SiteConfig
+    from ganpage.web.snapshot import Snapshot
+
+    options = SiteOptions()
+    pages = StaticPages(SiteConfig(site_name=options.site_name, statuses=options.statuses))
+    with Gallery.open(gallery) as opened, SiteWriter(site) as writer:
+        seq = opened.last_change()
+        snapshot = Snapshot.load(opened, options.statuses)
+        paths = [image_path(record) for record in snapshot.by_id.values()]
+        paths += pages.static_files() | pages.picture_files(snapshot.by_id.values())
+        for view in snapshot.category_list:
+            paths += pages.category_files(view)
+        paths += pages.site_files(SiteSummary(
+            snapshot.category_list, min(snapshot.by_id.values(), key=lambda r: r.id),
+            snapshot.model_cards, lambda: snapshot.by_id.keys()))
+        writer.claim(paths)
+        with writer.db:  # as finish() records a build
+            writer.db.execute("UPDATE files SET sha256 = 'seeded', size = 4096, mtime_ns = 0")
+            writer.db.execute("UPDATE build SET state = 'finished', key = ?, seq = ?",
+                              (site_key(gallery, options, None), seq))
 
 
 def add_new_pictures(gallery: Path, base: Path, count: int) -> None:
@@ -319,6 +367,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="of `/` at every size")
     parser.add_argument("--linked-from", type=int, default=100_000,
                         help="from this size up, copies are index rows with hard-linked files")
+    parser.add_argument("--site-seeded-from", type=int, default=1_000_000,
+                        help="from this size up, build-site's full build is left out and its "
+                        "manifest made instead (seed_site)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["curate", "serve", "site"])
     args = parser.parse_args()
     if shutil.which("wrk") is None and "serve" not in args.skip:
@@ -338,7 +389,8 @@ def main() -> None:
         if "serve" not in args.skip:
             figures |= serve_figures(gallery, args.seconds, args.workers)
         if "site" not in args.skip:
-            figures |= build_site_figures(args.work, gallery, base, size)
+            figures |= build_site_figures(args.work, gallery, base, size,
+                                          seeded=size >= args.site_seeded_from)
         table[size] = figures
         print(f"{size:>9,} pictures (load {os.getloadavg()[0]:.2f}): "
               + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()),

@@ -105,6 +105,7 @@ def test_other_defaults_the_help_repeats_are_the_librarys():
     assert defaults(["build-site"])["site_name"] == defaults(["serve"])["site_name"] == \
         site.site_name
     assert defaults(["build-site"])["webgpu"] == site.live_webgpu
+    assert defaults(["build-site"])["full"] == site.full
     helps = {p.name: p.help for p in _command(["curate"]).params}
     assert f"default {', '.join(Rules().reject)};" in helps["reject"]
     assert f"(default {Rules().duplicate_bits})" in helps["duplicate_bits"]

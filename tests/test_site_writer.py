@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ganpage.errors import GanpageError
-from ganpage.site_writer import MANIFEST_NAME, SiteWriter
+from ganpage.site_writer import LEGACY_MANIFEST_NAME, MANIFEST_NAME, BuiltFrom, Scope, SiteWriter
 
 
 def build(out, files: dict[str, bytes]):
@@ -76,7 +76,7 @@ def test_a_folder_that_is_not_a_site_is_refused(tmp_path):
 
 @pytest.mark.parametrize("path", ["../outside.html", "/etc/passwd", "p/../../x", ".git/config"])
 def test_a_manifest_naming_a_path_outside_the_site_is_refused(tmp_path, path):
-    (tmp_path / MANIFEST_NAME).write_text(json.dumps(
+    (tmp_path / LEGACY_MANIFEST_NAME).write_text(json.dumps(
         {"version": 1, "files": {path: ["0" * 64, 1, 1]}}))
     with pytest.raises(GanpageError, match="unsafe site path"):
         SiteWriter(tmp_path)
@@ -95,3 +95,56 @@ def test_a_second_build_of_the_same_folder_at_once_is_refused(tmp_path):
         first.finish()
     with SiteWriter(tmp_path / "site") as again:  # free once the first is closed
         again.finish()
+
+
+def test_a_manifest_of_version_1_is_read_so_its_site_is_brought_up_to_date(tmp_path):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "a.html").write_bytes(b"a")
+    (out / "old.html").write_bytes(b"old")
+    stat = (out / "a.html").stat()
+    (out / LEGACY_MANIFEST_NAME).write_text(json.dumps({"version": 1, "files": {
+        "a.html": [hashlib.sha256(b"a").hexdigest(), stat.st_size, stat.st_mtime_ns],
+        "old.html": [hashlib.sha256(b"old").hexdigest(), 3, 1]}}))
+    counts = build(out, {"a.html": b"a"})
+    assert (counts.written, counts.unchanged, counts.removed) == (0, 1, 1)
+    assert not (out / LEGACY_MANIFEST_NAME).exists() and (out / MANIFEST_NAME).is_file()
+
+
+def test_a_scoped_finish_removes_only_the_stale_files_in_its_scope(tmp_path):
+    out = tmp_path / "site"
+    build(out, {"index.html": b"home", "p/a.html": b"a", "p/b.html": b"b",
+                "c/x.html": b"x", "c/x.page2.html": b"x2", "c/xy.html": b"xy"})
+    with SiteWriter(out) as writer:
+        writer.claim(["index.html", "c/x.html"])
+        writer.write("index.html", b"home 2")
+        writer.write("c/x.html", b"x")
+        counts = writer.finish(BuiltFrom("key", 7), Scope({"index.html", "p/a.html"}, {"c/x."}))
+    assert counts.removed == 2  # p/a.html and c/x.page2.html; p/b.html, c/xy.html not in scope
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html")) == [
+        "c/x.html", "c/xy.html", "index.html", "p/b.html"]
+    with SiteWriter(out) as writer:
+        assert writer.built_from == BuiltFrom("key", 7)
+        writer.finish(writer.built_from)
+
+
+def test_what_a_build_was_made_from_is_kept_until_the_next_one_finishes(tmp_path):
+    out = tmp_path / "site"
+    with SiteWriter(out) as writer:
+        writer.finish(BuiltFrom("key", 3))
+    with SiteWriter(out) as writer:
+        writer.forget_built_from()  # a full build, then killed
+    with SiteWriter(out) as writer:
+        assert writer.built_from == BuiltFrom("key", None)
+
+
+def test_the_totals_come_from_the_manifest(tmp_path, monkeypatch):
+    monkeypatch.setattr("ganpage.site_writer.LARGE_FILE_BYTES", 1)
+    out = tmp_path / "site"
+    build(out, {"index.html": b"home", "p/a.html": b"aa", "p/b.html": b"b", "c/x.html": b"x"})
+    (out / "p" / "a.html").unlink()  # not walked: what the manifest says
+    with SiteWriter(out) as writer:
+        totals = writer.totals()
+        writer.finish()
+    assert (totals.files, totals.size) == (4, 8)
+    assert totals.large == [("index.html", 4), ("p/a.html", 2)]

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,7 +22,10 @@ from typer.testing import CliRunner
 
 from ganpage.cli import app
 from ganpage.errors import GanpageError
-from ganpage.gallery import Gallery
+from ganpage.gallery import Gallery, ImageRecord, image_id
+from ganpage.site_hosts import HostLimits
+from ganpage.site_writer import SiteWriter
+from ganpage.static_pages import StaticPages
 from ganpage.static_site import SiteOptions, build_site
 from helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from helpers.models import make_tiny_model
@@ -91,7 +95,8 @@ def test_the_site_has_every_page_of_serve_and_the_pictures_checked(gallery, tmp_
     assert "public-url" in report.notes[0]
     manifest = json.loads((site / "pictures.json").read_text())
     assert manifest["page"] == "p/{id}.html"
-    assert sorted(i for c in manifest["categories"] for i in c["pictures"]) == sorted(
+    assert sorted(i for c in manifest["categories"]
+                  for i in json.loads((site / c["pictures"]).read_text())) == sorted(
         r.id for r in records)
     assert "Hamster" in (site / "categories.html").read_text()
     assert "tiny" in (site / "about.html").read_text()  # the model's card
@@ -99,7 +104,7 @@ def test_the_site_has_every_page_of_serve_and_the_pictures_checked(gallery, tmp_
 
 def test_category_pages_are_paginated_like_serve(gallery, tmp_path, monkeypatch):
     monkeypatch.setattr("ganpage.web.pages.PER_PAGE", 3)
-    monkeypatch.setattr("ganpage.static_site.PER_PAGE", 3)
+    monkeypatch.setattr("ganpage.static_pages.PER_PAGE", 3)
     site = tmp_path / "site"
     build(gallery, site)
     first, second = site / "c" / "hamster.html", site / "c" / "hamster.page2.html"
@@ -176,9 +181,12 @@ def test_a_rebuild_after_curation_rewrites_only_what_changed(gallery, tmp_path):
     site = tmp_path / "site"
     first = build(gallery, site)
     assert first.counts.unchanged == 0 and first.counts.removed == 0
-    again = build(gallery, site)
-    assert (again.counts.written, again.counts.removed) == (0, 0)
-    assert again.counts.unchanged == first.counts.written
+    again = build(gallery, site)  # nothing changed: only the site-wide files are made
+    assert (again.counts.written, again.counts.removed) == (0, 0) and again.incremental
+    assert 0 < again.counts.unchanged < first.counts.written
+    full = build(gallery, site, full=True)
+    assert (full.counts.written, full.counts.removed) == (0, 0) and not full.incremental
+    assert full.counts.unchanged == first.counts.written
     with Gallery.open(gallery) as opened:
         records = opened.records(["approved"], category="hamster")
         shown_on_index = min(r.id for r in opened.records(["approved"]))
@@ -187,12 +195,158 @@ def test_a_rebuild_after_curation_rewrites_only_what_changed(gallery, tmp_path):
     before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
     after_curation = build(gallery, site)
     changed = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()
-               and p.name != ".ganpage-site.json" and before.get(p) != p.stat().st_mtime_ns}
-    assert changed == {"c/hamster.html", "categories.html", "pictures.json"}
+               and p.name != ".ganpage-site.sqlite" and before.get(p) != p.stat().st_mtime_ns}
+    assert changed == {"c/hamster.html", "categories.html", "pictures/hamster.json"}
+    assert after_curation.incremental
     assert after_curation.counts.written == 3 and after_curation.counts.removed == 2
     assert not (site / "p" / f"{rejected.id}.html").exists()
     assert not (site / "images" / rejected.relative_path).exists()
-    assert rejected.id not in (site / "pictures.json").read_text()
+    assert rejected.id not in (site / "pictures" / "hamster.json").read_text()
+
+
+def site_files(site: Path) -> dict[str, bytes]:
+    """Every file of a built site but the build's own (manifest, lock)."""
+    return {path.relative_to(site).as_posix(): path.read_bytes() for path in site.rglob("*")
+            if path.is_file() and not path.name.startswith(".ganpage-site")}
+
+
+def copied_picture(gallery: Gallery, record: ImageRecord, seed: int, **changes) -> str:
+    """A new pending picture made from ``record``'s file under another recipe; its id."""
+    new = replace(record, seed=seed, status="pending", decided_by="", scores={}, flags=[],
+                  **changes)
+    new = replace(new, id=image_id(new.model_id, new.label, seed, new.truncation))
+    gallery.add([(new, gallery.path_of(record).read_bytes())])
+    return new.id
+
+
+CHANGES = {
+    "new pictures": lambda g, shown: g.set_status("approved", [
+        copied_picture(g, shown[0], 9001), copied_picture(g, shown[5], 9002)]),
+    "a new pending picture approved": lambda g, shown: g.set_status(
+        "approved", [copied_picture(g, shown[1], 9003)]),
+    "a rejection": lambda g, shown: g.set_status("rejected", [shown[2].id]),
+    "a new category": lambda g, shown: g.set_status("approved", [copied_picture(
+        g, shown[3], 9004, category="otter", category_name="otter", label=77)]),
+    "a removed picture": lambda g, shown: g.db.execute("DELETE FROM images WHERE id = ?",
+                                                       (shown[4].id,)),
+    "a category emptied": lambda g, shown: g.set_status(
+        "rejected", [r.id for r in shown if r.category == "otter"]),
+    "the home page's picture rejected": lambda g, shown: g.set_status(
+        "rejected", [min(r.id for r in shown)]),
+}
+
+
+@pytest.mark.parametrize("sitemap_limit", [50_000, 10, 24])  # one file; per category; both
+def test_an_incremental_build_makes_exactly_the_files_of_a_full_one(gallery, tmp_path,
+                                                                    monkeypatch, sitemap_limit):
+    monkeypatch.setattr("ganpage.web.pages.PER_PAGE", 3)  # changes shift pages
+    monkeypatch.setattr("ganpage.static_pages.PER_PAGE", 3)
+    monkeypatch.setattr("ganpage.static_pages.SITEMAP_LIMIT", sitemap_limit)
+    site = tmp_path / "site"
+    build(gallery, site, public_url=PUBLIC)
+    split = (site / "sitemaps").is_dir()
+    layouts = {split}
+    for n, (name, change) in enumerate(CHANGES.items()):
+        with Gallery.open(gallery) as opened:
+            change(opened, opened.records(["approved"]))
+        report = build(gallery, site, public_url=PUBLIC)
+        assert report.incremental == (split == (site / "sitemaps").is_dir()), name
+        split = (site / "sitemaps").is_dir()
+        full = build(gallery, tmp_path / f"full-{n}", public_url=PUBLIC)
+        assert not full.incremental, name
+        layouts.add(split)
+        assert site_files(site) == site_files(tmp_path / f"full-{n}"), name
+        assert (report.pictures, report.categories) == (full.pictures, full.categories), name
+    assert layouts == {50_000: {False}, 10: {True}, 24: {False, True}}[sitemap_limit]
+
+
+def test_an_incremental_build_renders_only_the_pages_a_change_touches(gallery, tmp_path,
+                                                                      monkeypatch):
+    site = tmp_path / "site"
+    build(gallery, site)
+    rendered = []
+    real = StaticPages.picture_files
+    monkeypatch.setattr(StaticPages, "picture_files",
+                        lambda self, records: real(self, rendered.extend(records) or records))
+    with Gallery.open(gallery) as opened:
+        shown = opened.records(["approved"])
+        new = copied_picture(opened, shown[0], 9001)
+        opened.set_status("approved", [new])
+    report = build(gallery, site)
+    assert [record.id for record in rendered] == [new]  # not the 12 others
+    assert report.incremental and report.pictures == 13
+    home_changed = new < min(record.id for record in shown)  # ids differ by the tiny model
+    # its picture and page, c/<slug>.html, its list, categories.html (and maybe index.html)
+    assert report.counts.written == 5 + home_changed
+
+
+def test_an_incremental_build_killed_half_way_is_made_whole_by_the_next(gallery, tmp_path,
+                                                                        monkeypatch):
+    site = tmp_path / "site"
+    build(gallery, site)
+    with Gallery.open(gallery) as opened:
+        shown = opened.records(["approved"])
+        opened.set_status("approved", [copied_picture(opened, shown[0], 9001)])
+        opened.set_status("rejected", [shown[1].id])
+    real, calls = SiteWriter.write, []
+
+    def killed_on_the_third_file(self, path, data):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real(self, path, data)
+
+    monkeypatch.setattr(SiteWriter, "write", killed_on_the_third_file)
+    with pytest.raises(KeyboardInterrupt):
+        build(gallery, site)
+    monkeypatch.setattr(SiteWriter, "write", real)
+    assert build(gallery, site).incremental
+    build(gallery, tmp_path / "full")
+    assert site_files(site) == site_files(tmp_path / "full")
+
+
+def test_a_rebuild_with_other_options_or_after_a_killed_build_is_a_full_one(gallery, tmp_path):
+    site = tmp_path / "site"
+    build(gallery, site)
+    assert not build(gallery, site, site_name="Another").incremental
+    with Gallery.open(gallery) as opened:
+        opened.set_status("rejected", [opened.records(["approved"])[0].id])
+    with SiteWriter(site) as writer:
+        writer.forget_built_from()  # what a full build does first; then it was killed
+    report = build(gallery, site, site_name="Another")
+    assert not report.incremental and report.pictures == 11
+    assert build(gallery, site, site_name="Another").incremental
+
+
+def test_with_an_image_base_url_pages_link_pictures_there_and_none_are_copied(gallery,
+                                                                             tmp_path):
+    site, cdn = tmp_path / "site", "https://pictures.example.org/gallery"
+    report = build(gallery, site, public_url=PUBLIC, image_base_url=cdn + "/")
+    assert report.pictures == 12 and not (site / "images").exists()
+    with Gallery.open(gallery) as opened:
+        record = opened.records(["approved"])[0]
+    html = Tags((site / "p" / f"{record.id}.html").read_text())
+    assert f"{cdn}/{record.relative_path}" in html.urls()
+    assert ("og:image", f"{cdn}/{record.relative_path}") in [
+        (a.get("property"), a.get("content")) for _, a in html.tags]
+    policy = next(a["content"] for _, a in html.tags
+                  if a.get("http-equiv") == "Content-Security-Policy")
+    assert "img-src 'self' https://pictures.example.org;" in policy
+    category = Tags((site / "c" / f"{record.category}.html").read_text()).urls()
+    assert f"{cdn}/{record.relative_path}" in category
+    again = build(gallery, site, public_url=PUBLIC)  # pictures back in the site: a full build
+    assert not again.incremental and (site / "images" / record.relative_path).is_file()
+
+
+def test_a_site_past_a_hosts_limits_gets_one_note_naming_the_fix(gallery, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setattr("ganpage.site_hosts.HOSTS", (
+        HostLimits("Tiny Pages", files=20, folder_files=10),))
+    notes = [note for note in build(gallery, tmp_path / "site").notes if "Tiny" in note]
+    assert len(notes) == 1 and "20 files" in notes[0] and "p/ has 12" in notes[0]
+    assert "--image-base-url" in notes[0]
+    quiet = build(gallery, tmp_path / "other", image_base_url="https://cdn.example/g").notes
+    assert "--image-base-url" not in next(note for note in quiet if "Tiny" in note)
 
 
 def test_a_damaged_picture_is_left_out_and_counted(gallery, tmp_path):
@@ -203,7 +357,8 @@ def test_a_damaged_picture_is_left_out_and_counted(gallery, tmp_path):
     assert report.pictures == 11 and len(report.skipped) == 1
     assert report.skipped[0].startswith(damaged.id)
     assert not (tmp_path / "site" / "p" / f"{damaged.id}.html").exists()
-    assert damaged.id not in (tmp_path / "site" / "pictures.json").read_text()
+    assert damaged.id not in (tmp_path / "site" / "pictures" / f"{damaged.category}.json"
+                              ).read_text()
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org", "example.org/site",
@@ -219,9 +374,13 @@ def test_the_command_reports_written_unchanged_and_removed(gallery, tmp_path):
     runner = CliRunner()
     first = runner.invoke(app, ["build-site", str(gallery), str(site)])
     assert first.exit_code == 0, first.output
-    assert "12 pictures in 3 categories" in first.output and "0 unchanged" in first.output
+    assert "12 pictures in 3 categories; full build" in first.output
+    assert "0 unchanged" in first.output
     second = runner.invoke(app, ["build-site", str(gallery), str(site)])
     assert "0 written" in second.output and "0 removed" in second.output
+    assert "changes since the last build" in second.output
+    third = runner.invoke(app, ["build-site", str(gallery), str(site), "--full"])
+    assert "full build" in third.output and "0 written" in third.output
     pending = runner.invoke(app, ["build-site", str(gallery), str(tmp_path / "other"),
                                   "--show", "pending"])
     assert pending.exit_code != 0 and "no pending picture" in str(pending.exception)
@@ -236,14 +395,15 @@ def test_nginx_serves_the_built_site_with_its_404_page(gallery, tmp_path):
         pytest.skip("nginx or openssl is not installed")
     site = tmp_path / "site"
     build(gallery, site, public_url="https://static.thisxdoesnotexist.example")
-    record_id = json.loads((site / "pictures.json").read_text())["categories"][0]["pictures"][0]
+    shard = json.loads((site / "pictures.json").read_text())["categories"][0]["pictures"]
+    record_id = json.loads((site / shard).read_text())[0]
     with running_nginx(tmp_path / "nginx", "ganpage-site.conf",
                        {"root /srv/ganpage/site;": f"root {site};"}) as nginx, \
             httpx.Client(base_url=nginx.https, verify=nginx.tls(), timeout=10) as client:
         assert client.get("/").text == (site / "index.html").read_text()
         assert client.get(f"/p/{record_id}").text == client.get(f"/p/{record_id}.html").text
         assert client.get("/pictures.json").headers["content-type"] == "application/json"
-        for missing in ("/p/000000000000.html", "/no/such/folder/page", "/.ganpage-site.json"):
+        for missing in ("/p/000000000000.html", "/no/such/folder/page", "/.ganpage-site.sqlite"):
             answer = client.get(missing)
             assert answer.status_code == 404 and answer.text == (site / "404.html").read_text()
         assert 'href="/static/site.css"' in client.get("/a/b/c").text

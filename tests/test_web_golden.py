@@ -117,7 +117,7 @@ def built(gallery: Path, out: Path) -> str:
                show_progress=False)
     lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(out)}"
              for path in sorted(out.rglob("*"))
-             if path.is_file() and path.name not in (".ganpage-site.json", ".ganpage-site.lock")]
+             if path.is_file() and path.name not in (".ganpage-site.sqlite", ".ganpage-site.lock")]
     return "\n".join(lines) + "\n"
 
 

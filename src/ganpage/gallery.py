@@ -506,6 +506,33 @@ class Gallery:
         rows = self.db.execute(query + " ORDER BY created_at, id", params)
         return [ImageRecord.from_row(row) for row in rows]
 
+    def category_counts(self, statuses: Iterable[str]) -> list[tuple[str, str, int]]:
+        """(slug, name, count) of each category with pictures of ``statuses``, in the order of
+        its oldest such picture (as ``records`` lists them), named as that picture names it."""
+        statuses = list(statuses)
+        # SQLite gives a bare column from the row that MIN() picked; char(1) sorts before any
+        # character of a date, so the key orders as (created_at, id) does
+        rows = self.db.execute(
+            "SELECT category, category_name, MIN(created_at || char(1) || id) AS first, COUNT(*) "
+            f"FROM images WHERE status IN ({', '.join('?' * len(statuses))}) "
+            "GROUP BY category ORDER BY first", statuses)
+        return [(row[0], row[1], row[3]) for row in rows]
+
+    def first_by_id(self, statuses: Iterable[str]) -> ImageRecord | None:
+        """The picture of ``statuses`` whose id sorts first."""
+        statuses = list(statuses)
+        row = self.db.execute(f"SELECT * FROM images WHERE status IN "
+                              f"({', '.join('?' * len(statuses))}) ORDER BY id LIMIT 1",
+                              statuses).fetchone()
+        return ImageRecord.from_row(row) if row else None
+
+    def ids(self, statuses: Iterable[str]) -> list[str]:
+        """The id of every picture of ``statuses``, sorted."""
+        statuses = list(statuses)
+        return [row[0] for row in self.db.execute(
+            f"SELECT id FROM images WHERE status IN ({', '.join('?' * len(statuses))}) "
+            "ORDER BY id", statuses)]
+
     def category_slugs(self) -> set[str]:
         """The slug of every category with at least one picture here."""
         return {row[0] for row in self.db.execute("SELECT DISTINCT category FROM images")}

@@ -30,12 +30,21 @@ def build_site_command(
         help="With --live: ship onnxruntime-web's WebGPU build beside its WebAssembly one "
         "(28.7 MB, fetched only by browsers with a GPU; --no-webgpu for hosts that take no "
         "file over 25 MiB, such as Cloudflare Pages).")] = True,
+    image_base_url: Annotated[str, typer.Option(
+        help="Where the gallery's picture folders are served from (object storage or a CDN, "
+        "e.g. https://pictures.example.org/gallery): pages link pictures there and the site "
+        "holds only pages, half the files of a big gallery.")] = "",
+    full: Annotated[bool, typer.Option(
+        help="Make every file again, even where the gallery's change log says which pictures "
+        "changed (e.g. after editing or deleting files of the site by hand).")] = False,
 ) -> None:
     """Build a static site of a gallery's pictures: the pages of `ganpage serve` with relative
     links, for GitHub Pages, Netlify, Cloudflare Pages, nginx or any folder on a web server.
 
-    A rebuild after curation rewrites only the files that changed and removes the pages of
-    pictures no longer shown.
+    A rebuild after curation makes only the files of the pictures that changed since the last
+    build (read from the gallery's change log), their categories' pages and the site-wide
+    files, and removes the pages of pictures no longer shown; other options, or a log that
+    cannot say, make a full build.
 
     [bold]Examples[/bold]
 
@@ -45,17 +54,21 @@ def build_site_command(
 
     ganpage build-site gallery/ site/ --live emoji64
 
+    ganpage build-site gallery/ site/ --image-base-url https://pictures.example.org/gallery
+
     python -m http.server -d site/ 8000
     """
     from ganpage.outputs import removed_on_error
     from ganpage.static_site import SiteOptions, build_site
 
-    options = SiteOptions(public_url, tuple(s.value for s in show), site_name, live, webgpu)
+    options = SiteOptions(public_url, tuple(s.value for s in show), site_name, live, webgpu,
+                          full, image_base_url)
     with removed_on_error(out):
         report = build_site(gallery, out, options)
     counts = report.counts
+    kind = "changes since the last build" if report.incremental else "full build"
     typer.echo(f"site: {out} ({report.pictures} pictures in {report.categories} categories; "
-               f"files: {counts.written} written, {counts.unchanged} unchanged, "
+               f"{kind}; files: {counts.written} written, {counts.unchanged} unchanged, "
                f"{counts.removed} removed)")
     if report.skipped:
         typer.echo(f"skipped {len(report.skipped)} pictures whose file is missing or damaged, "

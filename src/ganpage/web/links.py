@@ -29,6 +29,7 @@ class Links:
     public_url: str = ""
     style: str = "server"  # or "static"
     nav: tuple[tuple[str, str], ...] = ()
+    image_base: str = ""  # set (https://cdn.example/gallery): pictures are served from there
 
     def path(self, kind: str, **values: object) -> str:
         """The page's path from the site's root (``p/<id>.html``), without ``base``."""
@@ -59,6 +60,8 @@ class Links:
         return self._href("static", name=name)
 
     def image(self, record: ImageRecord) -> str:
+        if self.image_base:
+            return f"{self.image_base}/{record.relative_path}"
         return self._href("image", path=record.relative_path)
 
     def extra_nav(self) -> list[tuple[str, str]]:
@@ -76,4 +79,6 @@ class Links:
         return self.public(self.path("picture", id=image_id))
 
     def public_image(self, record: ImageRecord) -> str:
+        if self.image_base:
+            return f"{self.image_base}/{record.relative_path}"
         return self.public(self.path("image", path=record.relative_path))

@@ -1,7 +1,8 @@
 // The static site's home page (ganpage build-site): show a random picture on every load, as
-// `ganpage serve` does at /. It picks a random category, then a random picture of it, from
-// pictures.json, and swaps that picture's own page's <article> in for the one built into
-// index.html. Without JavaScript, or if anything fails, the built-in picture stays.
+// `ganpage serve` does at /. It picks a random category from pictures.json, then a random
+// picture from that category's list of ids, and swaps that picture's own page's <article> in
+// for the one built into index.html. Without JavaScript, or if anything fails, the built-in
+// picture stays.
 "use strict";
 (() => {
   const root = document.documentElement;
@@ -15,7 +16,8 @@
 
   async function showRandomPicture() {
     const manifest = await (await fetched(new URL("pictures.json", document.baseURI))).json();
-    const id = pick(pick(manifest.categories).pictures);
+    const category = pick(manifest.categories);  // its ids: a list of their own, one fetch
+    const id = pick(await (await fetched(new URL(category.pictures, document.baseURI))).json());
     const pageUrl = new URL(manifest.page.replace("{id}", id), document.baseURI);
     const page = new DOMParser().parseFromString(await (await fetched(pageUrl)).text(), "text/html");
     const article = page.querySelector("article.picture");
