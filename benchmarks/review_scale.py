@@ -132,7 +132,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(time_views(args.one, args.repeats, args.views)))
         return
-    from scale import exponent  # benchmarks/scale.py, beside this file
+    from scale import print_growth_table  # benchmarks/scale.py, beside this file
 
     table = {}
     for size in sorted(args.sizes):
@@ -145,15 +145,7 @@ def main() -> None:
         print(f"{size:>9,} pictures (load {os.getloadavg()[0]:.2f}): "
               + ", ".join(f"{k} {v:,.3f}" for k, v in table[size].items()), flush=True)
     sizes = sorted(table)
-    print(f"\n| view | {' | '.join(f'{s:,}' for s in sizes)} | growth exponent |")
-    print(f"|---|{'---|' * len(sizes)}---|")
-    for name in table[sizes[0]]:
-        values = [table[s][name] for s in sizes]
-        slope = exponent(sizes, values)
-        print(f"| {name} | {' | '.join(f'{v:,.3f}' for v in values)} | "
-              f"{'-' if slope is None else f'{slope:.2f}'} |")
-    print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
-          f"{os.cpu_count()} CPUs")
+    print_growth_table("view", sizes, table, list(table[sizes[0]]), digits=3)
 
 
 if __name__ == "__main__":

@@ -103,10 +103,7 @@ def make_gallery(work: Path, base: Path, size: int, linked: bool) -> Path:
         return make_linked_gallery(root, base, size)
     with Gallery.open(base) as source, Gallery.open(root, create=True) as gallery:
         records = [r for batch in source.record_batches(2000) for r in batch]
-        for model_id, card in source.model_cards().items():
-            row = source.db.execute("SELECT image_size, categories FROM models WHERE id = ?",
-                                    (model_id,)).fetchone()
-            gallery.record_model(model_id, card, row[0], json.loads(row[1]))
+        copy_models(source, gallery)
         files = {r.id: source.path_of(r).read_bytes() for r in records}
         for start in range(0, size, 2000):
             batch = []
@@ -123,15 +120,20 @@ def make_gallery(work: Path, base: Path, size: int, linked: bool) -> Path:
     return root
 
 
+def copy_models(source: Gallery, gallery: Gallery) -> None:
+    """The source gallery's model rows (card, size, categories) into ``gallery``."""
+    for model_id, card in source.model_cards().items():
+        row = source.db.execute("SELECT image_size, categories FROM models WHERE id = ?",
+                                (model_id,)).fetchone()
+        gallery.record_model(model_id, card, row[0], json.loads(row[1]))
+
+
 def make_linked_gallery(root: Path, base: Path, size: int) -> Path:
     """``size`` approved rows in bulk: the base's pictures under new recipes, their files hard
     links to the base's (one transaction per ``LINK_BATCH`` rows, no fsync per file)."""
     with Gallery.open(base) as source, Gallery.open(root, create=True) as gallery:
         records = [r for batch in source.record_batches(2000) for r in batch]
-        for model_id, card in source.model_cards().items():
-            row = source.db.execute("SELECT image_size, categories FROM models WHERE id = ?",
-                                    (model_id,)).fetchone()
-            gallery.record_model(model_id, card, row[0], json.loads(row[1]))
+        copy_models(source, gallery)
         for slug in {r.category for r in records}:
             (root / slug).mkdir(exist_ok=True)
         for start in range(0, size, LINK_BATCH):
@@ -347,6 +349,23 @@ def add_new_pictures(gallery: Path, base: Path, count: int) -> None:
         target.set_status("approved", [new.id for new, _ in batch])
 
 
+def print_growth_table(title: str, sizes: list[int], table: dict[int, dict[str, float]],
+                       names, digits: int) -> None:
+    """A Markdown table: a row per figure measured at every size, its growth exponent beside
+    it, then the load average."""
+    print(f"\n| {title} | {' | '.join(f'{s:,}' for s in sizes)} | growth exponent |")
+    print(f"|---|{'---|' * len(sizes)}---|")
+    for name in names:
+        values = [table[s].get(name) for s in sizes]
+        if None in values:
+            continue
+        slope = exponent(sizes, values)
+        print(f"| {name} | {' | '.join(f'{v:,.{digits}f}' for v in values)} | "
+              f"{'-' if slope is None else f'{slope:.2f}'} |")
+    print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
+          f"{os.cpu_count()} CPUs")
+
+
 def exponent(sizes: list[int], values: list[float]) -> float | None:
     """The slope of log(value) against log(size): 0 flat, 1 linear, 2 quadratic."""
     points = [(math.log(s), math.log(v)) for s, v in zip(sizes, values, strict=True)
@@ -402,17 +421,7 @@ def main() -> None:
             print(f"{size:>9,} pictures, `/` in {args.rounds} interleaved rounds: "
                   + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()), flush=True)
     sizes = sorted(table)
-    print(f"\n| operation | {' | '.join(f'{s:,}' for s in sizes)} | growth exponent |")
-    print(f"|---|{'---|' * len(sizes)}---|")
-    for name in OPERATIONS:
-        values = [table[s].get(name) for s in sizes]
-        if None in values:
-            continue
-        slope = exponent(sizes, values)
-        print(f"| {name} | {' | '.join(f'{v:,.2f}' for v in values)} | "
-              f"{'-' if slope is None else f'{slope:.2f}'} |")
-    print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
-          f"{os.cpu_count()} CPUs")
+    print_growth_table("operation", sizes, table, OPERATIONS, digits=2)
 
 
 if __name__ == "__main__":
