@@ -67,9 +67,9 @@ def build_site_command(
         report = build_site(gallery, out, options)
     counts = report.counts
     kind = "changes since the last build" if report.incremental else "full build"
-    typer.echo(f"site: {out} ({report.pictures} pictures in {report.categories} categories; "
-               f"{kind}; files: {counts.written} written, {counts.unchanged} unchanged, "
-               f"{counts.removed} removed)")
+    typer.echo(f"site: {out} ({report.pictures:,} pictures in {report.categories:,} "
+               f"categories; {kind}; files: {counts.written:,} written, {counts.unchanged:,} "
+               f"unchanged, {counts.removed:,} removed)")
     if report.skipped:
         typer.echo(f"skipped {len(report.skipped)} pictures whose file is missing or damaged, "
                    f"e.g. {report.skipped[0]}; run `ganpage gallery verify {gallery}`")
