@@ -9,10 +9,10 @@ from pathlib import Path
 
 from starlette.exceptions import HTTPException
 
-from ganpage.gallery import Gallery, ImageRecord
+from ganpage.gallery import Gallery, ImageRecord, numeric_scores
 from ganpage.web.conventions import is_image_id
 from ganpage.web.images import ImageFiles
-from ganpage.web.review.filters import Census, ReviewFilter, ReviewView, numeric_scores
+from ganpage.web.review.filters import Census, ReviewFilter, ReviewView
 
 DECISIONS = ("approved", "rejected")  # what a change may set (undo brings back pending)
 MAX_IDS = 1000  # pictures one change names at most

@@ -15,11 +15,10 @@ from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 
-from ganpage.gallery import STATUSES, Gallery, ImageRecord, numeric_scores
+from ganpage.gallery import STATUSES, Gallery, ImageRecord
 from ganpage.listings import Selection
 from ganpage.web.conventions import SLUG
 
-__all__ = ["NO_FLAG", "PER_PAGE", "Census", "ReviewFilter", "ReviewView", "numeric_scores"]
 PER_PAGE = 120  # pictures on one page of the review
 NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # flag and score names in a filter
 NO_FLAG = "none"  # the flag filter's value for "pictures without any flag"

@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ganpage.gallery import FORMATS
+from ganpage.gallery import FORMATS, numeric_scores
 from ganpage.web.conventions import NO_STORE, is_image_id
 from ganpage.web.review.auth import CSRF_HEADER, ReviewAuth
 from ganpage.web.review.decisions import card_json, checked_decision, checked_ids
-from ganpage.web.review.filters import NO_FLAG, SCORE_SAMPLE, ReviewFilter, numeric_scores
+from ganpage.web.review.filters import NO_FLAG, SCORE_SAMPLE, ReviewFilter
 from ganpage.web.routing import GET
 
 MAX_BODY_BYTES = 64 * 1024
