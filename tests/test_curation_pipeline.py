@@ -54,11 +54,11 @@ def hand_made(tmp_path, data):
     return tmp_path / "gallery", dict(zip(names, ids.values(), strict=True))
 
 
-def run(root, reference, rules=None, dry_run=False):
+def run(root, reference, rules=None, dry_run=False, reuse_stamp=True):
     with Gallery.open(root) as gallery:
         return curate_gallery(gallery, Scorers.build(ColourClassifier(), reference),
-                              rules or Rules(),
-                              dry_run=dry_run, batch_size=3, show_progress=False)
+                              rules or Rules(), dry_run=dry_run, batch_size=3,
+                              show_progress=False, reuse_stamp=reuse_stamp)
 
 
 def state(root) -> dict[str, tuple]:
@@ -112,7 +112,90 @@ def test_groups_are_stored_equal_brute_force_and_a_re_run_compares_nothing(
         raise AssertionError("a re-run with nothing new built an index")
 
     monkeypatch.setattr(duplicates, "DuplicateIndex", no_index)
-    assert run(root, reference).groups == brute
+    assert run(root, reference, reuse_stamp=False).groups == brute
+
+
+def test_a_re_run_with_nothing_new_reads_no_picture_and_reports_what_the_last_found(
+        hand_made, reference, monkeypatch):
+    root, _ = hand_made
+    first = run(root, reference)
+    assert not first.unchanged and first.findings.groups == 1
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a re-run with nothing new read the pictures' rows")
+
+    monkeypatch.setattr(Gallery, "records", no_reading)
+    again = run(root, reference)
+    assert again.unchanged and again.findings == first.findings
+    assert again.findings.flags == {"blank": 1, "duplicate": 2, "memorised": 2}
+    assert again.changes == [] and again.changed == 0 and again.scoring.scored == 0
+
+
+@pytest.mark.parametrize("change", ["a person decides", "a picture is added", "other rules",
+                                    "no training set"])
+def test_any_change_since_the_last_run_makes_the_next_read_everything(
+        hand_made, reference, tmp_path, change):
+    root, ids = hand_made
+    run(root, reference)
+    rules, scorers_reference = None, reference
+    kept, dropped = sorted(("twin-a", "twin-b"), key=lambda n: state(root)[ids[n]][0])
+    with Gallery.open(root) as gallery:
+        if change == "a person decides":  # approves the twin the rules dropped
+            gallery.set_status("approved", [ids[dropped]], decided_by="review")
+        elif change == "a picture is added":
+            twin = gallery.get(ids["twin-a"])
+            gallery.add([(replace(twin, id="pic9000", seed=9000, scores={}, flags=[],
+                                  status="pending", decided_by="", decided_at=""),
+                          gallery.path_of(twin).read_bytes())])
+    if change == "other rules":
+        rules = Rules(top_k=1)
+    if change == "no training set":
+        scorers_reference = None
+    again = run(root, reference=scorers_reference, rules=rules)
+    assert not again.unchanged and again.records
+    if change == "a person decides":  # and it is weighed: the other twin goes
+        assert state(root)[ids[kept]][:2] == ("rejected", "rule:duplicate")
+    if change == "a picture is added":
+        assert again.scoring.scored == 1 and "pic9000" in again.verdict
+    assert run(root, reference=scorers_reference, rules=rules).unchanged  # stamped again
+
+
+def test_a_write_by_someone_else_during_a_run_leaves_no_stamp(hand_made, reference,
+                                                              monkeypatch):
+    root, ids = hand_made
+    from ganpage.curation import pipeline
+
+    real_apply = pipeline.apply
+
+    def apply_while_a_person_decides(gallery, found):
+        with Gallery.open(root) as other:  # another process: the review page
+            other.set_status("rejected", [ids["blue-a"]], decided_by="review")
+        return real_apply(gallery, found)
+
+    monkeypatch.setattr(pipeline, "apply", apply_while_a_person_decides)
+    run(root, reference)
+    monkeypatch.setattr(pipeline, "apply", real_apply)
+    with Gallery.open(root) as gallery:
+        assert gallery.curation_stamp() is None
+    assert not run(root, reference).unchanged
+    assert run(root, reference).unchanged
+
+
+def test_a_dry_run_or_a_picture_left_unscored_leaves_no_stamp(hand_made, reference):
+    root, ids = hand_made
+    run(root, reference, dry_run=True)
+    with Gallery.open(root) as gallery:
+        assert gallery.curation_stamp() is None
+    missing = root / "red" / f"{ids['red']}.png"
+    kept = missing.read_bytes()
+    missing.unlink()
+    run(root, reference)
+    with Gallery.open(root) as gallery:
+        assert gallery.curation_stamp() is None
+    missing.write_bytes(kept)  # put back: the index never moved, yet the next run reads it
+    again = run(root, reference)
+    assert not again.unchanged and again.scoring.scored == 1
+    assert state(root)[ids["red"]][:2] == ("approved", "rule:passed")
 
 
 def test_a_merged_picture_is_compared_with_its_new_neighbours(hand_made, reference, tmp_path):
@@ -213,6 +296,25 @@ def test_the_command_scores_with_a_classifier_folder_and_prints_what_a_dry_run_w
     assert f"would set {ids['blank']} blue: pending -> rejected (rule:blank)" in done.stdout
     assert "scored 8 pictures; 1 near-duplicate groups" in done.stdout
     assert state(root)[ids["blank"]][0] == "pending"
+
+
+@pytest.mark.slow
+def test_the_command_says_when_nothing_is_new_and_a_report_still_shows_every_picture(
+        hand_made, data, classifier_folder, tmp_path):
+    root, _ = hand_made
+    given = (str(root), "--classifier", str(classifier_folder), "--training-data", str(data))
+    first = curate_command(*given)
+    assert first.returncode == 0 and "scored 8 pictures" in first.stdout, first.stderr
+    again = curate_command(*given)
+    assert again.returncode == 0, again.stderr
+    assert "nothing new since the last curate run" in again.stdout
+    assert "1 near-duplicate groups" in again.stdout and "changed: nothing" in again.stdout
+    flags = next(line for line in first.stdout.splitlines() if line.startswith("flags:"))
+    assert flags in again.stdout.splitlines()
+    report = tmp_path / "report.html"
+    with_report = curate_command(*given, "--report", str(report))
+    assert "scored 0 pictures; 1 near-duplicate groups" in with_report.stdout
+    assert report.read_text().count("<img") >= 8
 
 
 @pytest.mark.slow

@@ -200,7 +200,7 @@ def make_v1_gallery(root) -> None:
 def test_a_v1_gallery_migrates_keeping_rows_and_counting_old_decisions_as_manual(tmp_path):
     make_v1_gallery(tmp_path / "g")
     with Gallery.open(tmp_path / "g") as gallery:
-        assert gallery.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert gallery.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         stored = {r.seed: r for r in gallery.records()}
         assert [stored[s].status for s in range(3)] == ["pending", "approved", "rejected"]
         assert [stored[s].decided_by for s in range(3)] == ["", "manual", "manual"]

@@ -25,6 +25,10 @@ saying which (category, status, flag or none, a numeric score's range), through
 ``selected_counts`` and ``selected_records``; ``count_by_category_status_and_flags`` counts the
 whole gallery in one walk of an index. Scores are read in SQL (JSON1) as ``numeric_scores``
 reads them.
+
+Curation stamp (schema 5): one row saying where the change log stood when the last curate run
+ended with nothing left to score, the digest of its settings and what it found, so a re-run
+with nothing new since reads that row instead of every picture (``curation/stamp.py``).
 """
 
 from __future__ import annotations
@@ -168,6 +172,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX images_for_review_counts ON images (category, category_name, status, flags);
     CREATE INDEX images_by_name_and_age ON images (category_name, created_at, id);
     """,
+    # 4 -> 5: the curation stamp (see the module's docstring)
+    """
+    CREATE TABLE curation_stamp (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        last_change INTEGER NOT NULL,    -- the change log's last entry when the run ended
+        settings    TEXT NOT NULL,       -- digest of the rules and scorers it ran with
+        summary     TEXT NOT NULL        -- JSON: what it found, printed again by a re-run
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 CHANGES_KEPT = 100_000  # entries of the change log kept at least (the trigger's literal)
@@ -280,6 +293,16 @@ class ChangeBatch:
 
     last: int
     touched: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class CurationStamp:
+    """The row ``Gallery.save_curation_stamp`` keeps: where the change log stood when a
+    curate run ended, a digest of its settings, and its findings as JSON."""
+
+    last_change: int
+    settings: str
+    summary: str
 
 
 def numeric_scores(record: ImageRecord) -> dict[str, float]:
@@ -533,6 +556,10 @@ class Gallery:
             f"SELECT id FROM images WHERE status IN ({', '.join('?' * len(statuses))}) "
             "ORDER BY id", statuses)]
 
+    def model_ids(self) -> set[str]:
+        """The id of every model with at least one picture here."""
+        return {row[0] for row in self.db.execute("SELECT DISTINCT model_id FROM images")}
+
     def category_slugs(self) -> set[str]:
         """The slug of every category with at least one picture here."""
         return {row[0] for row in self.db.execute("SELECT DISTINCT category FROM images")}
@@ -607,6 +634,27 @@ class Gallery:
     def last_change(self) -> int:
         """The sequence number of the latest entry of the change log (0 if none yet)."""
         return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+
+    def curation_stamp(self) -> CurationStamp | None:
+        """What the last curate run that left nothing to score saw; None if none did."""
+        row = self.db.execute("SELECT last_change, settings, summary FROM curation_stamp"
+                              ).fetchone()
+        return None if row is None else CurationStamp(*row)
+
+    def save_curation_stamp(self, settings: str, summary: str, since: int, written: int
+                            ) -> bool:
+        """Store a curate run's stamp at the change log's current end, provided the only
+        changes logged since ``since`` (where the log stood before the run read anything) are
+        the run's own ``written`` status changes: each logs exactly one entry and sequence
+        numbers leave no gaps, so any other writer's change makes the count differ. Returns
+        whether it stored the stamp (False: a re-run reads everything again, as it must)."""
+        with self.transaction() as db:
+            last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+            if last - since != written:
+                return False
+            db.execute("INSERT OR REPLACE INTO curation_stamp VALUES (1, ?, ?, ?)",
+                       (last, settings, summary))
+        return True
 
     def changes_since(self, seq: int, limit: int = CHANGES_KEPT) -> ChangeBatch | None:
         """The change log's entries after ``seq``, at most ``limit``; None when some of those

@@ -76,7 +76,7 @@ def curate(
     if report is not None:
         writable_file(report, "--report")
     with Gallery.open(gallery) as opened:
-        source = gallery_model({r.model_id for r in opened.records()}, model)
+        source = gallery_model(opened.model_ids(), model)
         scorer = gallery_classifier(classifier, source)
         if scorer is None and chosen.needs_scores():
             raise GanpageError("--min-class-score, --top-k and --min-category-median need a "
@@ -85,7 +85,8 @@ def curate(
         _say_what_is_compared(scorer, data)
         reference = training_reference(data) if data is not None else None
         run = curate_gallery(opened, Scorers.build(scorer, reference), chosen,
-                             dry_run=dry_run, batch_size=batch_size)
+                             dry_run=dry_run, batch_size=batch_size,
+                             reuse_stamp=report is None)  # a report shows every picture
     _print_run(run, dry_run)
     if report is not None:
         from ganpage.curation.report import write_report
@@ -104,9 +105,14 @@ def _say_what_is_compared(scorer, data: Path | None) -> None:
 def _print_run(run, dry_run: bool) -> None:
     skipped = "".join(f", {count} skipped ({reason})"
                       for reason, count in run.scoring.skipped.items())
-    typer.echo(f"scored {run.scoring.scored} pictures{skipped}; "
-               f"{len(run.groups)} near-duplicate groups")
-    flags = Counter(flag for record in run.records for flag in record.flags)
+    if run.unchanged:
+        typer.echo("nothing new since the last curate run with these settings (no picture "
+                   f"added, removed or decided since): {run.findings.groups} near-duplicate "
+                   "groups")
+    else:
+        typer.echo(f"scored {run.scoring.scored} pictures{skipped}; "
+                   f"{run.findings.groups} near-duplicate groups")
+    flags = run.findings.flags
     if flags:
         typer.echo("flags: " + ", ".join(f"{flag} {count}" for flag, count in
                                          sorted(flags.items())))

@@ -1,5 +1,6 @@
 """One curation run: score what needs it, derive flags, decide by the rules, apply (or, dry,
-only say what would change)."""
+only say what would change). A re-run with nothing new since the last one reads nothing
+(``curation/stamp.py``)."""
 
 from __future__ import annotations
 
@@ -15,24 +16,34 @@ from ganpage.curation.scoring import (
     needs_scores,
     score_gallery,
 )
+from ganpage.curation.stamp import Findings, settings_digest, unchanged_since_stamp
 from ganpage.gallery import Gallery, ImageRecord
 
 
 @dataclass
 class CurationRun:
-    records: list[ImageRecord]  # as they are after the run (or would be, when dry)
+    records: list[ImageRecord]  # as they are after the run (or would be, when dry); [] when
+    # nothing had changed since the last run (``unchanged``)
     scoring: ScoringResult
     groups: list[list[str]]  # near-duplicate groups of ids
     verdict: dict[str, tuple[str, str]]  # id -> (status, rule)
     changes: list[Change]
     changed: int  # pictures whose status was written (0 when dry)
+    findings: Findings  # near-duplicate groups and flags, counted
+    unchanged: bool = False  # True: nothing new since the last run's stamp, nothing read
 
 
 def curate_gallery(gallery: Gallery, scorers: Scorers, rules: Rules, dry_run: bool = False,
                    batch_size: int = 256, show_progress: bool = True,
-                   use_onnx: bool = True) -> CurationRun:
+                   use_onnx: bool = True, reuse_stamp: bool = True) -> CurationRun:
     """Score, flag, decide and (unless ``dry_run``) write; a second run changes nothing.
-    ``use_onnx``: let onnxruntime run the classifier where that is faster (onnx_classifier)."""
+    ``use_onnx``: let onnxruntime run the classifier where that is faster (onnx_classifier).
+    ``reuse_stamp``: when nothing changed since the last run with these settings
+    (``curation/stamp.py``), read nothing and return its findings."""
+    settings = settings_digest(rules, scorers)
+    if reuse_stamp and (findings := unchanged_since_stamp(gallery, settings)) is not None:
+        return CurationRun([], ScoringResult(), [], {}, [], 0, findings, unchanged=True)
+    since = gallery.last_change()
     records = gallery.records()
     todo = needs_scores(records, scorers)
     if todo and scorers.classifier is not None and use_onnx:
@@ -48,14 +59,15 @@ def curate_gallery(gallery: Gallery, scorers: Scorers, rules: Rules, dry_run: bo
     verdict = decide(scored, groups, rules)
     found = changes(scored, verdict)
     changed = 0 if dry_run else apply(gallery, found)
-    after = records if dry_run else gallery.records()
-    if dry_run:
-        _pretend(after, found)
-    return CurationRun(after, scoring, groups, verdict, found, changed)
+    _as_decided(records, found)
+    findings = Findings.of(records, groups)
+    if not dry_run and not needs_scores(records, scorers):  # a file to read again: no stamp
+        gallery.save_curation_stamp(settings, findings.to_json(), since, changed)
+    return CurationRun(records, scoring, groups, verdict, found, changed, findings)
 
 
-def _pretend(records: list[ImageRecord], found: list[Change]) -> None:
-    """Show the changes in memory only, for a dry run's report."""
+def _as_decided(records: list[ImageRecord], found: list[Change]) -> None:
+    """The records as the changes leave them (written, or only shown by a dry run)."""
     by_id = {c.image_id: c for c in found}
     for record in records:
         change = by_id.get(record.id)
