@@ -13,7 +13,9 @@ under distinct recipes (seed + k * 1,000,000, so distinct ids), its file rolled 
 to the right so that copies are near duplicates, as a GAN's seeds of one class often are, not
 byte-identical files. From `--linked-from` pictures up (default 100,000) the copies are index
 rows written in bulk whose files are hard links to the base picture's (byte-identical: fine
-for serve, not a curate figure). Everything is approved, as a curated site's gallery is.
+for serve), each with its base picture's scores (the base is curated once), so curate there
+scores nothing: its first run is the read of every row and the decisions, not the scoring.
+Everything is approved by hand, as a curated site's gallery is.
 
 The server's figures (`--workers`, default 2): start-up to a ready /readyz, the largest resident
 set among its processes, `/` requests/s and p99 under wrk (the servers of every size running at
@@ -52,12 +54,13 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from ganpage.gallery import INDEX_FILE, Gallery, image_id
+from ganpage.gallery import GALLERY_RELATIVE_SCORES, INDEX_FILE, Gallery, image_id
 
 GANPAGE = [sys.executable, "-m", "ganpage"]
 SEED_STRIDE = 1_000_000
-OPERATIONS = ("curate_first", "curate_rerun", "serve_start", "serve_rss_mb", "page_requests_per_s",
-              "page_p99_ms", "page_rate_vs_smallest", "decision_visible_s", "decision_p99_ms",
+OPERATIONS = ("curate_first", "curate_first_mb", "curate_rerun", "curate_rerun_mb",
+              "serve_start", "serve_rss_mb", "page_requests_per_s", "page_p99_ms",
+              "page_rate_vs_smallest", "decision_visible_s", "decision_p99_ms",
               "build_site_full", "build_site_after_10")
 LINK_BATCH = 20_000  # rows inserted per transaction when copies are hard links
 
@@ -81,6 +84,11 @@ def make_base(work: Path, size: int) -> Path:
     if not (base / INDEX_FILE).exists():
         run([*GANPAGE, "generate", str(base), "--model", "emoji64", "--best-categories",
              str(math.ceil(size / 8)), "--per-category", "8", "--truncation", "0.65"])
+    with Gallery.open(base) as gallery:
+        scored = gallery.db.execute("SELECT COUNT(*) FROM images WHERE scores LIKE '%dhash%'"
+                                    ).fetchone()[0]
+    if not scored:  # the scores linked copies carry
+        run([*GANPAGE, "curate", str(base)])
     return base
 
 
@@ -144,7 +152,9 @@ def make_linked_gallery(root: Path, base: Path, size: int) -> Path:
                 seed = record.seed + copy * SEED_STRIDE
                 new = replace(record, id=image_id(record.model_id, record.label, seed,
                                                   record.truncation), seed=seed,
-                              status="approved", decided_by="manual", scores={}, flags=[])
+                              status="approved", decided_by="manual", flags=[],
+                              scores={k: v for k, v in record.scores.items()
+                                      if k not in GALLERY_RELATIVE_SCORES})
                 os.link(source.path_of(record), gallery.path_of(new))
                 rows.append(new.to_row())
             columns = list(rows[0])
@@ -403,8 +413,10 @@ def main() -> None:
                                                  linked=size >= args.linked_from)
         figures: dict[str, float] = {}
         if "curate" not in args.skip:
-            figures["curate_first"], _ = run([*GANPAGE, "curate", str(gallery)])
-            figures["curate_rerun"], _ = run([*GANPAGE, "curate", str(gallery)])
+            figures["curate_first"], figures["curate_first_mb"] = run(
+                [*GANPAGE, "curate", str(gallery)])
+            figures["curate_rerun"], figures["curate_rerun_mb"] = run(
+                [*GANPAGE, "curate", str(gallery)])
         if "serve" not in args.skip:
             figures |= serve_figures(gallery, args.seconds, args.workers)
         if "site" not in args.skip:
