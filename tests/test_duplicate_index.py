@@ -36,6 +36,12 @@ def as_hex(words: np.ndarray) -> list[str]:
     return ["".join(f"{w:016x}" for w in row) for row in words.tolist()]
 
 
+@pytest.mark.parametrize("bad", ["ab", "zz" * 32, "f" * 65])
+def test_a_hash_of_the_wrong_length_or_digits_is_refused(bad):
+    with pytest.raises(ValueError):
+        hex_to_words(["0" * 64, bad])
+
+
 def test_hex_round_trip():
     words = hashes_with_copies(5, 0)
     assert (hex_to_words(as_hex(words)) == words).all()

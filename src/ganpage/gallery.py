@@ -556,6 +556,14 @@ class Gallery:
             f"SELECT id FROM images WHERE status IN ({', '.join('?' * len(statuses))}) "
             "ORDER BY id", statuses)]
 
+    def duplicate_keys(self) -> list[tuple[str, str, str | None, str | None]]:
+        """(id, category, ``dhash``, ``duplicate_group``) of every picture, oldest first as
+        ``records`` orders them, read in SQL without the rest of each row."""
+        return self.db.execute(
+            "SELECT id, category, json_extract(scores, '$.dhash'), "
+            "json_extract(scores, '$.duplicate_group') FROM images ORDER BY created_at, id"
+        ).fetchall()
+
     def model_ids(self) -> set[str]:
         """The id of every model with at least one picture here."""
         return {row[0] for row in self.db.execute("SELECT DISTINCT model_id FROM images")}

@@ -112,6 +112,10 @@ def _print_run(run, dry_run: bool) -> None:
     else:
         typer.echo(f"scored {run.scoring.scored} pictures{skipped}; "
                    f"{run.findings.groups} near-duplicate groups")
+    if run.categories is not None:
+        typer.echo(f"decided again: the {len(run.records):,} pictures of the "
+                   f"{len(run.categories):,} categories that what changed since the last run "
+                   "reaches")
     flags = run.findings.flags
     if flags:
         typer.echo("flags: " + ", ".join(f"{flag} {count}" for flag, count in

@@ -39,10 +39,11 @@ def band_recall(distance: int | np.ndarray, config: IndexConfig = IndexConfig())
 
 def hex_to_words(hashes: Sequence[str], bits: int = 256) -> np.ndarray:
     """Hex digests (``bits``/4 digits each) -> (N, bits/64) uint64, most significant first."""
-    digits = WORD_BITS // 4
-    count = bits // WORD_BITS
-    return np.array([[int(h[w * digits:(w + 1) * digits], 16) for w in range(count)]
-                     for h in hashes], dtype=np.uint64).reshape(len(hashes), count)
+    digits, count = bits // 4, bits // WORD_BITS
+    if any(len(h) != digits for h in hashes):
+        raise ValueError(f"a hash is not {digits} hex digits long")
+    raw = bytes.fromhex("".join(hashes))  # ValueError on a digit that is not hex
+    return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(len(hashes), count)
 
 
 def hamming_rows(words: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -144,8 +144,14 @@ def derive_flags(records: list[ImageRecord], scorers: Scorers,
     training set) is left as it was; flags curation does not own (``unsure``) are kept.
     """
     scored = [r for r in records if "dhash" in r.scores]
-    groups = update_groups(scored, duplicate_bits).groups
-    duplicated = {scored[i].id for group in groups for i in group}
+    groups = [[scored[i].id for i in group]
+              for group in update_groups(scored, duplicate_bits).groups]
+    set_flags(records, scorers, {image for group in groups for image in group})
+    return groups
+
+
+def set_flags(records: list[ImageRecord], scorers: Scorers, duplicated: set[str]) -> None:
+    """Each record's curation flags from its scores and whether its id is ``duplicated``."""
     for record in records:
         flags = set(record.flags)
         _set(flags, "duplicate", record.id in duplicated)
@@ -157,7 +163,6 @@ def derive_flags(records: list[ImageRecord], scorers: Scorers,
             _set(flags, "memorised",
                  record.scores[MEMORISATION_KEY] <= scorers.reference.threshold)
         record.flags = sorted(flags)
-    return [[scored[i].id for i in group] for group in groups]
 
 
 def _set(flags: set[str], flag: str, on: bool) -> None:

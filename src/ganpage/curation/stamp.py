@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from ganpage.curation.rules import Rules
 from ganpage.curation.scoring import Scorers
-from ganpage.gallery import Gallery, ImageRecord
+from ganpage.gallery import CurationStamp, Gallery, ImageRecord
 
 # bump when the code that derives flags or decides changes what it decides from the same rows
 DECISION_CODE_VERSION = 1
@@ -36,6 +37,16 @@ class Findings:
     @classmethod
     def of(cls, records: list[ImageRecord], groups: list[list[str]]) -> Findings:
         return cls(len(groups), dict(Counter(f for r in records for f in r.flags)))
+
+    @classmethod
+    def counted(cls, groups: int, stored: Counter, before: Iterable[list[str]],
+                after: Iterable[list[str]]) -> Findings:
+        """The flags stored in the index with some pictures' flags changed from ``before`` to
+        ``after`` (a run that decided part of the gallery)."""
+        counts = Counter(stored)
+        counts.subtract(flag for flags in before for flag in flags)
+        counts.update(flag for flags in after for flag in flags)
+        return cls(groups, {flag: n for flag, n in counts.items() if n > 0})
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -69,9 +80,19 @@ def settings_digest(rules: Rules, scorers: Scorers) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
-def unchanged_since_stamp(gallery: Gallery, settings: str) -> Findings | None:
-    """The last run's findings when nothing it depends on has changed since; else None."""
+def previous_run(gallery: Gallery, settings: str) -> tuple[CurationStamp, Findings] | None:
+    """The last run's stamp and findings when it ran with these settings; else None."""
     stamp = gallery.curation_stamp()
-    if stamp is None or stamp.settings != settings or stamp.last_change != gallery.last_change():
+    if stamp is None or stamp.settings != settings:
         return None
-    return Findings.from_json(stamp.summary)
+    findings = Findings.from_json(stamp.summary)
+    return None if findings is None else (stamp, findings)
+
+
+def stored_flag_counts(gallery: Gallery) -> Counter:
+    """Flag -> pictures, as the index holds them now (one walk of an index)."""
+    counts: Counter = Counter()
+    for *_, flags, pictures in gallery.count_by_category_status_and_flags():
+        for flag in json.loads(flags):
+            counts[flag] += pictures
+    return counts
