@@ -1,6 +1,7 @@
-"""How ganpage's costs grow with the gallery: curate (first run and a re-run with nothing new),
-serve (start-up, memory, `/` requests/s) and build-site (full, then after 10 new pictures), at
-several gallery sizes in one run, each figure's growth exponent beside it.
+"""How ganpage's costs grow with the gallery: curate (first run, a re-run with nothing new, a
+run after 10 new pictures), serve (start-up, memory, `/` requests/s) and build-site (full,
+then after 10 new pictures), at several gallery sizes in one run, each figure's growth
+exponent beside it.
 
 Issue 31's goals, at 1M pictures on the 2-core machine: curate re-run < 30 s, a first run's
 duplicate step < 5 min, serve start < 5 s and < 400 MB per worker, `/` at >= 0.8x its
@@ -59,6 +60,7 @@ from ganpage.gallery import GALLERY_RELATIVE_SCORES, INDEX_FILE, Gallery, image_
 GANPAGE = [sys.executable, "-m", "ganpage"]
 SEED_STRIDE = 1_000_000
 OPERATIONS = ("curate_first", "curate_first_mb", "curate_rerun", "curate_rerun_mb",
+              "curate_after_10", "curate_after_10_mb",
               "serve_start", "serve_rss_mb", "page_requests_per_s", "page_p99_ms",
               "page_rate_vs_smallest", "decision_visible_s", "decision_p99_ms",
               "build_site_full", "build_site_after_10")
@@ -344,8 +346,9 @@ def seed_site(gallery: Path, site: Path) -> None:
                               (site_key(gallery, options, None), seq))
 
 
-def add_new_pictures(gallery: Path, base: Path, count: int) -> None:
-    """``count`` approved pictures under seeds no other picture of the gallery has."""
+def add_new_pictures(gallery: Path, base: Path, count: int, approve: bool = True) -> None:
+    """``count`` pictures (approved, or pending) under seeds no other picture of the gallery
+    has."""
     with Gallery.open(base) as source, Gallery.open(gallery) as target:
         records = next(source.record_batches(count))
         taken = target.db.execute("SELECT MAX(seed) FROM images").fetchone()[0] + 1
@@ -356,7 +359,8 @@ def add_new_pictures(gallery: Path, base: Path, count: int) -> None:
                           id=image_id(record.model_id, record.label, seed, record.truncation))
             batch.append((new, source.path_of(record).read_bytes()))
         target.add(batch)
-        target.set_status("approved", [new.id for new, _ in batch])
+        if approve:
+            target.set_status("approved", [new.id for new, _ in batch])
 
 
 def print_growth_table(title: str, sizes: list[int], table: dict[int, dict[str, float]],
@@ -416,6 +420,9 @@ def main() -> None:
             figures["curate_first"], figures["curate_first_mb"] = run(
                 [*GANPAGE, "curate", str(gallery)])
             figures["curate_rerun"], figures["curate_rerun_mb"] = run(
+                [*GANPAGE, "curate", str(gallery)])
+            add_new_pictures(gallery, base, 10, approve=False)
+            figures["curate_after_10"], figures["curate_after_10_mb"] = run(
                 [*GANPAGE, "curate", str(gallery)])
         if "serve" not in args.skip:
             figures |= serve_figures(gallery, args.seconds, args.workers)
