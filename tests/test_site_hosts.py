@@ -24,9 +24,34 @@ def test_each_host_passed_is_one_line_naming_its_limits_and_the_fix():
     assert "p/ has 1,000,000" in next(note for note in big if "Netlify" in note)
 
 
-def test_with_pictures_elsewhere_the_fix_is_another_host():
-    note = host_notes(totals(1_000_000, 4 * 2**30), pictures_inside=False)[0]
-    assert "--image-base-url" not in note and "nginx" in note
+def test_a_page_per_picture_names_shards_and_pictures_elsewhere_as_the_fix():
+    note = host_notes(totals(202_000, 3 * 2**30))[0]
+    assert "build with --permalinks shards and --image-base-url URL" in note
+    elsewhere = host_notes(totals(1_000_000, 4 * 2**30), pictures_inside=False)[0]
+    assert "build with --permalinks shards (" in elsewhere
+    assert "--image-base-url" not in elsewhere and "nginx" in elsewhere
+
+
+def test_a_sharded_site_names_what_it_does_not_use_yet():
+    inside = host_notes(totals(1_020_000, 2 * 2**30, fullest=("images/cat/", 10_000)),
+                        sharded=True)
+    assert inside and all("build with --image-base-url URL" in note for note in inside)
+    assert not any("--permalinks" in note for note in inside)
+    past_all = host_notes(totals(250_000, 2 * 2**30), pictures_inside=False, sharded=True)
+    assert past_all and all("build with" not in note and "ganpage serve" in note
+                            for note in past_all)
+
+
+def test_a_sharded_site_of_a_million_pictures_elsewhere_passes_every_host():
+    """docs/static-site.md's figures at 1,000,000 pictures in 100 categories, sharded, with
+    --image-base-url and a sitemap: 16,700 category pages (60 pictures a page), 2,048 shards,
+    100 lists of ids, 101 sitemaps, 16 other files; 489 bytes a record, 12.9 KB a category
+    page, ~81 bytes a sitemap URL."""
+    files = 16_700 + 2_048 + 100 + 101 + 16
+    size = 1_000_000 * 489 + 16_700 * 12_900 + 1_016_700 * 81 + 100 * 15_000
+    assert (files, round(size / 2**30, 2)) == (18_965, 0.73)
+    assert host_notes(totals(files, size, fullest=("c/", 16_700)), pictures_inside=False,
+                      sharded=True) == []
 
 
 def test_a_file_over_25_mib_is_named_with_its_fix():
