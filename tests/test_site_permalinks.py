@@ -9,6 +9,7 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ganpage.gallery import Gallery
@@ -24,6 +25,7 @@ from ganpage.site_permalinks import (
 )
 from ganpage.site_writer import SiteWriter
 from helpers.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from helpers.nginx import NGINX, running_nginx
 from helpers.static_hosts import static_host
 from test_static_site import (
     CHANGES,
@@ -261,6 +263,29 @@ def test_an_unknown_layout_is_refused(gallery, tmp_path):
     with pytest.raises(GanpageError, match="--permalinks 'folders'"):
         build(gallery, tmp_path / "site", permalinks="folders")
     assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.slow
+def test_deploys_nginx_answers_a_permalink_with_the_view_page(gallery, tmp_path):
+    """deploy/nginx/ganpage-site.conf: p/<id> and p/<id>.html get p/view.html (status 200:
+    nginx cannot know the id), the shards are JSON, other missing paths 404.html."""
+    if NGINX is None or shutil.which("openssl") is None:
+        pytest.skip("nginx or openssl is not installed")
+    site = tmp_path / "site"
+    build(gallery, site, permalinks="shards", public_url="https://static.example.org")
+    image = next(iter(shown(gallery)))
+    view = (site / "p" / "view.html").read_text()
+    with running_nginx(tmp_path / "nginx", "ganpage-site.conf",
+                       {"root /srv/ganpage/site;": f"root {site};"}) as nginx, \
+            httpx.Client(base_url=nginx.https, verify=nginx.tls(), timeout=10) as client:
+        for path in (f"/p/{image}", f"/p/{image}.html", "/p/000000000000.html"):
+            answer = client.get(path)
+            assert (answer.status_code, answer.text) == (200, view), path
+        shard = client.get("/" + shard_path(shard_of(image)))
+        assert shard.headers["content-type"] == "application/json" and image in shard.json()
+        for missing in ("/p/not-an-id", "/p/0123456789ab/x", "/shards/9999.json"):
+            answer = client.get(missing)
+            assert answer.status_code == 404 and answer.text == (site / "404.html").read_text()
 
 
 # -- in a browser ---------------------------------------------------------------------------------
