@@ -17,10 +17,10 @@ from ganpage.gallery import ImageRecord
 from ganpage.web.pages import picture_text
 
 LAYOUTS = ("pages", "shards")  # --permalinks: a page per picture, or records in JSON shards
-# 2,048 shards: ~490 records (~200 KB, ~20 KB gzipped) a shard at a million pictures, while the
-# shards and the category pages (one per 60 pictures, 16,667 at a million) stay under
-# Cloudflare Pages' 20,000 files; 4,096 would pass it. The first 3 hex digits of an id (ids
-# are hashes: uniform) pick the shard, two prefixes a shard.
+# 2,048 shards: ~490 records (~240 KB, ~26 KB gzipped) a shard at a million pictures, while the
+# shards and the category pages (one per 60 pictures, ~16,700 at a million) stay under
+# Cloudflare Pages' 20,000 files; 4,096 would pass it (docs/static-site.md). The first 3 hex
+# digits of an id (ids are hashes: uniform) pick the shard, two prefixes a shard.
 SHARDS = 2048
 PREFIXES = 16**3  # values of an id's first 3 hex digits
 SHARD_PATH = "shards/{shard}.json"  # not under p/: Cloudflare applies /p/* before its files
