@@ -346,11 +346,14 @@ def test_a_permalink_shows_its_picture_in_chromium(gallery, tmp_path, host):
             check_permalink(page, f"{url}p/{records[-1].id}", records[-1])
             check_missing(page, f"{url}p/000000000000.html")
             check_missing(page, f"{url}p/not-an-id")
+            other = f"{url}no/such/page" if github else f"{url}no-such-page"  # 404.html's links:
+            check_missing(page, other)  # from the public URL's path, else from the root
             seen = {shown_picture(page, url)} | {shown_picture(page) for _ in range(5)}
             assert len(seen) > 1 and all(src.endswith(".webp") for src in seen)
             documents = {f"{url}p/{r.id}{end}" for r in records for end in ("", ".html")}
-            documents |= {f"{url}p/000000000000.html", f"{url}p/not-an-id"}
-            expected = {f"404 {document}" for document in documents} if github else set()
+            documents |= {f"{url}p/000000000000.html", f"{url}p/not-an-id", other}
+            expected = {f"404 {document}" for document in documents} if github \
+                else {f"404 {other}"}
             expected.add(f"404 {url}{shard_path(0)}")  # 000000000000's shard: none here
             assert set(failures) <= expected
             assert not any("Content Security Policy" in failure for failure in failures)
