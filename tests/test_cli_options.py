@@ -30,12 +30,14 @@ def test_choices_are_spelt_as_the_library_spells_them():
     from ganpage.models.loading import DTYPES
     from ganpage.noise import MAX_SEED
     from ganpage.precision import PRECISIONS as DEVICE_PRECISIONS
+    from ganpage.site_permalinks import LAYOUTS
     from ganpage.web.server import SERVERS
 
     assert get_args(options.Resize) == tuple(ResizeMode)
     assert get_args(options.ImageFormat) == tuple(FORMATS)
     assert get_args(options.Precision) == tuple(DTYPES) == PRECISIONS == DEVICE_PRECISIONS
     assert get_args(options.Server) == tuple(SERVERS)
+    assert get_args(options.Permalinks) == LAYOUTS
     assert set(options.Status) == set(STATUSES) and options.MAX_SEED == MAX_SEED
 
 

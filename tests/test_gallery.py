@@ -388,3 +388,15 @@ def test_the_listings_walk_indexes_instead_of_reading_or_sorting_every_picture(t
         assert len(page) == 2 and [r.seed for r in scored] == [1]
         plan = query_plan(gallery, *asked[0])
         assert "INDEX images_by_name_and_age (category_name=?)" in plan and "TEMP" not in plan
+
+
+def test_records_by_id_reads_one_range_of_ids_of_the_statuses_asked(tmp_path):
+    with Gallery.open(tmp_path, create=True) as gallery:
+        gallery.add([(record(seed=s), b"x") for s in range(40)])
+        ids = sorted(r.id for r in gallery.records())
+        gallery.set_status("approved", ids=ids[::2])
+        low, high = ids[5], ids[30]
+        inside = [i for i in ids[::2] if low <= i < high]
+        assert [r.id for r in gallery.records_by_id(["approved"], low, high)] == inside
+        assert len(gallery.records_by_id(["approved", "pending"], low, high)) == 25
+        assert gallery.records_by_id(["approved"], high, low) == []

@@ -568,6 +568,15 @@ class Gallery:
         """The id of every model with at least one picture here."""
         return {row[0] for row in self.db.execute("SELECT DISTINCT model_id FROM images")}
 
+    def records_by_id(self, statuses: Iterable[str], low: str, high: str) -> list[ImageRecord]:
+        """Every picture of ``statuses`` whose id is in [``low``, ``high``), sorted by id (a
+        range of the primary key: a static site's permalink shard reads its share this way)."""
+        statuses = list(statuses)
+        rows = self.db.execute(
+            f"SELECT * FROM images WHERE id >= ? AND id < ? AND status IN "
+            f"({', '.join('?' * len(statuses))}) ORDER BY id", [low, high, *statuses])
+        return [ImageRecord.from_row(row) for row in rows]
+
     def category_slugs(self) -> set[str]:
         """The slug of every category with at least one picture here."""
         return {row[0] for row in self.db.execute("SELECT DISTINCT category FROM images")}

@@ -13,6 +13,16 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from ganpage.gallery import ImageRecord
+from ganpage.site_permalinks import (
+    REDIRECTS,
+    SHARD_PATH,
+    SHARDS,
+    VIEW_PAGE,
+    redirects,
+    shard_json,
+    shard_of,
+    shard_path,
+)
 from ganpage.web.config import SiteConfig
 from ganpage.web.conventions import IMMUTABLE
 from ganpage.web.hygiene import CONTENT_SECURITY_POLICY
@@ -25,6 +35,7 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "strict-origin-when-cross-origin", "X-Frame-Options": "DENY"}
 LIVE_NAV = "Drawn live"  # the navigation's link to live.html
 STATIC_FILES = ("site.css", "favicon.svg", "random.js")  # of web/static/, what the pages use
+SHARD_SCRIPTS = ("permalink.js", "picture.js")  # what p/view.html and 404.html add (shards)
 PICTURES_MANIFEST = "pictures.json"
 PICTURES_SHARD = "pictures/{slug}.json"  # a category's ids, fetched by random.js
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
@@ -64,10 +75,11 @@ class StaticPages:
     """The site's files but the pictures, by part."""
 
     def __init__(self, config: SiteConfig, live: LivePage | None = None,
-                 image_base_url: str = ""):
+                 image_base_url: str = "", permalinks: str = "pages"):
         self.config = config
         self.live = live
         self.image_base_url = image_base_url  # set: pictures live there, not in the site
+        self.sharded = permalinks == "shards"  # records in JSON shards, not a page a picture
         self.top = self.links(0)
         self.renderer = PageRenderer(config, links=self.top)
         self.meta_csp = meta_policy(image_base_url)
@@ -87,14 +99,35 @@ class StaticPages:
         return [self.top.path("category" if page == 1 else "category_page", slug=slug,
                               page=page) for page in range(1, page_count(pictures) + 1)]
 
+    def permalink_path(self, image_id: str) -> str:
+        """The file that holds a picture's permalink: its page, or its shard."""
+        return shard_path(shard_of(image_id)) if self.sharded else self.picture_path(image_id)
+
     def static_files(self) -> Files:
-        files = {self.top.path("static", name=name): _static_file(name) for name in STATIC_FILES}
+        names = STATIC_FILES + SHARD_SCRIPTS if self.sharded else STATIC_FILES
+        files = {self.top.path("static", name=name): _static_file(name) for name in names}
         if self.live:
             files.update(live_files(self.live))
         return files
 
     def picture_files(self, records: Iterable[ImageRecord]) -> Files:
         return {self.picture_path(record.id): self._picture(record) for record in records}
+
+    def shard_files(self, shards: dict[int, list[ImageRecord]]) -> Files:
+        """Each shard's file from every shown record of it (``site_permalinks.py``)."""
+        return {shard_path(shard): (lambda records=records: shard_json(records))
+                for shard, records in shards.items() if records}
+
+    def fullest_folder(self, categories: Sequence[Category], pictures: int) -> tuple[str, int]:
+        """The folder of the site with the most files, from the counts (Netlify's limit is
+        per folder): ``p/`` (a page a picture), ``shards/``, ``c/`` (a category's pages) or
+        a category's pictures."""
+        folders = [("c/", sum(page_count(view.count) for view in categories)),
+                   ("shards/", min(SHARDS, pictures)) if self.sharded else ("p/", pictures)]
+        if not self.image_base_url and categories:
+            biggest = max(categories, key=lambda view: view.count)
+            folders.append((f"images/{biggest.slug}/", biggest.count))
+        return max(folders, key=lambda folder: folder[1])
 
     def category_files(self, view: CategoryView, sitemaps: bool = False) -> Files:
         """The category's pages, its list of ids for random.js, and with ``sitemaps`` (see
@@ -111,9 +144,12 @@ class StaticPages:
             "index.html": lambda: self._index(summary.home),
             self.top.path("categories"): lambda: self._categories(summary.categories),
             self.top.path("about"): lambda: self._about(summary.model_cards),
-            "404.html": self._not_found,
+            "404.html": lambda: self._not_found(summary.home),
             PICTURES_MANIFEST: lambda: self._pictures_manifest(summary.categories),
             "robots.txt": self._robots, "_headers": self._headers, ".nojekyll": lambda: b""}
+        if self.sharded:
+            files[VIEW_PAGE] = lambda: self._permalink_page(summary.home, self.links(1))
+            files[REDIRECTS] = lambda: redirects(self.config.public_url)
         if self.config.public_url:
             files.update(self._sitemaps(summary))
         return files
@@ -133,7 +169,26 @@ class StaticPages:
         """The home page: a picture chosen by its id (the page without JavaScript, the same
         on every build while that picture is shown), ``random.js`` swapping in another."""
         return self.renderer.picture_html(home, template="static_index.html",
-                                          **self._page(0)).encode()
+                                          **self._page(0), **self._shards(self.top)).encode()
+
+    def _shards(self, links: Links) -> dict:
+        """What ``_picture_template.html`` needs to show any picture from its shard (sharded
+        sites only): the paths, from the site's root, with ``{name}`` to fill in."""
+        if not self.sharded:
+            return {}
+        return {"shards": {"shard": SHARD_PATH, "picture": links.path("picture", id="{id}"),
+                           "category": links.path("category", slug="{slug}"),
+                           "image": (f"{self.image_base_url}/{{path}}" if self.image_base_url
+                                     else links.path("image", path="{path}"))}}
+
+    def _permalink_page(self, home: ImageRecord, links: Links, status: int | None = None,
+                        detail: str = "No picture has this address.") -> bytes:
+        """p/view.html (``status`` None) or a sharded site's 404.html (``status`` 404): the
+        not-found text, hidden on the view page until its script finds no such picture; the
+        script, and the home page's picture for a visitor without JavaScript."""
+        return self.renderer.picture_html(
+            home, template="permalink.html", status=status, detail=detail, links=links,
+            meta_csp=self.meta_csp, **self._shards(links)).encode()
 
     def _categories(self, categories: Sequence[Category]) -> bytes:
         return self.renderer.render("categories.html", categories=categories,
@@ -143,12 +198,16 @@ class StaticPages:
         return self.renderer.about_html(model_cards, live=self.live is not None,
                                         **self._page(0)).encode()
 
-    def _not_found(self) -> bytes:
+    def _not_found(self, home: ImageRecord) -> bytes:
         """Hosts answer any missing path with 404.html, at any depth: with a public URL its
-        links start at that URL's path (``/mysite/``), else they are relative to the root."""
+        links start at that URL's path (``/mysite/``), else they are relative to the root. A
+        sharded site's also shows a permalink (GitHub Pages has no rewrites)."""
         base = urlsplit(self.config.public_url).path.rstrip("/") + "/" \
             if self.config.public_url else ""
-        return self.renderer.render("error.html", status=404, detail="No page has this address.",
+        detail = "No page has this address."
+        if self.sharded:
+            return self._permalink_page(home, self.links(0, base), 404, detail)
+        return self.renderer.render("error.html", status=404, detail=detail,
                                     links=self.links(0, base), meta_csp=self.meta_csp).encode()
 
     def _pictures_manifest(self, categories: Sequence[Category]) -> bytes:
@@ -156,9 +215,12 @@ class StaticPages:
         that category's own list (as ``ganpage serve`` does), whose page is ``page`` with the
         id put in. One list per category: a new picture rewrites its category's list only,
         and a visitor fetches one category's ids, not the whole gallery's."""
-        return _json({"page": self.picture_path("{id}"), "categories": [
+        manifest: dict[str, object] = {"page": self.picture_path("{id}"), "categories": [
             {"slug": view.slug, "pictures": PICTURES_SHARD.format(slug=view.slug)}
-            for view in categories]})
+            for view in categories]}
+        if self.sharded:  # no page to fetch: random.js reads the picture's shard
+            manifest["sharded"] = True
+        return _json(manifest)
 
     def _robots(self) -> bytes:
         lines = ["User-agent: *", "Allow: /"]

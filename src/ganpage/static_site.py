@@ -10,12 +10,14 @@ Cloudflare Pages). With a live model the site gains ``live.html`` (``web/live_pa
 A rebuild reads the gallery's change log (``site_changes.py``) and makes only the files the
 changed pictures touch: their pages and pictures, their categories' pages and lists, and the
 site-wide files (``static_pages.SiteSummary``, read by a few SQL queries); the first build, or
-one the log cannot answer, makes everything from a ``Snapshot`` of the gallery.
+one the log cannot answer, makes everything from a ``Snapshot`` of the gallery. With
+``--permalinks shards`` a picture's permalink is a record in a JSON shard instead of a page
+(``site_permalinks.py``): a rebuild makes the shards of the changed pictures again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +27,7 @@ from ganpage.gallery import Gallery, ImageRecord
 from ganpage.progress import progress_bar
 from ganpage.site_changes import Rebuild, build_key, plan_rebuild
 from ganpage.site_hosts import host_notes
+from ganpage.site_permalinks import LAYOUTS, shard_files_of, shard_id_range, shard_of
 from ganpage.site_writer import BuiltFrom, Scope, SiteWriter, WriteCounts
 from ganpage.static_pages import (
     PICTURES_SHARD,
@@ -51,6 +54,7 @@ class SiteReport:
     skipped: list[str] = field(default_factory=list)  # "<id>: why"
     notes: list[str] = field(default_factory=list)
     incremental: bool = False  # only the changed pictures' files were made
+    fullest_folder: tuple[str, int] = ("", 0)  # (folder, files in it), from the counts
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class SiteOptions:
     live_webgpu: bool = True  # False: live.html runs WebAssembly only (no 28.7 MB WebGPU build)
     full: bool = False  # make every file, even where the change log says what changed
     image_base_url: str = ""  # set: pages link pictures there (a CDN), none copied into the site
+    permalinks: str = "pages"  # or "shards": records in JSON shards, one page shows any
 
 
 class NeedsFullBuild(Exception):
@@ -77,13 +82,16 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
     public_url = checked_public_url(options.public_url)
     image_base_url = checked_public_url(options.image_base_url, "--image-base-url")
     _check_folders(gallery_root, out)
+    if options.permalinks not in LAYOUTS:
+        raise GanpageError(f"--permalinks {options.permalinks!r}: choose one of "
+                           f"{', '.join(LAYOUTS)}")
     live = _live_page(options.live_model, options.site_name, options.live_webgpu)
     config = SiteConfig(site_name=options.site_name, public_url=public_url,
                         statuses=options.statuses)
     key = site_key(gallery_root, options, live)
     with Gallery.open(gallery_root) as gallery, SiteWriter(out) as writer:
         rebuild = plan_rebuild(gallery, writer.built_from, key)
-        pages = StaticPages(config, live, image_base_url)
+        pages = StaticPages(config, live, image_base_url, options.permalinks)
         report = SiteReport(writer.counts)
         if rebuild.touched is not None and not options.full:
             try:
@@ -92,11 +100,15 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
                 writer.restart()
         if not report.incremental:
             _write_everything(gallery, rebuild, pages, writer, report, key, show_progress)
-        totals = replace(writer.totals(), fullest_folder=("p/", report.pictures))  # a page each
-        report.notes.extend(host_notes(totals, pictures_inside=not image_base_url))
+        totals = replace(writer.totals(), fullest_folder=report.fullest_folder)
+        report.notes.extend(host_notes(totals, pictures_inside=not image_base_url,
+                                       sharded=pages.sharded))
     if not public_url:
         report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
-                            "out, 404.html links relative to the site's root")
+                            "out, 404.html links relative to the site's root"
+                            + (" (so on GitHub Pages, which shows permalinks through 404.html, "
+                               "they work only from a site at the host's root)"
+                               if pages.sharded else ""))
     return report
 
 
@@ -127,7 +139,7 @@ def _write_everything(gallery: Gallery, rebuild: Rebuild, pages: StaticPages,
             raise GanpageError(f"no picture of {gallery.root} could be copied "
                                f"({report.skipped[0]}); run `ganpage gallery verify "
                                f"{gallery.root}`")
-        files = pages.static_files() | pages.picture_files(snapshot.by_id.values())
+        files = pages.static_files() | _permalink_files(pages, snapshot.by_id.values())
         split = pages.sitemap_split(snapshot.category_list)
         for view in snapshot.category_list:
             files |= pages.category_files(view, sitemaps=split)
@@ -140,6 +152,7 @@ def _write_everything(gallery: Gallery, rebuild: Rebuild, pages: StaticPages,
     # a skipped picture is in the index's counts: only a full build leaves it out
     writer.finish(BuiltFrom(key, None if report.skipped else rebuild.seq))
     report.pictures, report.categories = len(snapshot.by_id), len(snapshot.category_list)
+    report.fullest_folder = pages.fullest_folder(snapshot.category_list, report.pictures)
 
 
 def _write_changes(gallery: Gallery, rebuild: Rebuild, pages: StaticPages, writer: SiteWriter,
@@ -162,7 +175,11 @@ def _write_changes(gallery: Gallery, rebuild: Rebuild, pages: StaticPages, write
     views = [CategoryView(slug, records[0].category_name, records)
              for slug in sorted({category for _, category in rebuild.touched})
              if (records := gallery.records(statuses, category=slug))]
-    files = pages.picture_files(shown)  # static and live files change only with the key
+    if pages.sharded:  # each touched shard again, from all of its records
+        files = pages.shard_files({shard: gallery.records_by_id(statuses, *shard_id_range(shard))
+                                   for shard in sorted({shard_of(i) for i in touched_ids})})
+    else:  # static and live files change only with the key
+        files = pages.picture_files(shown)
     for view in views:
         files |= pages.category_files(view, sitemaps=split)
     files |= pages.site_files(summary)
@@ -171,6 +188,7 @@ def _write_changes(gallery: Gallery, rebuild: Rebuild, pages: StaticPages, write
     report.incremental = True
     report.pictures = sum(view.count for view in summary.categories)
     report.categories = len(summary.categories)
+    report.fullest_folder = pages.fullest_folder(summary.categories, report.pictures)
 
 
 def _copy_changed_images(gallery: Gallery, shown: list[ImageRecord], writer: SiteWriter) -> None:
@@ -196,12 +214,18 @@ def _scope(rebuild: Rebuild, pages: StaticPages, files: Files) -> Scope:
     sitemaps."""
     scope = Scope(paths=set(files), prefixes={"sitemap-"})
     for image_id, category in rebuild.touched or ():
-        scope.paths.add(pages.picture_path(image_id))
+        scope.paths.add(pages.permalink_path(image_id))  # its page, or its shard
         scope.prefixes.add(f"images/{category}/{image_id}.")
         scope.prefixes.add(pages.top.path("category", slug=category).removesuffix("html"))
         scope.paths.add(PICTURES_SHARD.format(slug=category))
         scope.prefixes.add(SITEMAP_SHARD.format(slug=category, part="").removesuffix("xml"))
     return scope
+
+
+def _permalink_files(pages: StaticPages, records: Iterable[ImageRecord]) -> Files:
+    """Every picture's permalink: its page, or the shards (``--permalinks shards``)."""
+    return pages.shard_files(shard_files_of(records)) if pages.sharded \
+        else pages.picture_files(records)
 
 
 def _write_files(writer: SiteWriter, files: Files, advance: Callable[[], None]) -> None:

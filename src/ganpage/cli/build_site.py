@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ganpage.cli.options import Status
+from ganpage.cli.options import Permalinks, Status
 
 app = typer.Typer()
 
@@ -34,6 +34,11 @@ def build_site_command(
         help="Where the gallery's picture folders are served from (object storage or a CDN, "
         "e.g. https://pictures.example.org/gallery): pages link pictures there and the site "
         "holds only pages, half the files of a big gallery.")] = "",
+    permalinks: Annotated[Permalinks, typer.Option(
+        help="pages: a page per picture (p/<id>.html). shards: the pictures' records in 2,048 "
+        "JSON files and one page that shows any of them at the same address (p/<id>.html, "
+        "through _redirects or 404.html; needs JavaScript), so a gallery of a million fits "
+        "free hosts (docs/static-site.md).")] = "pages",
     full: Annotated[bool, typer.Option(
         help="Make every file again, even where the gallery's change log says which pictures "
         "changed (e.g. after editing or deleting files of the site by hand).")] = False,
@@ -56,13 +61,15 @@ def build_site_command(
 
     ganpage build-site gallery/ site/ --image-base-url https://pictures.example.org/gallery
 
+    ganpage build-site gallery/ site/ --permalinks shards --image-base-url https://pictures.example.org/gallery
+
     python -m http.server -d site/ 8000
     """
     from ganpage.outputs import removed_on_error
     from ganpage.static_site import SiteOptions, build_site
 
     options = SiteOptions(public_url, tuple(s.value for s in show), site_name, live, webgpu,
-                          full, image_base_url)
+                          full, image_base_url, permalinks)
     with removed_on_error(out):
         report = build_site(gallery, out, options)
     counts = report.counts

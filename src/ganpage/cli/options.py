@@ -14,6 +14,7 @@ ImageFormat = Literal["webp", "png"]  # gallery.FORMATS
 Resize = Literal["crop", "pad", "stretch"]  # data.decode.ResizeMode
 Server = Literal["granian", "uvicorn"]  # web.server.SERVERS
 Precision = Literal["auto", "float32", "bfloat16"]  # models.loading.DTYPES, train_config
+Permalinks = Literal["pages", "shards"]  # site_permalinks.LAYOUTS
 
 
 class Status(StrEnum):

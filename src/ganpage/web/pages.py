@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -45,6 +46,40 @@ class Category(Protocol):
     def count(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class PictureText:
+    """The words of a picture's page around its picture: the title's three parts, the alt
+    text and the caption (its badge and the rest). One place for them, so the page
+    (``picture.html``) and a permalink shard's record (``site_permalinks.py``) agree."""
+
+    this: str  # "This" or "These"
+    name: str  # the category's name as the title spells it
+    does: str  # "Does" or "Do"
+    alt: str
+    badge: str  # "AI-generated" or "Imported"
+    caption: str  # after the badge
+
+    @property
+    def title(self) -> str:
+        return f"{self.this} {self.name} {self.does} Not Exist"
+
+
+def picture_text(record: ImageRecord) -> PictureText:
+    """The words of ``record``'s page (see ``PictureText``)."""
+    this, does = title_words(record.category_name)
+    if record.source is not None:
+        made, badge = "imported, named by a classifier", "Imported"
+        caption = (f"from {record.source}, named by the classifier {record.model_id}; "
+                   "no seed")
+    else:
+        made, badge = f"GAN, seed {record.seed}", "AI-generated"
+        caption = (f"made by a GAN ({record.model_id}, seed {record.seed}, truncation "
+                   f"{record.truncation:.2f})")
+    alt = (("Picture of " if record.source is not None else "AI-generated picture of ")
+           + f"{with_article(record.category_name)} that {does.lower()} not exist ({made})")
+    return PictureText(this, title_name(record.category_name), does, alt, badge, caption)
+
+
 class PageRenderer:
     """Jinja2 templates and the site's pages made from them."""
 
@@ -54,7 +89,8 @@ class PageRenderer:
                                autoescape=select_autoescape(["html"]))
         self.env.globals.update(title_for=title_for, title_words=title_words,
                                 title_name=title_name, group_title=group_title,
-                                picture_count=picture_count, with_article=with_article)
+                                picture_count=picture_count, with_article=with_article,
+                                picture_text=picture_text)
         self.env.filters["display_name"] = display_name
         self.env.filters["in_sentence"] = in_sentence
         self.config = config
