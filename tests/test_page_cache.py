@@ -23,21 +23,6 @@ class Clock:
         return self.now
 
 
-def test_the_cache_drops_the_least_recently_used_past_its_bytes():
-    cache = PageCache(max_bytes=10)
-    cache.put("a", b"1234")
-    cache.put("b", b"1234")
-    assert cache.get("a") == b"1234"  # a is now the most recently used
-    cache.put("c", b"1234")
-    assert cache.get("b") is None and cache.get("a") and cache.get("c") and cache.size == 8
-    cache.put("a", b"123456")  # replaced: its old bytes no longer count
-    assert cache.size == 10 and len(cache) == 2
-    cache.forget({"a", "nothing"})
-    assert cache.size == 4 and cache.get("a") is None
-    cache.forget(None)
-    assert cache.size == 0 and len(cache) == 0
-
-
 def test_the_budget_allows_its_share_of_the_time_and_a_burst_at_most():
     clock = Clock()
     budget = RenderBudget(share=0.1, burst=0.05, clock=clock)

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Hashable
 
 from ganpage.live.batcher import MicroBatcher, QueueFull, Waiting
-from ganpage.live.cache import PictureCache
 from ganpage.live.pool import FreshPool
 from ganpage.live.rate_limit import rate_limit_for_this_server
 from ganpage.live.settings import LiveSettings
+from ganpage.lru import LRUBytes
 from ganpage.noise import MAX_SEED
 from ganpage.recipe import DEFAULT_TRUNCATION, Recipe
 
@@ -57,7 +57,7 @@ class LiveEngine:
         self.loaded = threading.Event()  # set when loading ended, well or not
         self.batcher = MicroBatcher(self.settings.max_batch, self.settings.max_wait_seconds,
                                     self.settings.max_queue)
-        self.cache = PictureCache(self.settings.cache_size)
+        self.cache = LRUBytes(max_items=self.settings.cache_size)
         self.rate_limit = rate_limit_for_this_server(self.settings.rate_per_second,
                                                      self.settings.rate_burst)
         self.pool: FreshPool | None = None

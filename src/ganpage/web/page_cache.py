@@ -15,12 +15,12 @@ themselves, so each picture stays equally likely.
 from __future__ import annotations
 
 import random
-import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Collection
 
 from ganpage.gallery import ImageRecord
+from ganpage.lru import LRUBytes
 from ganpage.web.catalog import Catalog
 
 CACHE_BYTES = 32 * 2**20  # rendered pages kept per worker (about 2.3 kB each: ~14,000)
@@ -29,45 +29,11 @@ RENDER_BURST = 0.05  # CPU seconds of rendering that may come at once after a qu
 RECENT = 1024  # pages drawn for `/` kept to send again past the render share
 
 
-class PageCache:
-    """Rendered pages by picture id, the least recently used out first past ``max_bytes``.
-    Thread-safe: the catalog's refresh thread forgets pages while requests read."""
+class PageCache(LRUBytes):
+    """Rendered pages by picture id, the least recently used out first past ``max_bytes``."""
 
     def __init__(self, max_bytes: int = CACHE_BYTES):
-        self.max_bytes = max_bytes
-        self.size = 0  # bytes of the pages held
-        self._pages: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, image_id: str) -> bytes | None:
-        with self._lock:
-            page = self._pages.get(image_id)
-            if page is not None:
-                self._pages.move_to_end(image_id)
-            return page
-
-    def put(self, image_id: str, page: bytes) -> None:
-        with self._lock:
-            old = self._pages.pop(image_id, None)
-            self.size -= len(old) if old is not None else 0
-            self._pages[image_id] = page
-            self.size += len(page)
-            while self.size > self.max_bytes and len(self._pages) > 1:
-                self.size -= len(self._pages.popitem(last=False)[1])
-
-    def forget(self, image_ids: Collection[str] | None) -> None:
-        """Drop the pages of ``image_ids`` (None: every page)."""
-        with self._lock:
-            if image_ids is None:
-                self._pages.clear()
-                self.size = 0
-                return
-            for image_id in image_ids:
-                page = self._pages.pop(image_id, None)
-                self.size -= len(page) if page is not None else 0
-
-    def __len__(self) -> int:
-        return len(self._pages)
+        super().__init__(max_bytes=max_bytes)
 
 
 class RenderBudget:
