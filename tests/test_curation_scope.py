@@ -117,8 +117,90 @@ def test_a_removed_picture_frees_its_twin_in_another_category(gallery, reference
     with Gallery.open(gallery) as opened:  # the kept one goes (as a merge or a person could)
         opened.db.execute("DELETE FROM images WHERE id = ?", (kept,))
     again = curate(gallery, reference)
-    assert again.categories == {"cherry", "drum"}  # its twin's category, though no group
+    assert again.categories is None  # a picture gone: every picture decided again
     assert state(gallery)[other][:3] == ("approved", "rule:passed", [])
+
+
+def test_a_picture_drawn_again_under_its_id_frees_its_old_twin_elsewhere(gallery, reference,
+                                                                         tmp_path):
+    curate(gallery, reference)
+    kept = "pic0004" if state(gallery)["pic0004"][0] == "approved" else "pic0006"
+    other = {"pic0004": "pic0006", "pic0006": "pic0004"}[kept]
+    category = {"pic0004": "Cherry", "pic0006": "Drum"}[kept]
+    add(gallery, [(category, int(kept[3:]), shapes(7100, 2))])  # the same id, a new picture
+    copy = tmp_path / "copy"
+    shutil.copytree(gallery, copy)
+    again = curate(gallery, reference)
+    curate(copy, reference, whole=True)
+    assert again.categories == {"cherry", "drum"}  # its old twin's too, though in no group
+    assert state(gallery)[other][:3] == ("approved", "rule:passed", [])
+    assert state(gallery) == state(copy)
+
+
+def test_a_removed_picture_that_was_not_its_groups_root_frees_its_twin_too(gallery, reference,
+                                                                          tmp_path):
+    curate(gallery, reference)
+    with Gallery.open(gallery) as opened:  # a person keeps Drum's copy, so Cherry's goes
+        opened.set_status("approved", ["pic0006"], decided_by="review")
+    curate(gallery, reference)
+    assert state(gallery)["pic0004"][:2] == ("rejected", "rule:duplicate")
+    with Gallery.open(gallery) as opened:  # then Drum's copy is removed
+        opened.db.execute("DELETE FROM images WHERE id = 'pic0006'")
+    copy = tmp_path / "copy"
+    shutil.copytree(gallery, copy)
+    again = curate(gallery, reference)
+    curate(copy, reference, whole=True)
+    assert again.categories is None  # a picture gone: its group with it, so every picture
+    assert state(gallery)["pic0004"][:3] == ("approved", "rule:passed", [])
+    assert state(gallery) == state(copy)
+
+
+def test_scores_written_by_a_run_with_other_settings_end_the_stamp(gallery, reference):
+    curate(gallery, reference)
+
+    class Stopping(SixClasses):  # another classifier, stopped after its first batch
+        def probabilities(self, pictures):
+            if getattr(self, "called", False):
+                raise KeyboardInterrupt
+            self.called = True
+            return super().probabilities(pictures)
+
+    add(gallery, [("Bell", 12, shapes(12, 2)), ("Egg", 13, shapes(13, 0)),
+                  ("Fern", 14, shapes(14, 1)), ("Apple", 15, shapes(15, 2)),
+                  ("Drum", 16, shapes(16, 0))])
+    with Gallery.open(gallery) as opened, pytest.raises(KeyboardInterrupt):
+        curate_gallery(opened, Scorers(Stopping(), None, None), Rules(top_k=1), batch_size=4,
+                       show_progress=False, use_onnx=False)
+    with Gallery.open(gallery) as opened:
+        assert opened.curation_stamp() is None
+    assert curate(gallery, reference).categories is None
+
+
+def test_a_person_deciding_during_a_run_is_what_the_run_reports(gallery, reference,
+                                                                 monkeypatch):
+    from ganpage.curation import pipeline
+
+    real_apply = pipeline.apply
+
+    def apply_while_a_person_decides(opened, found):
+        with Gallery.open(gallery) as other:  # the review page, in another process
+            other.set_status("rejected", [found[0].image_id], decided_by="review")
+        return real_apply(opened, found)
+
+    monkeypatch.setattr(pipeline, "apply", apply_while_a_person_decides)
+    run = curate(gallery, reference)
+    reported = {r.id: (r.status, r.decided_by) for r in run.records}
+    assert reported == {i: s[:2] for i, s in state(gallery).items()}
+    assert ("rejected", "review") in reported.values()
+
+
+def test_a_stamp_ahead_of_the_change_log_means_reading_everything(gallery, reference):
+    curate(gallery, reference)
+    with Gallery.open(gallery) as opened:
+        opened.db.execute("UPDATE curation_stamp SET last_change = last_change + 5")
+        stamp = opened.curation_stamp()
+        assert touched_categories(opened, stamp, opened.last_change()) is None
+    assert curate(gallery, reference).categories is None
 
 
 @pytest.mark.parametrize("rules", [Rules(), Rules(top_k=1), Rules(reject=("blank",))])
@@ -130,8 +212,7 @@ def test_after_any_changes_the_gallery_ends_as_a_run_over_every_picture_leaves_i
     with Gallery.open(gallery) as opened:
         opened.set_status("approved", ["pic0006"], decided_by="review")  # Drum's shared one
         opened.set_status("rejected", ["pic0005"], decided_by="manual")
-        opened.db.execute("DELETE FROM images WHERE id = 'pic0000'")  # an Apple twin goes
-        (gallery / "apple" / "pic0000.png").unlink()
+        opened.set_status("approved", ["pic0001"], decided_by="manual")  # an Apple twin
     copy = tmp_path / "copy"
     shutil.copytree(gallery, copy)
     part = curate(gallery, reference, rules)

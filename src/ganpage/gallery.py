@@ -488,7 +488,8 @@ class Gallery:
 
     def save_scores(self, updates: Iterable[tuple[str, dict, list[str]]]) -> int:
         """Replace the scores and flags of pictures: (id, scores, flags) tuples, one
-        transaction. Statuses are left alone."""
+        transaction. Statuses are left alone. The change log does not see scores, so the
+        curation stamp goes: a run that writes them stamps again when it is done."""
         rows = [(json.dumps(scores, sort_keys=True), json.dumps(sorted(set(flags))), image)
                 for image, scores, flags in updates]
         for _, flags_text, image in rows:
@@ -497,6 +498,7 @@ class Gallery:
                 raise GalleryError(f"picture {image}: unknown flag spelling {bad[0]!r}; flags "
                                    "are lower-case letters, digits and hyphens")
         with self.transaction() as db:
+            db.execute("DELETE FROM curation_stamp")  # what a run saw no longer stands
             return sum(db.execute("UPDATE images SET scores = ?, flags = ? WHERE id = ?",
                                   row).rowcount for row in rows)
 

@@ -143,7 +143,16 @@ def _decide(gallery: Gallery, records: list[ImageRecord], groups: list[list[str]
     found = changes(scored, verdict)
     changed = 0 if options.dry_run else apply(gallery, found)
     _as_decided(records, found)
+    if not options.dry_run and changed != len(found):  # a person decided some meanwhile
+        _as_stored(gallery, records, {change.image_id for change in found})
     return verdict, found, changed
+
+
+def _as_stored(gallery: Gallery, records: list[ImageRecord], ids: set[str]) -> None:
+    """The status and decider of the records of ``ids`` as the index holds them."""
+    for record in records:
+        if record.id in ids and (stored := gallery.get(record.id)) is not None:
+            record.status, record.decided_by = stored.status, stored.decided_by
 
 
 def _as_decided(records: list[ImageRecord], found: list[Change]) -> None:

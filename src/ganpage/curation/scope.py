@@ -33,10 +33,17 @@ class HashEntry:
 
 def touched_categories(gallery: Gallery, stamp: CurationStamp, now: int) -> set[str] | None:
     """The categories of every picture the change log names after the stamp, up to ``now``;
-    None when the log no longer reaches back to the stamp or holds too many entries to read
-    (the run then reads the whole gallery)."""
+    None, and the run reads the whole gallery, when the log does not reach back to the stamp
+    (or the stamp is ahead of it), holds too many entries to read, or names a picture that is
+    gone: a removed picture's near-duplicate group, which may reach other categories, is gone
+    with its row."""
+    if stamp.last_change > now:
+        return None
     batch = gallery.changes_since(stamp.last_change)
     if batch is None or batch.last < now:
+        return None
+    named = {image for image, _ in batch.touched}
+    if len(gallery.existing_ids(named)) < len(named):
         return None
     return {category for _, category in batch.touched}
 
