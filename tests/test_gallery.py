@@ -1,5 +1,6 @@
 import hashlib
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -304,6 +305,11 @@ def test_the_change_log_names_what_any_writer_changed_a_page_or_its_showing_of(t
         assert batch.touched == [(one.id, "hamster"), (two.id, "bagel"), (two.id, "mailbox")]
         assert batch.last == gallery.last_change()
         assert gallery.changes_since(batch.last).touched == []
+        start = gallery.last_change()  # the same recipe under another id replaces it too
+        gallery.add([(replace(record(category="bagel", seed=2), id="0123456789ab"), b"2")])
+        assert gallery.changes_since(start).touched == [("0123456789ab", "bagel"),
+                                                         (two.id, "mailbox")]
+        assert gallery.get(two.id) is None
 
 
 def test_a_reader_behind_the_trimmed_change_log_is_told_to_read_afresh(tmp_path):

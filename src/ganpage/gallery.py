@@ -172,8 +172,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX images_for_review_counts ON images (category, category_name, status, flags);
     CREATE INDEX images_by_name_and_age ON images (category_name, created_at, id);
     """,
-    # 4 -> 5: the curation stamp (see the module's docstring)
+    # 4 -> 5: the curation stamp (see the module's docstring); and a REPLACE that removes
+    # another row of the same recipe (the unique images_by_recipe) logs that row too
     """
+    DROP TRIGGER images_replacing;
+    CREATE TRIGGER images_replacing BEFORE INSERT ON images BEGIN
+        INSERT INTO changes (image_id, category)
+            SELECT id, category FROM images WHERE id = NEW.id OR (model_id = NEW.model_id
+                AND label = NEW.label AND seed = NEW.seed AND truncation = NEW.truncation);
+    END;
     CREATE TABLE curation_stamp (
         id          INTEGER PRIMARY KEY CHECK (id = 1),
         last_change INTEGER NOT NULL,    -- the change log's last entry when the run ended
