@@ -193,8 +193,8 @@ def test_a_rebuild_rewrites_only_the_shards_of_the_changed_pictures(gallery, tmp
     changed = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()
                and p.name != ".ganpage-site.sqlite" and before.get(p) != p.stat().st_mtime_ns}
     assert report.incremental
-    assert changed == {"c/hamster.html", "categories.html", "pictures/hamster.json"} | (
-        set() if alone else {shard})
+    assert changed == {"c/hamster.html", "c/hamster.json", "categories.html",
+                       "pictures/hamster.json"} | (set() if alone else {shard})
     assert (site / shard).exists() != alone  # an emptied shard is removed
     assert rejected.id not in json.dumps(shards(site))
     assert report.counts.removed == 1 + alone  # the picture, and its shard if emptied
