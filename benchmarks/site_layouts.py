@@ -7,15 +7,18 @@ Both builds take --public-url (so the sitemaps are counted) and --image-base-url
 is copied: the copy takes the same time in both layouts); the pictures a site would hold
 without it are counted from the gallery's own files (what the copy makes: the same bytes).
 
-The projection (best from a gallery of 100,000 or more, whose category pages are full): the
-kinds that are one file a picture (pages, pictures) grow their files and bytes with the
-pictures; category pages are one per 60 pictures of a category (half a page a category more),
-their bytes grow with the pictures; shards stay at most 2,048 files while their bytes grow with
-the pictures, as do the sitemaps' (one file up to 50,000 URLs, then one a category and two
-more) and the id lists' (one a category); the rest is a handful of fixed files.
+The projection (from a gallery whose categories fill several pages of 60, so a page's bytes
+are a full page's), to ``--project`` pictures in ``--categories`` categories (default: the
+gallery's): the kinds that are one file a picture (pages, pictures) grow their files and bytes
+with the pictures; category pages are, with a page per picture, one per 60 pictures of a
+category (half a page a category more), with shards one a category (its first page; the others
+are drawn from its grid list, c/<slug>.json), each of the measured average size; shards stay at
+most 2,048 files while their bytes grow with the pictures, as do the sitemaps' (one file up to
+50,000 URLs, then one a category and two more), the id lists' and the grid lists' (one of each
+a category); the rest is a handful of fixed files.
 Usage: python benchmarks/site_layouts.py GALLERY [--work /tmp/site-layouts]
-       [--project 100000 1000000] [--base BASE_GALLERY]  (BASE: where the 10 new pictures come
-       from, as in benchmarks/scale.py; default: GALLERY itself)
+       [--project 100000 1000000] [--categories 100 1000] [--base BASE_GALLERY]  (BASE: where
+       the 10 new pictures come from, as in benchmarks/scale.py; default: GALLERY itself)
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ GANPAGE = [sys.executable, "-m", "ganpage"]
 PUBLIC_URL = "https://user.github.io/mysite"
 IMAGE_BASE_URL = "https://pictures.example.org/gallery"
 PER_PICTURE = {"images/"}  # files and bytes grow with the pictures (and p/ with pages)
-GROWING_BYTES = {"pictures/"}  # a file a category, bytes grow
+GROWING_BYTES = {"pictures/", "c/*.json"}  # a file a category, bytes grow
 SHARDS = 2048
 PER_PAGE = 60  # pictures on a category page
 SITEMAP_LIMIT = 50_000  # URLs a sitemap file
@@ -46,9 +49,11 @@ SITEMAP_LIMIT = 50_000  # URLs a sitemap file
 
 def kind_of(path: str) -> str:
     """The kind of a site's file: its top folder (``p/``, ``shards/``...), ``sitemaps/`` for
-    every sitemap, or ``other``."""
+    every sitemap, ``c/*.json`` for the grid lists (shards), or ``other``."""
     if path.startswith("sitemap"):
         return "sitemaps/"
+    if path.startswith("c/") and path.endswith(".json"):
+        return "c/*.json"
     top = path.split("/", 1)[0]
     return top + "/" if "/" in path else "other"
 
@@ -88,17 +93,23 @@ def timed_build(gallery: Path, site: Path, permalinks: str) -> tuple[float, str]
     return time.perf_counter() - started, done.stdout.splitlines()[0]
 
 
-def projected(kinds: dict[str, list[int]], pictures: int, target: int,
-              sharded: bool) -> list[int]:
-    """[files, bytes] of the site at ``target`` pictures (see the module's docstring)."""
+def projected(kinds: dict[str, list[int]], pictures: int, target: int, sharded: bool,
+              categories: int | None = None) -> list[int]:
+    """[files, bytes] of the site at ``target`` pictures in ``categories`` (None: the
+    gallery's) categories (see the module's docstring)."""
     scale = target / pictures
     per_picture = PER_PICTURE if sharded else PER_PICTURE | {"p/"}  # p/view.html: one
-    categories = kinds["pictures/"][0]  # a list of ids a category
-    category_pages = -(-target // PER_PAGE) + categories // 2
+    categories = categories or kinds["pictures/"][0]  # a list of ids a category
+    category_pages = categories if sharded else -(-target // PER_PAGE) + categories // 2
     sitemaps = 1 if target + category_pages < SITEMAP_LIMIT else categories + 2
-    files = {"c/": category_pages, "shards/": min(SHARDS, target), "sitemaps/": sitemaps}
+    files = {"c/": category_pages, "shards/": min(SHARDS, target), "sitemaps/": sitemaps,
+             "pictures/": categories, "c/*.json": categories}
     total_files = total_bytes = 0
     for kind, (count, bytes_) in kinds.items():
+        if kind == "c/":  # pages of the measured average size
+            total_files += category_pages
+            total_bytes += round(bytes_ / count * category_pages)
+            continue
         grows = kind in per_picture | GROWING_BYTES | set(files)
         total_files += files.get(kind, round(count * scale) if kind in per_picture else count)
         total_bytes += round(bytes_ * scale) if grows else bytes_
@@ -110,6 +121,8 @@ def main() -> None:
     parser.add_argument("gallery", type=Path)
     parser.add_argument("--work", type=Path, default=Path("/tmp/site-layouts"))
     parser.add_argument("--project", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--categories", type=int, nargs="*", default=[0],
+                        help="of the projection (0: the gallery's)")
     parser.add_argument("--base", type=Path, default=None)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -139,11 +152,14 @@ def main() -> None:
         for kind, (count, bytes_) in sorted(kinds.items()):
             print(f"  {kind:<10} {count:>9,} files {bytes_ / 1e6:>10.1f} MB")
         for target in args.project:
-            for label, measured in (("pictures elsewhere", kinds), ("with the pictures",
-                                                                    with_pictures)):
-                files, size = projected(measured, pictures, target, permalinks == "shards")
-                print(f"  at {target:>9,} pictures, {label:<18}: {files:>9,} files, "
-                      f"{size / 1e9:.2f} GB ({size / 2**30:.2f} GiB)")
+            for categories in args.categories:
+                for label, measured in (("pictures elsewhere", kinds), ("with the pictures",
+                                                                        with_pictures)):
+                    files, size = projected(measured, pictures, target,
+                                            permalinks == "shards", categories or None)
+                    print(f"  at {target:>9,} pictures in {categories or 'its'} categories, "
+                          f"{label:<18}: {files:>9,} files, {size / 1e9:.2f} GB "
+                          f"({size / 2**30:.2f} GiB)")
     print("\nfolders with the most files:", Counter(
         {kind: count for kinds in sites.values() for kind, (count, _) in kinds.items()})
         .most_common(3))

@@ -193,8 +193,8 @@ def test_a_rebuild_rewrites_only_the_shards_of_the_changed_pictures(gallery, tmp
     changed = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()
                and p.name != ".ganpage-site.sqlite" and before.get(p) != p.stat().st_mtime_ns}
     assert report.incremental
-    assert changed == {"c/hamster.html", "categories.html", "pictures/hamster.json"} | (
-        set() if alone else {shard})
+    assert changed == {"c/hamster.html", "c/hamster.json", "categories.html",
+                       "pictures/hamster.json"} | (set() if alone else {shard})
     assert (site / shard).exists() != alone  # an emptied shard is removed
     assert rejected.id not in json.dumps(shards(site))
     assert report.counts.removed == 1 + alone  # the picture, and its shard if emptied
@@ -230,17 +230,21 @@ def test_an_incremental_sharded_build_makes_exactly_the_files_of_a_full_one(gall
         assert (report.pictures, report.fullest_folder) == (full.pictures, full.fullest_folder)
 
 
-def test_switching_layouts_removes_the_other_layouts_files(gallery, tmp_path):
+def test_switching_layouts_removes_the_other_layouts_files(gallery, tmp_path, monkeypatch):
+    few_a_page(monkeypatch)  # 4 pictures a category: 2 pages
     site = tmp_path / "site"
     build(gallery, site)
     assert len(list((site / "p").iterdir())) == 12
+    assert len(list((site / "c").glob("*.page2.html"))) == 3
     to_shards = build(gallery, site, permalinks="shards")
-    assert not to_shards.incremental and to_shards.counts.removed == 12
+    assert not to_shards.incremental and to_shards.counts.removed == 12 + 3
+    assert not list((site / "c").glob("*.page2.html"))
     assert site_files(site) == site_files_of_a_fresh_build(gallery, tmp_path / "s", "shards")
     back = build(gallery, site)
     assert not back.incremental
     assert not (site / "shards").exists() and not (site / "_redirects").exists()
     assert not (site / "static" / "permalink.js").exists()
+    assert not list((site / "c").glob("*.json")) and (site / "c" / "hamster.page2.html").exists()
     assert site_files(site) == site_files_of_a_fresh_build(gallery, tmp_path / "p", "pages")
     with SiteWriter(site) as writer:  # the manifest forgot the other layout's files too
         assert not writer.has("p/view.html") and not writer.has("_redirects")
@@ -249,6 +253,90 @@ def test_switching_layouts_removes_the_other_layouts_files(gallery, tmp_path):
 def site_files_of_a_fresh_build(gallery: Path, out: Path, permalinks: str) -> dict[str, bytes]:
     build(gallery, out, permalinks=permalinks)
     return site_files(out)
+
+
+def few_a_page(monkeypatch, per_page: int = 3) -> None:
+    """Category pages of ``per_page`` pictures, so the tiny gallery's have several."""
+    monkeypatch.setattr("ganpage.web.pages.PER_PAGE", per_page)
+    monkeypatch.setattr("ganpage.static_pages.PER_PAGE", per_page)
+
+
+# -- the category pages -------------------------------------------------------------------------
+
+
+def test_a_category_is_one_page_and_a_list_of_its_shown_pictures(gallery, tmp_path,
+                                                                  monkeypatch):
+    """However many pages of pictures a category has, the shards layout writes its first page
+    (linking the others at c/<slug>.html#page=N) and its grid list: every shown picture of it,
+    in the pages' order, with what category.js needs; the sitemap lists the one page."""
+    few_a_page(monkeypatch)
+    with Gallery.open(gallery) as opened:
+        hamsters = opened.records(["approved"], category="hamster")
+        opened.set_status("approved", [copied_picture(opened, hamsters[0], 9000 + n)
+                                       for n in range(4)])  # 8 hamsters: 3 pages
+        hamsters = opened.records(["approved"], category="hamster")
+        opened.set_status("rejected", [hamsters[1].id])
+        opened.set_status("pending", [hamsters[6].id])
+    site = tmp_path / "site"
+    report = build(gallery, site, permalinks="shards", public_url=PUBLIC)
+    slugs = {record.category for record in shown(gallery).values()}
+    assert sorted(p.name for p in (site / "c").iterdir()) == sorted(
+        f"{slug}.{end}" for slug in slugs for end in ("html", "json"))
+    assert report.fullest_folder == ("shards/", 14)  # c/: 6 files
+    with Gallery.open(gallery) as opened:
+        for slug in slugs:
+            records = opened.records(["approved"], category=slug)
+            grid = json.loads((site / "c" / f"{slug}.json").read_text())
+            assert grid["slug"] == slug
+            assert grid["alt"] == f"AI-generated {records[0].category_name.lower()}"
+            assert grid["pictures"] == [[r.id, r.format, r.width, r.height, r.seed]
+                                        for r in records]  # shown ones only, in page order
+    assert [p[0] for p in json.loads((site / "c" / "hamster.json").read_text())["pictures"]] \
+        == [r.id for r in hamsters if r.id not in (hamsters[1].id, hamsters[6].id)]
+    html = (site / "c" / "hamster.html").read_text()
+    tags = Tags(html)
+    assert tags.script_text == ""  # the meta policy allows no inline script
+    assert [a["src"] for tag, a in tags.tags if tag == "script"] == ["../static/category.js"]
+    assert html.count('<li><a href="../p/') == 3  # the first page's pictures, as today
+    assert 'href="../c/hamster.html#page=2">Next' in html
+    noscript = html.split("<noscript>")[1].split("</noscript>")[0]
+    assert "Pages 2 to 2 of this category need JavaScript" in noscript
+    assert 'href="../sitemap.xml"' in noscript
+    template = next(a for tag, a in tags.tags if tag == "template")
+    assert (template["data-list"], template["data-page"], template["data-per-page"]) == (
+        "c/hamster.json", "c/hamster.html#page={page}", "3")
+    sitemap = (site / "sitemap.xml").read_text()
+    assert f"{PUBLIC}/c/hamster.html<" in sitemap and "page2" not in sitemap
+    assert (site / "static" / "category.js").is_file()
+
+
+def test_a_new_picture_rewrites_its_categorys_page_and_lists_only(gallery, tmp_path,
+                                                                 monkeypatch):
+    few_a_page(monkeypatch)
+    site = tmp_path / "site"
+    build(gallery, site, permalinks="shards")
+
+    def rebuilt(change) -> set[str]:
+        with Gallery.open(gallery) as opened:
+            change(opened, opened.records(["approved"], category="hamster"))
+        before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+        report = build(gallery, site, permalinks="shards")
+        assert report.incremental
+        return {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()
+                and p.name != ".ganpage-site.sqlite" and before.get(p) != p.stat().st_mtime_ns}
+
+    new = []
+    changed = rebuilt(lambda g, hamsters: (new.append(copied_picture(g, hamsters[0], 9001)),
+                                           g.set_status("approved", new)))
+    home = {"index.html", "404.html", "p/view.html"}  # if the new id is the smallest
+    assert changed - home == {"c/hamster.html", "c/hamster.json", "pictures/hamster.json",
+                              "categories.html", shard_path(shard_of(new[0])),
+                              f"images/hamster/{new[0]}.webp"}
+    assert not list((site / "c").glob("*.page*"))
+    # a change past the first page that the grid does not show: no page, no list written
+    changed = rebuilt(lambda g, hamsters: g.db.execute(
+        "UPDATE images SET decided_by = 'review' WHERE id = ?", (hamsters[-1].id,)))
+    assert changed == set()
 
 
 def test_redirects_rules_carry_the_sites_path():
@@ -362,5 +450,76 @@ def test_a_permalink_shows_its_picture_in_chromium(gallery, tmp_path, host):
             image = without_js.locator("article.picture img")
             assert image.get_attribute("src").endswith(f"images/{records[0].relative_path}")
             assert "needs JavaScript" in without_js.inner_text("main")
+        finally:
+            browser.close()
+
+
+def grid_of(page) -> list[tuple[str, str, str, str]]:
+    """(href, src, alt, width) of each picture of a category page's grid, as the browser has
+    them (absolute)."""
+    return [tuple(item) for item in page.eval_on_selector_all(
+        "ul.grid li a", "links => links.map(a => [a.href, a.querySelector('img').src, "
+        "a.querySelector('img').alt, a.querySelector('img').getAttribute('width')])")]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@needs_chromium
+def test_a_categorys_further_pages_are_drawn_as_the_pages_layout_has_them(gallery, tmp_path,
+                                                                          monkeypatch):
+    """GitHub Pages-like (no rewrites) under a sub-path: c/<slug>.html#page=N shows the
+    pictures of the pages layout's c/<slug>.pageN.html, in order, with its pager; Next and
+    Previous move between pages; without JavaScript the first page and its line."""
+    from playwright.sync_api import sync_playwright
+
+    few_a_page(monkeypatch)  # 8 hamsters: pages of 3, 3 and 2
+    with Gallery.open(gallery) as opened:
+        hamsters = opened.records(["approved"], category="hamster")
+        opened.set_status("approved", [copied_picture(opened, hamsters[0], 9000 + n)
+                                       for n in range(4)])
+    public = tmp_path / "public"
+    build(gallery, public / "pages", permalinks="pages")
+    build(gallery, public / "mysite", permalinks="shards")
+    with static_host(public, "mysite/", rewrites=False) as url, \
+            sync_playwright() as playwright:
+        pages_url = url.replace("/mysite/", "/pages/")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            failures = watch(page)
+            expected = {}  # page number -> the pages layout's grid, its links made like ours
+            for number, name in ((1, "hamster.html"), (2, "hamster.page2.html"),
+                                 (3, "hamster.page3.html")):
+                page.goto(f"{pages_url}c/{name}")
+                expected[number] = [tuple(value.replace(pages_url, url) for value in item)
+                                    for item in grid_of(page)]
+            assert [len(grid) for grid in expected.values()] == [3, 3, 2]
+
+            def drawn(number: int) -> list[tuple[str, str, str, str]]:
+                page.wait_for_function("n => document.querySelector('ul.grid li a').href"
+                                       ".endsWith(n)", arg=expected[number][0][0][-20:],
+                                       timeout=10_000)
+                page.wait_for_function("() => [...document.images].every(i => i.complete "
+                                       "&& i.naturalWidth > 0)")
+                return grid_of(page)
+
+            page.goto(f"{url}c/hamster.html#page=2")
+            assert drawn(2) == expected[2]
+            assert page.inner_text("p.pager").split() == ["Previous", "Next"]
+            page.click("p.pager >> text=Next")  # a fragment: the same page draws page 3
+            assert drawn(3) == expected[3] and page.url.endswith("c/hamster.html#page=3")
+            assert page.inner_text("p.pager").split() == ["Previous"]
+            page.go_back()
+            assert drawn(2) == expected[2]
+            page.click("p.pager >> text=Previous")  # the first page: the file itself
+            page.wait_for_url(f"{url}c/hamster.html")
+            assert drawn(1) == expected[1]
+            page.goto(f"{url}c/hamster.html#page=99")  # past the last: the last
+            assert drawn(3) == expected[3]
+            assert failures == []  # nothing missing, no CSP violation
+            without_js = browser.new_page(java_script_enabled=False)
+            without_js.goto(f"{url}c/hamster.html#page=2")
+            assert grid_of(without_js) == expected[1]  # the first page, as the file has it
+            assert "need JavaScript" in without_js.inner_text("main")
         finally:
             browser.close()

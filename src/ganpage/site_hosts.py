@@ -28,7 +28,7 @@ HOSTS = (
     HostLimits("Netlify", folder_files=54_000),
 )
 SHARDS_FIX = ("--permalinks shards", f"the pictures' pages become {SHARDS:,} JSON files that "
-              "one page reads")
+              "one page reads, and a category's pages one page and its list")
 PICTURES_FIX = ("--image-base-url URL", "copy the gallery's picture folders there, to object "
                 "storage or a CDN; the site keeps only its pages")
 OTHER_HOSTS = "serve it with `ganpage serve` or nginx (deploy/nginx/ganpage-site.conf)"

@@ -14,10 +14,12 @@ from xml.sax.saxutils import escape
 
 from ganpage.gallery import ImageRecord
 from ganpage.site_permalinks import (
+    CATEGORY_LIST,
     REDIRECTS,
     SHARD_PATH,
     SHARDS,
     VIEW_PAGE,
+    category_list_json,
     redirects,
     shard_json,
     shard_of,
@@ -35,7 +37,8 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "strict-origin-when-cross-origin", "X-Frame-Options": "DENY"}
 LIVE_NAV = "Drawn live"  # the navigation's link to live.html
 STATIC_FILES = ("site.css", "favicon.svg", "random.js")  # of web/static/, what the pages use
-SHARD_SCRIPTS = ("permalink.js", "picture.js")  # what p/view.html and 404.html add (shards)
+# what p/view.html, 404.html and the category pages add (shards)
+SHARD_SCRIPTS = ("permalink.js", "picture.js", "category.js")
 PICTURES_MANIFEST = "pictures.json"
 PICTURES_SHARD = "pictures/{slug}.json"  # a category's ids, fetched by random.js
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
@@ -87,17 +90,23 @@ class StaticPages:
     def links(self, depth: int, base: str | None = None) -> Links:
         """The links of a page ``depth`` folders below the site's root."""
         return Links(base="../" * depth if base is None else base,
-                     public_url=self.config.public_url, style="static",
+                     public_url=self.config.public_url,
+                     style="sharded" if self.sharded else "static",
                      nav=((LIVE_NAV, PAGE),) if self.live else (),
                      image_base=self.image_base_url)
 
     def picture_path(self, image_id: str) -> str:
         return self.top.path("picture", id=image_id)
 
+    def category_pages(self, pictures: int) -> int:
+        """How many page files a category of ``pictures`` has: one a page, or with shards one
+        (``static/category.js`` draws the others from its list)."""
+        return 1 if self.sharded else page_count(pictures)
+
     def category_paths(self, slug: str, pictures: int) -> list[str]:
-        """The paths of a category's pages, the first one ``c/<slug>.html``."""
+        """The paths of a category's page files, the first one ``c/<slug>.html``."""
         return [self.top.path("category" if page == 1 else "category_page", slug=slug,
-                              page=page) for page in range(1, page_count(pictures) + 1)]
+                              page=page) for page in range(1, self.category_pages(pictures) + 1)]
 
     def permalink_path(self, image_id: str) -> str:
         """The file that holds a picture's permalink: its page, or its shard."""
@@ -122,7 +131,8 @@ class StaticPages:
         """The folder of the site with the most files, from the counts (Netlify's limit is
         per folder): ``p/`` (a page a picture), ``shards/``, ``c/`` (a category's pages) or
         a category's pictures."""
-        folders = [("c/", sum(page_count(view.count) for view in categories)),
+        lists = len(categories) if self.sharded else 0  # c/<slug>.json beside its page
+        folders = [("c/", lists + sum(self.category_pages(view.count) for view in categories)),
                    ("shards/", min(SHARDS, pictures)) if self.sharded else ("p/", pictures)]
         if not self.image_base_url and categories:
             biggest = max(categories, key=lambda view: view.count)
@@ -130,10 +140,13 @@ class StaticPages:
         return max(folders, key=lambda folder: folder[1])
 
     def category_files(self, view: CategoryView, sitemaps: bool = False) -> Files:
-        """The category's pages, its list of ids for random.js, and with ``sitemaps`` (see
-        ``sitemap_split``) its sitemaps."""
-        files = {path: self._category(view, page)
+        """The category's pages (with shards: its first page and its grid list), its list of
+        ids for random.js, and with ``sitemaps`` (see ``sitemap_split``) its sitemaps."""
+        files = {path: self._category(view, page, sitemaps)
                  for page, path in enumerate(self.category_paths(view.slug, view.count), 1)}
+        if self.sharded:
+            files[CATEGORY_LIST.format(slug=view.slug)] = lambda: category_list_json(
+                view, view.records)
         files[PICTURES_SHARD.format(slug=view.slug)] = lambda: _json(
             [record.id for record in view.records])
         return files | self.category_sitemaps(view) if sitemaps else files
@@ -160,10 +173,31 @@ class StaticPages:
     def _picture(self, record: ImageRecord) -> Callable[[], bytes]:
         return lambda: self.renderer.picture_html(record, **self._page(1)).encode()
 
-    def _category(self, view: CategoryView, page: int) -> Callable[[], bytes]:
+    def _category(self, view: CategoryView, page: int, sitemaps: bool) -> Callable[[], bytes]:
         shown = view.records[(page - 1) * PER_PAGE: page * PER_PAGE]
+        if self.sharded:
+            return lambda: (self.renderer.category_html(
+                view, shown, page, template="category_sharded.html",
+                grid=self._grid(view, sitemaps), **self._page(1)) or "").encode()
         return lambda: (self.renderer.category_html(view, shown, page, **self._page(1))
                         or "").encode()
+
+    def _grid(self, view: CategoryView, sitemaps: bool) -> dict:
+        """What ``category_sharded.html`` tells ``static/category.js``: the paths from the
+        site's root of the category's list, a picture's page and file, the first page and the
+        others; the pictures a page; and for the line shown without JavaScript, the number of
+        pages and the sitemap that lists the category's pictures (none without a public URL)."""
+        sitemap = ""
+        if self.config.public_url:
+            sitemap = self._category_sitemap_names(view)[0] if sitemaps else "sitemap.xml"
+        return {"list": CATEGORY_LIST.format(slug=view.slug),
+                "picture": self.top.path("picture", id="{id}"),
+                "image": (f"{self.image_base_url}/{{path}}" if self.image_base_url
+                          else self.top.path("image", path="{path}")),
+                "first": self.top.path("category", slug=view.slug),
+                "page": self.top.path("category_page", slug=view.slug, page="{page}"),
+                "per_page": PER_PAGE, "pages": page_count(view.count),
+                "sitemap": "../" + sitemap if sitemap else ""}
 
     def _index(self, home: ImageRecord) -> bytes:
         """The home page: a picture chosen by its id (the page without JavaScript, the same
@@ -247,7 +281,7 @@ class StaticPages:
         category has its own (``sitemaps/<slug>.xml``), so a change rewrites its category's
         only and no build has to list every id."""
         urls = len(self._top_pages())
-        urls += sum(page_count(view.count) + view.count for view in categories)
+        urls += sum(self.category_pages(view.count) + view.count for view in categories)
         return bool(self.config.public_url) and urls > SITEMAP_LIMIT
 
     def category_sitemaps(self, view: CategoryView) -> Files:
@@ -265,7 +299,7 @@ class StaticPages:
                 for n, name in enumerate(self._category_sitemap_names(view))}
 
     def _category_sitemap_names(self, view: Category) -> list[str]:
-        chunks = -(-(page_count(view.count) + view.count) // SITEMAP_LIMIT)
+        chunks = -(-(self.category_pages(view.count) + view.count) // SITEMAP_LIMIT)
         return [SITEMAP_SHARD.format(slug=view.slug, part="" if n == 1 else f".{n}")
                 for n in range(1, chunks + 1)]
 

@@ -16,7 +16,10 @@ SERVER_PATHS = {"home": "", "picture": "p/{id}", "category": "c/{slug}",
 STATIC_PATHS = {"home": "", "picture": "p/{id}.html", "category": "c/{slug}.html",
                 "category_page": "c/{slug}.page{page}.html", "categories": "categories.html",
                 "about": "about.html", "static": "static/{name}", "image": "images/{path}"}
-PATHS = {"server": SERVER_PATHS, "static": STATIC_PATHS}
+# build-site --permalinks shards: a category has one page, and its further pages are that page
+# with the page's number in the fragment (drawn by static/category.js): no file, no routing.
+SHARDED_PATHS = {**STATIC_PATHS, "category_page": "c/{slug}.html#page={page}"}
+PATHS = {"server": SERVER_PATHS, "static": STATIC_PATHS, "sharded": SHARDED_PATHS}
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Links:
 
     base: str = "/"
     public_url: str = ""
-    style: str = "server"  # or "static"
+    style: str = "server"  # or "static", "sharded" (a static site's shards layout)
     nav: tuple[tuple[str, str], ...] = ()
     image_base: str = ""  # set (https://cdn.example/gallery): pictures are served from there
 

@@ -115,13 +115,13 @@ class PageRenderer:
         return self.render(template, record=record, blurb=blurb, **context)
 
     def category_html(self, view: Category, shown: Sequence[ImageRecord], page: int,
-                      **context: object) -> str | None:
+                      template: str = "category.html", **context: object) -> str | None:
         """Page ``page`` (from 1) of a category's grid showing ``shown`` (that page's
-        pictures), or None past its last page."""
+        pictures), or None past its last page (``template``: one extending category.html)."""
         if page > 1 and not shown:
             return None
         more = view.count > page * PER_PAGE
-        return self.render("category.html", view=view, records=shown, page=page, more=more,
+        return self.render(template, view=view, records=shown, page=page, more=more,
                            **context)
 
     def about_html(self, model_cards: dict[str, str], live: bool | None = None,

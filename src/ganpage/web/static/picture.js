@@ -1,7 +1,8 @@
 // A sharded static site's pictures (ganpage build-site --permalinks shards): find a picture's
 // record in its JSON shard, and make picture.html's <article> of it from the page's
 // <template id="picture-template">. The record's words come from a gallery: they go in as
-// text (textContent, attributes), never as HTML. Used by permalink.js and random.js.
+// text (textContent, attributes), never as HTML. Used by permalink.js, random.js and
+// category.js.
 
 // site_permalinks.py: SHARDS shards, picked by the first 3 hex digits of the id
 const SHARDS = 2048;
@@ -11,7 +12,8 @@ const ID = /^[0-9a-f]{12}$/;
 // This file is <site>/static/picture.js: the site's root, whatever page loaded it.
 export const site = new URL("../", import.meta.url);
 
-const at = (pattern, name, value) => new URL(pattern.replace(name, value), site).href;
+// The absolute URL of `pattern` (a path from the site's root, or a URL) with `name` filled in.
+export const at = (pattern, name, value) => new URL(pattern.replace(name, value), site).href;
 
 export function shardOf(id) {
   const shard = Math.floor(parseInt(id.slice(0, 3), 16) * SHARDS / PREFIXES);
