@@ -33,6 +33,8 @@ from test_static_site import (
     Tags,
     build,
     copied_picture,
+    file_times,
+    reject_a_hamster,
     shown_picture,
     site_files,
     watch,
@@ -181,12 +183,8 @@ def test_with_an_image_base_url_the_records_point_there(gallery, tmp_path):
 def test_a_rebuild_rewrites_only_the_shards_of_the_changed_pictures(gallery, tmp_path):
     site = tmp_path / "site"
     build(gallery, site, permalinks="shards")
-    with Gallery.open(gallery) as opened:
-        records = opened.records(["approved"], category="hamster")
-        shown_on_index = min(r.id for r in opened.records(["approved"]))
-        rejected = next(r for r in records if r.id != shown_on_index)
-        opened.set_status("rejected", [rejected.id])
-    before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    rejected = reject_a_hamster(gallery)
+    before = file_times(site)
     shard = shard_path(shard_of(rejected.id))
     alone = len(shards(site)[shard]) == 1
     report = build(gallery, site, permalinks="shards")
@@ -319,7 +317,7 @@ def test_a_new_picture_rewrites_its_categorys_page_and_lists_only(gallery, tmp_p
     def rebuilt(change) -> set[str]:
         with Gallery.open(gallery) as opened:
             change(opened, opened.records(["approved"], category="hamster"))
-        before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+        before = file_times(site)
         report = build(gallery, site, permalinks="shards")
         assert report.incremental
         return {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()

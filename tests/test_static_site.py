@@ -45,6 +45,21 @@ def build(gallery: Path, out: Path, **options):
     return build_site(gallery, out, SiteOptions(**options), show_progress=False)
 
 
+def reject_a_hamster(gallery) -> ImageRecord:
+    """Reject an approved hamster that is not the home page's picture; returns it."""
+    with Gallery.open(gallery) as opened:
+        records = opened.records(["approved"], category="hamster")
+        shown_on_index = min(r.id for r in opened.records(["approved"]))
+        rejected = next(r for r in records if r.id != shown_on_index)
+        opened.set_status("rejected", [rejected.id])
+    return rejected
+
+
+def file_times(site) -> dict:
+    """Every file of the site -> its modification time (ns)."""
+    return {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+
+
 class Tags(HTMLParser):
     """Every start tag of a page as (tag, attributes), and the text of its script elements."""
 
@@ -187,12 +202,8 @@ def test_a_rebuild_after_curation_rewrites_only_what_changed(gallery, tmp_path):
     full = build(gallery, site, full=True)
     assert (full.counts.written, full.counts.removed) == (0, 0) and not full.incremental
     assert full.counts.unchanged == first.counts.written
-    with Gallery.open(gallery) as opened:
-        records = opened.records(["approved"], category="hamster")
-        shown_on_index = min(r.id for r in opened.records(["approved"]))
-        rejected = next(r for r in records if r.id != shown_on_index)
-        opened.set_status("rejected", [rejected.id])
-    before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    rejected = reject_a_hamster(gallery)
+    before = file_times(site)
     after_curation = build(gallery, site)
     changed = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()
                and p.name != ".ganpage-site.sqlite" and before.get(p) != p.stat().st_mtime_ns}
