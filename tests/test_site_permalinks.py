@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -142,20 +143,26 @@ def test_the_shard_layout_has_one_page_and_every_shown_picture_in_its_one_shard(
     for path, records in found.items():
         assert all(shard_path(shard_of(image)) == path for image in records)
         assert list(records) == sorted(records)
-    assert (site / "_redirects").read_text().splitlines()[1:] == ["/p/*  /p/view.html  200"]
+    assert (site / "_redirects").read_text().splitlines()[1:] == ["/p/:id  /p/view.html  200"]
     for name in ("static/permalink.js", "static/picture.js"):
         assert (site / name).is_file()
     assert json.loads((site / "pictures.json").read_text())["sharded"] is True
     assert report.fullest_folder == ("shards/", 10)  # at most a shard a picture
 
 
-def test_view_and_404_pages_load_the_script_and_show_a_picture_without_it(gallery, tmp_path):
+@pytest.mark.parametrize("public_url", [PUBLIC, ""])
+def test_view_and_404_pages_load_the_script_and_show_a_picture_without_it(gallery, tmp_path,
+                                                                          public_url):
+    """With a public URL both pages' links start at its path (they hold at any depth, as a
+    host may answer p/<id>/ too); without, 404.html's start at the host's root (it answers
+    p/<id>.html on GitHub Pages, where relative links would point into p/)."""
     site = tmp_path / "site"
-    build(gallery, site, permalinks="shards", public_url=PUBLIC)
-    path = re.sub(r"^https?://[^/]+", "", PUBLIC)
-    assert f"{path}/p/*  {path}/p/view.html  200" in (site / "_redirects").read_text()
+    build(gallery, site, permalinks="shards", public_url=public_url)
+    path = re.sub(r"^https?://[^/]+", "", public_url)
+    assert f"{path}/p/:id  {path}/p/view.html  200" in (site / "_redirects").read_text()
     home = min(shown(gallery).values(), key=lambda record: record.id)
-    for name, base, hidden in (("p/view.html", "../", True), ("404.html", f"{path}/", False)):
+    view_base = f"{path}/" if public_url else "../"
+    for name, base, hidden in (("p/view.html", view_base, True), ("404.html", f"{path}/", False)):
         html = (site / name).read_text()
         tags = Tags(html)
         assert tags.script_text == ""  # no inline script: the meta policy allows none
@@ -338,9 +345,9 @@ def test_a_new_picture_rewrites_its_categorys_page_and_lists_only(gallery, tmp_p
 
 
 def test_redirects_rules_carry_the_sites_path():
-    assert redirects("").splitlines()[1] == b"/p/*  /p/view.html  200"
+    assert redirects("").splitlines()[1] == b"/p/:id  /p/view.html  200"
     assert redirects("https://user.gitlab.io/my-site/").splitlines()[1] == (
-        b"/my-site/p/*  /my-site/p/view.html  200")
+        b"/my-site/p/:id  /my-site/p/view.html  200")
 
 
 def test_an_unknown_layout_is_refused(gallery, tmp_path):
@@ -521,3 +528,15 @@ def test_a_categorys_further_pages_are_drawn_as_the_pages_layout_has_them(galler
             assert "need JavaScript" in without_js.inner_text("main")
         finally:
             browser.close()
+
+
+def test_an_id_that_is_not_ganpages_is_refused_in_one_line(gallery, tmp_path):
+    from ganpage.errors import GanpageError
+
+    with Gallery.open(gallery) as opened:
+        record = opened.records(["approved"])[0]
+        opened.add([(replace(record, id="other-tools-id", seed=9100),
+                     opened.path_of(record).read_bytes())])
+    with pytest.raises(GanpageError, match="not 12 hex digits.*--permalinks pages"):
+        build(gallery, tmp_path / "site", permalinks="shards")
+    assert build(gallery, tmp_path / "pages").counts.written  # the other layout takes it

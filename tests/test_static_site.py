@@ -373,10 +373,14 @@ def test_a_damaged_picture_is_left_out_and_counted(gallery, tmp_path):
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org", "example.org/site",
-                                 "https://example.org/?x=1"])
-def test_a_bad_public_url_is_refused_before_anything_is_written(gallery, tmp_path, url):
-    with pytest.raises(GanpageError, match="--public-url"):
-        build(gallery, tmp_path / "site", public_url=url)
+                                 "https://example.org/?x=1",
+                                 "https://u.github.io/x https://evil.example 301! #",
+                                 "https://u.github.io/a\nDisallow: /", "https://u.github.io/a:b",
+                                 "https://cdn.example; script-src * 'unsafe-inline'"])
+@pytest.mark.parametrize("option", ["public_url", "image_base_url"])
+def test_a_bad_public_url_is_refused_before_anything_is_written(gallery, tmp_path, url, option):
+    with pytest.raises(GanpageError, match=option.replace("_", "-")):
+        build(gallery, tmp_path / "site", **{option: url})
     assert not (tmp_path / "site").exists()
 
 

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from ganpage.blurb import blurb_for, in_sentence
+from ganpage.errors import GanpageError
 from ganpage.gallery import ImageRecord
+from ganpage.web.conventions import is_image_id
 from ganpage.web.pages import Category, picture_text
 
 LAYOUTS = ("pages", "shards")  # --permalinks: a page per picture, or records in JSON shards
@@ -33,6 +35,9 @@ REDIRECTS = "_redirects"
 
 def shard_of(image_id: str) -> int:
     """The shard that holds ``image_id``'s record (``static/picture.js`` computes the same)."""
+    if not is_image_id(image_id):  # another tool's id: picture.js could never show it
+        raise GanpageError(f"picture {image_id!r} has an id that is not 12 hex digits, which "
+                           "--permalinks shards needs; build with --permalinks pages")
     return int(image_id[:3], 16) * SHARDS // PREFIXES
 
 
@@ -89,11 +94,13 @@ def category_list_json(view: Category, records: Iterable[ImageRecord]) -> bytes:
 
 
 def redirects(public_url: str) -> bytes:
-    """``_redirects``: ``p/<id>`` and ``p/<id>.html`` answered by the view page (a rewrite,
+    """``_redirects``: ``p/<id>`` and ``p/<id>.html`` answered by the view page (a rewrite of
+    one path segment, ``:id``, so nothing deeper, such as a script's address resolved against
+    ``p/<id>/``, is answered with the page;
     status 200; Netlify and GitLab Pages serve a file that exists instead, Cloudflare Pages
     applies the rule first, hence the shards outside ``p/``). GitLab Pages' project sites
     need the project's path on both sides: the path of ``public_url``."""
     path = urlsplit(public_url).path.rstrip("/")
     return ("# ganpage build-site --permalinks shards: every picture's permalink is shown by "
             "p/view.html\n"
-            f"{path}/p/*  {path}/{VIEW_PAGE}  200\n").encode()
+            f"{path}/p/:id  {path}/{VIEW_PAGE}  200\n").encode()

@@ -161,11 +161,18 @@ class StaticPages:
             PICTURES_MANIFEST: lambda: self._pictures_manifest(summary.categories),
             "robots.txt": self._robots, "_headers": self._headers, ".nojekyll": lambda: b""}
         if self.sharded:
-            files[VIEW_PAGE] = lambda: self._permalink_page(summary.home, self.links(1))
+            files[VIEW_PAGE] = lambda: self._permalink_page(summary.home, self._view_links())
             files[REDIRECTS] = lambda: redirects(self.config.public_url)
         if self.config.public_url:
             files.update(self._sitemaps(summary))
         return files
+
+    def _view_links(self) -> Links:
+        """``p/view.html`` answers ``p/<id>.html``, and a host may answer ``p/<id>/`` with it
+        too: with a public URL its links start at that URL's path, so they hold at any depth."""
+        if self.config.public_url:
+            return self.links(0, urlsplit(self.config.public_url).path.rstrip("/") + "/")
+        return self.links(1)
 
     def _page(self, depth: int) -> dict:
         return {"links": self.links(depth), "meta_csp": self.meta_csp}
@@ -234,10 +241,13 @@ class StaticPages:
 
     def _not_found(self, home: ImageRecord) -> bytes:
         """Hosts answer any missing path with 404.html, at any depth: with a public URL its
-        links start at that URL's path (``/mysite/``), else they are relative to the root. A
-        sharded site's also shows a permalink (GitHub Pages has no rewrites)."""
-        base = urlsplit(self.config.public_url).path.rstrip("/") + "/" \
-            if self.config.public_url else ""
+        links start at that URL's path (``/mysite/``), else they are relative to the root; a
+        sharded site's start at ``/``, since it also shows permalinks (GitHub Pages has no
+        rewrites) at ``p/<id>.html``, where relative links would point into ``p/``."""
+        if self.config.public_url:
+            base = urlsplit(self.config.public_url).path.rstrip("/") + "/"
+        else:
+            base = "/" if self.sharded else ""
         detail = "No page has this address."
         if self.sharded:
             return self._permalink_page(home, self.links(0, base), 404, detail)

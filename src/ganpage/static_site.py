@@ -17,6 +17,7 @@ one the log cannot answer, makes everything from a ``Snapshot`` of the gallery. 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -105,10 +106,11 @@ def build_site(gallery_root: Path, out: Path, options: SiteOptions | None = None
                                        sharded=pages.sharded))
     if not public_url:
         report.notes.append("no --public-url: sitemap.xml and OpenGraph's absolute URLs left "
-                            "out, 404.html links relative to the site's root"
-                            + (" (so on GitHub Pages, which shows permalinks through 404.html, "
-                               "they work only from a site at the host's root)"
-                               if pages.sharded else ""))
+                            "out, " + ("404.html links start at the host's root (so on GitHub "
+                                       "Pages, which shows permalinks through 404.html, they "
+                                       "work only from a site at the host's root)"
+                                       if pages.sharded else
+                                       "404.html links relative to the site's root"))
     return report
 
 
@@ -236,15 +238,25 @@ def _write_files(writer: SiteWriter, files: Files, advance: Callable[[], None]) 
         advance()
 
 
+# what an address written into pages, _redirects, robots.txt and the CSP may not hold: it would
+# split a line or a policy (RFC 3986 leaves them out of URLs, or they need percent-encoding)
+URL_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f\"'<>;\\^`{|}*!]")
+
+
 def checked_public_url(url: str, option: str = "--public-url") -> str:
     """``url`` without a trailing slash, or a GanpageError naming what is wrong with it."""
     if not url:
         return ""
+    if URL_UNSAFE.search(url):
+        raise GanpageError(f"{option} {url!r} holds a space, quote or other character an "
+                           "address needs percent-encoded; write it encoded (%20 for a space)")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
             or parts.fragment:
         raise GanpageError(f"{option} {url!r} must be an http(s) address of a folder without "
                            "query or fragment, e.g. https://user.github.io/mysite")
+    if ":" in parts.path:  # _redirects reads ":name" in a path as a placeholder
+        raise GanpageError(f"{option} {url!r} has a ':' in its path; write it as %3A")
     return url.rstrip("/")
 
 

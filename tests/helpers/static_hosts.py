@@ -5,6 +5,7 @@ missing file answered by the site's ``404.html`` with status 404, no rewrites)."
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -13,8 +14,7 @@ from pathlib import Path
 
 
 def rewrite_rules(site: Path) -> list[tuple[str, str]]:
-    """The (from, to) rewrites (status 200) of ``site/_redirects``; a ``from`` ending in ``*``
-    matches any path it starts."""
+    """The (from, to) rewrites (status 200) of ``site/_redirects``."""
     redirects = site / "_redirects"
     if not redirects.is_file():
         return []
@@ -27,8 +27,12 @@ def rewrite_rules(site: Path) -> list[tuple[str, str]]:
 
 
 def rewritten(path: str, rules: list[tuple[str, str]]) -> str | None:
+    """The target of the first rule matching ``path``: a ``*`` at the end matches the rest, a
+    ``:name`` segment one segment (as Netlify and Cloudflare Pages read them)."""
     for source, target in rules:
-        if path == source or (source.endswith("*") and path.startswith(source[:-1])):
+        pattern = "".join("[^/]+" if part.startswith(":") else ".*" if part == "*" else
+                          re.escape(part) for part in re.split(r"(:[a-z]+|\*$)", source))
+        if re.fullmatch(pattern, path):
             return target
     return None
 

@@ -13,7 +13,7 @@ const ID = /^[0-9a-f]{12}$/;
 export const site = new URL("../", import.meta.url);
 
 // The absolute URL of `pattern` (a path from the site's root, or a URL) with `name` filled in.
-export const at = (pattern, name, value) => new URL(pattern.replace(name, value), site).href;
+export const at = (pattern, name, value) => new URL(pattern.replace(name, () => value), site).href;
 
 export function shardOf(id) {
   const shard = Math.floor(parseInt(id.slice(0, 3), 16) * SHARDS / PREFIXES);
@@ -28,7 +28,7 @@ export async function findRecord(template, id) {
   if (response.status === 404) return null;
   if (!response.ok) throw new Error(`${url}: ${response.status}`);
   const records = await response.json();
-  return Object.hasOwn(records, id) ? records[id] : null;
+  return Object.prototype.hasOwnProperty.call(records, id) ? records[id] : null;
 }
 
 export const titleOf = (record) => `${record.this} ${record.name} ${record.does} Not Exist`;
