@@ -135,6 +135,20 @@ def test_each_rank_takes_back_its_own_rng_and_new_world_sizes_get_distinct_seeds
     assert not torch.equal(fresh[0], fresh[1]) and not torch.equal(fresh[1], fresh[2])
 
 
+def test_a_wider_run_grows_from_a_narrower_one(dataset, tmp_path, capsys):
+    first = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
+                  stop_after_steps=2)
+    source = load_checkpoint(latest_checkpoint(first))
+    wider = train(tiny_config(dataset, tmp_path / "runs", init_from=str(first), g_channels=8,
+                              d_channels=6), show_progress=False, stop_after_steps=1)
+    assert "grown to widths G 8 / D 6" in capsys.readouterr().out
+    started = load_checkpoint(latest_checkpoint(wider))
+    old, new = source["G_ema"]["to_rgb.weight"], started["G_ema"]["to_rgb.weight"]
+    assert new.shape[1] == 2 * old.shape[1]  # (3, 8, 3, 3) from (3, 4, 3, 3), one step on
+    assert torch.allclose(new[:, :4].float(), old.float(), atol=0.05)
+    assert all(torch.isfinite(t).all() for t in started["D"].values() if t.is_floating_point())
+
+
 def test_a_new_run_can_start_from_another_runs_networks(dataset, tmp_path):
     first = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
                   stop_after_steps=2)
@@ -148,8 +162,8 @@ def test_a_new_run_can_start_from_another_runs_networks(dataset, tmp_path):
         tensor = source["G_ema"][name]
         assert torch.allclose(tensor.float(), started["G_ema"][name].float(), atol=1e-5), name
     with pytest.raises(CheckpointError, match="does not fit this run's networks"):
-        train(tiny_config(dataset, tmp_path / "runs", init_from=str(first), g_channels=8),
-              show_progress=False, stop_after_steps=1)
+        train(tiny_config(dataset, tmp_path / "runs", init_from=str(first), g_channels=2),
+              show_progress=False, stop_after_steps=1)  # narrower than its source
     with pytest.raises(GanpageError, match="--init-from: nothing at"):
         train(tiny_config(dataset, tmp_path / "runs", init_from=str(tmp_path / "nope")),
               show_progress=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -22,6 +22,7 @@ from ganpage.atomic import atomic_write_with
 from ganpage.errors import GanpageError
 from ganpage.models.cgan import CGANDiscriminator, CGANGenerator
 from ganpage.train_config import TrainConfig
+from ganpage.widen import WidenError, widen_state_dict
 
 CHECKPOINT = re.compile(r"^ckpt-(\d{7,})\.pt$")
 KEEP_CHECKPOINTS = 3
@@ -214,9 +215,19 @@ def _mix(step: int, rank: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{step}/{rank}".encode()).digest()[:8], "little")
 
 
-def warm_start(state: TrainState, source: Path) -> Path:
+@dataclass(frozen=True)
+class WarmStart:
+    """Where a new run's networks came from, and whether they grew wider on the way."""
+
+    checkpoint: Path
+    grown: bool
+
+
+def warm_start(state: TrainState, source: Path) -> WarmStart:
     """Begin a new run's networks as ``source``'s (a checkpoint file, or a run folder's newest
-    intact one); returns the checkpoint used. Shapes must match: same classes, same widths."""
+    intact one). The classes, styles and resolution must match; wider networks
+    (``--g-channels``/``--d-channels``) grow from narrower ones and start by drawing what they
+    drew (``ganpage.widen``)."""
     if source.is_dir():
         found = latest_intact_checkpoint(source)
         if found is None:
@@ -224,15 +235,33 @@ def warm_start(state: TrainState, source: Path) -> Path:
         path, payload = found
     else:
         path, payload = source, load_checkpoint(source)
+    widths = {"g_channels": payload["config"].get("g_channels"),
+              "d_channels": payload["config"].get("d_channels")}
     try:
-        for name in ("G", "D"):
-            unwrap(getattr(state, name)).load_state_dict(payload[name])
-        state.G_ema.load_state_dict(payload["G_ema"])
-    except RuntimeError as error:
+        grown = [_load_or_grow(unwrap(getattr(state, name)), payload[name], widths)
+                 for name in ("G", "D")]
+        _load_or_grow(state.G_ema, payload["G_ema"], widths)
+    except (RuntimeError, WidenError) as error:
         first = str(error).splitlines()[0][:200]
         raise CheckpointError(f"{path} does not fit this run's networks ({first}); give the "
-                              "same classes and --g-channels/--d-channels as its run") from error
-    return path
+                              "same classes and resolution as its run, and --g-channels/"
+                              "--d-channels at least its widths") from error
+    return WarmStart(path, any(grown))
+
+
+def _load_or_grow(net: nn.Module, trained: dict[str, torch.Tensor],
+                  widths: dict[str, int | None]) -> bool:
+    """Load ``trained`` into ``net``; if it was trained at other ``widths`` (the source run's
+    g_channels and d_channels), check it against a network of those widths and everything
+    else of ``net``'s (classes, styles, resolution), then grow it. Whether it grew."""
+    config = net.config
+    source = replace(config, **{k: v for k, v in widths.items() if v is not None})
+    if source == config:
+        net.load_state_dict(trained)
+        return False
+    type(net)(source).load_state_dict(trained)  # the same network but for its widths
+    net.load_state_dict(widen_state_dict(trained, net.state_dict()))
+    return True
 
 
 def set_learning_rates(state: TrainState, config: TrainConfig) -> None:

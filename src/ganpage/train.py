@@ -308,9 +308,11 @@ def train(config: TrainConfig, resume: Path | None = None, dry_run: bool = False
         if resume is not None:
             _resume(run_dir, state, config, world)
         elif config.init_from:
-            used = warm_start(state, Path(config.init_from))
+            started = warm_start(state, Path(config.init_from))
             if world.is_main:
-                print(f"networks start as {used}")
+                grown = (f", grown to widths G {config.g_channels} / D {config.d_channels} "
+                         "(the new channels start silent)" if started.grown else "")
+                print(f"networks start as {started.checkpoint}{grown}")
         if changed and world.is_main:
             record_changes(run_dir, changed, state.kimg)
         if world.active:

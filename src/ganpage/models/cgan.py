@@ -194,6 +194,7 @@ class CGANDiscriminator(nn.Module):
 
     def __init__(self, config: CGANConfig):
         super().__init__()
+        self.config = config
         channels = list(reversed(config.channel_schedule(config.d_channels)))  # w, 2w, ..., 8w
         in_channels = [3, *channels[:-1]]
         self.blocks = nn.ModuleList(
