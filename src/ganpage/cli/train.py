@@ -68,7 +68,9 @@ def train(
         help="kimg between checkpoints.", show_default=_default("checkpoint_every_kimg"))]
     = None,
     init_from: Annotated[Path | None, typer.Option(
-        help="Start a new run's networks from this checkpoint or run folder (fine-tuning).")]
+        help="Start a new run's networks from this checkpoint or run folder (fine-tuning); "
+             "with larger --g-channels/--d-channels they grow wider and start drawing what "
+             "they drew.")]
     = None,
     style_label: Annotated[str | None, typer.Option(
         help="A field of the data set's manifest.jsonl whose values become a second label, "
