@@ -106,11 +106,11 @@ def test_a_run_whose_only_checkpoint_is_damaged_says_so(dataset, tmp_path):
 def test_checkpoint_of_other_networks_is_a_one_line_error(dataset, tmp_path):
     run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False,
                 stop_after_steps=1)
-    wider = tiny_config(dataset, tmp_path / "runs", g_channels=8)
-    state = tiny_state(wider)
     from ganpage.checkpoints import restore
-    with pytest.raises(CheckpointError, match="does not fit this run's networks"):
-        restore(state, load_checkpoint(latest_checkpoint(run)))
+    for other in ({"z_dim": 16}, {"g_channels": 2}, {"d_channels": 8, "embed_dim": 4}):
+        state = tiny_state(tiny_config(dataset, tmp_path / "runs", **other))
+        with pytest.raises(CheckpointError, match="does not fit this run's networks"):
+            restore(state, load_checkpoint(latest_checkpoint(run)))
 
 
 def test_each_rank_takes_back_its_own_rng_and_new_world_sizes_get_distinct_seeds():

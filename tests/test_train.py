@@ -72,12 +72,32 @@ def test_resume_takes_changed_loss_weights_and_learning_rate_and_records_them(da
 
 def test_resume_refuses_changes_to_the_networks_or_data(dataset, tmp_path):
     run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False, stop_after_steps=1)
-    with pytest.raises(GanpageError, match="cannot change batch_size, g_channels"):
+    with pytest.raises(GanpageError, match="cannot change batch_size, z_dim"):
         train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False,
-              changes={"g_channels": 8, "batch_size": 2, "class_loss_weight": 1.0})
+              changes={"z_dim": 16, "batch_size": 2, "class_loss_weight": 1.0})
     train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False,
           stop_after_steps=1, changes={"g_channels": tiny_config(dataset, tmp_path).g_channels})
     assert not (run / "config_changes.jsonl").exists()  # the same value is no change
+
+
+def test_a_run_resumed_wider_grows_and_goes_on(dataset, tmp_path, capsys):
+    import json
+    run = train(tiny_config(dataset, tmp_path / "runs"), show_progress=False, stop_after_steps=2)
+    before = load_checkpoint(latest_checkpoint(run))
+    train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False,
+          stop_after_steps=1, changes={"g_channels": 8})
+    assert "G grew from the checkpoint's width 4: its optimiser starts afresh" in (
+        capsys.readouterr().out)
+    after = load_checkpoint(latest_checkpoint(run))
+    assert after["step"] == 3 and after["G"]["to_rgb.weight"].shape[1] == 8
+    assert after["D"]["linear.weight_orig"].shape == before["D"]["linear.weight_orig"].shape
+    assert len(after["opt_d"]["state"]) == len(before["opt_d"]["state"])  # D's moments kept
+    assert json.loads((run / "model_config.json").read_text())["g_channels"] == 8
+    changed = json.loads((run / "config_changes.jsonl").read_text())["changed"]
+    assert changed == {"g_channels": [4, 8]}
+    with pytest.raises(GanpageError, match="does not fit"):  # narrower again: refused
+        train(tiny_config(dataset, tmp_path / "runs"), resume=run, show_progress=False,
+              stop_after_steps=1, changes={"g_channels": 4})
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])

@@ -175,14 +175,19 @@ def _check(path: Path, payload: object) -> None:
 
 def restore(state: TrainState, payload: dict, rank: int = 0, world_size: int = 1,
             note=print) -> None:
-    """Put a checkpoint's weights, optimisers, counters and this rank's RNG back in place."""
+    """Put a checkpoint's weights, optimisers, counters and this rank's RNG back in place. A
+    run resumed wider (``--g-channels``/``--d-channels`` above the checkpoint's) grows the
+    networks (``ganpage.widen``); a grown network's optimiser starts afresh."""
+    widths = source_widths(payload)
     try:
-        for name in ("G", "D"):
-            unwrap(getattr(state, name)).load_state_dict(payload[name])
-        state.G_ema.load_state_dict(payload["G_ema"])
-        state.opt_g.load_state_dict(payload["opt_g"])
-        state.opt_d.load_state_dict(payload["opt_d"])
-    except (RuntimeError, ValueError, KeyError) as error:
+        for name, optimizer in (("G", state.opt_g), ("D", state.opt_d)):
+            if _load_or_grow(unwrap(getattr(state, name)), payload[name], widths):
+                note(f"{name} grew from the checkpoint's width {widths[CHANNELS[name]]}: its "
+                     "optimiser starts afresh")
+            else:
+                optimizer.load_state_dict(payload[f"opt_{name.lower()}"])
+        _load_or_grow(state.G_ema, payload["G_ema"], widths)
+    except (RuntimeError, ValueError, KeyError, WidenError) as error:
         first = str(error).splitlines()[0][:200]
         raise CheckpointError(f"the checkpoint does not fit this run's networks ({first}); "
                               "resume with the run's own settings") from error
@@ -235,8 +240,7 @@ def warm_start(state: TrainState, source: Path) -> WarmStart:
         path, payload = found
     else:
         path, payload = source, load_checkpoint(source)
-    widths = {"g_channels": payload["config"].get("g_channels"),
-              "d_channels": payload["config"].get("d_channels")}
+    widths = source_widths(payload)
     try:
         grown = [_load_or_grow(unwrap(getattr(state, name)), payload[name], widths)
                  for name in ("G", "D")]
@@ -249,18 +253,27 @@ def warm_start(state: TrainState, source: Path) -> WarmStart:
     return WarmStart(path, any(grown))
 
 
+CHANNELS = {"G": "g_channels", "D": "d_channels"}
+
+
+def source_widths(payload: dict) -> dict[str, int]:
+    """The widths a checkpoint's networks were trained at (its run's g_channels, d_channels)."""
+    config = payload.get("config") or {}
+    return {key: config[key] for key in CHANNELS.values() if isinstance(config.get(key), int)}
+
+
 def _load_or_grow(net: nn.Module, trained: dict[str, torch.Tensor],
-                  widths: dict[str, int | None]) -> bool:
-    """Load ``trained`` into ``net``; if it was trained at other ``widths`` (the source run's
-    g_channels and d_channels), check it against a network of those widths and everything
-    else of ``net``'s (classes, styles, resolution), then grow it. Whether it grew."""
-    config = net.config
-    source = replace(config, **{k: v for k, v in widths.items() if v is not None})
-    if source == config:
-        net.load_state_dict(trained)
+                  widths: dict[str, int]) -> bool:
+    """Load ``trained`` into ``net``; if ``net`` is wider, check ``trained`` against a network
+    at its checkpoint's ``widths`` and otherwise ``net``'s config (classes, styles, resolution),
+    then grow it. Whether it grew."""
+    fresh = net.state_dict()
+    if all(name not in fresh or tensor.shape == fresh[name].shape
+           for name, tensor in trained.items()):
+        net.load_state_dict(trained)  # strict: names are checked here
         return False
-    type(net)(source).load_state_dict(trained)  # the same network but for its widths
-    net.load_state_dict(widen_state_dict(trained, net.state_dict()))
+    type(net)(replace(net.config, **widths)).load_state_dict(trained)  # all but widths the same
+    net.load_state_dict(widen_state_dict(trained, fresh))
     return True
 
 

@@ -89,9 +89,11 @@ class TrainConfig:
                           style_dim=self.style_dim)
 
 
-# what a resumed run may change: how it goes on. The rest fixes the networks' shapes, the data
-# and the sampling order, so changing it would not continue the same run.
+# what a resumed run may change: how it goes on, and wider networks (they grow from the
+# checkpoint's, ganpage.widen). The rest fixes the networks, the data and the sampling order,
+# so changing it would not continue the same run.
 RESUME_CHANGEABLE = frozenset({
+    "g_channels", "d_channels",
     "total_kimg", "g_lr", "d_lr", "ema_kimg", "augment", "class_loss_weight",
     "diversity_loss_weight", "loss", "r1_gamma", "r1_every", "condition_start_kimg",
     "condition_fade_kimg", "grid_every_kimg", "checkpoint_every_kimg", "log_every_steps",

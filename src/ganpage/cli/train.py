@@ -36,8 +36,12 @@ def train(
     = None,
     batch_size: Annotated[int | None, typer.Option(show_default=_default("batch_size"))] = None,
     g_channels: Annotated[int | None, typer.Option(
-        help="Width of G (4x4 stage has 8x).", show_default=_default("g_channels"))] = None,
-    d_channels: Annotated[int | None, typer.Option(show_default=_default("d_channels"))] = None,
+        help="Width of G (4x4 stage has 8x). With --resume or --init-from a larger width "
+             "grows the trained networks: they start drawing what they drew.",
+        show_default=_default("g_channels"))] = None,
+    d_channels: Annotated[int | None, typer.Option(
+        help="Width of D; grows as --g-channels does.",
+        show_default=_default("d_channels"))] = None,
     lr: Annotated[float | None, typer.Option(
         help="Adam learning rate of G and D.", show_default=_default("g_lr"))] = None,
     ema_kimg: Annotated[float | None, typer.Option(
@@ -69,8 +73,7 @@ def train(
     = None,
     init_from: Annotated[Path | None, typer.Option(
         help="Start a new run's networks from this checkpoint or run folder (fine-tuning); "
-             "with larger --g-channels/--d-channels they grow wider and start drawing what "
-             "they drew.")]
+             "larger --g-channels/--d-channels grow them.")]
     = None,
     style_label: Annotated[str | None, typer.Option(
         help="A field of the data set's manifest.jsonl whose values become a second label, "
