@@ -164,6 +164,9 @@ def test_a_new_run_can_start_from_another_runs_networks(dataset, tmp_path):
     with pytest.raises(CheckpointError, match="does not fit this run's networks"):
         train(tiny_config(dataset, tmp_path / "runs", init_from=str(first), g_channels=2),
               show_progress=False, stop_after_steps=1)  # narrower than its source
+    with pytest.raises(CheckpointError, match=r"networks \(size mismatch for embed\.weight"):
+        train(tiny_config(dataset, tmp_path / "runs", init_from=str(first), g_channels=8,
+                          embed_dim=4), show_progress=False, stop_after_steps=1)
     with pytest.raises(GanpageError, match="--init-from: nothing at"):
         train(tiny_config(dataset, tmp_path / "runs", init_from=str(tmp_path / "nope")),
               show_progress=False)

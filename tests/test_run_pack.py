@@ -94,3 +94,28 @@ def test_the_commands_pack_and_unpack_in_one_line_each(packed, tmp_path):
                                 "--out", str(tmp_path / "r")])
     # a GanpageError: ganpage's main() prints it as one line, exit 2 (tests/test_cli.py)
     assert isinstance(again.exception, PackError) and "already holds" in str(again.exception)
+
+
+def test_a_run_that_died_growing_packs_and_exports_its_checkpoints_widths(tmp_path,
+                                                                          monkeypatch):
+    from ganpage import train as train_module
+    from ganpage.export import export_run
+    from ganpage.models.loading import load_generator
+    run, data = tiny_style_run(tmp_path, steps=2)
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("out of memory")  # before the first wider checkpoint
+
+    monkeypatch.setattr(train_module, "_loop", out_of_memory)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        train(config, resume=run, show_progress=False, changes={"g_channels": 8})
+    assert json.loads((run / "model_config.json").read_text())["g_channels"] == 8
+    assert load_generator(export_run(run, tmp_path / "model")).net.config.g_channels == 4
+    pack_run(run, tmp_path / "packed")
+    moved = unpack_run(tmp_path / "packed", tmp_path / "moved", data)
+    assert json.loads((moved / "model_config.json").read_text())["g_channels"] == 4
+    monkeypatch.undo()
+    train(config, resume=moved, show_progress=False, stop_after_steps=1,
+          changes={"g_channels": 8})  # grows again from the packed narrow networks
+    assert load_checkpoint(latest_checkpoint(moved))["G"]["to_rgb.weight"].shape[1] == 8

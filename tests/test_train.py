@@ -91,7 +91,8 @@ def test_a_run_resumed_wider_grows_and_goes_on(dataset, tmp_path, capsys):
     after = load_checkpoint(latest_checkpoint(run))
     assert after["step"] == 3 and after["G"]["to_rgb.weight"].shape[1] == 8
     assert after["D"]["linear.weight_orig"].shape == before["D"]["linear.weight_orig"].shape
-    assert len(after["opt_d"]["state"]) == len(before["opt_d"]["state"])  # D's moments kept
+    steps = {name: float(after[f"opt_{name}"]["state"][0]["step"]) for name in ("g", "d")}
+    assert steps == {"g": 1.0, "d": 3.0}  # G's Adam starts afresh, D's goes on
     assert json.loads((run / "model_config.json").read_text())["g_channels"] == 8
     changed = json.loads((run / "config_changes.jsonl").read_text())["changed"]
     assert changed == {"g_channels": [4, 8]}

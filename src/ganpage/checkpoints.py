@@ -10,6 +10,7 @@ one line, and a resume falls back to the newest intact one.
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import re
 from dataclasses import asdict, dataclass, replace
@@ -20,7 +21,7 @@ from torch import nn
 
 from ganpage.atomic import atomic_write_with
 from ganpage.errors import GanpageError
-from ganpage.models.cgan import CGANDiscriminator, CGANGenerator
+from ganpage.models.cgan import CGANConfig, CGANDiscriminator, CGANGenerator
 from ganpage.train_config import TrainConfig
 from ganpage.widen import WidenError, widen_state_dict
 
@@ -188,9 +189,9 @@ def restore(state: TrainState, payload: dict, rank: int = 0, world_size: int = 1
                 optimizer.load_state_dict(payload[f"opt_{name.lower()}"])
         _load_or_grow(state.G_ema, payload["G_ema"], widths)
     except (RuntimeError, ValueError, KeyError, WidenError) as error:
-        first = str(error).splitlines()[0][:200]
-        raise CheckpointError(f"the checkpoint does not fit this run's networks ({first}); "
-                              "resume with the run's own settings") from error
+        raise CheckpointError(f"the checkpoint does not fit this run's networks "
+                              f"({load_error_detail(error)}); resume with the run's own "
+                              "settings (widths may grow)") from error
     state.step, state.images_seen = int(payload["step"]), int(payload["images_seen"])
     restore_rng(payload, rank, world_size, state.step, note)
 
@@ -246,14 +247,32 @@ def warm_start(state: TrainState, source: Path) -> WarmStart:
                  for name in ("G", "D")]
         _load_or_grow(state.G_ema, payload["G_ema"], widths)
     except (RuntimeError, WidenError) as error:
-        first = str(error).splitlines()[0][:200]
-        raise CheckpointError(f"{path} does not fit this run's networks ({first}); give the "
-                              "same classes and resolution as its run, and --g-channels/"
-                              "--d-channels at least its widths") from error
+        raise CheckpointError(f"{path} does not fit this run's networks "
+                              f"({load_error_detail(error)}); give the same classes, styles and "
+                              "resolution as its run, and --g-channels/--d-channels at least its "
+                              "widths") from error
     return WarmStart(path, any(grown))
 
 
 CHANNELS = {"G": "g_channels", "D": "d_channels"}
+
+
+def load_error_detail(error: Exception) -> str:
+    """The line of a failed ``load_state_dict`` (or widening) that names what differs: its
+    first line only says "Error(s) in loading state_dict for CGANGenerator:"."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    detail = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0]
+    return detail[:200]
+
+
+def checkpoint_model_config(run_dir: Path, payload: dict) -> CGANConfig:
+    """The networks of one of the run's checkpoints: the run's ``model_config.json`` at the
+    widths that checkpoint was trained at (a resume that grows a run rewrites the file before
+    its first wider checkpoint, and older checkpoints stay narrower)."""
+    config = CGANConfig.from_dict(json.loads((run_dir / "model_config.json").read_text()))
+    return replace(config, **source_widths(payload))
 
 
 def source_widths(payload: dict) -> dict[str, int]:

@@ -6,16 +6,20 @@ the generator draws each category), so curation and ``--best-categories`` work o
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 from ganpage.categories import CategorySet
 from ganpage.category_scores import score_categories, write_category_scores
-from ganpage.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
+from ganpage.checkpoints import (
+    CheckpointError,
+    checkpoint_model_config,
+    latest_checkpoint,
+    load_checkpoint,
+)
 from ganpage.classifiers.loaded import check_same_classes
 from ganpage.classifiers.trained import BUNDLED_FOLDER, load_classifier
-from ganpage.models.cgan import CGANConfig, CGANGenerator
+from ganpage.models.cgan import CGANGenerator
 from ganpage.models.loading import CATEGORY_SCORES, load_generator, save_model
 from ganpage.runs import STYLES
 
@@ -28,7 +32,7 @@ def export_run(run_dir: Path, out: Path, model_id: str | None = None, card: str 
     if checkpoint is None:
         raise CheckpointError(f"{run_dir} has no checkpoint to export")
     payload = load_checkpoint(checkpoint)
-    model_config = CGANConfig.from_dict(json.loads((run_dir / "model_config.json").read_text()))
+    model_config = checkpoint_model_config(run_dir, payload)
     categories = CategorySet.read(run_dir / "classes.json")
     net = CGANGenerator(model_config)
     net.load_state_dict(payload["G_ema"])

@@ -24,7 +24,14 @@ from safetensors.torch import load_file, save_file
 
 from ganpage.atomic import atomic_write_text, atomic_write_with
 from ganpage.categories import CategorySet
-from ganpage.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from ganpage.checkpoints import (
+    CheckpointError,
+    checkpoint_model_config,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    source_widths,
+)
 from ganpage.data.dataset import CLASSES, load_training_set
 from ganpage.errors import GanpageError
 from ganpage.models.cgan import CGANConfig
@@ -59,30 +66,38 @@ def pack_run(run_dir: Path, out: Path, grid: bool = True) -> dict:
                           lambda temporary, weights=weights: save_file(weights, str(temporary)))
     counters = {"step": int(payload["step"]), "images_seen": int(payload["images_seen"]),
                 "checkpoint": checkpoint.name}
-    archive = _run_archive(run_dir, counters)
+    archive = _run_archive(run_dir, counters, source_widths(payload))
     atomic_write_with(out / ARCHIVE, lambda temporary: temporary.write_bytes(archive))
     if grid:
         write_grid(run_dir, payload, out / "grid.png")
     return counters
 
 
-def _run_archive(run_dir: Path, counters: dict) -> bytes:
+def _run_archive(run_dir: Path, counters: dict, widths: dict[str, int]) -> bytes:
+    """The run's files, with the configs at the packed checkpoint's ``widths`` (a run that grew
+    says the new widths before its first wider checkpoint)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name in RUN_FILES:
             if (run_dir / name).is_file():
-                tar.add(run_dir / name, arcname=name)
-        data = json.dumps(counters, indent=1).encode() + b"\n"
-        info = tarfile.TarInfo(COUNTERS)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+                data = (run_dir / name).read_bytes()
+                if name in ("config.json", "model_config.json"):
+                    data = json.dumps({**json.loads(data), **widths}, indent=2).encode() + b"\n"
+                _add_file(tar, name, data)
+        _add_file(tar, COUNTERS, json.dumps(counters, indent=1).encode() + b"\n")
     return buffer.getvalue()
+
+
+def _add_file(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
 
 
 def write_grid(run_dir: Path, payload: dict, path: Path) -> None:
     """The sample grid of the checkpoint's EMA generator, as training draws its grids."""
     config = load_run_config(run_dir)
-    model_config = CGANConfig.from_dict(json.loads((run_dir / "model_config.json").read_text()))
+    model_config = checkpoint_model_config(run_dir, payload)
     G_ema = build_state(config, model_config, torch.device("cpu")).G_ema
     G_ema.load_state_dict({k: v.float() for k, v in payload["G_ema"].items()})
     categories = CategorySet.read(run_dir / "classes.json")

@@ -15,8 +15,8 @@ whose last dimensions are the input and whose first is the output (``nn.Linear``
 
 Batch norm is per channel, so its trained statistics carry over unchanged. Spectral norm (D)
 divides a weight by its largest singular value: its power-iteration vectors are extended with
-zeros, which gives exactly the old value at the first step, and new output rows are scaled down
-to a tenth of that value so that later iterations find almost the same one (at most 0.5% more).
+zeros, which gives exactly the old value in evaluation, and new output rows are scaled down to a
+tenth of that value so that training's iterations find almost the same one (at most 0.5% more).
 """
 
 from __future__ import annotations
