@@ -210,7 +210,7 @@ def test_demo_builds_a_gallery_from_a_model_folder(tmp_path, tiny_model):
 
 
 @pytest.mark.slow
-def test_resume_with_a_different_network_width_says_to_start_a_new_run(tmp_path):
+def test_resume_with_a_different_batch_size_says_to_start_a_new_run(tmp_path):
     import json
     from dataclasses import asdict
 
@@ -218,10 +218,10 @@ def test_resume_with_a_different_network_width_says_to_start_a_new_run(tmp_path)
     run = tmp_path / "00000-x-32"
     run.mkdir()
     (run / "config.json").write_text(json.dumps(asdict(TrainConfig(data="d"))))
-    result = ganpage("train", "--resume", str(run), "--g-channels", "8", cwd=tmp_path)
+    result = ganpage("train", "--resume", str(run), "--batch-size", "8", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "--resume cannot change g_channels" in lines[0], result.stderr
+    assert len(lines) == 1 and "--resume cannot change batch_size" in lines[0], result.stderr
     assert "start a new run" in lines[0]
 
 
