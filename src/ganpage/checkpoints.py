@@ -27,6 +27,7 @@ from ganpage.widen import WidenError, widen_state_dict
 
 CHECKPOINT = re.compile(r"^ckpt-(\d{7,})\.pt$")
 KEEP_CHECKPOINTS = 3
+CHANNELS = {"G": "g_channels", "D": "d_channels"}  # each network's width in a run's config
 REQUIRED = ("step", "images_seen", "config", "G", "D", "G_ema", "opt_g", "opt_d", "rng_torch")
 
 
@@ -252,9 +253,6 @@ def warm_start(state: TrainState, source: Path) -> WarmStart:
                               "resolution as its run, and --g-channels/--d-channels at least its "
                               "widths") from error
     return WarmStart(path, any(grown))
-
-
-CHANNELS = {"G": "g_channels", "D": "d_channels"}
 
 
 def load_error_detail(error: Exception) -> str:

@@ -66,19 +66,13 @@ def _widen_tensor(name: str, old: torch.Tensor, new: torch.Tensor) -> torch.Tens
     if old.dim() >= 3 and old.shape[2:] != new.shape[2:]:
         raise WidenError(f"{name}: kernel {tuple(old.shape[2:])} against "
                          f"{tuple(new.shape[2:])}; only channel counts can grow")
-    if name.rsplit(".", 1)[-1] in SPECTRAL_VECTORS:
-        grown = torch.zeros_like(new)
-        grown[:old.shape[0]] = old
-        return grown
-    grown = new.clone()
+    spectral_vector = name.rsplit(".", 1)[-1] in SPECTRAL_VECTORS
+    grown = torch.zeros_like(new) if spectral_vector else new.clone()
     rows = old.shape[0]
     if name.endswith("weight_orig") and grown.shape[0] > rows:
         _shrink_new_rows(grown, old)
-    if old.dim() >= 2:
-        grown[:rows, old.shape[1]:] = 0  # old outputs read nothing new
-        grown[:rows, :old.shape[1]] = old
-    else:
-        grown[:rows] = old
+    grown[:rows] = 0  # old outputs read nothing new ...
+    grown[tuple(slice(0, size) for size in old.shape)] = old  # ... and keep what they learnt
     return grown
 
 
