@@ -3,6 +3,7 @@ half-way without leaving its results.
 
   bash scripts/gpu_run.sh --out $OUT                      # on the GPU machine, ~9 minutes
   bash scripts/gpu_run.sh --out $OUT --continue DIR       # carry on from a run's files
+  bash scripts/gpu_run.sh --out $OUT --width 48           # carry on, the networks grown wider
   bash scripts/gpu_run.sh --out $OUT --fresh              # a new run, not the committed one
   python scripts/gpu_run.py --smoke --out /tmp/smoke      # the whole run on a CPU in < 1 min
 
@@ -23,7 +24,10 @@ Stages, each with its own time cap, on one deadline (``--minutes`` from the star
    ``D.safetensors`` (bf16 weights for a continuation; Adam's moments do not fit and restart)
    and ``run.tar`` (config, classes, log.jsonl, loss plot, config changes).
 ``--continue DIR`` reads such a folder, rebuilds the run folder around a checkpoint of those
-weights and goes on training it (stage 3 without the width choice). Back on the project's
+weights and goes on training it (stage 3 without the width choice; ``--width N`` grows a
+continued run's networks to N channels first, as ``ganpage train --resume RUN --g-channels N
+--d-channels N`` does on the CPU: they draw what they drew, and the new channels start silent).
+Back on the project's
 machine, ``ganpage run unpack DIR --data DATA --out RUN`` rebuilds the same run folder for
 evaluation, a release (scripts/release_model.py) or more training on the CPU.
 """
@@ -250,6 +254,12 @@ def train_options(width: int, reach_kimg: float, smoke: bool) -> list[str]:
             *recipe_options(recipe), *smoke_options(smoke)]
 
 
+def grow_options(width: int | None) -> list[str]:
+    """``ganpage train --resume``'s options that grow a run to ``width`` channels (none: as
+    it is)."""
+    return [] if width is None else ["--g-channels", str(width), "--d-channels", str(width)]
+
+
 def smoke_options(smoke: bool) -> list[str]:
     """One thread: on a busy CPU, torch's threads spin against each other (10x slower)."""
     return ["--threads", "1", "--log-every", "5"] if smoke else []
@@ -331,6 +341,8 @@ def main() -> None:
                              f"from; default: {COMMITTED_RUN.relative_to(ROOT)} when present")
     parser.add_argument("--fresh", action="store_true",
                         help="train a new run instead of continuing the committed one")
+    parser.add_argument("--width", type=int, help="grow a continued run's networks to this "
+                        "many channels (default: the run's own width)")
     parser.add_argument("--data", type=Path, help="data set folder (default: unpack "
                         ".gpu/emoji32-top128.tar.gz)")
     parser.add_argument("--smoke", action="store_true",
@@ -338,6 +350,8 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["tests", "speed"])
     args = parser.parse_args()
     args.previous = run_to_continue(args.previous, args.fresh, args.smoke)
+    if args.width is not None and args.previous is None:
+        parser.error("--width grows a continued run; a fresh run chooses its width by speed")
     clock = Clock(0.8, reserve=5) if args.smoke else Clock(args.minutes, reserve=45)
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(os.environ.get("GPU_RUN_WORK", "/tmp/ganpage-gpu-run"))
@@ -367,6 +381,7 @@ def stages(args: argparse.Namespace, work: Path, clock: Clock, log: Log, results
     if args.previous:
         run_dir = continue_run(args.previous, work, data, device)
         command = ganpage_command("train", "--resume", str(run_dir), "--device", device,
+                                  *grow_options(args.width),
                                   *(["--threads", "1"] if args.smoke else []))
     else:
         if "speed" not in args.skip:

@@ -61,11 +61,15 @@ def test_smoke_rehearsal_runs_every_stage_and_continue_carries_on(tmp_path):
     assert torch.isfinite(pictures).all()
 
     second = rehearse(tmp_path / "second", tmp_path / "work", "--continue",
-                      str(tmp_path / "first"))
+                      str(tmp_path / "first"), "--width", "8")  # grown from the smoke's 4
     assert second["train"]["counters"]["images_seen"] > seen
     with tarfile.open(tmp_path / "second" / "run.tar") as tar:
         config = json.load(tar.extractfile("config.json"))
+        model_config = json.load(tar.extractfile("model_config.json"))
     assert config["condition_fade_kimg"] > 0  # the recipe's schedule went on with the run
+    assert {config[k] for k in ("g_channels", "d_channels")} == {8}
+    assert {model_config[k] for k in ("g_channels", "d_channels")} == {8}
+    assert load_ema(tmp_path / "second") is not None  # strict: every grown tensor came back
     unpack_for_release(tmp_path / "second", tmp_path / "work" / "data" / "tiny", tmp_path,
                        second["train"]["counters"]["images_seen"])
 
@@ -132,6 +136,15 @@ def test_unpacking_a_wrong_folder_is_one_line(tmp_path):
     write_classes(data / "classes.json", ["Dog", "Cat"])
     with pytest.raises(SystemExit, match="^error: .*lacks ema.safetensors.*not a packed run"):
         gpu_run.rebuild_run(out, tmp_path / "run", data, "cpu")
+
+
+def test_width_is_refused_without_a_run_to_grow(tmp_path):
+    env = {**os.environ, "PYTHON": sys.executable, "GPU_RUN_NO_WHEELS": "1"}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_run.sh"), "--fresh", "--width",
+                           "48", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 2 and "--width grows a continued run" in done.stderr
+    assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
 def test_the_committed_run_is_continued_unless_another_or_a_fresh_one_is_asked_for(tmp_path):
