@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +234,25 @@ def test_score_counts_strict_lenient_and_synonyms(tmp_path, model):
     written = json.loads((tmp_path / "score.json").read_text())
     assert written["named_lenient"] == 4 and "letter box" in written["verdicts"][
         [v["category"] for v in written["verdicts"]].index("Mailbox")]["accepted"]
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+JUDGED_SHEETS = {19: "naming-test-v2-3964", 23: "naming-test-v2-3964-seed23",
+                 29: "naming-test-v2-3964-seed29"}  # keys of the sheets session 23's judges saw
+
+
+@pytest.mark.parametrize("seed", sorted(JUDGED_SHEETS))
+def test_the_shipped_synonyms_score_real_answers_as_the_blind_judges_did(tmp_path, seed):
+    """Six testers' answers to one emoji32 sheet (docs/naming-test-v2-5906/), scored by
+    `naming-test score` with ganpage's own synonym list: row for row what a judge ruled."""
+    shutil.copy(DOCS / JUDGED_SHEETS[seed] / KEY, tmp_path / KEY)
+    judged = json.loads((DOCS / "naming-test-v2-5906" / f"verdicts-seed{seed}.json").read_text())
+    for letter, tester in judged["testers"].items():
+        answers, = DOCS.glob(f"naming-test-v2-*/answers*-{tester['tester']}.txt")
+        result = score_sheet(tmp_path, answers)
+        for kind in ("strict", "lenient"):
+            rows = [v["row"] for v in result["verdicts"] if v[kind]]
+            assert rows == judged["sheets"][letter][f"{kind}_rows"], (tester, kind)
 
 
 @pytest.mark.parametrize("lines, message", [
