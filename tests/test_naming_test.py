@@ -238,15 +238,17 @@ def test_score_counts_strict_lenient_and_synonyms(tmp_path, model):
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 JUDGED_SHEETS = {19: "naming-test-v2-3964", 23: "naming-test-v2-3964-seed23",
-                 29: "naming-test-v2-3964-seed29"}  # keys of the sheets session 23's judges saw
+                 29: "naming-test-v2-3964-seed29"}  # the keys of the sheets the judges saw
 
 
+@pytest.mark.parametrize("judging", ["naming-test-v2-5906", "naming-test-v2-w32-5533"])
 @pytest.mark.parametrize("seed", sorted(JUDGED_SHEETS))
-def test_the_shipped_synonyms_score_real_answers_as_the_blind_judges_did(tmp_path, seed):
-    """Six testers' answers to one emoji32 sheet (docs/naming-test-v2-5906/), scored by
-    `naming-test score` with ganpage's own synonym list: row for row what a judge ruled."""
+def test_the_shipped_synonyms_score_real_answers_as_the_blind_judges_did(tmp_path, seed,
+                                                                          judging):
+    """Six testers' answers to one emoji32 sheet (docs/JUDGING/), scored by `naming-test
+    score` with ganpage's own synonym list: row for row what a blind judge ruled."""
     shutil.copy(DOCS / JUDGED_SHEETS[seed] / KEY, tmp_path / KEY)
-    judged = json.loads((DOCS / "naming-test-v2-5906" / f"verdicts-seed{seed}.json").read_text())
+    judged = json.loads((DOCS / judging / f"verdicts-seed{seed}.json").read_text())
     for letter, tester in judged["testers"].items():
         answers, = DOCS.glob(f"naming-test-v2-*/answers*-{tester['tester']}.txt")
         result = score_sheet(tmp_path, answers)
