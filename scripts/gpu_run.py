@@ -27,9 +27,9 @@ Stages, each with its own time cap, on one deadline (``--minutes`` from the star
 weights and goes on training it (stage 3 without the width choice; ``--width N`` grows a
 continued run's networks to N channels first, as ``ganpage train --resume RUN --g-channels N
 --d-channels N`` does on the CPU: they draw what they drew, and the new channels start silent).
-Back on the project's
-machine, ``ganpage run unpack DIR --data DATA --out RUN`` rebuilds the same run folder for
-evaluation, a release (scripts/release_model.py) or more training on the CPU.
+Back on the project's machine, ``ganpage run unpack DIR --data DATA --out RUN`` rebuilds the
+same run folder for evaluation, a release (scripts/release_model.py) or more training on the
+CPU.
 """
 
 from __future__ import annotations
